@@ -1,0 +1,1 @@
+//! Integration tests, examples and test daemons of the `daemon` workspace.
