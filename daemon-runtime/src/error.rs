@@ -1,8 +1,293 @@
-//! stub
-/// stub
+//! [`Error`]: why a start failed, as the launcher prints it, and its exit code.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+use crate::report::Failure;
+use crate::sysexits;
+
+/// A step of the detachment sequence, in the order the steps run.
+///
+/// The launcher names the step that failed in its message
+/// (`error: <step>: <cause>`), so a failure is located at a glance.
+///
+/// ```
+/// assert_eq!(daemon_runtime::Step::PidFile.to_string(), "pid file");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// Checks in the launching process: one thread, paths, `/dev/null`, the report pipe.
+    Preflight,
+    /// Closing inherited descriptors.
+    CloseFds,
+    /// Resetting signal dispositions and the signal mask.
+    Signals,
+    /// The first `fork`.
+    Fork,
+    /// `setsid`: a new session without a controlling terminal.
+    Setsid,
+    /// The second `fork`, after which the daemon is no session leader.
+    SecondFork,
+    /// Standard input, output and error onto `/dev/null`.
+    Stdio,
+    /// Entering the working directory.
+    Chdir,
+    /// Creating, locking and writing the pid file.
+    PidFile,
+    /// Waiting for the daemon's report.
+    Report,
+}
+
+impl Step {
+    pub(crate) const ALL: [Step; 10] = [
+        Step::Preflight,
+        Step::CloseFds,
+        Step::Signals,
+        Step::Fork,
+        Step::Setsid,
+        Step::SecondFork,
+        Step::Stdio,
+        Step::Chdir,
+        Step::PidFile,
+        Step::Report,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::CloseFds => "close fds",
+            Step::Signals => "signals",
+            Step::Fork => "fork",
+            Step::Setsid => "setsid",
+            Step::SecondFork => "second fork",
+            Step::Stdio => "stdio",
+            Step::Chdir => "chdir",
+            Step::PidFile => "pid file",
+            Step::Report => "report",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a start failed.
+///
+/// `Display` gives the `<step>: <cause>` text that the launcher prints after
+/// `error: `; [`exit_code`](Error::exit_code) the sysexits code it exits with.
+///
+/// ```
+/// use daemon_runtime::{Error, Step};
+/// use std::path::PathBuf;
+///
+/// let error = Error::AlreadyRunning { path: PathBuf::from("/run/myd.pid"), pid: Some(4242) };
+/// assert_eq!(error.to_string(), "pid file: /run/myd.pid: already running (pid 4242)");
+/// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_TEMPFAIL);
+/// assert_eq!(error.step(), Step::PidFile);
+/// ```
 #[derive(Debug)]
-pub struct Error;
+#[non_exhaustive]
+pub enum Error {
+    /// The launching process runs more than one thread: forking it would
+    /// leave the daemon with locks held by threads that no longer exist.
+    Threads {
+        /// How many threads `/proc/self/task` listed.
+        count: usize,
+    },
+    /// A system call failed.
+    Sys {
+        /// The step it belongs to.
+        step: Step,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// A system call on a configured path failed.
+    Path {
+        /// The step it belongs to.
+        step: Step,
+        /// The path, as configured (made absolute).
+        path: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// Something other than a regular file, or a hard-linked file, or a file
+    /// of another owner, is at the pid file's path: it is never written.
+    PidFileRefused {
+        /// The pid file's path.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: Refusal,
+    },
+    /// Another process holds the pid file's lock.
+    AlreadyRunning {
+        /// The pid file's path.
+        path: PathBuf,
+        /// The pid the file names, when it could be read.
+        pid: Option<u32>,
+    },
+    /// The daemon ended before it reported that it was ready.
+    Died {
+        /// How the launcher's child ended, when it was the one that died.
+        status: Option<String>,
+    },
+}
+
+/// Why an existing file at the pid file's path was refused.
+///
+/// ```
+/// let reason = daemon_runtime::Refusal::NotRegular;
+/// assert_eq!(reason.to_string(), "not a regular file");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A symbolic link: never followed, whatever it points to.
+    SymbolicLink,
+    /// A directory, FIFO, socket or device.
+    NotRegular,
+    /// A file with more than one hard link: writing it would write elsewhere too.
+    Linked {
+        /// The number of links.
+        links: u64,
+    },
+    /// A file owned by another user than the one starting the daemon.
+    Foreign {
+        /// The owner's uid.
+        uid: u32,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::SymbolicLink => f.write_str("is a symbolic link, refusing to follow it"),
+            Refusal::NotRegular => f.write_str("not a regular file"),
+            Refusal::Linked { links } => write!(f, "has {links} hard links, refusing to write it"),
+            Refusal::Foreign { uid } => write!(
+                f,
+                "owned by uid {uid}, not by the user starting the daemon, refusing to write it"
+            ),
+        }
+    }
+}
+
 impl Error {
-    /// stub
-    pub fn exit(&self) -> ! { std::process::exit(71) }
+    /// The step that failed.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::Threads { count: 3 };
+    /// assert_eq!(error.step(), daemon_runtime::Step::Preflight);
+    /// ```
+    pub fn step(&self) -> Step {
+        match self {
+            Error::Threads { .. } => Step::Preflight,
+            Error::Sys { step, .. } | Error::Path { step, .. } => *step,
+            Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
+            Error::Died { .. } => Step::Report,
+        }
+    }
+
+    /// The exit code the launcher ends with: see [`sysexits`](crate::sysexits).
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::Threads { count: 3 };
+    /// assert_eq!(error.exit_code(), 71);
+    /// ```
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::AlreadyRunning { .. } => sysexits::EX_TEMPFAIL,
+            Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
+            Error::Died { .. } => sysexits::EX_SOFTWARE,
+            Error::Threads { .. } => sysexits::EX_OSERR,
+            Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
+            Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
+            Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
+        }
+    }
+
+    /// Prints `error: <self>` on standard error and exits with
+    /// [`exit_code`](Error::exit_code): what the launcher of `#[daemon]` does.
+    ///
+    /// ```no_run
+    /// let running = daemon_runtime::Daemon::new().start().unwrap_or_else(|e| e.exit());
+    /// # drop(running);
+    /// ```
+    pub fn exit(&self) -> ! {
+        eprintln!("error: {self}");
+        std::process::exit(self.exit_code())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = self.step();
+        match self {
+            Error::Threads { count } => write!(
+                f,
+                "{step}: {count} threads are running; a process must be single-threaded to \
+                 fork safely (start the daemon before spawning threads or an async runtime)"
+            ),
+            Error::Sys { errno, .. } => write!(f, "{step}: {}", describe(*errno)),
+            Error::Path { path, errno, .. } => {
+                write!(f, "{step}: {}: {}", path.display(), describe(*errno))
+            }
+            Error::PidFileRefused { path, reason } => {
+                write!(f, "{step}: {}: {reason}", path.display())
+            }
+            Error::AlreadyRunning { path, pid: Some(pid) } => {
+                write!(f, "{step}: {}: already running (pid {pid})", path.display())
+            }
+            Error::AlreadyRunning { path, pid: None } => write!(
+                f,
+                "{step}: {}: already running (the file is locked)",
+                path.display()
+            ),
+            Error::Died { status: Some(status) } => {
+                write!(f, "{step}: the daemon {status} before it was ready")
+            }
+            Error::Died { status: None } => {
+                write!(f, "{step}: the daemon exited before it was ready")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Sys { errno, .. } | Error::Path { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+}
+
+/// The kernel's words for `errno`, as `std::io::Error` renders them
+/// ("No such file or directory (os error 2)").
+fn describe(errno: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(errno as i32)
+}
+
+/// Turns what a forked process reported into an [`Error`], naming the path
+/// that `path_of` gives for the failed step (the chdir directory, the pid file).
+pub(crate) fn from_failure(failure: Failure, path_of: impl Fn(Step) -> Option<PathBuf>) -> Error {
+    match failure {
+        Failure::Sys(step, errno) => match path_of(step) {
+            Some(path) => Error::Path { step, path, errno },
+            None => Error::Sys { step, errno },
+        },
+        Failure::Refused(reason) => Error::PidFileRefused {
+            path: path_of(Step::PidFile).unwrap_or_default(),
+            reason,
+        },
+        Failure::AlreadyRunning(pid) => Error::AlreadyRunning {
+            path: path_of(Step::PidFile).unwrap_or_default(),
+            pid,
+        },
+    }
 }

@@ -3,11 +3,21 @@
 
 mod builder;
 mod error;
+mod fds;
 mod pidfile;
+mod report;
+mod signals;
+mod start;
+mod steps;
+pub mod sysexits;
 
 pub use builder::{Daemon, Running};
 pub use daemon_macro::daemon;
-pub use error::Error;
+pub use error::{Error, Refusal, Step};
+pub use fds::{close_inherited_fds, close_listed_fds};
+pub use pidfile::PidFile;
+pub use signals::reset_signals;
+pub use steps::{ensure_single_threaded, redirect_stdio};
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,5 +1,236 @@
-//! stub
-use std::path::{Path, PathBuf};
-#[derive(Debug)]
-pub(crate) struct PidFile { path: PathBuf }
-impl PidFile { pub(crate) fn path(&self) -> &Path { &self.path } }
+//! The pid file: created safely, locked for the daemon's life, removed at exit.
+//!
+//! The lock, not the pid written in the file, says whether a daemon runs: a
+//! file nobody has locked is stale whatever it contains, and its contents are
+//! never trusted (no signal is ever sent to the pid it names).
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{self, Flock, FlockArg, OFlag};
+use nix::sys::stat::{self, FileStat, Mode, SFlag};
+use nix::sys::uio;
+use nix::unistd::{self, Pid};
+
+use crate::error::{Refusal, Step};
+use crate::report::Failure;
+
+/// How often to start over when the file was replaced between `open` and
+/// `flock` (a stopping daemon unlinks it): each pass needs a whole stop to
+/// race it, so a few passes are plenty.
+const ATTEMPTS: usize = 16;
+
+/// A locked pid file holding this process's pid.
+///
+/// Dropping it removes the file, then releases the lock: in that order, so
+/// that no second daemon can lock the old file while the path still names it.
+///
+/// ```no_run
+/// use daemon_runtime::PidFile;
+///
+/// let pid_file = PidFile::acquire(c"/run/myd.pid".to_owned()).expect("pid file");
+/// assert_eq!(pid_file.path(), std::path::Path::new("/run/myd.pid"));
+/// drop(pid_file); // removed and unlocked
+/// ```
+pub struct PidFile {
+    path: CString,
+    lock: Option<Flock<OwnedFd>>,
+}
+
+impl PidFile {
+    /// Opens or creates `path` (`O_NOFOLLOW`, `O_CLOEXEC`, `O_NONBLOCK`, mode
+    /// `0644` whatever the umask), refuses anything but a regular file with
+    /// one link owned by the effective user, takes `flock(LOCK_EX|LOCK_NB)`,
+    /// checks the path still names the locked file, then writes this
+    /// process's pid.
+    ///
+    /// Async-signal-safe: it allocates nothing (the `CString` is built by the
+    /// caller), so it may run between `fork` and `exec`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) when another
+    /// process holds the lock; [`Error::PidFileRefused`](crate::Error::PidFileRefused)
+    /// for a symbolic link's target, FIFO, directory, linked or foreign file;
+    /// [`Error::Path`](crate::Error::Path) when a system call fails.
+    ///
+    /// ```no_run
+    /// let pid_file = daemon_runtime::PidFile::acquire(c"/tmp/example.pid".to_owned())?;
+    /// # Ok::<(), daemon_runtime::Error>(())
+    /// ```
+    pub fn acquire(path: CString) -> Result<PidFile, crate::Error> {
+        match lock(&path) {
+            Ok(lock) => Ok(PidFile { path, lock: Some(lock) }),
+            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(as_path(&path).into()))),
+        }
+    }
+
+    pub(crate) fn from_lock(path: CString, lock: Flock<OwnedFd>) -> PidFile {
+        PidFile { path, lock: Some(lock) }
+    }
+
+    /// The path of the pid file.
+    ///
+    /// ```no_run
+    /// # let pid_file = daemon_runtime::PidFile::acquire(c"/tmp/x.pid".to_owned()).unwrap();
+    /// println!("{}", pid_file.path().display());
+    /// ```
+    pub fn path(&self) -> &Path {
+        as_path(&self.path)
+    }
+}
+
+impl fmt::Debug for PidFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PidFile").field("path", &self.path()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        // Unlink while still holding the lock: a starter that opened the old
+        // file sees the path no longer names it and starts over.
+        let _ = unistd::unlink(self.path.as_c_str());
+        if let Some(lock) = self.lock.take() {
+            let _ = lock.unlock();
+        }
+    }
+}
+
+fn as_path(path: &CStr) -> &Path {
+    Path::new(OsStr::from_bytes(path.to_bytes()))
+}
+
+/// The lock protocol of [`PidFile::acquire`], allocation-free.
+pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
+    let sys = |errno| Failure::Sys(Step::PidFile, errno);
+    for _ in 0..ATTEMPTS {
+        let flags = OFlag::O_RDWR
+            | OFlag::O_CREAT
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOCTTY;
+        let fd = fcntl::open(path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
+            // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
+            if errno == Errno::ELOOP { Failure::Refused(Refusal::SymbolicLink) } else { sys(errno) }
+        })?;
+        let opened = stat::fstat(&fd).map_err(sys)?;
+        if opened.st_nlink == 0 {
+            continue; // unlinked by a stopping daemon since we opened it
+        }
+        refuse_unsafe(&opened)?;
+        let lock = match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((fd, Errno::EWOULDBLOCK)) => return Err(Failure::AlreadyRunning(holder(&fd))),
+            Err((_, errno)) => return Err(sys(errno)),
+        };
+        match stat::lstat(path) {
+            Ok(now) if same_file(&now, &opened) => {}
+            Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
+            Err(errno) => return Err(sys(errno)),
+        }
+        stat::fchmod(&*lock, Mode::from_bits_truncate(0o644)).map_err(sys)?;
+        unistd::ftruncate(&*lock, 0).map_err(sys)?;
+        write_pid(&*lock, unistd::getpid()).map_err(sys)?;
+        return Ok(lock);
+    }
+    Err(sys(Errno::EAGAIN))
+}
+
+fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
+    if SFlag::from_bits_truncate(file.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(Failure::Refused(Refusal::NotRegular));
+    }
+    if file.st_nlink != 1 {
+        return Err(Failure::Refused(Refusal::Linked { links: file.st_nlink as u64 }));
+    }
+    if file.st_uid != unistd::geteuid().as_raw() {
+        return Err(Failure::Refused(Refusal::Foreign { uid: file.st_uid }));
+    }
+    Ok(())
+}
+
+fn same_file(a: &FileStat, b: &FileStat) -> bool {
+    a.st_dev == b.st_dev && a.st_ino == b.st_ino
+}
+
+fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+    let mut buf = [0u8; 24];
+    let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
+    let mut written = 0;
+    while written < text.len() {
+        match uio::pwrite(fd.as_fd(), &text[written..], written as i64) {
+            Ok(n) => written += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}
+
+/// `pid` in decimal and a newline, formatted into `buf` without allocating.
+fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
+    let mut start = buf.len() - 1;
+    buf[start] = b'\n';
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (pid % 10) as u8;
+        pid /= 10;
+        if pid == 0 {
+            return &buf[start..];
+        }
+    }
+}
+
+/// The pid the lock holder wrote. It locks first and writes right after, so
+/// an empty or partial file is retried for a moment; garbage gives `None`.
+fn holder(fd: impl AsFd) -> Option<u32> {
+    for _ in 0..50 {
+        let mut buf = [0u8; 24];
+        if let Ok(n) = uio::pread(fd.as_fd(), &mut buf, 0) {
+            if let Some(pid) = parse_pid(&buf[..n]) {
+                return Some(pid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    None
+}
+
+/// A positive decimal pid followed by a newline, and nothing else.
+pub(crate) fn parse_pid(text: &[u8]) -> Option<u32> {
+    let digits = text.strip_suffix(b"\n")?;
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let pid = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_format_and_parse_back() {
+        for pid in [1, 9, 10, 4242, 4_194_304, i32::MAX as u32] {
+            let mut buf = [0u8; 24];
+            let text = format_pid(pid, &mut buf);
+            assert_eq!(text, format!("{pid}\n").as_bytes());
+            assert_eq!(parse_pid(text), Some(pid));
+        }
+    }
+
+    #[test]
+    fn garbage_is_no_pid() {
+        for text in ["", "\n", "abc\n", "-1\n", "0\n", "12", "99999999999\n", "2147483648\n", "1 2\n"] {
+            assert_eq!(parse_pid(text.as_bytes()), None, "{text:?}");
+        }
+    }
+}

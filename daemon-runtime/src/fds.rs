@@ -1,0 +1,84 @@
+//! Closing inherited descriptors at the cost of what is open, not of
+//! `RLIMIT_NOFILE`.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+/// Closes every descriptor above 2 except those in `keep`.
+///
+/// Uses `close_range(2)` over the gaps between the kept descriptors: a
+/// handful of system calls whatever the limit. On kernels without it (before
+/// Linux 5.9) it lists `/proc/self/fd` instead; it never loops up to
+/// `RLIMIT_NOFILE`, which can mean a million `close` calls.
+///
+/// The fallback allocates: call it before forking, as [`Daemon::start`](crate::Daemon::start) does.
+///
+/// # Errors
+///
+/// The `errno` of `close_range` when it fails for another reason than being
+/// absent, or of listing `/proc/self/fd`.
+///
+/// ```no_run
+/// // Keep a listening socket passed as descriptor 3.
+/// daemon_runtime::close_inherited_fds(&[3])?;
+/// # Ok::<(), nix::errno::Errno>(())
+/// ```
+pub fn close_inherited_fds(keep: &[RawFd]) -> nix::Result<()> {
+    match close_ranges(keep) {
+        Err(Errno::ENOSYS | Errno::EPERM) => close_listed_fds(keep),
+        other => other,
+    }
+}
+
+/// Closes every descriptor above 2 except those in `keep` by listing
+/// `/proc/self/fd`: what [`close_inherited_fds`] falls back to where
+/// `close_range(2)` is missing (also blocked by some seccomp filters, hence `EPERM`).
+///
+/// # Errors
+///
+/// The `errno` of reading `/proc/self/fd` (`ENOENT` when `/proc` is not mounted).
+///
+/// ```no_run
+/// daemon_runtime::close_listed_fds(&[])?;
+/// # Ok::<(), nix::errno::Errno>(())
+/// ```
+pub fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
+    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    // Collect first: closing while iterating could close the listing's own fd.
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(errno)?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open.into_iter().filter(|&fd| fd > 2 && !keep.contains(&fd)) {
+        // SAFETY: closing a descriptor number is memory-safe; the descriptors
+        // closed here are inherited ones that nothing in this process owns
+        // (the caller vouches for that by calling this step), and the one the
+        // listing used is already closed (EBADF, ignored).
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// `close_range` over `[3, ∞)` minus `keep`.
+fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
+    let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd > 2).map(|&fd| fd as u32).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut first = 3u32;
+    for fd in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if fd > first {
+            close_range(first, fd - 1)?;
+        }
+        first = fd.saturating_add(1);
+    }
+    Ok(())
+}
+
+fn close_range(first: u32, last: u32) -> nix::Result<()> {
+    // SAFETY: close_range only closes descriptors; see `close_listed_fds`
+    // for why closing these is sound. nix has no wrapper, so libc's syscall
+    // is used (the glibc wrapper needs glibc 2.34).
+    let res = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    Errno::result(res).map(drop)
+}

@@ -1,0 +1,149 @@
+//! The report pipe between the daemon and the launcher.
+//!
+//! The daemon writes one fixed-size record: "ready", or the step that failed
+//! and why. Records are built and written without allocating, so they can be
+//! sent from between the forks. The launcher reads one record; end of file
+//! without one means the daemon died. The pipe is `O_CLOEXEC`, so nothing the
+//! daemon executes can hold it open.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::unistd;
+
+use crate::error::{Refusal, Step};
+
+/// What went wrong in a forked process: `Copy`, no heap, so it can cross the
+/// pipe. The launcher turns it into an [`Error`](crate::Error) with the
+/// configured paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    Sys(Step, Errno),
+    Refused(Refusal),
+    AlreadyRunning(Option<u32>),
+}
+
+/// What the launcher learned from the pipe.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ready,
+    Failed(Failure),
+    /// End of file before any record: every writer exited without a word.
+    Silent,
+}
+
+const RECORD: usize = 16;
+const READY: u8 = 1;
+const SYS: u8 = 2;
+const NOT_REGULAR: u8 = 3;
+const LINKED: u8 = 4;
+const FOREIGN: u8 = 5;
+const ALREADY_RUNNING: u8 = 6;
+const SYMBOLIC_LINK: u8 = 7;
+
+fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
+    let (tag, step, errno, value): (u8, Step, i32, u64) = match report {
+        Ok(()) => (READY, Step::Report, 0, 0),
+        Err(Failure::Sys(step, errno)) => (SYS, step, errno as i32, 0),
+        Err(Failure::Refused(Refusal::SymbolicLink)) => (SYMBOLIC_LINK, Step::PidFile, 0, 0),
+        Err(Failure::Refused(Refusal::NotRegular)) => (NOT_REGULAR, Step::PidFile, 0, 0),
+        Err(Failure::Refused(Refusal::Linked { links })) => (LINKED, Step::PidFile, 0, links),
+        Err(Failure::Refused(Refusal::Foreign { uid })) => (FOREIGN, Step::PidFile, 0, uid.into()),
+        Err(Failure::AlreadyRunning(pid)) => {
+            (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from))
+        }
+    };
+    let step = Step::ALL.iter().position(|&s| s == step).unwrap_or(0) as u8;
+    let mut record = [0u8; RECORD];
+    record[0] = tag;
+    record[1] = step;
+    record[4..8].copy_from_slice(&errno.to_ne_bytes());
+    record[8..16].copy_from_slice(&value.to_ne_bytes());
+    record
+}
+
+fn decode(record: &[u8; RECORD]) -> Outcome {
+    let step = Step::ALL.get(usize::from(record[1])).copied().unwrap_or(Step::Report);
+    let errno = Errno::from_raw(i32::from_ne_bytes(record[4..8].try_into().unwrap_or_default()));
+    let value = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
+    let failure = match record[0] {
+        READY => return Outcome::Ready,
+        SYS => Failure::Sys(step, errno),
+        SYMBOLIC_LINK => Failure::Refused(Refusal::SymbolicLink),
+        NOT_REGULAR => Failure::Refused(Refusal::NotRegular),
+        LINKED => Failure::Refused(Refusal::Linked { links: value }),
+        FOREIGN => Failure::Refused(Refusal::Foreign { uid: value as u32 }),
+        ALREADY_RUNNING => Failure::AlreadyRunning(u32::try_from(value).ok().filter(|&p| p > 0)),
+        _ => Failure::Sys(Step::Report, Errno::EPROTO),
+    };
+    Outcome::Failed(failure)
+}
+
+/// Writes one record. Async-signal-safe: no allocation, no lock. A launcher
+/// that is gone (`EPIPE`, SIGPIPE being ignored) is not an error for the daemon.
+pub(crate) fn send(pipe: impl AsFd, report: Result<(), Failure>) {
+    let record = encode(report);
+    let mut written = 0;
+    while written < RECORD {
+        match unistd::write(pipe.as_fd(), &record[written..]) {
+            Ok(n) => written += n,
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Reads the daemon's record. After a failure it also waits for end of file,
+/// that is until every process holding the pipe (the failed one among them)
+/// has exited, so that nothing is left running when the launcher reports.
+pub(crate) fn receive(pipe: OwnedFd) -> Outcome {
+    let mut record = [0u8; RECORD];
+    let mut filled = 0;
+    while filled < RECORD {
+        match unistd::read(&pipe, &mut record[filled..]) {
+            Ok(0) => return Outcome::Silent,
+            Ok(n) => filled += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Outcome::Failed(Failure::Sys(Step::Report, errno)),
+        }
+    }
+    let outcome = decode(&record);
+    if outcome != Outcome::Ready {
+        let mut rest = [0u8; 64];
+        loop {
+            match unistd::read(&pipe, &mut rest) {
+                Ok(0) => break,
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_round_trips() {
+        let cases = [
+            Ok(()),
+            Err(Failure::Sys(Step::SecondFork, Errno::EAGAIN)),
+            Err(Failure::Sys(Step::Chdir, Errno::ENOENT)),
+            Err(Failure::Refused(Refusal::NotRegular)),
+            Err(Failure::Refused(Refusal::SymbolicLink)),
+            Err(Failure::Refused(Refusal::Linked { links: 3 })),
+            Err(Failure::Refused(Refusal::Foreign { uid: 65534 })),
+            Err(Failure::AlreadyRunning(Some(4242))),
+            Err(Failure::AlreadyRunning(None)),
+        ];
+        for case in cases {
+            let expected = match case {
+                Ok(()) => Outcome::Ready,
+                Err(failure) => Outcome::Failed(failure),
+            };
+            assert_eq!(decode(&encode(case)), expected);
+        }
+    }
+}

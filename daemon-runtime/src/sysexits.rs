@@ -1,0 +1,18 @@
+//! The exit codes of a failed start, from BSD's `sysexits.h`, so that scripts
+//! and service managers can tell a configuration mistake from a busy pid file.
+//!
+//! ```
+//! use daemon_runtime::sysexits;
+//! assert_eq!(sysexits::EX_TEMPFAIL, 75);
+//! ```
+
+/// The daemon ended (returned, panicked, was killed) before it was ready.
+pub const EX_SOFTWARE: i32 = 70;
+/// A system call failed: `fork`, `setsid`, too many threads, `/dev/null` missing.
+pub const EX_OSERR: i32 = 71;
+/// The pid file could not be created, locked or written, or was refused.
+pub const EX_CANTCREAT: i32 = 73;
+/// Another instance holds the pid file: try again later.
+pub const EX_TEMPFAIL: i32 = 75;
+/// The configuration names something that is not there (the working directory).
+pub const EX_CONFIG: i32 = 78;

@@ -1,0 +1,55 @@
+//! A daemon for the integration tests, configured through the builder from
+//! its arguments, so one binary covers every combination of options.
+//!
+//! After detaching it writes its pid to `$PROBE_OUT` (the test's proof that
+//! the body runs), then waits for SIGTERM and returns from `main`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use daemon_runtime::Daemon;
+
+fn main() {
+    let mut daemon = Daemon::new();
+    let mut spawn_child = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().expect("option needs a value");
+        daemon = match arg.as_str() {
+            "--umask" => daemon.umask(u32::from_str_radix(&value(), 8).expect("octal umask")),
+            "--chdir" => daemon.chdir(value()),
+            "--single-fork" => daemon.double_fork(false),
+            "--pid-file" => daemon.pid_file(value()),
+            "--keep-fd" => daemon.keep_fds([value().parse().expect("fd")]),
+            "--no-close-fds" => daemon.close_fds(false),
+            "--print-before" => {
+                print!("{}", value());
+                daemon
+            }
+            "--thread" => {
+                std::thread::spawn(|| std::thread::sleep(Duration::from_secs(600)));
+                daemon
+            }
+            "--spawn-child" => {
+                spawn_child = true;
+                daemon
+            }
+            other => panic!("unknown option {other}"),
+        };
+    }
+    let running = daemon.start().unwrap_or_else(|error| error.exit());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop)).expect("SIGTERM");
+    if spawn_child {
+        std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+    }
+    if let Some(out) = std::env::var_os("PROBE_OUT") {
+        std::fs::write(out, format!("{}\n", std::process::id())).expect("PROBE_OUT");
+    }
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(running);
+}
