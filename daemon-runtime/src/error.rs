@@ -205,8 +205,13 @@ impl Error {
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } => sysexits::EX_SOFTWARE,
             Error::Threads { .. } => sysexits::EX_OSERR,
-            Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
-            Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
+            Error::Path {
+                step: Step::Chdir, ..
+            } => sysexits::EX_CONFIG,
+            Error::Path {
+                step: Step::PidFile,
+                ..
+            } => sysexits::EX_CANTCREAT,
             Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
         }
     }
@@ -240,7 +245,10 @@ impl fmt::Display for Error {
             Error::PidFileRefused { path, reason } => {
                 write!(f, "{step}: {}: {reason}", path.display())
             }
-            Error::AlreadyRunning { path, pid: Some(pid) } => {
+            Error::AlreadyRunning {
+                path,
+                pid: Some(pid),
+            } => {
                 write!(f, "{step}: {}: already running (pid {pid})", path.display())
             }
             Error::AlreadyRunning { path, pid: None } => write!(
@@ -248,7 +256,9 @@ impl fmt::Display for Error {
                 "{step}: {}: already running (the file is locked)",
                 path.display()
             ),
-            Error::Died { status: Some(status) } => {
+            Error::Died {
+                status: Some(status),
+            } => {
                 write!(f, "{step}: the daemon {status} before it was ready")
             }
             Error::Died { status: None } => {

@@ -65,13 +65,21 @@ impl PidFile {
     /// ```
     pub fn acquire(path: CString) -> Result<PidFile, crate::Error> {
         match lock(&path) {
-            Ok(lock) => Ok(PidFile { path, lock: Some(lock) }),
-            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(as_path(&path).into()))),
+            Ok(lock) => Ok(PidFile {
+                path,
+                lock: Some(lock),
+            }),
+            Err(failure) => Err(crate::error::from_failure(failure, |_| {
+                Some(as_path(&path).into())
+            })),
         }
     }
 
     pub(crate) fn from_lock(path: CString, lock: Flock<OwnedFd>) -> PidFile {
-        PidFile { path, lock: Some(lock) }
+        PidFile {
+            path,
+            lock: Some(lock),
+        }
     }
 
     /// The path of the pid file.
@@ -87,7 +95,9 @@ impl PidFile {
 
 impl fmt::Debug for PidFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PidFile").field("path", &self.path()).finish_non_exhaustive()
+        f.debug_struct("PidFile")
+            .field("path", &self.path())
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,7 +128,11 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
             | OFlag::O_NOCTTY;
         let fd = fcntl::open(path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
             // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-            if errno == Errno::ELOOP { Failure::Refused(Refusal::SymbolicLink) } else { sys(errno) }
+            if errno == Errno::ELOOP {
+                Failure::Refused(Refusal::SymbolicLink)
+            } else {
+                sys(errno)
+            }
         })?;
         let opened = stat::fstat(&fd).map_err(sys)?;
         if opened.st_nlink == 0 {
@@ -135,9 +149,15 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
             Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
             Err(errno) => return Err(sys(errno)),
         }
-        stat::fchmod(&*lock, Mode::from_bits_truncate(0o644)).map_err(sys)?;
-        unistd::ftruncate(&*lock, 0).map_err(sys)?;
-        write_pid(&*lock, unistd::getpid()).map_err(sys)?;
+        let written = stat::fchmod(&*lock, Mode::from_bits_truncate(0o644))
+            .and_then(|()| unistd::ftruncate(&*lock, 0))
+            .and_then(|()| write_pid(&*lock, unistd::getpid()));
+        if let Err(errno) = written {
+            // The file is ours now (locked, still at the path): a failed
+            // start must not leave it behind.
+            let _ = unistd::unlink(path);
+            return Err(sys(errno));
+        }
         return Ok(lock);
     }
     Err(sys(Errno::EAGAIN))
@@ -148,7 +168,9 @@ fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
         return Err(Failure::Refused(Refusal::NotRegular));
     }
     if file.st_nlink != 1 {
-        return Err(Failure::Refused(Refusal::Linked { links: file.st_nlink as u64 }));
+        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
+        let links = file.st_nlink as u64;
+        return Err(Failure::Refused(Refusal::Linked { links }));
     }
     if file.st_uid != unistd::geteuid().as_raw() {
         return Err(Failure::Refused(Refusal::Foreign { uid: file.st_uid }));
@@ -193,10 +215,10 @@ fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
 fn holder(fd: impl AsFd) -> Option<u32> {
     for _ in 0..50 {
         let mut buf = [0u8; 24];
-        if let Ok(n) = uio::pread(fd.as_fd(), &mut buf, 0) {
-            if let Some(pid) = parse_pid(&buf[..n]) {
-                return Some(pid);
-            }
+        if let Ok(n) = uio::pread(fd.as_fd(), &mut buf, 0)
+            && let Some(pid) = parse_pid(&buf[..n])
+        {
+            return Some(pid);
         }
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -209,8 +231,12 @@ pub(crate) fn parse_pid(text: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let pid = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+    let pid = digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    u32::try_from(pid)
+        .ok()
+        .filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
 }
 
 #[cfg(test)]
@@ -229,7 +255,17 @@ mod tests {
 
     #[test]
     fn garbage_is_no_pid() {
-        for text in ["", "\n", "abc\n", "-1\n", "0\n", "12", "99999999999\n", "2147483648\n", "1 2\n"] {
+        for text in [
+            "",
+            "\n",
+            "abc\n",
+            "-1\n",
+            "0\n",
+            "12",
+            "99999999999\n",
+            "2147483648\n",
+            "1 2\n",
+        ] {
             assert_eq!(parse_pid(text.as_bytes()), None, "{text:?}");
         }
     }

@@ -63,8 +63,13 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
 }
 
 fn decode(record: &[u8; RECORD]) -> Outcome {
-    let step = Step::ALL.get(usize::from(record[1])).copied().unwrap_or(Step::Report);
-    let errno = Errno::from_raw(i32::from_ne_bytes(record[4..8].try_into().unwrap_or_default()));
+    let step = Step::ALL
+        .get(usize::from(record[1]))
+        .copied()
+        .unwrap_or(Step::Report);
+    let errno = Errno::from_raw(i32::from_ne_bytes(
+        record[4..8].try_into().unwrap_or_default(),
+    ));
     let value = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
     let failure = match record[0] {
         READY => return Outcome::Ready,

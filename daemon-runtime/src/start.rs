@@ -53,15 +53,24 @@ impl Daemon {
     pub fn start(self) -> Result<Running, Error> {
         steps::ensure_single_threaded()?;
         let prepared = self.prepare()?;
-        let (from_daemon, to_launcher) = unistd::pipe2(OFlag::O_CLOEXEC)
-            .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        let (from_daemon, to_launcher) =
+            unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| Error::Sys {
+                step: Step::Preflight,
+                errno,
+            })?;
         if self.close_fds {
-            let keep = [&from_daemon, &to_launcher, &prepared.devnull].map(std::os::fd::AsRawFd::as_raw_fd);
+            let keep = [&from_daemon, &to_launcher, &prepared.devnull]
+                .map(std::os::fd::AsRawFd::as_raw_fd);
             let keep: Vec<RawFd> = self.keep_fds.iter().copied().chain(keep).collect();
-            fds::close_inherited_fds(&keep)
-                .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys {
+                step: Step::CloseFds,
+                errno,
+            })?;
         }
-        signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
+        signals::reset_signals().map_err(|errno| Error::Sys {
+            step: Step::Signals,
+            errno,
+        })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
@@ -71,7 +80,10 @@ impl Daemon {
         // child's copy of every lock is unlocked; the child runs only
         // async-signal-safe code until `start` returns in the daemon.
         match unsafe { unistd::fork() } {
-            Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
+            Err(errno) => Err(Error::Sys {
+                step: Step::Fork,
+                errno,
+            }),
             Ok(ForkResult::Parent { child }) => {
                 drop(to_launcher);
                 Err(prepared.wait_for_report(child, from_daemon))
@@ -90,8 +102,16 @@ impl Daemon {
             double_fork: self.double_fork,
             chdir: c_path(&self.chdir)?,
             pid_file: self.pid_file.as_deref().map(c_path).transpose()?,
-            devnull: fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?,
+            devnull: fcntl::open(
+                c"/dev/null",
+                OFlag::O_RDWR | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|errno| Error::Path {
+                step: Step::Stdio,
+                path: "/dev/null".into(),
+                errno,
+            })?,
         })
     }
 }
@@ -99,7 +119,11 @@ impl Daemon {
 /// `path` made absolute against the launcher's working directory (before any
 /// `chdir` changes what a relative path means), as a C string.
 fn c_path(path: &Path) -> Result<CString, Error> {
-    let error = |errno| Error::Path { step: Step::Preflight, path: path.to_path_buf(), errno };
+    let error = |errno| Error::Path {
+        step: Step::Preflight,
+        path: path.to_path_buf(),
+        errno,
+    };
     let absolute = std::path::absolute(path)
         .map_err(|e| error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))))?;
     CString::new(absolute.into_os_string().into_vec()).map_err(|_| error(Errno::EINVAL))
@@ -127,7 +151,11 @@ impl Prepared {
         // The child is the intermediate process (gone right after the second
         // fork) or, without a double fork, the daemon itself (only waited for
         // when it failed).
-        let status = if self.double_fork || outcome != Outcome::Ready { reap(child) } else { None };
+        let status = if self.double_fork || outcome != Outcome::Ready {
+            reap(child)
+        } else {
+            None
+        };
         match outcome {
             Outcome::Ready => std::process::exit(0),
             Outcome::Failed(failure) => error::from_failure(failure, |step| match step {
@@ -170,7 +198,9 @@ impl Prepared {
         drop(self.devnull);
         stat::umask(self.umask);
         unistd::chdir(self.chdir.as_c_str()).map_err(sys(Step::Chdir))?;
-        let Some(path) = self.pid_file else { return Ok(None) };
+        let Some(path) = self.pid_file else {
+            return Ok(None);
+        };
         let lock = pidfile::lock(&path)?;
         Ok(Some(PidFile::from_lock(path, lock)))
     }
