@@ -10,14 +10,13 @@ use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 /// Whoever launched the daemon may have ignored `SIGTERM` or `SIGHUP` (`nohup`
 /// does) or blocked signals: both survive `exec`, and a daemon that cannot be
 /// stopped by `SIGTERM` is a bug. Handlers this process installed itself
-/// (Rust's stack-overflow guard on `SIGSEGV`/`SIGBUS`, or a handler the
-/// program set before starting) are kept: only dispositions that can have
-/// been inherited are reset.
+/// (Rust's stack-overflow guard on `SIGSEGV`/`SIGBUS`, the C library's own
+/// on its reserved real-time signals, or a handler the program set before
+/// starting) are kept: only dispositions that can have been inherited are reset.
 ///
 /// # Errors
 ///
-/// The `errno` of `sigprocmask`; dispositions the C library reserves
-/// (signals 32 and 33 under glibc) are skipped.
+/// The `errno` of `rt_sigaction` or `sigprocmask`.
 ///
 /// ```no_run
 /// daemon_runtime::reset_signals()?;
@@ -28,33 +27,59 @@ pub fn reset_signals() -> nix::Result<()> {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        if disposition(signal) == Some(libc::SIG_IGN) {
-            set_disposition(signal, libc::SIG_DFL);
+        if handler(signal)? == libc::SIG_IGN {
+            set_handler(signal, libc::SIG_DFL)?;
         }
     }
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-    set_disposition(libc::SIGPIPE, libc::SIG_IGN);
-    Ok(())
+    set_handler(libc::SIGPIPE, libc::SIG_IGN)
 }
 
-/// The current handler of `signal`, or `None` for a number the C library refuses.
-fn disposition(signal: libc::c_int) -> Option<libc::sighandler_t> {
-    // SAFETY: a zeroed sigaction is a valid value to be overwritten; passing
-    // a null new action only reads the current one.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    let res = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) };
-    Errno::result(res).ok().map(|_| old.sa_sigaction)
+/// The kernel's `struct sigaction`, whose first word is the handler on every
+/// Linux architecture but MIPS. The raw system call is used because the C
+/// library refuses to touch the signals it reserves (32 and 33 under glibc),
+/// which can be inherited ignored all the same.
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
 }
 
-/// Sets `signal` to `SIG_DFL` or `SIG_IGN` (never to a handler: no function
-/// of ours runs in signal context).
-fn set_disposition(signal: libc::c_int, handler: libc::sighandler_t) {
-    // SAFETY: SIG_DFL and SIG_IGN are not function pointers, so no code runs
-    // on delivery; the sigaction struct is fully initialized (empty mask).
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signal, &action, std::ptr::null_mut());
-    }
+fn rt_sigaction(
+    signal: libc::c_int,
+    new: Option<&KernelSigaction>,
+) -> nix::Result<KernelSigaction> {
+    let mut old = KernelSigaction::default();
+    let new = new.map_or(std::ptr::null(), |new| new as *const KernelSigaction);
+    // SAFETY: both pointers are valid for the kernel's struct (or null for
+    // "no change"); the size passed is that of the kernel's signal set. Only
+    // SIG_DFL and SIG_IGN are ever installed, so no code of ours runs on delivery.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            new,
+            &mut old as *mut KernelSigaction,
+            8usize,
+        )
+    };
+    Errno::result(res).map(|_| old)
+}
+
+fn handler(signal: libc::c_int) -> nix::Result<libc::sighandler_t> {
+    rt_sigaction(signal, None).map(|old| old.handler)
+}
+
+fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<()> {
+    rt_sigaction(
+        signal,
+        Some(&KernelSigaction {
+            handler,
+            ..KernelSigaction::default()
+        }),
+    )
+    .map(drop)
 }

@@ -13,6 +13,7 @@ use daemon_runtime::Daemon;
 fn main() {
     let mut daemon = Daemon::new();
     let mut spawn_child = false;
+    let mut keep = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().expect("option needs a value");
@@ -21,7 +22,11 @@ fn main() {
             "--chdir" => daemon.chdir(value()),
             "--single-fork" => daemon.double_fork(false),
             "--pid-file" => daemon.pid_file(value()),
-            "--keep-fd" => daemon.keep_fds([value().parse().expect("fd")]),
+            "--keep-fd" => {
+                let fd = value().parse().expect("fd");
+                keep.push(fd);
+                daemon.keep_fds([fd])
+            }
             "--no-close-fds" => daemon.close_fds(false),
             "--print-before" => {
                 print!("{}", value());
@@ -30,6 +35,15 @@ fn main() {
             "--thread" => {
                 std::thread::spawn(|| std::thread::sleep(Duration::from_secs(600)));
                 daemon
+            }
+            "--expect-tty" => {
+                // Proves a test's pseudo-terminal really is our controlling tty.
+                std::fs::File::open("/dev/tty").expect("no controlling terminal");
+                daemon
+            }
+            "--close-by-listing" => {
+                daemon_runtime::close_listed_fds(&keep).expect("close_listed_fds");
+                daemon.close_fds(false)
             }
             "--spawn-child" => {
                 spawn_child = true;
@@ -43,7 +57,13 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop)).expect("SIGTERM");
     if spawn_child {
-        std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+        // Meant to outlive the daemon: a test checks it does not hold the
+        // pid file's lock; the test kills it.
+        #[allow(clippy::zombie_processes)]
+        std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("spawn sleep");
     }
     if let Some(out) = std::env::var_os("PROBE_OUT") {
         std::fs::write(out, format!("{}\n", std::process::id())).expect("PROBE_OUT");
