@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Output;
 use std::sync::Mutex;
 
-use common::{Harness, PROBE, text};
+use common::{Harness, PROBE, root_or_skip, text};
 
 /// Tests that run the launcher as `nobody` under a process-count limit must
 /// not overlap: each counts `nobody`'s processes.
@@ -78,6 +78,9 @@ fn processes_of(uid: u32) -> u64 {
 
 #[test]
 fn a_refused_first_fork_is_reported() {
+    if !root_or_skip("a_refused_first_fork_is_reported", "run the launcher as nobody") {
+        return;
+    }
     let harness = Harness::new("fork-refused");
     let output = as_nobody_with_process_limit(&harness, 1);
     assert_failed(&harness, &output, 71, "error: fork: Resource temporarily unavailable (os error 11)");
@@ -85,6 +88,9 @@ fn a_refused_first_fork_is_reported() {
 
 #[test]
 fn a_refused_second_fork_is_reported_and_leaves_no_orphan() {
+    if !root_or_skip("a_refused_second_fork_is_reported_and_leaves_no_orphan", "run the launcher as nobody") {
+        return;
+    }
     let harness = Harness::new("second-fork-refused");
     let output = as_nobody_with_process_limit(&harness, 2);
     assert_failed(&harness, &output, 71, "error: second fork: Resource temporarily unavailable (os error 11)");

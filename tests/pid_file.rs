@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
-use common::{Harness, PROBE, Proc, eventually, text, wait_for_pid};
+use common::{Harness, PROBE, Proc, eventually, root_or_skip, text, wait_for_pid};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::wait::WaitStatus;
 
@@ -184,6 +184,9 @@ fn a_hard_linked_file_is_refused() {
 
 #[test]
 fn a_file_owned_by_another_user_is_refused() {
+    if !root_or_skip("a_file_owned_by_another_user_is_refused", "give a file to nobody") {
+        return;
+    }
     let harness = Harness::new("foreign");
     let pid_file = harness.path("d.pid");
     std::fs::write(&pid_file, "theirs\n").unwrap();
@@ -218,6 +221,9 @@ fn a_missing_directory_fails_the_start() {
 
 #[test]
 fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
+    if !root_or_skip("an_unwritable_directory_fails_the_start_and_leaves_no_file", "run the launcher as nobody") {
+        return;
+    }
     let harness = Harness::new("unwritable");
     std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let pid_file = harness.path("d.pid");

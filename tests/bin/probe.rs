@@ -2,10 +2,9 @@
 //! its arguments, so one binary covers every combination of options.
 //!
 //! After detaching it writes its pid to `$PROBE_OUT` (the test's proof that
-//! the body runs), then waits for SIGTERM and returns from `main`.
+//! the body runs), then waits for SIGTERM and returns from `main`, which
+//! removes the pid file.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use daemon_runtime::Daemon;
@@ -54,22 +53,12 @@ fn main() {
     }
     let running = daemon.start().unwrap_or_else(|error| error.exit());
 
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop)).expect("SIGTERM");
     if spawn_child {
         // Meant to outlive the daemon: a test checks it does not hold the
         // pid file's lock; the test kills it.
         #[allow(clippy::zombie_processes)]
-        std::process::Command::new("sleep")
-            .arg("600")
-            .spawn()
-            .expect("spawn sleep");
+        std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
     }
-    if let Some(out) = std::env::var_os("PROBE_OUT") {
-        std::fs::write(out, format!("{}\n", std::process::id())).expect("PROBE_OUT");
-    }
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    daemon_tests::report_pid_and_wait();
     drop(running);
 }

@@ -264,3 +264,14 @@ pub fn example(name: &str) -> PathBuf {
 }
 
 pub const PROBE: &str = env!("CARGO_BIN_EXE_probe");
+
+/// True when the tests run as root; otherwise prints, past the test
+/// harness's capture, that `test` is skipped and why, and returns false.
+pub fn root_or_skip(test: &str, needs: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: needs root to {needs}");
+    false
+}

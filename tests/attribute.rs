@@ -1,0 +1,118 @@
+//! `#[daemon]` itself: the same steps as the builder, its keys, and the
+//! three return types of `main`, observed in real daemons.
+
+mod common;
+
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+
+use common::{Harness, Proc, on_pseudo_terminal, text, wait_for_pid};
+use nix::sys::wait::WaitStatus;
+
+const PLAIN: &str = env!("CARGO_BIN_EXE_attr_plain");
+const OPTIONS: &str = env!("CARGO_BIN_EXE_attr_options");
+const BAD_CHDIR: &str = env!("CARGO_BIN_EXE_attr_bad_chdir");
+const RESULT: &str = env!("CARGO_BIN_EXE_attr_result");
+const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
+
+fn started(harness: &Harness, program: &str) -> Proc {
+    let out = harness.path("probe.out");
+    let output = harness.run(
+        harness.command(program).env("PROBE_OUT", &out).env("PROBE_PID_FILE", harness.path("d.pid")),
+    );
+    assert!(output.status.success(), "launcher failed: {output:?}");
+    wait_for_pid(&out)
+}
+
+#[test]
+fn bare_attribute_detaches_with_the_defaults() {
+    let harness = Harness::new("attr-plain");
+    let out = harness.path("probe.out");
+    let mut command = harness.command(PLAIN);
+    command.env("PROBE_OUT", &out);
+    let _master = on_pseudo_terminal(&mut command);
+    assert!(command.status().unwrap().success());
+    let daemon = wait_for_pid(&out);
+    assert_eq!(daemon.tty_nr(), 0, "controlling terminal kept");
+    assert_ne!(daemon.session(), daemon.0, "double fork is the default");
+    assert_eq!(daemon.status("Umask"), "0000");
+    assert_eq!(daemon.cwd(), Path::new("/"));
+    assert_eq!(daemon.status("SigIgn"), "0000000000001000");
+    assert_eq!(daemon.status("SigBlk"), "0000000000000000");
+    let fds = daemon.fds();
+    assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(fds.values().all(|target| target == Path::new("/dev/null")), "{fds:?}");
+}
+
+#[test]
+fn every_core_key_takes_effect() {
+    let harness = Harness::new("attr-options");
+    let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
+    let raw = inherited.as_raw_fd();
+    let out = harness.path("probe.out");
+    let pid_file = harness.path("d.pid");
+    let mut command = harness.command(OPTIONS);
+    command.env("PROBE_OUT", &out).env("PROBE_PID_FILE", &pid_file);
+    // SAFETY: dup2 is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in [8, 9, 10] {
+                libc::dup2(raw, fd);
+            }
+            Ok(())
+        });
+    }
+    let output = harness.run(&mut command);
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&out);
+    assert_eq!(daemon.status("Umask"), "0027");
+    assert_eq!(daemon.cwd(), Path::new("/tmp"));
+    assert_eq!(daemon.session(), daemon.0, "double_fork = false: the daemon leads its session");
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+    let fds: Vec<i32> = daemon.fds().into_keys().collect();
+    assert_eq!(fds, [0, 1, 2, 3, 9], "keep_fds = [9] survives, 8 and 10 are closed");
+}
+
+#[test]
+fn a_missing_chdir_from_the_attribute_reaches_the_launcher() {
+    let harness = Harness::new("attr-bad-chdir");
+    let output = harness.run(&mut harness.command(BAD_CHDIR));
+    assert_eq!(
+        text(&output.stderr),
+        "error: chdir: /nonexistent/daemon-attribute-test: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(output.status.code(), Some(78));
+    assert!(harness.processes().is_empty());
+    assert!(!Path::new("/tmp/daemon-attr-bad-chdir.pid").exists());
+}
+
+#[test]
+fn main_returning_ok_exits_zero_and_removes_the_pid_file() {
+    let harness = Harness::new("attr-ok");
+    let daemon = started(&harness, RESULT);
+    assert!(harness.path("d.pid").exists());
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert!(!harness.path("d.pid").exists(), "pid file left after main returned");
+}
+
+#[test]
+fn main_returning_err_exits_one_and_removes_the_pid_file() {
+    let harness = Harness::new("attr-err");
+    let out = harness.path("probe.out");
+    let pid_file = harness.path("d.pid");
+    let output = harness.run(
+        harness.command(RESULT).env("PROBE_OUT", &out).env("PROBE_PID_FILE", &pid_file).env("PROBE_ERROR", "boom"),
+    );
+    assert!(output.status.success());
+    let daemon = wait_for_pid(&out);
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 1)));
+    assert!(!pid_file.exists(), "pid file left after main returned an error");
+}
+
+#[test]
+fn main_returning_exit_code_exits_with_it() {
+    let harness = Harness::new("attr-exit-code");
+    let daemon = started(&harness, EXIT_CODE);
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 7)));
+}
