@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
@@ -116,7 +116,7 @@ fn the_pid_file_is_removed_when_main_returns() {
 fn the_lock_is_not_inherited_by_the_daemons_children() {
     let harness = Harness::new("children");
     let pid_file = harness.path("d.pid");
-    let daemon = started(&harness, &pid_file, &["--spawn-child"]);
+    let daemon = started(&harness, &pid_file, &["--body-spawn-child"]);
     let mut child = None;
     eventually("the daemon's child runs", || {
         child = harness.processes().into_iter().find(|p| p.ppid() == daemon.0);

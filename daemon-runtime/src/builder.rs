@@ -2,8 +2,11 @@
 
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::pidfile::PidFile;
+use crate::privileges::Account;
+use crate::readiness::Ready;
 
 /// How to turn the current process into a daemon: the same machinery as
 /// `#[daemon]`, without the macro.
@@ -35,6 +38,15 @@ pub struct Daemon {
     pub(crate) pid_file: Option<PathBuf>,
     pub(crate) close_fds: bool,
     pub(crate) keep_fds: Vec<RawFd>,
+    pub(crate) user: Option<Account>,
+    pub(crate) group: Option<Account>,
+    pub(crate) chroot: Option<PathBuf>,
+    pub(crate) core_dumps: bool,
+    pub(crate) stdout: Option<PathBuf>,
+    pub(crate) stderr: Option<PathBuf>,
+    pub(crate) ready: Ready,
+    pub(crate) ready_timeout: Option<Duration>,
+    pub(crate) foreground: bool,
 }
 
 impl Default for Daemon {
@@ -46,6 +58,15 @@ impl Default for Daemon {
             pid_file: None,
             close_fds: true,
             keep_fds: Vec::new(),
+            user: None,
+            group: None,
+            chroot: None,
+            core_dumps: true,
+            stdout: None,
+            stderr: None,
+            ready: Ready::Auto,
+            ready_timeout: None,
+            foreground: false,
         }
     }
 }
@@ -138,7 +159,122 @@ impl Daemon {
         self.keep_fds.dedup();
         self
     }
+
+    /// The user the daemon runs as: a name, or a numeric uid (which needs no
+    /// passwd entry). Resolved before forking; the switch happens after the
+    /// pid file is created: `setgroups` (the user's groups, never root's),
+    /// `setgid`, `setuid`, then proof that `setuid(0)` fails. Only root can
+    /// switch; anyone else gets `EPERM` before anything is forked.
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().user("nobody").group(65534);
+    /// # drop(daemon);
+    /// ```
+    pub fn user(mut self, user: impl Into<Account>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The group the daemon runs as (default: the user's primary group).
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().group("nogroup");
+    /// # drop(daemon);
+    /// ```
+    pub fn group(mut self, group: impl Into<Account>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// A directory to `chroot` into before dropping privileges; the
+    /// working directory and the pid file are then taken inside it.
+    /// `/dev/null` and the log files are opened before.
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().chroot("/srv/jail");
+    /// # drop(daemon);
+    /// ```
+    pub fn chroot(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.chroot = Some(dir.into());
+        self
+    }
+
+    /// `false` sets `RLIMIT_CORE` to 0, so a crash cannot write memory (keys,
+    /// passwords) to a core file (PEP 3143's `prevent_core`).
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().core_dumps(false);
+    /// # drop(daemon);
+    /// ```
+    pub fn core_dumps(mut self, core_dumps: bool) -> Self {
+        self.core_dumps = core_dumps;
+        self
+    }
+
+    /// A file that receives the daemon's standard output instead of
+    /// `/dev/null`: appended to, created `0o640`, opened by the launcher
+    /// (before any `chroot` or privilege drop).
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().stdout("/var/log/myd.out");
+    /// # drop(daemon);
+    /// ```
+    pub fn stdout(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stdout = Some(path.into());
+        self
+    }
+
+    /// A file that receives the daemon's standard error (and so its panic
+    /// messages), like [`stdout`](Daemon::stdout).
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().stderr("/var/log/myd.err");
+    /// # drop(daemon);
+    /// ```
+    pub fn stderr(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stderr = Some(path.into());
+        self
+    }
+
+    /// When the launcher returns: see [`Ready`].
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().ready(daemon_runtime::Ready::Manual);
+    /// # drop(daemon);
+    /// ```
+    pub fn ready(mut self, ready: Ready) -> Self {
+        self.ready = ready;
+        self
+    }
+
+    /// How long the launcher waits for the daemon's report (default 60 s):
+    /// then it kills the daemon's process group, removes a pid file left
+    /// behind, and fails with "not ready after ...".
+    ///
+    /// ```
+    /// let daemon = daemon_runtime::Daemon::new().ready_timeout(std::time::Duration::from_secs(30));
+    /// # drop(daemon);
+    /// ```
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    /// `true` skips the forks, `setsid` and the stdio redirection, but still
+    /// does the rest (umask, chdir, pid file, privileges): for debugging, and
+    /// for service managers that want a foreground process.
+    ///
+    /// ```
+    /// let foreground = std::env::args().any(|arg| arg == "--foreground");
+    /// let daemon = daemon_runtime::Daemon::new().foreground(foreground);
+    /// # drop(daemon);
+    /// ```
+    pub fn foreground(mut self, foreground: bool) -> Self {
+        self.foreground = foreground;
+        self
+    }
 }
+
 
 /// What the daemon holds while it runs: returned by [`Daemon::start`] in the
 /// daemon process only. Dropping it removes and unlocks the pid file, so keep

@@ -31,18 +31,30 @@ pub enum Step {
     Setsid,
     /// The second `fork`, after which the daemon is no session leader.
     SecondFork,
-    /// Standard input, output and error onto `/dev/null`.
+    /// Standard input, output and error onto `/dev/null` or the log files.
     Stdio,
+    /// Resource limits (`core_dumps = false`).
+    Limits,
+    /// Entering the new root directory.
+    Chroot,
     /// Entering the working directory.
     Chdir,
     /// Creating, locking and writing the pid file.
     PidFile,
+    /// Looking up the user, in the launcher.
+    User,
+    /// Looking up the group, in the launcher.
+    Group,
+    /// `setgroups`, `setgid`, `setuid`, and the proof that they hold.
+    Privileges,
     /// Waiting for the daemon's report.
     Report,
+    /// Waiting for the daemon to call [`ready`](crate::ready) in time.
+    Ready,
 }
 
 impl Step {
-    pub(crate) const ALL: [Step; 10] = [
+    pub(crate) const ALL: [Step; 16] = [
         Step::Preflight,
         Step::CloseFds,
         Step::Signals,
@@ -50,9 +62,15 @@ impl Step {
         Step::Setsid,
         Step::SecondFork,
         Step::Stdio,
+        Step::Limits,
+        Step::Chroot,
         Step::Chdir,
         Step::PidFile,
+        Step::User,
+        Step::Group,
+        Step::Privileges,
         Step::Report,
+        Step::Ready,
     ];
 
     fn name(self) -> &'static str {
@@ -64,9 +82,15 @@ impl Step {
             Step::Setsid => "setsid",
             Step::SecondFork => "second fork",
             Step::Stdio => "stdio",
+            Step::Limits => "limits",
+            Step::Chroot => "chroot",
             Step::Chdir => "chdir",
             Step::PidFile => "pid file",
+            Step::User => "user",
+            Step::Group => "group",
+            Step::Privileges => "privileges",
             Step::Report => "report",
+            Step::Ready => "ready",
         }
     }
 }
@@ -131,6 +155,32 @@ pub enum Error {
         /// The pid the file names, when it could be read.
         pid: Option<u32>,
     },
+    /// No user or group of that name exists.
+    NoSuchAccount {
+        /// [`Step::User`] or [`Step::Group`].
+        step: Step,
+        /// The name as configured.
+        name: String,
+    },
+    /// Looking up a user or group, or switching to it, failed (`EPERM`: only
+    /// root can switch).
+    Account {
+        /// [`Step::User`] or [`Step::Group`].
+        step: Step,
+        /// The name or id as configured.
+        name: String,
+        /// What the system said.
+        errno: Errno,
+    },
+    /// After dropping privileges, `setuid(0)`, `setresuid(0, 0, 0)` or
+    /// `setgid(0)` succeeded: the drop would not hold, so the daemon refused to run.
+    RootRegained,
+    /// The daemon did not report ready within the timeout: its process group
+    /// was killed and a pid file it left removed.
+    NotReady {
+        /// The timeout that expired.
+        timeout: std::time::Duration,
+    },
     /// The daemon ended before it reported that it was ready.
     Died {
         /// How the launcher's child ended, when it was the one that died.
@@ -190,6 +240,9 @@ impl Error {
             Error::Sys { step, .. } | Error::Path { step, .. } => *step,
             Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
             Error::Died { .. } => Step::Report,
+            Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
+            Error::RootRegained => Step::Privileges,
+            Error::NotReady { .. } => Step::Ready,
         }
     }
 
@@ -203,7 +256,13 @@ impl Error {
         match self {
             Error::AlreadyRunning { .. } => sysexits::EX_TEMPFAIL,
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
-            Error::Died { .. } => sysexits::EX_SOFTWARE,
+            Error::Died { .. } | Error::NotReady { .. } => sysexits::EX_SOFTWARE,
+            Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
+            Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
+            Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
+            Error::Sys { step: Step::Privileges, errno: Errno::EPERM } => sysexits::EX_NOPERM,
+            Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
+            Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Path {
                 step: Step::Chdir, ..
@@ -261,6 +320,12 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{step}: the daemon {status} before it was ready")
             }
+            Error::NoSuchAccount { name, .. } => write!(f, "{step}: {name}: no such {step}"),
+            Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", describe(*errno)),
+            Error::RootRegained => {
+                write!(f, "{step}: root could be regained after dropping privileges; refusing to run")
+            }
+            Error::NotReady { timeout } => write!(f, "{step}: not ready after {}", seconds(*timeout)),
             Error::Died { status: None } => {
                 write!(f, "{step}: the daemon exited before it was ready")
             }
@@ -271,7 +336,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Sys { errno, .. } | Error::Path { errno, .. } => Some(errno),
+            Error::Sys { errno, .. } | Error::Path { errno, .. } | Error::Account { errno, .. } => Some(errno),
             _ => None,
         }
     }
@@ -295,9 +360,19 @@ pub(crate) fn from_failure(failure: Failure, path_of: impl Fn(Step) -> Option<Pa
             path: path_of(Step::PidFile).unwrap_or_default(),
             reason,
         },
+        Failure::RootRegained => Error::RootRegained,
         Failure::AlreadyRunning(pid) => Error::AlreadyRunning {
             path: path_of(Step::PidFile).unwrap_or_default(),
             pid,
         },
+    }
+}
+
+/// `30s`, `1.5s` or `500ms`: the units `ready_timeout` is written in.
+fn seconds(duration: std::time::Duration) -> String {
+    match (duration.subsec_millis(), duration.as_secs()) {
+        (0, secs) => format!("{secs}s"),
+        (_, 0) => format!("{}ms", duration.as_millis()),
+        _ => format!("{}s", duration.as_secs_f64()),
     }
 }

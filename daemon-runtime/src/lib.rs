@@ -108,7 +108,10 @@
 mod builder;
 mod error;
 mod fds;
+mod logs;
 mod pidfile;
+mod privileges;
+mod readiness;
 mod report;
 mod signals;
 mod start;
@@ -120,6 +123,8 @@ pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
 pub use pidfile::PidFile;
+pub use privileges::Account;
+pub use readiness::{Ready, ready};
 pub use signals::reset_signals;
 pub use steps::{ensure_single_threaded, redirect_stdio};
 

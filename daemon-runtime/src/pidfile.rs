@@ -163,6 +163,20 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
     Err(sys(Errno::EAGAIN))
 }
 
+/// Removes the pid file at `path` if no process holds its lock: what a
+/// launcher does after killing a daemon that never became ready. A file
+/// someone else has locked since, or a symbolic link, is left alone.
+pub(crate) fn remove_if_stale(path: &Path) {
+    let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let Ok(fd) = fcntl::open(path, flags, Mode::empty()) else { return };
+    let Ok(opened) = stat::fstat(&fd) else { return };
+    let Ok(lock) = Flock::lock(fd, FlockArg::LockExclusiveNonblock) else { return };
+    if stat::lstat(path).is_ok_and(|now| same_file(&now, &opened)) {
+        let _ = unistd::unlink(path);
+    }
+    drop(lock);
+}
+
 fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
     if SFlag::from_bits_truncate(file.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(Failure::Refused(Refusal::NotRegular));

@@ -7,8 +7,10 @@
 //! daemon executes can hold it open.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd;
 
 use crate::error::{Refusal, Step};
@@ -21,6 +23,7 @@ pub(crate) enum Failure {
     Sys(Step, Errno),
     Refused(Refusal),
     AlreadyRunning(Option<u32>),
+    RootRegained,
 }
 
 /// What the launcher learned from the pipe.
@@ -30,6 +33,8 @@ pub(crate) enum Outcome {
     Failed(Failure),
     /// End of file before any record: every writer exited without a word.
     Silent,
+    /// No record within the timeout; the daemon was killed.
+    TimedOut,
 }
 
 const RECORD: usize = 16;
@@ -40,6 +45,7 @@ const LINKED: u8 = 4;
 const FOREIGN: u8 = 5;
 const ALREADY_RUNNING: u8 = 6;
 const SYMBOLIC_LINK: u8 = 7;
+const ROOT_REGAINED: u8 = 8;
 
 fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
     let (tag, step, errno, value): (u8, Step, i32, u64) = match report {
@@ -49,6 +55,7 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
         Err(Failure::Refused(Refusal::NotRegular)) => (NOT_REGULAR, Step::PidFile, 0, 0),
         Err(Failure::Refused(Refusal::Linked { links })) => (LINKED, Step::PidFile, 0, links),
         Err(Failure::Refused(Refusal::Foreign { uid })) => (FOREIGN, Step::PidFile, 0, uid.into()),
+        Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
         Err(Failure::AlreadyRunning(pid)) => {
             (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from))
         }
@@ -75,6 +82,7 @@ fn decode(record: &[u8; RECORD]) -> Outcome {
         READY => return Outcome::Ready,
         SYS => Failure::Sys(step, errno),
         SYMBOLIC_LINK => Failure::Refused(Refusal::SymbolicLink),
+        ROOT_REGAINED => Failure::RootRegained,
         NOT_REGULAR => Failure::Refused(Refusal::NotRegular),
         LINKED => Failure::Refused(Refusal::Linked { links: value }),
         FOREIGN => Failure::Refused(Refusal::Foreign { uid: value as u32 }),
@@ -98,21 +106,30 @@ pub(crate) fn send(pipe: impl AsFd, report: Result<(), Failure>) {
     }
 }
 
-/// Reads the daemon's record. After a failure it also waits for end of file,
-/// that is until every process holding the pipe (the failed one among them)
-/// has exited, so that nothing is left running when the launcher reports.
-pub(crate) fn receive(pipe: OwnedFd) -> Outcome {
+/// Reads the daemon's record, waiting at most `timeout`; when it expires,
+/// calls `kill` (which must make every writer exit) and reports
+/// [`Outcome::TimedOut`]. After anything but "ready" it also waits for end of
+/// file, that is until every process holding the pipe (the failed one among
+/// them) has exited, so that nothing is left running when the launcher reports.
+pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, kill: impl FnOnce()) -> Outcome {
+    let deadline = Instant::now() + timeout;
     let mut record = [0u8; RECORD];
     let mut filled = 0;
-    while filled < RECORD {
+    let outcome = loop {
+        if filled == RECORD {
+            break decode(&record);
+        }
+        if !readable_before(&pipe, deadline) {
+            kill();
+            break Outcome::TimedOut;
+        }
         match unistd::read(&pipe, &mut record[filled..]) {
             Ok(0) => return Outcome::Silent,
             Ok(n) => filled += n,
-            Err(Errno::EINTR) => {}
-            Err(errno) => return Outcome::Failed(Failure::Sys(Step::Report, errno)),
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(errno) => break Outcome::Failed(Failure::Sys(Step::Report, errno)),
         }
-    }
-    let outcome = decode(&record);
+    };
     if outcome != Outcome::Ready {
         let mut rest = [0u8; 64];
         loop {
@@ -124,6 +141,22 @@ pub(crate) fn receive(pipe: OwnedFd) -> Outcome {
         }
     }
     outcome
+}
+
+/// Whether `pipe` has data (or end of file) before `deadline`.
+fn readable_before(pipe: &OwnedFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Round up: a poll of 0 ms for 0.4 ms left would spin.
+        let millis = u32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u32::MAX);
+        let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) if Instant::now() >= deadline => return false,
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) | Err(_) => return true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +175,7 @@ mod tests {
             Err(Failure::Refused(Refusal::Foreign { uid: 65534 })),
             Err(Failure::AlreadyRunning(Some(4242))),
             Err(Failure::AlreadyRunning(None)),
+            Err(Failure::RootRegained),
         ];
         for case in cases {
             let expected = match case {

@@ -6,13 +6,20 @@
 //! assert_eq!(sysexits::EX_TEMPFAIL, 75);
 //! ```
 
-/// The daemon ended (returned, panicked, was killed) before it was ready.
+/// The configured user or group does not exist.
+pub const EX_NOUSER: i32 = 67;
+/// The daemon ended (returned, panicked, was killed) before it was ready, or
+/// was not ready in time.
 pub const EX_SOFTWARE: i32 = 70;
 /// A system call failed: `fork`, `setsid`, too many threads, `/dev/null` missing.
 pub const EX_OSERR: i32 = 71;
-/// The pid file could not be created, locked or written, or was refused.
+/// The pid file or a log file could not be created, locked or written, or
+/// the pid file was refused.
 pub const EX_CANTCREAT: i32 = 73;
+/// Only root may switch to another user or group.
+pub const EX_NOPERM: i32 = 77;
 /// Another instance holds the pid file: try again later.
 pub const EX_TEMPFAIL: i32 = 75;
-/// The configuration names something that is not there (the working directory).
+/// The configuration names something that is not there (the working
+/// directory, the chroot directory).
 pub const EX_CONFIG: i32 = 78;

@@ -3,15 +3,27 @@
 //!
 //! After detaching it writes its pid to `$PROBE_OUT` (the test's proof that
 //! the body runs), then waits for SIGTERM and returns from `main`, which
-//! removes the pid file.
+//! removes the pid file. Options starting `--body-` choose what the body
+//! does before that.
 
 use std::time::Duration;
 
-use daemon_runtime::Daemon;
+use daemon_runtime::{Daemon, Ready};
 
-fn main() {
+/// What the body does first.
+#[derive(Default)]
+struct Body {
+    spawn_child: bool,
+    print: Option<String>,
+    fail: Option<String>,
+    panic: Option<String>,
+    bind: bool,
+    never_ready: bool,
+}
+
+fn main() -> Result<(), String> {
     let mut daemon = Daemon::new();
-    let mut spawn_child = false;
+    let mut body = Body::default();
     let mut keep = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -27,6 +39,15 @@ fn main() {
                 daemon.keep_fds([fd])
             }
             "--no-close-fds" => daemon.close_fds(false),
+            "--user" => daemon.user(value()),
+            "--group" => daemon.group(value()),
+            "--chroot" => daemon.chroot(value()),
+            "--no-core-dumps" => daemon.core_dumps(false),
+            "--stdout" => daemon.stdout(value()),
+            "--stderr" => daemon.stderr(value()),
+            "--ready-manual" => daemon.ready(Ready::Manual),
+            "--ready-timeout-ms" => daemon.ready_timeout(Duration::from_millis(value().parse().expect("ms"))),
+            "--foreground" => daemon.foreground(true),
             "--print-before" => {
                 print!("{}", value());
                 daemon
@@ -44,8 +65,28 @@ fn main() {
                 daemon_runtime::close_listed_fds(&keep).expect("close_listed_fds");
                 daemon.close_fds(false)
             }
-            "--spawn-child" => {
-                spawn_child = true;
+            "--body-spawn-child" => {
+                body.spawn_child = true;
+                daemon
+            }
+            "--body-print" => {
+                body.print = Some(value());
+                daemon
+            }
+            "--body-fail" => {
+                body.fail = Some(value());
+                daemon
+            }
+            "--body-panic" => {
+                body.panic = Some(value());
+                daemon
+            }
+            "--body-bind" => {
+                body.bind = true;
+                daemon
+            }
+            "--body-never-ready" => {
+                body.never_ready = true;
                 daemon
             }
             other => panic!("unknown option {other}"),
@@ -53,7 +94,28 @@ fn main() {
     }
     let running = daemon.start().unwrap_or_else(|error| error.exit());
 
-    if spawn_child {
+    if let Some(text) = &body.print {
+        println!("{text}");
+        eprintln!("{text} (stderr)");
+    }
+    if let Some(message) = body.panic {
+        panic!("{message}");
+    }
+    if let Some(error) = body.fail {
+        return Err(error);
+    }
+    if body.never_ready {
+        std::thread::sleep(Duration::from_secs(600));
+    }
+    // Bound before `ready`: once the launcher returns, connecting succeeds.
+    let _listener = body.bind.then(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        std::fs::write(std::env::var_os("PROBE_PORT").expect("PROBE_PORT"), format!("{port}\n")).unwrap();
+        listener
+    });
+    daemon_runtime::ready();
+    if body.spawn_child {
         // Meant to outlive the daemon: a test checks it does not hold the
         // pid file's lock; the test kills it.
         #[allow(clippy::zombie_processes)]
@@ -61,4 +123,5 @@ fn main() {
     }
     daemon_tests::report_pid_and_wait();
     drop(running);
+    Ok(())
 }
