@@ -164,17 +164,27 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
 }
 
 /// Removes the pid file at `path` if no process holds its lock: what a
-/// launcher does after killing a daemon that never became ready. A file
-/// someone else has locked since, or a symbolic link, is left alone.
+/// launcher does after killing a daemon that never became ready. A killed
+/// process releases its lock as it exits, possibly just after the launcher
+/// saw the report pipe close, so a held lock is retried for a moment. A file
+/// someone else holds after that, or a symbolic link, is left alone.
 pub(crate) fn remove_if_stale(path: &Path) {
     let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let Ok(fd) = fcntl::open(path, flags, Mode::empty()) else { return };
+    let Ok(mut fd) = fcntl::open(path, flags, Mode::empty()) else { return };
     let Ok(opened) = stat::fstat(&fd) else { return };
-    let Ok(lock) = Flock::lock(fd, FlockArg::LockExclusiveNonblock) else { return };
-    if stat::lstat(path).is_ok_and(|now| same_file(&now, &opened)) {
-        let _ = unistd::unlink(path);
+    for _ in 0..200 {
+        match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => {
+                if stat::lstat(path).is_ok_and(|now| same_file(&now, &opened)) {
+                    let _ = unistd::unlink(path);
+                }
+                return drop(lock);
+            }
+            Err((back, Errno::EWOULDBLOCK)) => fd = back,
+            Err(_) => return,
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
-    drop(lock);
 }
 
 fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {

@@ -1,6 +1,9 @@
 //! Telling the launcher, and a service manager, that the daemon is ready.
 
 use std::os::fd::OwnedFd;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Mutex;
 
 use nix::unistd;
@@ -75,10 +78,17 @@ pub fn ready() {
     }
 }
 
-/// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, once. Errors are
-/// ignored: a service manager that cannot be reached will time the service
-/// out itself, and the daemon itself is fine.
+/// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, a path or an
+/// abstract address written `@name` (the `sd-notify` crate handles only
+/// paths, hence these few lines). Errors are ignored: a service manager that
+/// cannot be reached times the service out itself; the daemon is fine.
 pub(crate) fn notify_service_manager() {
-    use sd_notify::NotifyState;
-    let _ = sd_notify::notify(&[NotifyState::MainPid(std::process::id()), NotifyState::Ready]);
+    let Some(address) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
+    let Ok(socket) = UnixDatagram::unbound() else { return };
+    let _ = match address.as_bytes().strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name)
+            .and_then(|address| socket.send_to_addr(message.as_bytes(), &address)),
+        None => socket.send_to(message.as_bytes(), &address),
+    };
 }
