@@ -126,7 +126,7 @@ pub use pidfile::PidFile;
 pub use privileges::Account;
 pub use readiness::{Ready, ready};
 pub use signals::reset_signals;
-pub use steps::{ensure_single_threaded, redirect_stdio};
+pub use steps::{ensure_single_threaded, fill_closed_stdio, redirect_stdio};
 
 #[doc(hidden)]
 pub mod __private {

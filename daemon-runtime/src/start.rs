@@ -72,6 +72,7 @@ impl Daemon {
     /// ```
     pub fn start(self) -> Result<Running, Error> {
         steps::ensure_single_threaded()?;
+        steps::fill_closed_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         let prepared = self.prepare()?;
         let pipe = match self.foreground {
             true => None,

@@ -56,3 +56,36 @@ pub fn redirect_stdio(target: impl AsFd) -> nix::Result<()> {
     unistd::dup2_stdout(target)?;
     unistd::dup2_stderr(target)
 }
+
+/// Opens `/dev/null` onto whichever of descriptors 0, 1 and 2 is closed.
+///
+/// A launcher started with a standard stream closed (`prog <&-`) would
+/// otherwise hand out 0, 1 or 2 to the next `open` or `pipe`, and the stdio
+/// redirection would later overwrite that descriptor: the report pipe, the
+/// pid file. Called first thing by [`Daemon::start`](crate::Daemon::start).
+///
+/// # Errors
+///
+/// The `errno` of opening `/dev/null`.
+///
+/// ```no_run
+/// daemon_runtime::fill_closed_stdio()?;
+/// # Ok::<(), nix::errno::Errno>(())
+/// ```
+pub fn fill_closed_stdio() -> nix::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
+    use std::os::fd::{BorrowedFd, IntoRawFd};
+    for fd in 0..=2 {
+        // SAFETY: the descriptor is only queried (F_GETFD), never closed or kept.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        if fcntl(borrowed, FcntlArg::F_GETFD) == Err(nix::errno::Errno::EBADF) {
+            // `open` returns the lowest free number: this closed one. It is
+            // stdio from now on, owned by no Rust value.
+            let opened = open(c"/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty())?;
+            if opened.into_raw_fd() != fd {
+                return Err(nix::errno::Errno::EBADF);
+            }
+        }
+    }
+    Ok(())
+}

@@ -19,6 +19,8 @@ struct Body {
     panic: Option<String>,
     bind: bool,
     never_ready: bool,
+    sleep_ms: u64,
+    open_tty: Option<String>,
 }
 
 fn main() -> Result<(), String> {
@@ -85,6 +87,14 @@ fn main() -> Result<(), String> {
                 body.bind = true;
                 daemon
             }
+            "--body-sleep-ms" => {
+                body.sleep_ms = value().parse().expect("ms");
+                daemon
+            }
+            "--body-open-tty" => {
+                body.open_tty = Some(value());
+                daemon
+            }
             "--body-never-ready" => {
                 body.never_ready = true;
                 daemon
@@ -94,6 +104,9 @@ fn main() -> Result<(), String> {
     }
     let running = daemon.start().unwrap_or_else(|error| error.exit());
 
+    std::thread::sleep(Duration::from_millis(body.sleep_ms));
+    // Without O_NOCTTY: a session leader would acquire it as controlling tty.
+    let _tty = body.open_tty.map(|path| std::fs::OpenOptions::new().read(true).write(true).open(path).expect("open tty"));
     if let Some(text) = &body.print {
         println!("{text}");
         eprintln!("{text} (stderr)");
