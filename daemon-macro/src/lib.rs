@@ -1,5 +1,110 @@
-//! stub
+//! The `#[daemon]` attribute of [`daemon-runtime`](https://docs.rs/daemon-runtime).
+//!
+//! Depend on `daemon-runtime`, not on this crate: it re-exports the attribute,
+//! and the code the attribute generates calls into it. This crate only parses
+//! and checks the attribute's keys, reporting every misuse as a compile error
+//! on the offending token, and rewrites `fn main`.
+//!
+//! The work is split by phase, as in `thiserror-impl` and `tokio-macros`:
+//! `args` reads the keys and `validate` checks their values into a
+//! configuration; `item` reads the function and `signature` checks it;
+//! `expand` writes the new `main`; `entry` ties them together and falls back
+//! to the untouched function on errors.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod args;
+mod entry;
+mod expand;
+mod item;
+mod signature;
+mod suggest;
+mod validate;
+
 use proc_macro::TokenStream;
-/// stub
+
+/// Turns `fn main` into a Unix daemon.
+///
+/// ```ignore
+/// use daemon_runtime::daemon;
+///
+/// #[daemon(umask = 0o027, chdir = "/", pid_file = "/run/myd.pid")]
+/// fn main() {
+///     // runs in the fully detached daemon
+/// }
+/// ```
+///
+/// # Keys
+///
+/// Every key is optional; a key left out keeps the runtime's default
+/// (`daemon_runtime::Daemon::new()`). `#[daemon]` alone is valid.
+///
+/// | key | value | checked at compile time |
+/// |---|---|---|
+/// | `umask` | integer literal, like `0o027` | in `0..=0o777`; `022` (decimal in Rust) is refused |
+/// | `chdir` | string literal | an absolute path, no NUL byte |
+/// | `double_fork` | `true` or `false` | |
+/// | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` | a literal is an absolute path that names a file, not a directory |
+/// | `close_fds` | `true` or `false` | |
+/// | `keep_fds` | array of integer literals, like `[3, 4]` | each `>= 3` and an `i32`; not with `close_fds = false` |
+/// | `crate` | string literal holding a path | parses as a path; default `"::daemon_runtime"` |
+///
+/// Each key may appear once. Unknown keys are refused, with a suggestion when
+/// one is close. An expression given to `pid_file` is evaluated once, before
+/// the process detaches.
+///
+/// # What it expands to
+///
+/// ```ignore
+/// #[daemon(umask = 0o027, pid_file = "/run/myd.pid")]
+/// fn main() -> Result<(), Error> {
+///     serve()
+/// }
+/// ```
+///
+/// becomes
+///
+/// ```ignore
+/// fn main() -> Result<(), Error> {
+///     let __daemon_running = ::daemon_runtime::__private::start(
+///         ::daemon_runtime::Daemon::new().umask(0o027).pid_file("/run/myd.pid"),
+///     );
+///     serve()
+/// }
+/// ```
+///
+/// Only the daemon returns from `start`: the launching process exits there,
+/// with status 0 once the daemon is ready or with an error message and a
+/// non-zero status. The binding is invisible to the body and lives until
+/// `main` returns, because dropping it removes the pid file. `main` may return
+/// `()`, `Result<(), E: Debug>` or `std::process::ExitCode`.
+///
+/// # Async runtimes
+///
+/// A process must not have threads when it forks, so `async fn main` is
+/// accepted only with a runtime attribute below `#[daemon]`:
+///
+/// ```ignore
+/// #[daemon(pid_file = "/run/myd.pid")]
+/// #[tokio::main]
+/// async fn main() {
+///     serve().await
+/// }
+/// ```
+///
+/// The process detaches first, and the runtime is built afterwards, in the
+/// daemon: the body moves into an inner `async fn` that keeps the runtime
+/// attribute (any attribute whose path ends in `main`) and every attribute
+/// written after it, and the outer, synchronous `main` calls it after `start`.
+///
+/// # Errors
+///
+/// Misuse is a compile error on the offending token: an unknown or repeated
+/// key, a key without a value, a value of the wrong form or out of range,
+/// `keep_fds` with `close_fds = false`, and the attribute on anything but a
+/// plain `fn main` (not generic, no arguments, not `const`, `unsafe`,
+/// `extern` or, without a runtime attribute, `async`).
 #[proc_macro_attribute]
-pub fn daemon(_args: TokenStream, item: TokenStream) -> TokenStream { item }
+pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::daemon(args.into(), item.into()).into()
+}

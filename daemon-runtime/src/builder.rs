@@ -275,7 +275,6 @@ impl Daemon {
     }
 }
 
-
 /// What the daemon holds while it runs: returned by [`Daemon::start`] in the
 /// daemon process only. Dropping it removes and unlocks the pid file, so keep
 /// it alive until the daemon's work is done (`#[daemon]` holds it for the whole

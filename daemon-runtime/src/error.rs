@@ -206,6 +206,12 @@ pub enum Refusal {
         /// The number of links.
         links: u64,
     },
+    /// A directory on the way to the file is a symbolic link owned by
+    /// another user than root or the one starting the daemon.
+    UntrustedSymlink {
+        /// The link's owner.
+        uid: u32,
+    },
     /// A file owned by another user than the one starting the daemon.
     Foreign {
         /// The owner's uid.
@@ -219,6 +225,10 @@ impl fmt::Display for Refusal {
             Refusal::SymbolicLink => f.write_str("is a symbolic link, refusing to follow it"),
             Refusal::NotRegular => f.write_str("not a regular file"),
             Refusal::Linked { links } => write!(f, "has {links} hard links, refusing to write it"),
+            Refusal::UntrustedSymlink { uid } => write!(
+                f,
+                "a parent directory is a symbolic link owned by uid {uid}, refusing to follow it"
+            ),
             Refusal::Foreign { uid } => write!(
                 f,
                 "owned by uid {uid}, not by the user starting the daemon, refusing to write it"
@@ -258,11 +268,21 @@ impl Error {
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } | Error::NotReady { .. } => sysexits::EX_SOFTWARE,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
-            Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
+            Error::Account {
+                errno: Errno::EPERM,
+                ..
+            } => sysexits::EX_NOPERM,
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
-            Error::Sys { step: Step::Privileges, errno: Errno::EPERM } => sysexits::EX_NOPERM,
-            Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
-            Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
+            Error::Sys {
+                step: Step::Privileges,
+                errno: Errno::EPERM,
+            } => sysexits::EX_NOPERM,
+            Error::Path {
+                step: Step::Chroot, ..
+            } => sysexits::EX_CONFIG,
+            Error::Path {
+                step: Step::Stdio, ..
+            } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Path {
                 step: Step::Chdir, ..
@@ -323,9 +343,14 @@ impl fmt::Display for Error {
             Error::NoSuchAccount { name, .. } => write!(f, "{step}: {name}: no such {step}"),
             Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", describe(*errno)),
             Error::RootRegained => {
-                write!(f, "{step}: root could be regained after dropping privileges; refusing to run")
+                write!(
+                    f,
+                    "{step}: root could be regained after dropping privileges; refusing to run"
+                )
             }
-            Error::NotReady { timeout } => write!(f, "{step}: not ready after {}", seconds(*timeout)),
+            Error::NotReady { timeout } => {
+                write!(f, "{step}: not ready after {}", seconds(*timeout))
+            }
             Error::Died { status: None } => {
                 write!(f, "{step}: the daemon exited before it was ready")
             }
@@ -336,7 +361,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Sys { errno, .. } | Error::Path { errno, .. } | Error::Account { errno, .. } => Some(errno),
+            Error::Sys { errno, .. } | Error::Path { errno, .. } | Error::Account { errno, .. } => {
+                Some(errno)
+            }
             _ => None,
         }
     }

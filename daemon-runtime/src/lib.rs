@@ -104,6 +104,8 @@
 //! [`reset_signals`], [`redirect_stdio`], [`PidFile::acquire`]) for programs
 //! that need to compose them differently.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+// The "what it expands to" example shows `fn main` on purpose.
+#![allow(clippy::needless_doctest_main)]
 
 mod builder;
 mod error;

@@ -17,7 +17,11 @@ const LOG_MODE: u32 = 0o640;
 /// umask. Called in the launcher, before `chroot` and the privilege drop, so
 /// the daemon can write where it could not open.
 pub(crate) fn open(path: &Path) -> Result<OwnedFd, Error> {
-    let error = |errno| Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno };
+    let error = |errno| Error::Path {
+        step: Step::Stdio,
+        path: path.to_path_buf(),
+        errno,
+    };
     let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
     let mode = Mode::from_bits_truncate(LOG_MODE);
     match fcntl::open(path, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {

@@ -6,13 +6,13 @@
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::fcntl::{self, Flock, FlockArg, OFlag};
+use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
 use nix::sys::stat::{self, FileStat, Mode, SFlag};
 use nix::sys::uio;
 use nix::unistd::{self, Pid};
@@ -39,7 +39,8 @@ const ATTEMPTS: usize = 16;
 /// ```
 pub struct PidFile {
     path: CString,
-    lock: Option<Flock<OwnedFd>>,
+    /// The locked descriptor (the lock belongs to its open file description).
+    lock: Option<OwnedFd>,
 }
 
 impl PidFile {
@@ -75,7 +76,7 @@ impl PidFile {
         }
     }
 
-    pub(crate) fn from_lock(path: CString, lock: Flock<OwnedFd>) -> PidFile {
+    pub(crate) fn from_lock(path: CString, lock: OwnedFd) -> PidFile {
         PidFile {
             path,
             lock: Some(lock),
@@ -107,7 +108,8 @@ impl Drop for PidFile {
         // file sees the path no longer names it and starts over.
         let _ = unistd::unlink(self.path.as_c_str());
         if let Some(lock) = self.lock.take() {
-            let _ = lock.unlock();
+            // Explicitly: a child forked without exec shares the description.
+            let _ = flock(&lock, libc::LOCK_UN);
         }
     }
 }
@@ -116,8 +118,84 @@ fn as_path(path: &CStr) -> &Path {
     Path::new(OsStr::from_bytes(path.to_bytes()))
 }
 
+/// Where the pid file goes, found in the launcher: its directory opened
+/// (so that nothing swapped into the path later is followed), and its name.
+#[derive(Debug)]
+pub(crate) struct Location {
+    dir: OwnedFd,
+    name: CString,
+}
+
+impl Location {
+    /// Opens the directory of `path`, which the daemon sees under `root`
+    /// (its chroot, if any). A symbolic link on the way is followed only when
+    /// root or the starting user owns it (like `/var/run` → `/run`): one
+    /// planted by another user could point a root daemon at `/etc`.
+    pub(crate) fn find(path: &Path, root: Option<&Path>) -> Result<Location, crate::Error> {
+        let error = |errno| crate::Error::Path {
+            step: Step::PidFile,
+            path: path.to_path_buf(),
+            errno,
+        };
+        let name = path.file_name().ok_or_else(|| error(Errno::EISDIR))?;
+        let name = CString::new(name.as_bytes()).map_err(|_| error(Errno::EINVAL))?;
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        let parent = match root {
+            Some(root) => root.join(parent.strip_prefix("/").unwrap_or(parent)),
+            None => parent.to_path_buf(),
+        };
+        let euid = unistd::geteuid().as_raw();
+        for ancestor in parent.ancestors() {
+            match stat::lstat(ancestor) {
+                Ok(link)
+                    if SFlag::from_bits_truncate(link.st_mode) & SFlag::S_IFMT
+                        == SFlag::S_IFLNK =>
+                {
+                    if link.st_uid != 0 && link.st_uid != euid {
+                        let reason = Refusal::UntrustedSymlink { uid: link.st_uid };
+                        return Err(crate::Error::PidFileRefused {
+                            path: path.to_path_buf(),
+                            reason,
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(errno) => return Err(error(errno)),
+            }
+        }
+        let dir = fcntl::open(
+            &parent,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(error)?;
+        Ok(Location { dir, name })
+    }
+
+    /// The directory's descriptor, to keep open until the pid file is locked.
+    pub(crate) fn dir_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.dir)
+    }
+}
+
 /// The lock protocol of [`PidFile::acquire`], allocation-free.
-pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
+pub(crate) fn lock_at(location: &Location) -> Result<OwnedFd, Failure> {
+    lock_in(location.dir.as_fd(), &location.name)
+}
+
+/// [`lock_at`] for a whole path, relative to the working directory.
+pub(crate) fn lock(path: &CStr) -> Result<OwnedFd, Failure> {
+    lock_in(unsafe_cwd(), path)
+}
+
+/// `AT_FDCWD`: paths taken as `open(2)` takes them.
+fn unsafe_cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a constant the *at calls accept in place of a
+    // descriptor; it is never closed or read from.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
+fn lock_in(dir: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     for _ in 0..ATTEMPTS {
         let flags = OFlag::O_RDWR
@@ -126,36 +204,38 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
             | OFlag::O_NOFOLLOW
             | OFlag::O_NONBLOCK
             | OFlag::O_NOCTTY;
-        let fd = fcntl::open(path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
-            // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-            if errno == Errno::ELOOP {
-                Failure::Refused(Refusal::SymbolicLink)
-            } else {
-                sys(errno)
-            }
-        })?;
+        let fd =
+            fcntl::openat(dir, path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
+                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
+                if errno == Errno::ELOOP {
+                    Failure::Refused(Refusal::SymbolicLink)
+                } else {
+                    sys(errno)
+                }
+            })?;
         let opened = stat::fstat(&fd).map_err(sys)?;
         if opened.st_nlink == 0 {
             continue; // unlinked by a stopping daemon since we opened it
         }
         refuse_unsafe(&opened)?;
-        let lock = match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => lock,
-            Err((fd, Errno::EWOULDBLOCK)) => return Err(Failure::AlreadyRunning(holder(&fd))),
-            Err((_, errno)) => return Err(sys(errno)),
-        };
-        match stat::lstat(path) {
+        match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => {}
+            Err(Errno::EWOULDBLOCK) => return Err(Failure::AlreadyRunning(holder(&fd))),
+            Err(errno) => return Err(sys(errno)),
+        }
+        let lock = fd;
+        match stat::fstatat(dir, path, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(now) if same_file(&now, &opened) => {}
             Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
             Err(errno) => return Err(sys(errno)),
         }
-        let written = stat::fchmod(&*lock, Mode::from_bits_truncate(0o644))
-            .and_then(|()| unistd::ftruncate(&*lock, 0))
-            .and_then(|()| write_pid(&*lock, unistd::getpid()));
+        let written = stat::fchmod(&lock, Mode::from_bits_truncate(0o644))
+            .and_then(|()| unistd::ftruncate(&lock, 0))
+            .and_then(|()| write_pid(&lock, unistd::getpid()));
         if let Err(errno) = written {
             // The file is ours now (locked, still at the path): a failed
             // start must not leave it behind.
-            let _ = unistd::unlink(path);
+            let _ = unistd::unlinkat(dir, path, unistd::UnlinkatFlags::NoRemoveDir);
             return Err(sys(errno));
         }
         return Ok(lock);
@@ -169,21 +249,52 @@ pub(crate) fn lock(path: &CStr) -> Result<Flock<OwnedFd>, Failure> {
 /// saw the report pipe close, so a held lock is retried for a moment. A file
 /// someone else holds after that, or a symbolic link, is left alone.
 pub(crate) fn remove_if_stale(path: &Path) {
-    let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let Ok(mut fd) = fcntl::open(path, flags, Mode::empty()) else { return };
+    let flags =
+        OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let Ok(fd) = fcntl::open(path, flags, Mode::empty()) else {
+        return;
+    };
     let Ok(opened) = stat::fstat(&fd) else { return };
     for _ in 0..200 {
-        match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => {
+        match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => {
                 if stat::lstat(path).is_ok_and(|now| same_file(&now, &opened)) {
                     let _ = unistd::unlink(path);
                 }
-                return drop(lock);
+                return;
             }
-            Err((back, Errno::EWOULDBLOCK)) => fd = back,
+            Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
             Err(_) => return,
         }
-        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
+/// lock when the descriptor is moved to a lower number; the lock belongs to
+/// the open file description, so a plain call is what is needed.
+fn flock(fd: impl AsFd, operation: libc::c_int) -> nix::Result<()> {
+    // SAFETY: flock takes a descriptor the caller borrows for the call and
+    // touches no memory.
+    Errno::result(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), operation) })
+        .map(drop)
+}
+
+/// Moves `fd` to the lowest free number (at least 3), keeping `O_CLOEXEC`:
+/// the pid file's lock then sits right after stdio, where tools expect it.
+pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(3)) {
+        Ok(moved) => {
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
+            let moved = unsafe { OwnedFd::from_raw_fd(moved) };
+            // The other copy is closed; the lock lives on in the shared description.
+            if moved.as_raw_fd() < fd.as_raw_fd() {
+                moved
+            } else {
+                fd
+            }
+        }
+        Err(_) => fd,
     }
 }
 

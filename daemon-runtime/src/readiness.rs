@@ -41,7 +41,9 @@ pub(crate) struct Pending {
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
 pub(crate) fn defer(pending: Pending) {
-    *PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(pending);
+    *PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(pending);
 }
 
 /// Reports that the daemon is ready: with [`Ready::Manual`], switches
@@ -53,18 +55,20 @@ pub(crate) fn defer(pending: Pending) {
 /// Calling it again, or without a launcher waiting, does no harm.
 ///
 /// ```no_run
-/// use daemon_runtime::daemon;
-///
-/// #[daemon(ready = "manual")]
-/// fn main() -> std::io::Result<()> {
-///     let listener = std::net::TcpListener::bind("127.0.0.1:8080")?; // an error here reaches the launcher
-///     daemon_runtime::ready();
-///     for stream in listener.incoming() { drop(stream?); }
-///     Ok(())
-/// }
+/// let running = daemon_runtime::Daemon::new()
+///     .ready(daemon_runtime::Ready::Manual)
+///     .start()
+///     .unwrap_or_else(|error| error.exit());
+/// // An error here is printed by the launcher, which then fails.
+/// let listener = std::net::TcpListener::bind("127.0.0.1:8080").expect("bind");
+/// daemon_runtime::ready(); // the launcher exits 0: the port accepts connections
+/// # drop((running, listener));
 /// ```
 pub fn ready() {
-    let pending = PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    let pending = PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
     if let Some(pending) = pending {
         // Output written from now on goes where it was configured to.
         if let Some((stdout, stderr)) = pending.stdio {
@@ -83,9 +87,13 @@ pub fn ready() {
 /// paths, hence these few lines). Errors are ignored: a service manager that
 /// cannot be reached times the service out itself; the daemon is fine.
 pub(crate) fn notify_service_manager() {
-    let Some(address) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let Some(address) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
     let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
-    let Ok(socket) = UnixDatagram::unbound() else { return };
+    let Ok(socket) = UnixDatagram::unbound() else {
+        return;
+    };
     let _ = match address.as_bytes().strip_prefix(b"@") {
         Some(name) => SocketAddr::from_abstract_name(name)
             .and_then(|address| socket.send_to_addr(message.as_bytes(), &address)),

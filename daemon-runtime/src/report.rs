@@ -46,6 +46,7 @@ const FOREIGN: u8 = 5;
 const ALREADY_RUNNING: u8 = 6;
 const SYMBOLIC_LINK: u8 = 7;
 const ROOT_REGAINED: u8 = 8;
+const UNTRUSTED_SYMLINK: u8 = 9;
 
 fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
     let (tag, step, errno, value): (u8, Step, i32, u64) = match report {
@@ -55,6 +56,9 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
         Err(Failure::Refused(Refusal::NotRegular)) => (NOT_REGULAR, Step::PidFile, 0, 0),
         Err(Failure::Refused(Refusal::Linked { links })) => (LINKED, Step::PidFile, 0, links),
         Err(Failure::Refused(Refusal::Foreign { uid })) => (FOREIGN, Step::PidFile, 0, uid.into()),
+        Err(Failure::Refused(Refusal::UntrustedSymlink { uid })) => {
+            (UNTRUSTED_SYMLINK, Step::PidFile, 0, uid.into())
+        }
         Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
         Err(Failure::AlreadyRunning(pid)) => {
             (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from))
@@ -86,6 +90,7 @@ fn decode(record: &[u8; RECORD]) -> Outcome {
         NOT_REGULAR => Failure::Refused(Refusal::NotRegular),
         LINKED => Failure::Refused(Refusal::Linked { links: value }),
         FOREIGN => Failure::Refused(Refusal::Foreign { uid: value as u32 }),
+        UNTRUSTED_SYMLINK => Failure::Refused(Refusal::UntrustedSymlink { uid: value as u32 }),
         ALREADY_RUNNING => Failure::AlreadyRunning(u32::try_from(value).ok().filter(|&p| p > 0)),
         _ => Failure::Sys(Step::Report, Errno::EPROTO),
     };
@@ -173,6 +178,7 @@ mod tests {
             Err(Failure::Refused(Refusal::SymbolicLink)),
             Err(Failure::Refused(Refusal::Linked { links: 3 })),
             Err(Failure::Refused(Refusal::Foreign { uid: 65534 })),
+            Err(Failure::Refused(Refusal::UntrustedSymlink { uid: 1000 })),
             Err(Failure::AlreadyRunning(Some(4242))),
             Err(Failure::AlreadyRunning(None)),
             Err(Failure::RootRegained),

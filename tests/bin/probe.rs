@@ -48,7 +48,9 @@ fn main() -> Result<(), String> {
             "--stdout" => daemon.stdout(value()),
             "--stderr" => daemon.stderr(value()),
             "--ready-manual" => daemon.ready(Ready::Manual),
-            "--ready-timeout-ms" => daemon.ready_timeout(Duration::from_millis(value().parse().expect("ms"))),
+            "--ready-timeout-ms" => {
+                daemon.ready_timeout(Duration::from_millis(value().parse().expect("ms")))
+            }
             "--foreground" => daemon.foreground(true),
             "--print-before" => {
                 print!("{}", value());
@@ -106,7 +108,13 @@ fn main() -> Result<(), String> {
 
     std::thread::sleep(Duration::from_millis(body.sleep_ms));
     // Without O_NOCTTY: a session leader would acquire it as controlling tty.
-    let _tty = body.open_tty.map(|path| std::fs::OpenOptions::new().read(true).write(true).open(path).expect("open tty"));
+    let _tty = body.open_tty.map(|path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .expect("open tty")
+    });
     if let Some(text) = &body.print {
         println!("{text}");
         eprintln!("{text} (stderr)");
@@ -124,7 +132,11 @@ fn main() -> Result<(), String> {
     let _listener = body.bind.then(|| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
-        std::fs::write(std::env::var_os("PROBE_PORT").expect("PROBE_PORT"), format!("{port}\n")).unwrap();
+        std::fs::write(
+            std::env::var_os("PROBE_PORT").expect("PROBE_PORT"),
+            format!("{port}\n"),
+        )
+        .unwrap();
         listener
     });
     daemon_runtime::ready();
@@ -132,7 +144,10 @@ fn main() -> Result<(), String> {
         // Meant to outlive the daemon: a test checks it does not hold the
         // pid file's lock; the test kills it.
         #[allow(clippy::zombie_processes)]
-        std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+        std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("spawn sleep");
     }
     daemon_tests::report_pid_and_wait();
     drop(running);

@@ -272,6 +272,42 @@ pub fn root_or_skip(test: &str, needs: &str) -> bool {
         return true;
     }
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: needs root to {needs}");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {test}: needs root to {needs}"
+    );
     false
+}
+
+/// Asserts what the daemon's descriptors point to: 0, 1 and 2 at `stdio`,
+/// the numbered ones in `kept` as given, and exactly `others` besides (the
+/// pid file, say), whatever numbers they got.
+pub fn assert_fds(daemon: Proc, stdio: &Path, kept: &[(i32, &Path)], others: &[&Path]) {
+    let mut fds = daemon.fds();
+    for fd in 0..=2 {
+        assert_eq!(
+            fds.remove(&fd).as_deref(),
+            Some(stdio),
+            "fd {fd} of {:?}",
+            daemon.fds()
+        );
+    }
+    for (fd, target) in kept {
+        assert_eq!(
+            fds.remove(fd).as_deref(),
+            Some(*target),
+            "fd {fd} of {:?}",
+            daemon.fds()
+        );
+    }
+    let mut rest: Vec<PathBuf> = fds.into_values().collect();
+    let mut others: Vec<PathBuf> = others.iter().map(|p| p.to_path_buf()).collect();
+    rest.sort();
+    others.sort();
+    assert_eq!(
+        rest,
+        others,
+        "descriptors beyond stdio and the kept ones: {:?}",
+        daemon.fds()
+    );
 }

@@ -1,0 +1,5 @@
+use daemon_runtime::daemon;
+
+#[daemon(umask = 0o022)]
+#[daemon]
+fn main() {}

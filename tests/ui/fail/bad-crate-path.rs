@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(crate = "not a path!")]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(chdir = 5)]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(keep_fds = 3)]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon]
+fn main(_args: Vec<String>) {}

@@ -1,0 +1,8 @@
+use daemon_runtime::daemon;
+
+#[daemon]
+fn run() {}
+
+fn main() {
+    run();
+}

@@ -1,0 +1,8 @@
+use daemon_runtime::daemon;
+
+#[daemon]
+struct Config {
+    verbose: bool,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(umask = 022)]
+fn main() {}
