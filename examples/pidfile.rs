@@ -27,9 +27,7 @@ use daemon_runtime::daemon;
 fn directory() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::args_os()
-            .nth(1)
-            .map_or_else(|| "/tmp/daemon-pidfile".into(), PathBuf::from);
+        let dir = std::env::args_os().nth(1).map_or_else(|| "/tmp/daemon-pidfile".into(), PathBuf::from);
         std::fs::create_dir_all(&dir).expect("create the example's directory");
         std::path::absolute(dir).expect("absolute directory")
     })
@@ -41,19 +39,11 @@ fn main() -> std::io::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
 
     let log_path = directory().join("heartbeat.log");
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)?;
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(log_path)?;
     let started = Instant::now();
     let mut beat = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        writeln!(
-            log,
-            "heartbeat {beat} pid {} after {:?}",
-            std::process::id(),
-            started.elapsed()
-        )?;
+        writeln!(log, "heartbeat {beat} pid {} after {:?}", std::process::id(), started.elapsed())?;
         beat += 1;
         let next = started + Duration::from_secs(beat);
         while !stop.load(Ordering::Relaxed) && Instant::now() < next {

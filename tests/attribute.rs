@@ -18,12 +18,8 @@ const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
 
 fn started(harness: &Harness, program: &str) -> Proc {
     let out = harness.path("probe.out");
-    let output = harness.run(
-        harness
-            .command(program)
-            .env("PROBE_OUT", &out)
-            .env("PROBE_PID_FILE", harness.path("d.pid")),
-    );
+    let output = harness
+        .run(harness.command(program).env("PROBE_OUT", &out).env("PROBE_PID_FILE", harness.path("d.pid")));
     assert!(output.status.success(), "launcher failed: {output:?}");
     wait_for_pid(&out)
 }
@@ -45,10 +41,7 @@ fn bare_attribute_detaches_with_the_defaults() {
     assert_eq!(daemon.status("SigBlk"), "0000000000000000");
     let fds = daemon.fds();
     assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2]);
-    assert!(
-        fds.values().all(|target| target == Path::new("/dev/null")),
-        "{fds:?}"
-    );
+    assert!(fds.values().all(|target| target == Path::new("/dev/null")), "{fds:?}");
 }
 
 #[test]
@@ -59,9 +52,7 @@ fn every_core_key_takes_effect() {
     let out = harness.path("probe.out");
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(OPTIONS);
-    command
-        .env("PROBE_OUT", &out)
-        .env("PROBE_PID_FILE", &pid_file);
+    command.env("PROBE_OUT", &out).env("PROBE_PID_FILE", &pid_file);
     // SAFETY: dup2 is async-signal-safe.
     unsafe {
         command.pre_exec(move || {
@@ -76,21 +67,10 @@ fn every_core_key_takes_effect() {
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.status("Umask"), "0027");
     assert_eq!(daemon.cwd(), Path::new("/tmp"));
-    assert_eq!(
-        daemon.session(),
-        daemon.0,
-        "double_fork = false: the daemon leads its session"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(daemon.session(), daemon.0, "double_fork = false: the daemon leads its session");
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
-    assert_eq!(
-        fds,
-        [0, 1, 2, 3, 9],
-        "keep_fds = [9] survives, 8 and 10 are closed"
-    );
+    assert_eq!(fds, [0, 1, 2, 3, 9], "keep_fds = [9] survives, 8 and 10 are closed");
 }
 
 #[test]
@@ -111,14 +91,8 @@ fn main_returning_ok_exits_zero_and_removes_the_pid_file() {
     let harness = Harness::new("attr-ok");
     let daemon = started(&harness, RESULT);
     assert!(harness.path("d.pid").exists());
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Exited(daemon.pid(), 0))
-    );
-    assert!(
-        !harness.path("d.pid").exists(),
-        "pid file left after main returned"
-    );
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert!(!harness.path("d.pid").exists(), "pid file left after main returned");
 }
 
 #[test]
@@ -135,22 +109,13 @@ fn main_returning_err_exits_one_and_removes_the_pid_file() {
     );
     assert!(output.status.success());
     let daemon = wait_for_pid(&out);
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Exited(daemon.pid(), 1))
-    );
-    assert!(
-        !pid_file.exists(),
-        "pid file left after main returned an error"
-    );
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 1)));
+    assert!(!pid_file.exists(), "pid file left after main returned an error");
 }
 
 #[test]
 fn main_returning_exit_code_exits_with_it() {
     let harness = Harness::new("attr-exit-code");
     let daemon = started(&harness, EXIT_CODE);
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Exited(daemon.pid(), 7))
-    );
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 7)));
 }

@@ -29,26 +29,11 @@ fn daemon_has_no_controlling_terminal_though_its_launcher_had_one() {
     command.arg("--expect-tty").env("PROBE_OUT", &out);
     let _master = on_pseudo_terminal(&mut command);
     let status = command.status().expect("launch");
-    assert!(
-        status.success(),
-        "launcher on a pseudo-terminal failed: {status:?}"
-    );
+    assert!(status.success(), "launcher on a pseudo-terminal failed: {status:?}");
     let daemon = wait_for_pid(&out);
-    assert_eq!(
-        daemon.tty_nr(),
-        0,
-        "the daemon still has a controlling terminal"
-    );
-    assert_ne!(
-        daemon.session(),
-        daemon.0,
-        "after a double fork the daemon must not lead its session"
-    );
-    assert_eq!(
-        daemon.ppid(),
-        std::process::id() as i32,
-        "the daemon was not orphaned"
-    );
+    assert_eq!(daemon.tty_nr(), 0, "the daemon still has a controlling terminal");
+    assert_ne!(daemon.session(), daemon.0, "after a double fork the daemon must not lead its session");
+    assert_eq!(daemon.ppid(), std::process::id() as i32, "the daemon was not orphaned");
 }
 
 #[test]
@@ -56,17 +41,11 @@ fn single_fork_daemon_leads_its_own_session() {
     let harness = Harness::new("single-fork");
     let out = harness.path("probe.out");
     let mut command = harness.command(PROBE);
-    command
-        .args(["--expect-tty", "--single-fork"])
-        .env("PROBE_OUT", &out);
+    command.args(["--expect-tty", "--single-fork"]).env("PROBE_OUT", &out);
     let _master = on_pseudo_terminal(&mut command);
     assert!(command.status().expect("launch").success());
     let daemon = wait_for_pid(&out);
-    assert_eq!(
-        daemon.session(),
-        daemon.0,
-        "setsid makes the daemon its session's leader"
-    );
+    assert_eq!(daemon.session(), daemon.0, "setsid makes the daemon its session's leader");
     assert_eq!(daemon.tty_nr(), 0);
 }
 
@@ -114,11 +93,7 @@ fn signals_ignored_or_blocked_by_the_launcher_are_reset() {
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.status("SigBlk"), "0000000000000000");
-    assert_eq!(
-        daemon.status("SigIgn"),
-        "0000000000001000",
-        "only SIGPIPE may stay ignored"
-    );
+    assert_eq!(daemon.status("SigIgn"), "0000000000001000", "only SIGPIPE may stay ignored");
 }
 
 #[test]
@@ -129,17 +104,12 @@ fn inherited_descriptors_are_closed_except_the_kept_one() {
     let high = hard_nofile_limit() - 1;
     let out = harness.path("probe.out");
     let mut command = harness.command(PROBE);
-    command
-        .args(["--keep-fd", "9", "--pid-file", pid_file.to_str().unwrap()])
-        .env("PROBE_OUT", &out);
+    command.args(["--keep-fd", "9", "--pid-file", pid_file.to_str().unwrap()]).env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
     // SAFETY: setrlimit and dup2 are async-signal-safe.
     unsafe {
         command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: high as u64 + 1,
-                rlim_max: high as u64 + 1,
-            };
+            let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
             for fd in (5..60).chain([9, high]) {
                 libc::dup2(raw, fd); // dup2 clears CLOEXEC: a leak to close
@@ -150,12 +120,7 @@ fn inherited_descriptors_are_closed_except_the_kept_one() {
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
-    assert_eq!(
-        fds,
-        [0, 1, 2, 3, 9],
-        "stdio, the pid file lock and the kept fd: {:?}",
-        daemon.fds()
-    );
+    assert_eq!(fds, [0, 1, 2, 3, 9], "stdio, the pid file lock and the kept fd: {:?}", daemon.fds());
     assert_eq!(daemon.fds()[&3], pid_file);
     assert_eq!(daemon.fds()[&9], harness.path("inherited"));
 }
@@ -166,9 +131,7 @@ fn listing_proc_self_fd_closes_the_same_descriptors() {
     let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
     let out = harness.path("probe.out");
     let mut command = harness.command(PROBE);
-    command
-        .args(["--keep-fd", "7", "--close-by-listing"])
-        .env("PROBE_OUT", &out);
+    command.args(["--keep-fd", "7", "--close-by-listing"]).env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
     // SAFETY: dup2 is async-signal-safe.
     unsafe {
@@ -223,14 +186,8 @@ fn launcher_stdout_pipe_reaches_end_of_file() {
         let _ = stdout.read_to_end(&mut captured);
         let _ = done.send(captured);
     });
-    let captured = eof
-        .recv_timeout(common::PATIENCE)
-        .expect("stdout never reached EOF");
-    assert!(
-        captured.is_empty(),
-        "the launcher printed {:?}",
-        text(&captured)
-    );
+    let captured = eof.recv_timeout(common::PATIENCE).expect("stdout never reached EOF");
+    assert!(captured.is_empty(), "the launcher printed {:?}", text(&captured));
     assert!(child.wait().unwrap().success());
     wait_for_pid(&out);
 }
@@ -239,12 +196,8 @@ fn launcher_stdout_pipe_reaches_end_of_file() {
 fn text_printed_before_starting_appears_once() {
     let harness = Harness::new("flush-once");
     let out = harness.path("probe.out");
-    let output = harness.run(
-        harness
-            .command(PROBE)
-            .args(["--print-before", "partial line"])
-            .env("PROBE_OUT", &out),
-    );
+    let output =
+        harness.run(harness.command(PROBE).args(["--print-before", "partial line"]).env("PROBE_OUT", &out));
     assert!(output.status.success());
     assert_eq!(text(&output.stdout), "partial line");
     wait_for_pid(&out);
@@ -257,20 +210,13 @@ fn a_launcher_running_threads_is_refused_before_forking() {
     assert_eq!(output.status.code(), Some(71), "{output:?}");
     let stderr = text(&output.stderr);
     assert!(
-        stderr.starts_with(
-            "error: preflight: 2 threads are running; a process must be single-threaded"
-        ),
+        stderr.starts_with("error: preflight: 2 threads are running; a process must be single-threaded"),
         "{stderr}"
     );
-    assert!(
-        harness.processes().is_empty(),
-        "something was forked: {:?}",
-        harness.processes()
-    );
+    assert!(harness.processes().is_empty(), "something was forked: {:?}", harness.processes());
 }
 
 fn hard_nofile_limit() -> i32 {
-    let (_, hard) =
-        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     hard.min(1 << 20) as i32
 }

@@ -19,20 +19,10 @@ fn pidfile_example_beats_and_stops_cleanly_on_sigterm() {
         std::fs::read_to_string(&log).is_ok_and(|text| text.lines().count() >= 2)
     });
     let first = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        first.starts_with(&format!("heartbeat 0 pid {} ", daemon.0)),
-        "{first}"
-    );
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Exited(daemon.pid(), 0))
-    );
+    assert!(first.starts_with(&format!("heartbeat 0 pid {} ", daemon.0)), "{first}");
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert!(!pid_file.exists(), "pid file left after SIGTERM");
-    assert!(
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .ends_with("stopping on SIGTERM\n")
-    );
+    assert!(std::fs::read_to_string(&log).unwrap().ends_with("stopping on SIGTERM\n"));
 }
 
 #[test]
@@ -48,9 +38,5 @@ fn minimal_example_runs_detached() {
     let daemon = daemons[0];
     assert_eq!(daemon.tty_nr(), 0);
     assert_ne!(daemon.session(), daemon.0);
-    assert_eq!(
-        daemon.ppid(),
-        std::process::id() as i32,
-        "orphaned to the test, its subreaper"
-    );
+    assert_eq!(daemon.ppid(), std::process::id() as i32, "orphaned to the test, its subreaper");
 }

@@ -14,12 +14,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 
 fn launch(harness: &Harness, args: &[&str]) -> Output {
-    harness.run(
-        harness
-            .command(PROBE)
-            .args(args)
-            .env("PROBE_OUT", harness.path("probe.out")),
-    )
+    harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")))
 }
 
 fn started(harness: &Harness, args: &[&str]) -> Proc {
@@ -40,31 +35,18 @@ fn fifty_concurrent_launches_give_one_daemon_and_forty_nine_named_refusals() {
     let launchers: Vec<_> = (0..50)
         .map(|_| {
             let mut command = harness.command(PROBE);
-            command
-                .arg("--pid-file")
-                .arg(&pid_file)
-                .stderr(Stdio::piped());
+            command.arg("--pid-file").arg(&pid_file).stderr(Stdio::piped());
             command.spawn().unwrap()
         })
         .collect();
-    let outputs: Vec<Output> = launchers
-        .into_iter()
-        .map(|l| l.wait_with_output().unwrap())
-        .collect();
+    let outputs: Vec<Output> = launchers.into_iter().map(|l| l.wait_with_output().unwrap()).collect();
     let running = harness.processes();
     assert_eq!(running.len(), 1, "exactly one daemon: {running:?}");
     let daemon = running[0];
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
     let winners = outputs.iter().filter(|o| o.status.success()).count();
     assert_eq!(winners, 1);
-    let refusal = format!(
-        "error: pid file: {}: already running (pid {})\n",
-        pid_file.display(),
-        daemon.0
-    );
+    let refusal = format!("error: pid file: {}: already running (pid {})\n", pid_file.display(), daemon.0);
     for output in outputs.iter().filter(|o| !o.status.success()) {
         assert_eq!(output.status.code(), Some(75), "{output:?}");
         assert_eq!(text(&output.stderr), refusal);
@@ -77,29 +59,16 @@ fn a_daemon_killed_with_sigkill_leaves_a_stale_file_the_next_start_takes_over() 
     let pid_file = harness.path("d.pid");
     let first = started(&harness, &["--pid-file", arg(&pid_file)]);
     kill(first.pid(), Signal::SIGKILL).unwrap();
-    assert_eq!(
-        first.reap(),
-        Some(WaitStatus::Signaled(first.pid(), Signal::SIGKILL, false))
-    );
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", first.0),
-        "stale file left"
-    );
+    assert_eq!(first.reap(), Some(WaitStatus::Signaled(first.pid(), Signal::SIGKILL, false)));
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", first.0), "stale file left");
     let second = started(&harness, &["--pid-file", arg(&pid_file)]);
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", second.0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", second.0));
 }
 
 #[test]
 fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
     // A live process that must receive no signal: it would die of SIGTERM.
-    let mut bystander = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
+    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().unwrap();
     let contents = [
         String::new(),
         "abc\n".into(),
@@ -120,10 +89,7 @@ fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
             "after {garbage:?}"
         );
     }
-    assert!(
-        bystander.try_wait().unwrap().is_none(),
-        "the pid named in a stale file was signalled"
-    );
+    assert!(bystander.try_wait().unwrap().is_none(), "the pid named in a stale file was signalled");
     bystander.kill().unwrap();
     bystander.wait().unwrap();
 }
@@ -142,10 +108,7 @@ fn starts_racing_a_stopping_daemon_never_leave_two_daemons() {
         let racers: Vec<_> = (0..2)
             .map(|_| {
                 let mut command = harness.command(PROBE);
-                command
-                    .arg("--pid-file")
-                    .arg(&pid_file)
-                    .stderr(Stdio::null());
+                command.arg("--pid-file").arg(&pid_file).stderr(Stdio::null());
                 command.spawn().unwrap()
             })
             .collect();
@@ -169,22 +132,16 @@ fn starts_racing_a_stopping_daemon_never_leave_two_daemons() {
 #[test]
 fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
     let harness = Harness::new("many-fds");
-    let (_, hard) =
-        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let high = (hard.min(1 << 20) - 1) as i32;
     let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
     let raw = inherited.as_raw_fd();
     let mut command = harness.command(PROBE);
-    command
-        .args(["--keep-fd", "300"])
-        .env("PROBE_OUT", harness.path("probe.out"));
+    command.args(["--keep-fd", "300"]).env("PROBE_OUT", harness.path("probe.out"));
     // SAFETY: setrlimit and dup2 are async-signal-safe.
     unsafe {
         command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: high as u64 + 1,
-                rlim_max: high as u64 + 1,
-            };
+            let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
             for fd in (10..510).chain([high]) {
                 libc::dup2(raw, fd);
@@ -216,10 +173,7 @@ fn a_daemon_launched_with_sigterm_ignored_still_dies_of_sigterm() {
         daemons.len() == 1
     });
     let daemon = daemons[0];
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGTERM, false))
-    );
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGTERM, false)));
 }
 
 #[test]
@@ -227,10 +181,7 @@ fn a_launcher_with_stdio_closed_still_reports_and_the_daemon_gets_dev_null() {
     let harness = Harness::new("stdio-closed");
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(PROBE);
-    command
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .env("PROBE_OUT", harness.path("probe.out"));
+    command.arg("--pid-file").arg(&pid_file).env("PROBE_OUT", harness.path("probe.out"));
     // SAFETY: close is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
@@ -244,15 +195,8 @@ fn a_launcher_with_stdio_closed_still_reports_and_the_daemon_gets_dev_null() {
     assert!(status.success(), "{status:?}");
     let daemon = wait_for_pid(&harness.path("probe.out"));
     let fds = daemon.fds();
-    assert_eq!(
-        fds.keys().copied().collect::<Vec<_>>(),
-        [0, 1, 2, 3],
-        "{fds:?}"
-    );
-    assert!(
-        (0..=2).all(|fd| fds[&fd] == Path::new("/dev/null")),
-        "{fds:?}"
-    );
+    assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3], "{fds:?}");
+    assert!((0..=2).all(|fd| fds[&fd] == Path::new("/dev/null")), "{fds:?}");
     assert_eq!(fds[&3], pid_file);
     // And a failure is still reported through the exit code.
     let mut failing = harness.command(PROBE);
@@ -292,13 +236,7 @@ fn a_launcher_killed_while_waiting_does_not_stop_the_daemon() {
     let pid_file = harness.path("d.pid");
     let mut launcher = harness
         .command(PROBE)
-        .args([
-            "--ready-manual",
-            "--body-sleep-ms",
-            "300",
-            "--pid-file",
-            arg(&pid_file),
-        ])
+        .args(["--ready-manual", "--body-sleep-ms", "300", "--pid-file", arg(&pid_file)])
         .env("PROBE_OUT", harness.path("probe.out"))
         .spawn()
         .unwrap();
@@ -307,10 +245,7 @@ fn a_launcher_killed_while_waiting_does_not_stop_the_daemon() {
     launcher.wait().unwrap();
     // The daemon reports into a pipe nobody reads (EPIPE, SIGPIPE ignored) and runs on.
     let daemon = wait_for_pid(&harness.path("probe.out"));
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }
 
 #[test]
@@ -330,19 +265,9 @@ fn a_panic_after_readiness_removes_the_pid_file_and_exits_non_zero() {
         "late failure",
     ]));
     assert!(output.status.success(), "{output:?}");
-    let daemon = Proc(
-        std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap(),
-    );
+    let daemon = Proc(std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap());
     assert_eq!(daemon.reap(), Some(WaitStatus::Exited(daemon.pid(), 101)));
-    assert!(
-        std::fs::read_to_string(&err)
-            .unwrap()
-            .contains("late failure")
-    );
+    assert!(std::fs::read_to_string(&err).unwrap().contains("late failure"));
     assert!(!pid_file.exists(), "pid file left after a panic");
 }
 
@@ -350,13 +275,10 @@ fn a_panic_after_readiness_removes_the_pid_file_and_exits_non_zero() {
 fn the_daemon_survives_its_terminal_going_away_and_cannot_acquire_another() {
     let harness = Harness::new("terminal-gone");
     let spare = nix::pty::openpty(None, None).unwrap();
-    let spare_path =
-        std::fs::read_link(format!("/proc/self/fd/{}", spare.slave.as_raw_fd())).unwrap();
+    let spare_path = std::fs::read_link(format!("/proc/self/fd/{}", spare.slave.as_raw_fd())).unwrap();
     let out = harness.path("probe.out");
     let mut command = harness.command(PROBE);
-    command
-        .args(["--expect-tty", "--body-open-tty", arg(&spare_path)])
-        .env("PROBE_OUT", &out);
+    command.args(["--expect-tty", "--body-open-tty", arg(&spare_path)]).env("PROBE_OUT", &out);
     let master = on_pseudo_terminal(&mut command);
     let launcher = command.spawn().unwrap();
     let launcher_group = nix::unistd::Pid::from_raw(launcher.id() as i32);
@@ -367,13 +289,6 @@ fn the_daemon_survives_its_terminal_going_away_and_cannot_acquire_another() {
     let _ = nix::sys::signal::killpg(launcher_group, Signal::SIGHUP);
     std::thread::sleep(Duration::from_millis(100));
     assert!(daemon.alive(), "the daemon died with its terminal");
-    assert_eq!(
-        daemon.tty_nr(),
-        0,
-        "opening a terminal without O_NOCTTY made it the controlling tty"
-    );
-    assert!(
-        daemon.fds().values().any(|target| target == &spare_path),
-        "the body did open the terminal"
-    );
+    assert_eq!(daemon.tty_nr(), 0, "opening a terminal without O_NOCTTY made it the controlling tty");
+    assert!(daemon.fds().values().any(|target| target == &spare_path), "the body did open the terminal");
 }

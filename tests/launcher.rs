@@ -16,11 +16,7 @@ static AS_NOBODY: Mutex<()> = Mutex::new(());
 fn assert_failed(harness: &Harness, output: &Output, code: i32, message: &str) {
     assert_eq!(text(&output.stderr), format!("{message}\n"));
     assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(
-        harness.processes().is_empty(),
-        "left running: {:?}",
-        harness.processes()
-    );
+    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
 }
 
 #[test]
@@ -28,11 +24,7 @@ fn a_missing_working_directory_fails_the_start_with_ex_config() {
     let harness = Harness::new("chdir");
     let pid_file = harness.path("d.pid");
     let output = harness.run(
-        harness
-            .command(PROBE)
-            .args(["--chdir", "/nonexistent/daemon-test"])
-            .arg("--pid-file")
-            .arg(&pid_file),
+        harness.command(PROBE).args(["--chdir", "/nonexistent/daemon-test"]).arg("--pid-file").arg(&pid_file),
     );
     let message = "error: chdir: /nonexistent/daemon-test: No such file or directory (os error 2)";
     assert_failed(&harness, &output, 78, message);
@@ -45,19 +37,14 @@ fn a_working_directory_that_is_a_file_fails_the_start() {
     let file = harness.path("file");
     std::fs::write(&file, "").unwrap();
     let output = harness.run(harness.command(PROBE).arg("--chdir").arg(&file));
-    let message = format!(
-        "error: chdir: {}: Not a directory (os error 20)",
-        file.display()
-    );
+    let message = format!("error: chdir: {}: Not a directory (os error 20)", file.display());
     assert_failed(&harness, &output, 78, &message);
 }
 
 /// Runs the probe as `nobody`, allowed `extra` processes beyond those
 /// `nobody` already has (the launcher itself is one).
 fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
-    let _serial = AS_NOBODY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let limit = processes_of(65534) + extra;
     let mut command = harness.command(PROBE);
     // SAFETY: setgroups, setgid, setuid and setrlimit are async-signal-safe.
@@ -67,10 +54,7 @@ fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
             nix::unistd::setgroups(&[])?;
             nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
             nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
-            let rlimit = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
+            let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
             if libc::setrlimit(libc::RLIMIT_NPROC, &rlimit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -84,9 +68,9 @@ fn processes_of(uid: u32) -> u64 {
     let mut count = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(status) = std::fs::read_to_string(entry.path().join("status"))
-            && status.lines().any(|l| {
-                l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())
-            })
+            && status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string()))
         {
             count += 1;
         }
@@ -96,28 +80,17 @@ fn processes_of(uid: u32) -> u64 {
 
 #[test]
 fn a_refused_first_fork_is_reported() {
-    if !root_or_skip(
-        "a_refused_first_fork_is_reported",
-        "run the launcher as nobody",
-    ) {
+    if !root_or_skip("a_refused_first_fork_is_reported", "run the launcher as nobody") {
         return;
     }
     let harness = Harness::new("fork-refused");
     let output = as_nobody_with_process_limit(&harness, 1);
-    assert_failed(
-        &harness,
-        &output,
-        71,
-        "error: fork: Resource temporarily unavailable (os error 11)",
-    );
+    assert_failed(&harness, &output, 71, "error: fork: Resource temporarily unavailable (os error 11)");
 }
 
 #[test]
 fn a_refused_second_fork_is_reported_and_leaves_no_orphan() {
-    if !root_or_skip(
-        "a_refused_second_fork_is_reported_and_leaves_no_orphan",
-        "run the launcher as nobody",
-    ) {
+    if !root_or_skip("a_refused_second_fork_is_reported_and_leaves_no_orphan", "run the launcher as nobody") {
         return;
     }
     let harness = Harness::new("second-fork-refused");

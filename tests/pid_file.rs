@@ -36,11 +36,7 @@ fn started(harness: &Harness, pid_file: &Path, args: &[&str]) -> Proc {
 fn assert_refused(harness: &Harness, output: &Output, code: i32, message: &str) {
     assert_eq!(text(&output.stderr), format!("{message}\n"));
     assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(
-        harness.processes().is_empty(),
-        "left running: {:?}",
-        harness.processes()
-    );
+    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
 }
 
 fn is_locked(path: &Path) -> bool {
@@ -53,14 +49,8 @@ fn pid_file_holds_the_pid_with_mode_0644_under_any_umask_and_stays_locked() {
     let harness = Harness::new("pid-file-contents");
     let pid_file = harness.path("d.pid");
     let daemon = started(&harness, &pid_file, &["--umask", "077"]);
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
-    assert_eq!(
-        std::fs::metadata(&pid_file).unwrap().permissions().mode() & 0o7777,
-        0o644
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+    assert_eq!(std::fs::metadata(&pid_file).unwrap().permissions().mode() & 0o7777, 0o644);
     assert!(is_locked(&pid_file), "the daemon must hold the lock");
 }
 
@@ -72,22 +62,11 @@ fn a_second_start_is_refused_naming_the_running_pid() {
     let output = launch(&harness, &pid_file, &[]);
     assert_eq!(
         text(&output.stderr),
-        format!(
-            "error: pid file: {}: already running (pid {})\n",
-            pid_file.display(),
-            daemon.0
-        )
+        format!("error: pid file: {}: already running (pid {})\n", pid_file.display(), daemon.0)
     );
     assert_eq!(output.status.code(), Some(75));
-    assert_eq!(
-        harness.processes(),
-        [daemon],
-        "only the first daemon may run"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(harness.processes(), [daemon], "only the first daemon may run");
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }
 
 #[test]
@@ -97,33 +76,20 @@ fn two_concurrent_starts_give_exactly_one_daemon() {
     let launchers: Vec<_> = (0..2)
         .map(|_| {
             let mut command = harness.command(PROBE);
-            command
-                .arg("--pid-file")
-                .arg(&pid_file)
-                .stderr(std::process::Stdio::piped());
+            command.arg("--pid-file").arg(&pid_file).stderr(std::process::Stdio::piped());
             command.spawn().unwrap()
         })
         .collect();
-    let mut outputs: Vec<_> = launchers
-        .into_iter()
-        .map(|l| l.wait_with_output().unwrap())
-        .collect();
+    let mut outputs: Vec<_> = launchers.into_iter().map(|l| l.wait_with_output().unwrap()).collect();
     outputs.sort_by_key(|output| output.status.code());
     assert_eq!(outputs[0].status.code(), Some(0), "{outputs:?}");
     assert_eq!(outputs[1].status.code(), Some(75), "{outputs:?}");
     let running = harness.processes();
     assert_eq!(running.len(), 1, "{running:?}");
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", running[0].0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", running[0].0));
     assert_eq!(
         text(&outputs[1].stderr),
-        format!(
-            "error: pid file: {}: already running (pid {})\n",
-            pid_file.display(),
-            running[0].0
-        )
+        format!("error: pid file: {}: already running (pid {})\n", pid_file.display(), running[0].0)
     );
 }
 
@@ -134,10 +100,7 @@ fn a_stale_unlocked_file_is_taken_over_without_trusting_its_contents() {
     // Names our own, live pid: a start that trusted it would refuse or signal us.
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
     let daemon = started(&harness, &pid_file, &[]);
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }
 
 #[test]
@@ -145,10 +108,7 @@ fn the_pid_file_is_removed_when_main_returns() {
     let harness = Harness::new("removed");
     let pid_file = harness.path("d.pid");
     let daemon = started(&harness, &pid_file, &[]);
-    assert_eq!(
-        daemon.terminate(),
-        Some(WaitStatus::Exited(daemon.pid(), 0))
-    );
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert!(!pid_file.exists(), "pid file left behind");
 }
 
@@ -159,18 +119,11 @@ fn the_lock_is_not_inherited_by_the_daemons_children() {
     let daemon = started(&harness, &pid_file, &["--body-spawn-child"]);
     let mut child = None;
     eventually("the daemon's child runs", || {
-        child = harness
-            .processes()
-            .into_iter()
-            .find(|p| p.ppid() == daemon.0);
+        child = harness.processes().into_iter().find(|p| p.ppid() == daemon.0);
         child.is_some()
     });
     let child = child.unwrap();
-    assert!(
-        !child.fds().values().any(|target| target == &pid_file),
-        "{:?}",
-        child.fds()
-    );
+    assert!(!child.fds().values().any(|target| target == &pid_file), "{:?}", child.fds());
     nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
     daemon.reap();
     assert!(child.alive());
@@ -191,10 +144,7 @@ fn a_relative_pid_file_is_taken_against_the_launching_directory() {
     assert!(output.status.success(), "{output:?}");
     let daemon = wait_for_pid(&harness.path("probe.out"));
     assert_eq!(daemon.cwd(), Path::new("/"));
-    assert_eq!(
-        std::fs::read_to_string(harness.path("rel.pid")).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(std::fs::read_to_string(harness.path("rel.pid")).unwrap(), format!("{}\n", daemon.0));
 }
 
 #[test]
@@ -205,10 +155,8 @@ fn a_symbolic_link_is_refused_and_its_target_untouched() {
     let pid_file = harness.path("d.pid");
     std::os::unix::fs::symlink(&target, &pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!(
-        "error: pid file: {}: is a symbolic link, refusing to follow it",
-        pid_file.display()
-    );
+    let message =
+        format!("error: pid file: {}: is a symbolic link, refusing to follow it", pid_file.display());
     assert_refused(&harness, &output, 73, &message);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious data\n");
 }
@@ -223,10 +171,7 @@ fn a_fifo_is_refused_without_hanging() {
         &harness,
         &output,
         73,
-        &format!(
-            "error: pid file: {}: not a regular file",
-            pid_file.display()
-        ),
+        &format!("error: pid file: {}: not a regular file", pid_file.display()),
     );
 }
 
@@ -238,20 +183,14 @@ fn a_hard_linked_file_is_refused() {
     let pid_file = harness.path("d.pid");
     std::fs::hard_link(&other, &pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!(
-        "error: pid file: {}: has 2 hard links, refusing to write it",
-        pid_file.display()
-    );
+    let message = format!("error: pid file: {}: has 2 hard links, refusing to write it", pid_file.display());
     assert_refused(&harness, &output, 73, &message);
     assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep\n");
 }
 
 #[test]
 fn a_file_owned_by_another_user_is_refused() {
-    if !root_or_skip(
-        "a_file_owned_by_another_user_is_refused",
-        "give a file to nobody",
-    ) {
+    if !root_or_skip("a_file_owned_by_another_user_is_refused", "give a file to nobody") {
         return;
     }
     let harness = Harness::new("foreign");
@@ -273,10 +212,7 @@ fn a_directory_at_the_path_is_refused() {
     let pid_file = harness.path("d.pid");
     std::fs::create_dir(&pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!(
-        "error: pid file: {}: Is a directory (os error 21)",
-        pid_file.display()
-    );
+    let message = format!("error: pid file: {}: Is a directory (os error 21)", pid_file.display());
     assert_refused(&harness, &output, 73, &message);
 }
 
@@ -285,10 +221,7 @@ fn a_missing_directory_fails_the_start() {
     let harness = Harness::new("missing-dir");
     let pid_file = harness.path("missing/d.pid");
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!(
-        "error: pid file: {}: No such file or directory (os error 2)",
-        pid_file.display()
-    );
+    let message = format!("error: pid file: {}: No such file or directory (os error 2)", pid_file.display());
     assert_refused(&harness, &output, 73, &message);
 }
 
@@ -315,10 +248,7 @@ fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
         });
     }
     let output = harness.run(&mut command);
-    let message = format!(
-        "error: pid file: {}: Permission denied (os error 13)",
-        pid_file.display()
-    );
+    let message = format!("error: pid file: {}: Permission denied (os error 13)", pid_file.display());
     assert_refused(&harness, &output, 73, &message);
     assert!(!pid_file.exists());
 }

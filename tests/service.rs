@@ -15,12 +15,7 @@ use common::{Harness, PROBE, Proc, eventually, root_or_skip, text, wait_for_line
 use nix::sys::wait::WaitStatus;
 
 fn launch(harness: &Harness, args: &[&str]) -> Output {
-    harness.run(
-        harness
-            .command(PROBE)
-            .args(args)
-            .env("PROBE_OUT", harness.path("probe.out")),
-    )
+    harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")))
 }
 
 fn started(harness: &Harness, args: &[&str]) -> Proc {
@@ -30,17 +25,9 @@ fn started(harness: &Harness, args: &[&str]) -> Proc {
 }
 
 fn assert_failed(harness: &Harness, output: &Output, code: i32, message: &str) {
-    assert!(
-        text(&output.stderr).ends_with(&format!("{message}\n")),
-        "stderr: {}",
-        text(&output.stderr)
-    );
+    assert!(text(&output.stderr).ends_with(&format!("{message}\n")), "stderr: {}", text(&output.stderr));
     assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(
-        harness.processes().is_empty(),
-        "left running: {:?}",
-        harness.processes()
-    );
+    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
 }
 
 fn path_arg(path: &Path) -> &str {
@@ -51,60 +38,36 @@ fn path_arg(path: &Path) -> &str {
 fn writable_by_anyone(harness: &Harness) {
     std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(harness.path("probe.out"), "").unwrap();
-    std::fs::set_permissions(
-        harness.path("probe.out"),
-        std::fs::Permissions::from_mode(0o666),
-    )
-    .unwrap();
+    std::fs::set_permissions(harness.path("probe.out"), std::fs::Permissions::from_mode(0o666)).unwrap();
 }
 
 #[test]
 fn user_nobody_drops_every_id_group_and_capability() {
-    if !root_or_skip(
-        "user_nobody_drops_every_id_group_and_capability",
-        "switch to nobody",
-    ) {
+    if !root_or_skip("user_nobody_drops_every_id_group_and_capability", "switch to nobody") {
         return;
     }
     let harness = Harness::new("user-nobody");
     writable_by_anyone(&harness);
     let pid_file = harness.path("d.pid");
-    let daemon = started(
-        &harness,
-        &["--user", "nobody", "--pid-file", path_arg(&pid_file)],
-    );
+    let daemon = started(&harness, &["--user", "nobody", "--pid-file", path_arg(&pid_file)]);
     assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
     assert_eq!(daemon.status("Gid"), "65534\t65534\t65534\t65534");
-    assert_eq!(
-        daemon.status("Groups"),
-        "65534",
-        "no supplementary root group"
-    );
+    assert_eq!(daemon.status("Groups"), "65534", "no supplementary root group");
     assert_eq!(daemon.status("CapEff"), "0000000000000000");
     assert_eq!(daemon.status("CapPrm"), "0000000000000000");
     // Created (by root) before the drop, and locked by the daemon.
     assert_eq!(std::fs::metadata(&pid_file).unwrap().uid(), 0);
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap(),
-        format!("{}\n", daemon.0)
-    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }
 
 #[test]
 fn a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups() {
-    if !root_or_skip(
-        "a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups",
-        "switch users",
-    ) {
+    if !root_or_skip("a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups", "switch users") {
         return;
     }
     let harness = Harness::new("user-numeric");
     writable_by_anyone(&harness);
-    assert!(
-        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(54321))
-            .unwrap()
-            .is_none()
-    );
+    assert!(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(54321)).unwrap().is_none());
     let daemon = started(&harness, &["--user", "54321"]);
     assert_eq!(daemon.status("Uid"), "54321\t54321\t54321\t54321");
     assert_eq!(daemon.status("Gid"), "54321\t54321\t54321\t54321");
@@ -115,24 +78,14 @@ fn a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups() {
 fn an_unknown_user_fails_with_ex_nouser() {
     let harness = Harness::new("user-unknown");
     let output = launch(&harness, &["--user", "no-such-user-here"]);
-    assert_failed(
-        &harness,
-        &output,
-        67,
-        "error: user: no-such-user-here: no such user",
-    );
+    assert_failed(&harness, &output, 67, "error: user: no-such-user-here: no such user");
 }
 
 #[test]
 fn an_unknown_group_fails_with_ex_nouser() {
     let harness = Harness::new("group-unknown");
     let output = launch(&harness, &["--group", "no-such-group-here"]);
-    assert_failed(
-        &harness,
-        &output,
-        67,
-        "error: group: no-such-group-here: no such group",
-    );
+    assert_failed(&harness, &output, 67, "error: group: no-such-group-here: no such group");
 }
 
 #[test]
@@ -156,12 +109,7 @@ fn a_non_root_launcher_asking_for_a_user_fails_before_forking() {
         });
     }
     let output = harness.run(&mut command);
-    assert_failed(
-        &harness,
-        &output,
-        77,
-        "error: user: root: Operation not permitted (os error 1)",
-    );
+    assert_failed(&harness, &output, 77, "error: user: root: Operation not permitted (os error 1)");
 }
 
 #[test]
@@ -208,15 +156,8 @@ fn core_dumps_false_sets_the_core_limit_to_zero() {
     let harness = Harness::new("core");
     let daemon = started(&harness, &["--no-core-dumps"]);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.0)).unwrap();
-    let core = limits
-        .lines()
-        .find(|l| l.starts_with("Max core file size"))
-        .unwrap();
-    assert_eq!(
-        core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
-        ["0", "0"],
-        "{core}"
-    );
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert_eq!(core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(), ["0", "0"], "{core}");
 }
 
 #[test]
@@ -225,46 +166,22 @@ fn stdout_and_stderr_files_are_appended_and_created_0640() {
     let out = harness.path("out.log");
     let err = harness.path("err.log");
     std::fs::write(&out, "earlier\n").unwrap();
-    let daemon = started(
-        &harness,
-        &[
-            "--stdout",
-            path_arg(&out),
-            "--stderr",
-            path_arg(&err),
-            "--body-print",
-            "hello",
-        ],
-    );
+    let daemon =
+        started(&harness, &["--stdout", path_arg(&out), "--stderr", path_arg(&err), "--body-print", "hello"]);
     assert_eq!(daemon.fds()[&1], out);
     assert_eq!(daemon.fds()[&2], err);
     eventually("the body's lines land in the files", || {
         std::fs::read_to_string(&err).is_ok_and(|t| t == "hello (stderr)\n")
     });
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        "earlier\nhello\n",
-        "appended"
-    );
-    assert_eq!(
-        std::fs::metadata(&err).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier\nhello\n", "appended");
+    assert_eq!(std::fs::metadata(&err).unwrap().permissions().mode() & 0o777, 0o640);
 }
 
 #[test]
 fn a_panic_after_readiness_lands_in_the_stderr_file() {
     let harness = Harness::new("panic-log");
     let err = harness.path("err.log");
-    let output = launch(
-        &harness,
-        &[
-            "--stderr",
-            path_arg(&err),
-            "--body-panic",
-            "boom after ready",
-        ],
-    );
+    let output = launch(&harness, &["--stderr", path_arg(&err), "--body-panic", "boom after ready"]);
     assert!(output.status.success());
     eventually("the panic message is logged", || {
         std::fs::read_to_string(&err).is_ok_and(|t| t.contains("boom after ready"))
@@ -285,17 +202,13 @@ fn manual_readiness_returns_only_once_the_port_is_bound() {
     assert!(output.status.success(), "{output:?}");
     // No waiting: the launcher returned, so the port is bound.
     let port = std::fs::read_to_string(&port_file).expect("port written before ready");
-    TcpStream::connect(("127.0.0.1", port.trim().parse::<u16>().unwrap()))
-        .expect("connect at once");
+    TcpStream::connect(("127.0.0.1", port.trim().parse::<u16>().unwrap())).expect("connect at once");
 }
 
 #[test]
 fn what_the_body_prints_before_readiness_reaches_the_launcher() {
     let harness = Harness::new("ready-print");
-    let output = launch(
-        &harness,
-        &["--ready-manual", "--body-print", "loading config"],
-    );
+    let output = launch(&harness, &["--ready-manual", "--body-print", "loading config"]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(text(&output.stdout), "loading config\n");
     assert_eq!(text(&output.stderr), "loading config (stderr)\n");
@@ -307,25 +220,10 @@ fn an_error_returned_before_readiness_fails_the_launcher() {
     let pid_file = harness.path("d.pid");
     let output = launch(
         &harness,
-        &[
-            "--ready-manual",
-            "--pid-file",
-            path_arg(&pid_file),
-            "--body-fail",
-            "config is broken",
-        ],
+        &["--ready-manual", "--pid-file", path_arg(&pid_file), "--body-fail", "config is broken"],
     );
-    assert!(
-        text(&output.stderr).contains("Error: \"config is broken\"\n"),
-        "{}",
-        text(&output.stderr)
-    );
-    assert_failed(
-        &harness,
-        &output,
-        70,
-        "error: report: the daemon exited before it was ready",
-    );
+    assert!(text(&output.stderr).contains("Error: \"config is broken\"\n"), "{}", text(&output.stderr));
+    assert_failed(&harness, &output, 70, "error: report: the daemon exited before it was ready");
     assert!(!pid_file.exists(), "pid file left by a failed start");
 }
 
@@ -333,27 +231,10 @@ fn an_error_returned_before_readiness_fails_the_launcher() {
 fn a_panic_before_readiness_fails_the_launcher_with_its_message() {
     let harness = Harness::new("ready-panic");
     let pid_file = harness.path("d.pid");
-    let output = launch(
-        &harness,
-        &[
-            "--ready-manual",
-            "--pid-file",
-            path_arg(&pid_file),
-            "--body-panic",
-            "kaboom",
-        ],
-    );
-    assert!(
-        text(&output.stderr).contains("kaboom"),
-        "{}",
-        text(&output.stderr)
-    );
-    assert_failed(
-        &harness,
-        &output,
-        70,
-        "error: report: the daemon exited before it was ready",
-    );
+    let output =
+        launch(&harness, &["--ready-manual", "--pid-file", path_arg(&pid_file), "--body-panic", "kaboom"]);
+    assert!(text(&output.stderr).contains("kaboom"), "{}", text(&output.stderr));
+    assert_failed(&harness, &output, 70, "error: report: the daemon exited before it was ready");
     assert!(!pid_file.exists(), "pid file left by a failed start");
 }
 
@@ -378,10 +259,7 @@ fn a_daemon_never_ready_is_killed_after_the_timeout() {
 fn notification(harness: &Harness, socket: UnixDatagram, address: &str) -> (Proc, String) {
     socket.set_read_timeout(Some(common::PATIENCE)).unwrap();
     let output = harness.run(
-        harness
-            .command(PROBE)
-            .env("NOTIFY_SOCKET", address)
-            .env("PROBE_OUT", harness.path("probe.out")),
+        harness.command(PROBE).env("NOTIFY_SOCKET", address).env("PROBE_OUT", harness.path("probe.out")),
     );
     assert!(output.status.success(), "{output:?}");
     let mut buf = [0u8; 256];
@@ -431,23 +309,14 @@ fn foreground_keeps_the_process_but_applies_umask_and_pid_file() {
         .unwrap();
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.0, child.id() as i32, "no fork in the foreground");
-    assert_eq!(
-        daemon.session(),
-        nix::unistd::getsid(None).unwrap().as_raw(),
-        "no setsid"
-    );
+    assert_eq!(daemon.session(), nix::unistd::getsid(None).unwrap().as_raw(), "no setsid");
     assert_eq!(daemon.status("Umask"), "0077");
     assert_eq!(wait_for_line(&pid_file), format!("{}\n", daemon.0));
     nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let mut printed = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut printed)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut printed).unwrap();
     assert_eq!(printed, "in front\n", "stdio is kept in the foreground");
     assert!(!pid_file.exists());
 }
@@ -481,27 +350,15 @@ fn start_stop_daemon_starts_stops_and_sees_it_running() {
     assert!(output.status.success(), "{output:?}");
     let daemon = wait_for_pid(&pid_file); // ready when start-stop-daemon returned
     let again = start();
-    assert_eq!(
-        again.status.code(),
-        Some(1),
-        "a second --start must find it running: {again:?}"
-    );
+    assert_eq!(again.status.code(), Some(1), "a second --start must find it running: {again:?}");
     assert!(text(&again.stdout).contains("already running"), "{again:?}");
     // The daemon is our child (we are its subreaper): reap it as it exits,
     // or start-stop-daemon would see a zombie that "refused to die".
     let reaper = std::thread::spawn(move || daemon.reap());
-    let stop = harness.run(
-        harness
-            .command(&ssd)
-            .args(["--stop", "--retry", "TERM/5", "--pidfile"])
-            .arg(&pid_file),
-    );
+    let stop =
+        harness.run(harness.command(&ssd).args(["--stop", "--retry", "TERM/5", "--pidfile"]).arg(&pid_file));
     assert!(stop.status.success(), "{stop:?}");
-    assert_eq!(
-        reaper.join().unwrap(),
-        Some(WaitStatus::Exited(daemon.pid(), 0)),
-        "stopped cleanly"
-    );
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)), "stopped cleanly");
     assert!(!pid_file.exists(), "pid file removed on SIGTERM");
 }
 

@@ -181,6 +181,10 @@ pub enum Error {
         /// The timeout that expired.
         timeout: std::time::Duration,
     },
+    /// The process is PID 1 of its namespace (a container's entry point):
+    /// when the launcher exits, the kernel kills everything in it, the
+    /// daemon included. Run in the foreground instead.
+    Pid1,
     /// The daemon ended before it reported that it was ready.
     Died {
         /// How the launcher's child ended, when it was the one that died.
@@ -225,14 +229,12 @@ impl fmt::Display for Refusal {
             Refusal::SymbolicLink => f.write_str("is a symbolic link, refusing to follow it"),
             Refusal::NotRegular => f.write_str("not a regular file"),
             Refusal::Linked { links } => write!(f, "has {links} hard links, refusing to write it"),
-            Refusal::UntrustedSymlink { uid } => write!(
-                f,
-                "a parent directory is a symbolic link owned by uid {uid}, refusing to follow it"
-            ),
-            Refusal::Foreign { uid } => write!(
-                f,
-                "owned by uid {uid}, not by the user starting the daemon, refusing to write it"
-            ),
+            Refusal::UntrustedSymlink { uid } => {
+                write!(f, "a parent directory is a symbolic link owned by uid {uid}, refusing to follow it")
+            }
+            Refusal::Foreign { uid } => {
+                write!(f, "owned by uid {uid}, not by the user starting the daemon, refusing to write it")
+            }
         }
     }
 }
@@ -252,6 +254,7 @@ impl Error {
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
+            Error::Pid1 => Step::Preflight,
             Error::NotReady { .. } => Step::Ready,
         }
     }
@@ -268,29 +271,15 @@ impl Error {
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } | Error::NotReady { .. } => sysexits::EX_SOFTWARE,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
-            Error::Account {
-                errno: Errno::EPERM,
-                ..
-            } => sysexits::EX_NOPERM,
+            Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
-            Error::Sys {
-                step: Step::Privileges,
-                errno: Errno::EPERM,
-            } => sysexits::EX_NOPERM,
-            Error::Path {
-                step: Step::Chroot, ..
-            } => sysexits::EX_CONFIG,
-            Error::Path {
-                step: Step::Stdio, ..
-            } => sysexits::EX_CANTCREAT,
+            Error::Sys { step: Step::Privileges, errno: Errno::EPERM } => sysexits::EX_NOPERM,
+            Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
+            Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
-            Error::Path {
-                step: Step::Chdir, ..
-            } => sysexits::EX_CONFIG,
-            Error::Path {
-                step: Step::PidFile,
-                ..
-            } => sysexits::EX_CANTCREAT,
+            Error::Pid1 => sysexits::EX_CONFIG,
+            Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
+            Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
             Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
         }
     }
@@ -324,30 +313,25 @@ impl fmt::Display for Error {
             Error::PidFileRefused { path, reason } => {
                 write!(f, "{step}: {}: {reason}", path.display())
             }
-            Error::AlreadyRunning {
-                path,
-                pid: Some(pid),
-            } => {
+            Error::AlreadyRunning { path, pid: Some(pid) } => {
                 write!(f, "{step}: {}: already running (pid {pid})", path.display())
             }
-            Error::AlreadyRunning { path, pid: None } => write!(
-                f,
-                "{step}: {}: already running (the file is locked)",
-                path.display()
-            ),
-            Error::Died {
-                status: Some(status),
-            } => {
+            Error::AlreadyRunning { path, pid: None } => {
+                write!(f, "{step}: {}: already running (the file is locked)", path.display())
+            }
+            Error::Died { status: Some(status) } => {
                 write!(f, "{step}: the daemon {status} before it was ready")
             }
             Error::NoSuchAccount { name, .. } => write!(f, "{step}: {name}: no such {step}"),
             Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", describe(*errno)),
             Error::RootRegained => {
-                write!(
-                    f,
-                    "{step}: root could be regained after dropping privileges; refusing to run"
-                )
+                write!(f, "{step}: root could be regained after dropping privileges; refusing to run")
             }
+            Error::Pid1 => write!(
+                f,
+                "{step}: this process is PID 1 of its namespace; detaching would end the namespace \
+                 and the daemon with it (run in the foreground: `foreground = daemon_runtime::supervised()`)"
+            ),
             Error::NotReady { timeout } => {
                 write!(f, "{step}: not ready after {}", seconds(*timeout))
             }
@@ -383,15 +367,13 @@ pub(crate) fn from_failure(failure: Failure, path_of: impl Fn(Step) -> Option<Pa
             Some(path) => Error::Path { step, path, errno },
             None => Error::Sys { step, errno },
         },
-        Failure::Refused(reason) => Error::PidFileRefused {
-            path: path_of(Step::PidFile).unwrap_or_default(),
-            reason,
-        },
+        Failure::Refused(reason) => {
+            Error::PidFileRefused { path: path_of(Step::PidFile).unwrap_or_default(), reason }
+        }
         Failure::RootRegained => Error::RootRegained,
-        Failure::AlreadyRunning(pid) => Error::AlreadyRunning {
-            path: path_of(Step::PidFile).unwrap_or_default(),
-            pid,
-        },
+        Failure::AlreadyRunning(pid) => {
+            Error::AlreadyRunning { path: path_of(Step::PidFile).unwrap_or_default(), pid }
+        }
     }
 }
 

@@ -62,11 +62,7 @@ pub fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
 
 /// `close_range` over `[3, ∞)` minus `keep`.
 fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
-    let mut keep: Vec<u32> = keep
-        .iter()
-        .filter(|&&fd| fd > 2)
-        .map(|&fd| fd as u32)
-        .collect();
+    let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd > 2).map(|&fd| fd as u32).collect();
     keep.sort_unstable();
     keep.dedup();
     let mut first = 3u32;

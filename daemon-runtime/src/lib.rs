@@ -108,6 +108,7 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod builder;
+mod control;
 mod error;
 mod fds;
 mod logs;
@@ -118,17 +119,22 @@ mod report;
 mod signals;
 mod start;
 mod steps;
+mod supervisor;
 pub mod sysexits;
+mod termination;
 
 pub use builder::{Daemon, Running};
+pub use control::{Status, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
+pub use logs::reopen_logs;
 pub use pidfile::PidFile;
 pub use privileges::Account;
 pub use readiness::{Ready, ready};
 pub use signals::reset_signals;
 pub use steps::{ensure_single_threaded, fill_closed_stdio, redirect_stdio};
+pub use supervisor::supervised;
 
 #[doc(hidden)]
 pub mod __private {

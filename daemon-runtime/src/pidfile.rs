@@ -66,21 +66,18 @@ impl PidFile {
     /// ```
     pub fn acquire(path: CString) -> Result<PidFile, crate::Error> {
         match lock(&path) {
-            Ok(lock) => Ok(PidFile {
-                path,
-                lock: Some(lock),
-            }),
-            Err(failure) => Err(crate::error::from_failure(failure, |_| {
-                Some(as_path(&path).into())
-            })),
+            Ok(lock) => Ok(PidFile { path, lock: Some(lock) }),
+            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(as_path(&path).into()))),
         }
     }
 
+    /// Removes the file on SIGTERM and SIGINT when nothing else handles them.
+    pub(crate) fn remove_on_termination(&self) {
+        crate::termination::arm(&self.path);
+    }
+
     pub(crate) fn from_lock(path: CString, lock: OwnedFd) -> PidFile {
-        PidFile {
-            path,
-            lock: Some(lock),
-        }
+        PidFile { path, lock: Some(lock) }
     }
 
     /// The path of the pid file.
@@ -96,14 +93,13 @@ impl PidFile {
 
 impl fmt::Debug for PidFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PidFile")
-            .field("path", &self.path())
-            .finish_non_exhaustive()
+        f.debug_struct("PidFile").field("path", &self.path()).finish_non_exhaustive()
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
+        crate::termination::disarm();
         // Unlink while still holding the lock: a starter that opened the old
         // file sees the path no longer names it and starts over.
         let _ = unistd::unlink(self.path.as_c_str());
@@ -132,11 +128,7 @@ impl Location {
     /// root or the starting user owns it (like `/var/run` → `/run`): one
     /// planted by another user could point a root daemon at `/etc`.
     pub(crate) fn find(path: &Path, root: Option<&Path>) -> Result<Location, crate::Error> {
-        let error = |errno| crate::Error::Path {
-            step: Step::PidFile,
-            path: path.to_path_buf(),
-            errno,
-        };
+        let error = |errno| crate::Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno };
         let name = path.file_name().ok_or_else(|| error(Errno::EISDIR))?;
         let name = CString::new(name.as_bytes()).map_err(|_| error(Errno::EINVAL))?;
         let parent = path.parent().unwrap_or(Path::new("/"));
@@ -147,28 +139,18 @@ impl Location {
         let euid = unistd::geteuid().as_raw();
         for ancestor in parent.ancestors() {
             match stat::lstat(ancestor) {
-                Ok(link)
-                    if SFlag::from_bits_truncate(link.st_mode) & SFlag::S_IFMT
-                        == SFlag::S_IFLNK =>
-                {
+                Ok(link) if SFlag::from_bits_truncate(link.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK => {
                     if link.st_uid != 0 && link.st_uid != euid {
                         let reason = Refusal::UntrustedSymlink { uid: link.st_uid };
-                        return Err(crate::Error::PidFileRefused {
-                            path: path.to_path_buf(),
-                            reason,
-                        });
+                        return Err(crate::Error::PidFileRefused { path: path.to_path_buf(), reason });
                     }
                 }
                 Ok(_) => {}
                 Err(errno) => return Err(error(errno)),
             }
         }
-        let dir = fcntl::open(
-            &parent,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(error)?;
+        let dir = fcntl::open(&parent, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(error)?;
         Ok(Location { dir, name })
     }
 
@@ -204,15 +186,10 @@ fn lock_in(dir: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Failure> {
             | OFlag::O_NOFOLLOW
             | OFlag::O_NONBLOCK
             | OFlag::O_NOCTTY;
-        let fd =
-            fcntl::openat(dir, path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
-                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-                if errno == Errno::ELOOP {
-                    Failure::Refused(Refusal::SymbolicLink)
-                } else {
-                    sys(errno)
-                }
-            })?;
+        let fd = fcntl::openat(dir, path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
+            // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
+            if errno == Errno::ELOOP { Failure::Refused(Refusal::SymbolicLink) } else { sys(errno) }
+        })?;
         let opened = stat::fstat(&fd).map_err(sys)?;
         if opened.st_nlink == 0 {
             continue; // unlinked by a stopping daemon since we opened it
@@ -249,8 +226,7 @@ fn lock_in(dir: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Failure> {
 /// saw the report pipe close, so a held lock is retried for a moment. A file
 /// someone else holds after that, or a symbolic link, is left alone.
 pub(crate) fn remove_if_stale(path: &Path) {
-    let flags =
-        OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
     let Ok(fd) = fcntl::open(path, flags, Mode::empty()) else {
         return;
     };
@@ -275,8 +251,7 @@ pub(crate) fn remove_if_stale(path: &Path) {
 fn flock(fd: impl AsFd, operation: libc::c_int) -> nix::Result<()> {
     // SAFETY: flock takes a descriptor the caller borrows for the call and
     // touches no memory.
-    Errno::result(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), operation) })
-        .map(drop)
+    Errno::result(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), operation) }).map(drop)
 }
 
 /// Moves `fd` to the lowest free number (at least 3), keeping `O_CLOEXEC`:
@@ -288,11 +263,7 @@ pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
             // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
             let moved = unsafe { OwnedFd::from_raw_fd(moved) };
             // The other copy is closed; the lock lives on in the shared description.
-            if moved.as_raw_fd() < fd.as_raw_fd() {
-                moved
-            } else {
-                fd
-            }
+            if moved.as_raw_fd() < fd.as_raw_fd() { moved } else { fd }
         }
         Err(_) => fd,
     }
@@ -366,12 +337,8 @@ pub(crate) fn parse_pid(text: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let pid = digits
-        .iter()
-        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    u32::try_from(pid)
-        .ok()
-        .filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+    let pid = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
 }
 
 #[cfg(test)]
@@ -390,17 +357,7 @@ mod tests {
 
     #[test]
     fn garbage_is_no_pid() {
-        for text in [
-            "",
-            "\n",
-            "abc\n",
-            "-1\n",
-            "0\n",
-            "12",
-            "99999999999\n",
-            "2147483648\n",
-            "1 2\n",
-        ] {
+        for text in ["", "\n", "abc\n", "-1\n", "0\n", "12", "99999999999\n", "2147483648\n", "1 2\n"] {
             assert_eq!(parse_pid(text.as_bytes()), None, "{text:?}");
         }
     }

@@ -69,38 +69,25 @@ pub(crate) struct Credentials {
 /// used (for a numeric uid with no passwd entry, the gid of the same number).
 /// The supplementary groups are the user's memberships (`getgrouplist`), or
 /// only the primary group for a uid without a name: never root's.
-pub(crate) fn resolve(
-    user: Option<&Account>,
-    group: Option<&Account>,
-) -> Result<Option<Credentials>, Error> {
+pub(crate) fn resolve(user: Option<&Account>, group: Option<&Account>) -> Result<Option<Credentials>, Error> {
     if user.is_none() && group.is_none() {
         return Ok(None);
     }
-    let lookup = |step, account: &Account, errno: Errno| Error::Account {
-        step,
-        name: account.to_string(),
-        errno,
-    };
+    let lookup =
+        |step, account: &Account, errno: Errno| Error::Account { step, name: account.to_string(), errno };
     let gid = match group {
         Some(Account::Id(id)) => Some(Gid::from_raw(*id)),
         Some(account @ Account::Name(name)) => match Group::from_name(name) {
             Ok(Some(group)) => Some(group.gid),
             Ok(None) => {
-                return Err(Error::NoSuchAccount {
-                    step: Step::Group,
-                    name: name.clone(),
-                });
+                return Err(Error::NoSuchAccount { step: Step::Group, name: name.clone() });
             }
             Err(errno) => return Err(lookup(Step::Group, account, errno)),
         },
         None => None,
     };
     let (uid, gid, groups) = match user {
-        None => (
-            unistd::geteuid(),
-            gid.expect("a group"),
-            gid.into_iter().collect(),
-        ),
+        None => (unistd::geteuid(), gid.expect("a group"), gid.into_iter().collect()),
         Some(account) => {
             let entry = match account {
                 Account::Id(id) => User::from_uid(Uid::from_raw(*id)),
@@ -121,10 +108,7 @@ pub(crate) fn resolve(
                     (Uid::from_raw(*id), gid, vec![gid])
                 }
                 (None, Account::Name(name)) => {
-                    return Err(Error::NoSuchAccount {
-                        step: Step::User,
-                        name: name.clone(),
-                    });
+                    return Err(Error::NoSuchAccount { step: Step::User, name: name.clone() });
                 }
             }
         }

@@ -41,9 +41,7 @@ pub(crate) struct Pending {
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
 pub(crate) fn defer(pending: Pending) {
-    *PENDING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(pending);
+    *PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(pending);
 }
 
 /// Reports that the daemon is ready: with [`Ready::Manual`], switches
@@ -65,10 +63,7 @@ pub(crate) fn defer(pending: Pending) {
 /// # drop((running, listener));
 /// ```
 pub fn ready() {
-    let pending = PENDING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    let pending = PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
     if let Some(pending) = pending {
         // Output written from now on goes where it was configured to.
         if let Some((stdout, stderr)) = pending.stdio {

@@ -60,9 +60,7 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
             (UNTRUSTED_SYMLINK, Step::PidFile, 0, uid.into())
         }
         Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
-        Err(Failure::AlreadyRunning(pid)) => {
-            (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from))
-        }
+        Err(Failure::AlreadyRunning(pid)) => (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from)),
     };
     let step = Step::ALL.iter().position(|&s| s == step).unwrap_or(0) as u8;
     let mut record = [0u8; RECORD];
@@ -74,13 +72,8 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
 }
 
 fn decode(record: &[u8; RECORD]) -> Outcome {
-    let step = Step::ALL
-        .get(usize::from(record[1]))
-        .copied()
-        .unwrap_or(Step::Report);
-    let errno = Errno::from_raw(i32::from_ne_bytes(
-        record[4..8].try_into().unwrap_or_default(),
-    ));
+    let step = Step::ALL.get(usize::from(record[1])).copied().unwrap_or(Step::Report);
+    let errno = Errno::from_raw(i32::from_ne_bytes(record[4..8].try_into().unwrap_or_default()));
     let value = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
     let failure = match record[0] {
         READY => return Outcome::Ready,

@@ -48,23 +48,14 @@ struct KernelSigaction {
     mask: u64,
 }
 
-fn rt_sigaction(
-    signal: libc::c_int,
-    new: Option<&KernelSigaction>,
-) -> nix::Result<KernelSigaction> {
+fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
     let mut old = KernelSigaction::default();
     let new = new.map_or(std::ptr::null(), |new| new as *const KernelSigaction);
     // SAFETY: both pointers are valid for the kernel's struct (or null for
     // "no change"); the size passed is that of the kernel's signal set. Only
     // SIG_DFL and SIG_IGN are ever installed, so no code of ours runs on delivery.
     let res = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            signal,
-            new,
-            &mut old as *mut KernelSigaction,
-            8usize,
-        )
+        libc::syscall(libc::SYS_rt_sigaction, signal, new, &mut old as *mut KernelSigaction, 8usize)
     };
     Errno::result(res).map(|_| old)
 }
@@ -74,12 +65,5 @@ fn handler(signal: libc::c_int) -> nix::Result<libc::sighandler_t> {
 }
 
 fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<()> {
-    rt_sigaction(
-        signal,
-        Some(&KernelSigaction {
-            handler,
-            ..KernelSigaction::default()
-        }),
-    )
-    .map(drop)
+    rt_sigaction(signal, Some(&KernelSigaction { handler, ..KernelSigaction::default() })).map(drop)
 }

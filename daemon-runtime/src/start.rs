@@ -73,37 +73,29 @@ impl Daemon {
     /// ```
     pub fn start(self) -> Result<Running, Error> {
         steps::ensure_single_threaded()?;
-        steps::fill_closed_stdio().map_err(|errno| Error::Sys {
-            step: Step::Preflight,
-            errno,
-        })?;
+        if !self.foreground && unistd::getpid().as_raw() == 1 {
+            return Err(Error::Pid1);
+        }
+        steps::fill_closed_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         let prepared = self.prepare()?;
         let pipe = match self.foreground {
             true => None,
-            false => Some(unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| Error::Sys {
-                step: Step::Preflight,
-                errno,
-            })?),
+            false => Some(
+                unistd::pipe2(OFlag::O_CLOEXEC)
+                    .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?,
+            ),
         };
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
-            keep.extend(
-                pipe.iter()
-                    .flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]),
-            );
+            keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
             keep.extend(prepared.own_fds());
-            fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys {
-                step: Step::CloseFds,
-                errno,
-            })?;
+            fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
-        signals::reset_signals().map_err(|errno| Error::Sys {
-            step: Step::Signals,
-            errno,
-        })?;
+        signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
+        logs::remember(self.stdout.clone(), self.stderr.clone());
         drop(self);
 
         let Some((from_daemon, to_launcher)) = pipe else {
@@ -113,10 +105,7 @@ impl Daemon {
         // child's copy of every lock is unlocked; the child runs only
         // async-signal-safe code until `start` returns in the daemon.
         match unsafe { unistd::fork() } {
-            Err(errno) => Err(Error::Sys {
-                step: Step::Fork,
-                errno,
-            }),
+            Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
             Ok(ForkResult::Parent { child }) => {
                 drop(to_launcher);
                 Err(prepared.wait_for_report(child, from_daemon))
@@ -151,16 +140,8 @@ impl Daemon {
             },
             credentials: privileges::resolve(self.user.as_ref(), self.group.as_ref())?,
             devnull: Some(
-                fcntl::open(
-                    c"/dev/null",
-                    OFlag::O_RDWR | OFlag::O_CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|errno| Error::Path {
-                    step: Step::Stdio,
-                    path: "/dev/null".into(),
-                    errno,
-                })?,
+                fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                    .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?,
             ),
             stdout: open_log(&self.stdout)?,
             stderr: open_log(&self.stderr)?,
@@ -172,11 +153,7 @@ impl Daemon {
 /// `path` made absolute against the launcher's working directory (before any
 /// `chdir` changes what a relative path means), as a C string.
 fn c_path(path: &Path) -> Result<CString, Error> {
-    let error = |errno| Error::Path {
-        step: Step::Preflight,
-        path: path.to_path_buf(),
-        errno,
-    };
+    let error = |errno| Error::Path { step: Step::Preflight, path: path.to_path_buf(), errno };
     let absolute = std::path::absolute(path)
         .map_err(|e| error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))))?;
     CString::new(absolute.into_os_string().into_vec()).map_err(|_| error(Errno::EINVAL))
@@ -197,15 +174,11 @@ fn leave(code: i32) -> ! {
 impl Prepared {
     /// Descriptors opened in step 1 that the daemon needs.
     fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        [
-            self.devnull.as_ref(),
-            self.stdout.as_ref(),
-            self.stderr.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(AsRawFd::as_raw_fd)
-        .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
+        [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(AsRawFd::as_raw_fd)
+            .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
     }
 
     /// The launcher: reads the daemon's report. Exits 0 on "ready"; returns
@@ -219,24 +192,18 @@ impl Prepared {
         // The child is the intermediate process (gone right after the second
         // fork) or, without a double fork, the daemon itself (only waited for
         // when it failed).
-        let status = if self.double_fork || outcome != Outcome::Ready {
-            reap(child)
-        } else {
-            None
-        };
+        let status = if self.double_fork || outcome != Outcome::Ready { reap(child) } else { None };
         match outcome {
             Outcome::Ready => std::process::exit(0),
             Outcome::Failed(failure) => self.error(failure),
-            Outcome::Silent => Error::Died {
-                status: status.and_then(|status| describe(status, self.double_fork)),
-            },
+            Outcome::Silent => {
+                Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
+            }
             Outcome::TimedOut => {
                 if let Some(path) = self.pid_file_seen_from_outside() {
                     pidfile::remove_if_stale(&path);
                 }
-                Error::NotReady {
-                    timeout: self.timeout,
-                }
+                Error::NotReady { timeout: self.timeout }
             }
         }
     }
@@ -262,15 +229,10 @@ impl Prepared {
 
     /// `foreground`: the steps that remain, in this process.
     fn in_foreground(mut self) -> Result<Running, Error> {
-        let pid_file = self
-            .run_steps(false)
-            .map_err(|failure| self.error(failure))?;
+        let pid_file = self.run_steps(false).map_err(|failure| self.error(failure))?;
         match self.ready {
             Ready::Auto => readiness::notify_service_manager(),
-            Ready::Manual => readiness::defer(Pending {
-                report: None,
-                stdio: None,
-            }),
+            Ready::Manual => readiness::defer(Pending { report: None, stdio: None }),
         }
         Ok(Running { pid_file })
     }
@@ -290,10 +252,7 @@ impl Prepared {
                         // launcher's: what the body prints, its error or its
                         // panic, reaches the person who started it.
                         let stdio = self.deferred_stdio.take();
-                        readiness::defer(Pending {
-                            report: Some(to_launcher),
-                            stdio,
-                        });
+                        readiness::defer(Pending { report: Some(to_launcher), stdio });
                     }
                 }
                 Running { pid_file }
@@ -355,7 +314,9 @@ impl Prepared {
             (Some(path), Some(location)) => {
                 let lock = pidfile::lock_at(&location)?;
                 drop(location);
-                Some(PidFile::from_lock(path, pidfile::lowest(lock)))
+                let pid_file = PidFile::from_lock(path, pidfile::lowest(lock));
+                pid_file.remove_on_termination();
+                Some(pid_file)
             }
             _ => None,
         };

@@ -3,10 +3,7 @@
 
 use daemon_runtime::daemon;
 
-#[daemon(
-    chdir = "/nonexistent/daemon-attribute-test",
-    pid_file = "/tmp/daemon-attr-bad-chdir.pid"
-)]
+#[daemon(chdir = "/nonexistent/daemon-attribute-test", pid_file = "/tmp/daemon-attr-bad-chdir.pid")]
 fn main() {
     unreachable!("the start must fail");
 }

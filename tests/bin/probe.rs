@@ -19,6 +19,9 @@ struct Body {
     panic: Option<String>,
     bind: bool,
     never_ready: bool,
+    no_handler: bool,
+    ignore_term: bool,
+    log_lines: bool,
     sleep_ms: u64,
     open_tty: Option<String>,
 }
@@ -48,9 +51,7 @@ fn main() -> Result<(), String> {
             "--stdout" => daemon.stdout(value()),
             "--stderr" => daemon.stderr(value()),
             "--ready-manual" => daemon.ready(Ready::Manual),
-            "--ready-timeout-ms" => {
-                daemon.ready_timeout(Duration::from_millis(value().parse().expect("ms")))
-            }
+            "--ready-timeout-ms" => daemon.ready_timeout(Duration::from_millis(value().parse().expect("ms"))),
             "--foreground" => daemon.foreground(true),
             "--print-before" => {
                 print!("{}", value());
@@ -97,6 +98,18 @@ fn main() -> Result<(), String> {
                 body.open_tty = Some(value());
                 daemon
             }
+            "--body-no-handler" => {
+                body.no_handler = true;
+                daemon
+            }
+            "--body-ignore-term" => {
+                body.ignore_term = true;
+                daemon
+            }
+            "--body-log-lines" => {
+                body.log_lines = true;
+                daemon
+            }
             "--body-never-ready" => {
                 body.never_ready = true;
                 daemon
@@ -108,13 +121,9 @@ fn main() -> Result<(), String> {
 
     std::thread::sleep(Duration::from_millis(body.sleep_ms));
     // Without O_NOCTTY: a session leader would acquire it as controlling tty.
-    let _tty = body.open_tty.map(|path| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .expect("open tty")
-    });
+    let _tty = body
+        .open_tty
+        .map(|path| std::fs::OpenOptions::new().read(true).write(true).open(path).expect("open tty"));
     if let Some(text) = &body.print {
         println!("{text}");
         eprintln!("{text} (stderr)");
@@ -132,11 +141,7 @@ fn main() -> Result<(), String> {
     let _listener = body.bind.then(|| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
-        std::fs::write(
-            std::env::var_os("PROBE_PORT").expect("PROBE_PORT"),
-            format!("{port}\n"),
-        )
-        .unwrap();
+        std::fs::write(std::env::var_os("PROBE_PORT").expect("PROBE_PORT"), format!("{port}\n")).unwrap();
         listener
     });
     daemon_runtime::ready();
@@ -144,10 +149,27 @@ fn main() -> Result<(), String> {
         // Meant to outlive the daemon: a test checks it does not hold the
         // pid file's lock; the test kills it.
         #[allow(clippy::zombie_processes)]
-        std::process::Command::new("sleep")
-            .arg("600")
-            .spawn()
-            .expect("spawn sleep");
+        std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+    }
+    if body.no_handler {
+        // SIGTERM and SIGINT keep the runtime's handling: remove, then die.
+        daemon_tests::write_pid();
+        loop {
+            std::thread::sleep(Duration::from_secs(600));
+        }
+    }
+    if body.ignore_term {
+        let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, ignored).expect("SIGTERM");
+        daemon_tests::write_pid();
+        loop {
+            std::thread::sleep(Duration::from_secs(600));
+        }
+    }
+    if body.log_lines {
+        daemon_tests::log_lines_until_sigterm();
+        drop(running);
+        return Ok(());
     }
     daemon_tests::report_pid_and_wait();
     drop(running);

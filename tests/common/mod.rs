@@ -33,9 +33,7 @@ impl Harness {
         // so their exit status can be collected (`waitpid(pid)`, never -1:
         // the test harness runs tests on threads of one process).
         SUBREAPER.call_once(|| nix::sys::prctl::set_child_subreaper(true).expect("subreaper"));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         Harness {
             token: format!("{test}-{}-{}", std::process::id(), nanos.as_nanos()),
             dir: tempfile::tempdir().expect("tempdir"),
@@ -66,10 +64,7 @@ impl Harness {
             let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
                 continue;
             };
-            if environ
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
+            if environ.windows(needle.len()).any(|w| w == needle.as_bytes()) {
                 found.push(Proc(pid));
             }
         }
@@ -189,11 +184,7 @@ pub fn wait_for_line(path: &Path) -> String {
         {
             return text;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} never got a line",
-            path.display()
-        );
+        assert!(Instant::now() < deadline, "{} never got a line", path.display());
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -201,12 +192,7 @@ pub fn wait_for_line(path: &Path) -> String {
 /// Waits until `path` holds the pid of a live process and returns it.
 pub fn wait_for_pid(path: &Path) -> Proc {
     let proc = Proc(wait_for_line(path).trim().parse().expect("pid"));
-    assert!(
-        proc.alive(),
-        "pid {} from {} is not running",
-        proc.0,
-        path.display()
-    );
+    assert!(proc.alive(), "pid {} from {} is not running", proc.0, path.display());
     proc
 }
 
@@ -225,10 +211,7 @@ pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 pub fn on_pseudo_terminal(command: &mut Command) -> std::os::fd::OwnedFd {
     let pty = nix::pty::openpty(None, None).expect("openpty");
     let slave = std::fs::File::from(pty.slave);
-    command
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave);
+    command.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
     // SAFETY: setsid and ioctl are async-signal-safe; nothing allocates.
     unsafe {
         command.pre_exec(|| {
@@ -249,17 +232,9 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// The path of a runnable example, built by `cargo test` beside the tests.
 pub fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
     let path = deps.parent().unwrap().join("examples").join(name);
-    assert!(
-        path.exists(),
-        "example {} is not built: run `cargo test`",
-        path.display()
-    );
+    assert!(path.exists(), "example {} is not built: run `cargo test`", path.display());
     path
 }
 
@@ -272,10 +247,7 @@ pub fn root_or_skip(test: &str, needs: &str) -> bool {
         return true;
     }
     use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "SKIPPED {test}: needs root to {needs}"
-    );
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: needs root to {needs}");
     false
 }
 
@@ -285,29 +257,14 @@ pub fn root_or_skip(test: &str, needs: &str) -> bool {
 pub fn assert_fds(daemon: Proc, stdio: &Path, kept: &[(i32, &Path)], others: &[&Path]) {
     let mut fds = daemon.fds();
     for fd in 0..=2 {
-        assert_eq!(
-            fds.remove(&fd).as_deref(),
-            Some(stdio),
-            "fd {fd} of {:?}",
-            daemon.fds()
-        );
+        assert_eq!(fds.remove(&fd).as_deref(), Some(stdio), "fd {fd} of {:?}", daemon.fds());
     }
     for (fd, target) in kept {
-        assert_eq!(
-            fds.remove(fd).as_deref(),
-            Some(*target),
-            "fd {fd} of {:?}",
-            daemon.fds()
-        );
+        assert_eq!(fds.remove(fd).as_deref(), Some(*target), "fd {fd} of {:?}", daemon.fds());
     }
     let mut rest: Vec<PathBuf> = fds.into_values().collect();
     let mut others: Vec<PathBuf> = others.iter().map(|p| p.to_path_buf()).collect();
     rest.sort();
     others.sort();
-    assert_eq!(
-        rest,
-        others,
-        "descriptors beyond stdio and the kept ones: {:?}",
-        daemon.fds()
-    );
+    assert_eq!(rest, others, "descriptors beyond stdio and the kept ones: {:?}", daemon.fds());
 }

@@ -1,0 +1,186 @@
+//! Operating a daemon: status and stop by the pid file's lock, clean
+//! termination, log reopening, supervisor detection, the ctl example.
+
+mod common;
+
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Harness, PROBE, Proc, eventually, example, text, wait_for_pid};
+use daemon_runtime::{Status, Stopped};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+
+fn started(harness: &Harness, args: &[&str]) -> Proc {
+    let _ = std::fs::remove_file(harness.path("probe.out"));
+    let output = harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")));
+    assert!(output.status.success(), "launcher failed: {output:?}");
+    wait_for_pid(&harness.path("probe.out"))
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn status_tells_running_stale_and_absent_by_the_lock() {
+    let harness = Harness::new("status");
+    let pid_file = harness.path("d.pid");
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
+    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: daemon.0 as u32 });
+    nix::sys::signal::kill(daemon.pid(), Signal::SIGKILL).unwrap();
+    daemon.reap();
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+    assert_eq!(Status::Stale.lsb_code(), 1);
+}
+
+#[test]
+fn a_stale_file_naming_a_live_unrelated_process_is_never_signalled() {
+    let harness = Harness::new("stale-bystander");
+    let mut bystander = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid_file = harness.path("d.pid");
+    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(100), true).unwrap();
+    assert_eq!(stopped, Stopped::NotRunning);
+    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+#[test]
+fn stop_signals_the_holder_and_waits_for_the_lock() {
+    let harness = Harness::new("stop");
+    let pid_file = harness.path("d.pid");
+    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let reaper = std::thread::spawn(move || daemon.reap());
+    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
+    assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
+    let harness = Harness::new("stop-kill");
+    let pid_file = harness.path("d.pid");
+    let daemon = started(&harness, &["--pid-file", arg(&pid_file), "--body-ignore-term"]);
+    let reaper = std::thread::spawn(move || daemon.reap());
+    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(300), true).unwrap();
+    assert_eq!(stopped, Stopped::Killed { pid: daemon.0 as u32 });
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGKILL, false)));
+}
+
+#[test]
+fn sigterm_and_sigint_without_a_handler_remove_the_pid_file_and_kill() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let harness = Harness::new("clean-termination");
+        let pid_file = harness.path("d.pid");
+        let daemon = started(&harness, &["--pid-file", arg(&pid_file), "--body-no-handler"]);
+        nix::sys::signal::kill(daemon.pid(), signal).unwrap();
+        assert_eq!(daemon.reap(), Some(WaitStatus::Signaled(daemon.pid(), signal, false)), "{signal}");
+        assert!(!pid_file.exists(), "pid file left after {signal}");
+    }
+}
+
+#[test]
+fn a_handler_installed_by_the_body_wins_and_main_removes_the_file() {
+    let harness = Harness::new("handler-wins");
+    let pid_file = harness.path("d.pid");
+    // The probe's body registers SIGTERM with signal-hook, which chains to ours.
+    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)), "main returned normally");
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn reopen_logs_on_sighup_moves_to_a_new_file_and_loses_no_line() {
+    let harness = Harness::new("reopen");
+    let log = harness.path("out.log");
+    let rotated = harness.path("out.log.1");
+    let daemon = started(&harness, &["--stdout", arg(&log), "--body-log-lines"]);
+    eventually("some lines are logged", || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20));
+    std::fs::rename(&log, &rotated).unwrap();
+    nix::sys::signal::kill(daemon.pid(), Signal::SIGHUP).unwrap();
+    eventually("lines land in a new file", || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20));
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    let all = std::fs::read_to_string(&rotated).unwrap() + &std::fs::read_to_string(&log).unwrap();
+    for (expected, line) in all.lines().enumerate() {
+        assert_eq!(line, format!("line {expected}"), "a line was lost or doubled");
+    }
+}
+
+const SUPERVISED: &str = env!("CARGO_BIN_EXE_supervised");
+
+fn supervised(command: &mut Command) -> String {
+    let output = command.env_remove("NOTIFY_SOCKET").env_remove("INVOCATION_ID").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    text(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn supervised_is_false_for_a_plain_launch() {
+    assert_eq!(supervised(Command::new(SUPERVISED).stdin(Stdio::null())), "false");
+}
+
+#[test]
+fn supervised_under_systemd_variables() {
+    for variable in ["NOTIFY_SOCKET", "INVOCATION_ID"] {
+        let output = Command::new(SUPERVISED).stdin(Stdio::null()).env(variable, "x").output().unwrap();
+        assert_eq!(text(&output.stdout).trim(), "true", "{variable}");
+    }
+}
+
+#[test]
+fn supervised_when_stdin_is_a_socket() {
+    let (socket, _peer) = UnixStream::pair().unwrap();
+    assert_eq!(supervised(Command::new(SUPERVISED).stdin(Stdio::from(std::os::fd::OwnedFd::from(socket)))), "true");
+}
+
+#[test]
+fn supervised_as_pid_1_and_as_a_child_of_pid_1() {
+    if !common::root_or_skip("supervised_as_pid_1_and_as_a_child_of_pid_1", "unshare a pid namespace") {
+        return;
+    }
+    let as_init = supervised(Command::new("unshare").args(["-fp", "--mount-proc", SUPERVISED]).stdin(Stdio::null()));
+    assert_eq!(as_init, "true", "PID 1 of a namespace");
+    let script = format!("{SUPERVISED}; exit 0");
+    let child_of_init = supervised(Command::new("unshare").args(["-fp", "--mount-proc", "sh", "-c", &script]).stdin(Stdio::null()));
+    assert_eq!(child_of_init, "true", "parent is PID 1");
+}
+
+#[test]
+fn a_launcher_that_is_pid_1_refuses_to_detach() {
+    if !common::root_or_skip("a_launcher_that_is_pid_1_refuses_to_detach", "unshare a pid namespace") {
+        return;
+    }
+    let harness = Harness::new("pid1");
+    let output = harness.run(harness.command("unshare").args(["-fp", "--mount-proc", PROBE]));
+    assert_eq!(output.status.code(), Some(78), "{output:?}");
+    assert!(text(&output.stderr).starts_with("error: preflight: this process is PID 1 of its namespace"), "{output:?}");
+}
+
+#[test]
+fn ctl_example_starts_reports_reloads_and_stops() {
+    let harness = Harness::new("ctl");
+    let dir = harness.path("ctl");
+    let ctl = |action: &str| harness.run(harness.command(example("ctl")).arg(&dir).arg(action));
+    assert_eq!(ctl("status").status.code(), Some(3), "not running");
+    assert!(ctl("start").status.success());
+    let daemon = wait_for_pid(&dir.join("ctl.pid"));
+    assert_eq!(text(&ctl("status").stdout), format!("running (pid {})\n", daemon.0));
+    assert_eq!(ctl("start").status.code(), Some(75), "a second start is refused");
+    assert!(ctl("reload").status.success());
+    eventually("the daemon logs its reload", || {
+        std::fs::read_to_string(dir.join("ctl.log")).is_ok_and(|t| t.contains("reloaded"))
+    });
+    let reaper = std::thread::spawn(move || daemon.reap());
+    assert_eq!(text(&ctl("stop").stdout), format!("stopped pid {}\n", daemon.0));
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert_eq!(ctl("status").status.code(), Some(3), "stopped cleanly: no pid file");
+}
