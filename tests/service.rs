@@ -371,3 +371,31 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
         .find(|path| path.exists())
         .ok_or(())
 }
+
+#[test]
+fn start_stop_daemon_notify_await_receives_readiness() {
+    let harness = Harness::new("ssd-notify");
+    let Ok(ssd) = which("start-stop-daemon") else {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED start_stop_daemon_notify_await_receives_readiness: start-stop-daemon is not installed\n",
+        );
+        return;
+    };
+    let dir = harness.path("demo");
+    let pid_file = dir.join("pidfile.pid");
+    // start-stop-daemon creates a NOTIFY_SOCKET and returns only on READY=1.
+    let output = harness.run(
+        harness
+            .command(&ssd)
+            .args(["--start", "--notify-await", "--notify-timeout", "10", "--pidfile"])
+            .arg(&pid_file)
+            .arg("--exec")
+            .arg(common::example("pidfile"))
+            .arg("--")
+            .arg(&dir),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&pid_file);
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+}
