@@ -45,8 +45,12 @@ pub enum Step {
     User,
     /// Looking up the group, in the launcher.
     Group,
+    /// The `init` function given to [`start_with`](crate::Daemon::start_with).
+    Init,
     /// `setgroups`, `setgid`, `setuid`, and the proof that they hold.
     Privileges,
+    /// Executing the program of [`Daemon::exec`](crate::Daemon::exec).
+    Exec,
     /// Waiting for the daemon's report.
     Report,
     /// Waiting for the daemon to call [`ready`](crate::ready) in time.
@@ -54,7 +58,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub(crate) const ALL: [Step; 16] = [
+    pub(crate) const ALL: [Step; 18] = [
         Step::Preflight,
         Step::CloseFds,
         Step::Signals,
@@ -68,7 +72,9 @@ impl Step {
         Step::PidFile,
         Step::User,
         Step::Group,
+        Step::Init,
         Step::Privileges,
+        Step::Exec,
         Step::Report,
         Step::Ready,
     ];
@@ -88,7 +94,9 @@ impl Step {
             Step::PidFile => "pid file",
             Step::User => "user",
             Step::Group => "group",
+            Step::Init => "init",
             Step::Privileges => "privileges",
+            Step::Exec => "exec",
             Step::Report => "report",
             Step::Ready => "ready",
         }
@@ -181,6 +189,11 @@ pub enum Error {
         /// The timeout that expired.
         timeout: std::time::Duration,
     },
+    /// The `init` function returned an error.
+    Init {
+        /// Its `Debug` text.
+        message: String,
+    },
     /// The process is PID 1 of its namespace (a container's entry point):
     /// when the launcher exits, the kernel kills everything in it, the
     /// daemon included. Run in the foreground instead.
@@ -255,6 +268,7 @@ impl Error {
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
             Error::Pid1 => Step::Preflight,
+            Error::Init { .. } => Step::Init,
             Error::NotReady { .. } => Step::Ready,
         }
     }
@@ -278,6 +292,9 @@ impl Error {
             Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Pid1 => sysexits::EX_CONFIG,
+            Error::Init { .. } => sysexits::EX_UNAVAILABLE,
+            Error::Path { step: Step::Exec, errno: Errno::ENOENT, .. } => 127,
+            Error::Path { step: Step::Exec, .. } => 126,
             Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
             Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
@@ -327,6 +344,7 @@ impl fmt::Display for Error {
             Error::RootRegained => {
                 write!(f, "{step}: root could be regained after dropping privileges; refusing to run")
             }
+            Error::Init { message } => write!(f, "{step}: {message}"),
             Error::Pid1 => write!(
                 f,
                 "{step}: this process is PID 1 of its namespace; detaching would end the namespace \

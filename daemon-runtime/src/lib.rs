@@ -26,6 +26,13 @@
 //! | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` | none | a literal is absolute and names no directory |
 //! | `close_fds` | `true` / `false` | `true` | bool literal |
 //! | `keep_fds` | array of integer literals | `[]` | each `>= 3`; needs `close_fds` |
+//! | `user`, `group` | name string, or numeric id (`u32`) | none (no privilege change) | a name is non-empty, without NUL, `:`, `/` or whitespace |
+//! | `chroot` | string literal | none | absolute path |
+//! | `core_dumps` | `true` / `false` | `true` | bool literal |
+//! | `stdout`, `stderr` | string literal (appended to, created `0o640`) | `/dev/null` | absolute and names no directory |
+//! | `ready` | `"auto"` / `"manual"` (the body calls `daemon_runtime::ready()`) | `"auto"` | one of the two |
+//! | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | `"60s"` | a whole number of `ms`, `s` or `m`, `> 0` |
+//! | `foreground` | any `bool` expression (evaluated once, before detaching) | `false` | type-checks as `bool`; a literal `true` refuses `double_fork` |
 //! | `crate` | path string | `"::daemon_runtime"` | parses as a path |
 //!
 //! Every misuse is a compile error that points at the offending token: an
@@ -109,8 +116,10 @@
 
 mod builder;
 mod control;
+mod detached;
 mod error;
 mod fds;
+mod launcher;
 mod logs;
 mod pidfile;
 mod privileges;

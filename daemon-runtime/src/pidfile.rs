@@ -71,6 +71,11 @@ impl PidFile {
         }
     }
 
+    /// The locked descriptor.
+    pub(crate) fn descriptor(&self) -> Option<BorrowedFd<'_>> {
+        self.lock.as_ref().map(AsFd::as_fd)
+    }
+
     /// Removes the file on SIGTERM and SIGINT when nothing else handles them.
     pub(crate) fn remove_on_termination(&self) {
         crate::termination::arm(&self.path);

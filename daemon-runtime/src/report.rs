@@ -4,7 +4,9 @@
 //! and why. Records are built and written without allocating, so they can be
 //! sent from between the forks. The launcher reads one record; end of file
 //! without one means the daemon died. The pipe is `O_CLOEXEC`, so nothing the
-//! daemon executes can hold it open.
+//! daemon executes can hold it open; when the daemon execs a program, "ready"
+//! comes first and end of file then means the exec succeeded. A failed
+//! `init` sends its `Debug` text after its record.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -35,6 +37,8 @@ pub(crate) enum Outcome {
     Silent,
     /// No record within the timeout; the daemon was killed.
     TimedOut,
+    /// The `init` function failed; its `Debug` text.
+    InitFailed(String),
 }
 
 const RECORD: usize = 16;
@@ -47,6 +51,9 @@ const ALREADY_RUNNING: u8 = 6;
 const SYMBOLIC_LINK: u8 = 7;
 const ROOT_REGAINED: u8 = 8;
 const UNTRUSTED_SYMLINK: u8 = 9;
+const INIT_FAILED: u8 = 10;
+/// The longest `init` error text sent; the rest is cut.
+const MAX_TEXT: usize = 4096;
 
 fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
     let (tag, step, errno, value): (u8, Step, i32, u64) = match report {
@@ -93,11 +100,27 @@ fn decode(record: &[u8; RECORD]) -> Outcome {
 /// Writes one record. Async-signal-safe: no allocation, no lock. A launcher
 /// that is gone (`EPIPE`, SIGPIPE being ignored) is not an error for the daemon.
 pub(crate) fn send(pipe: impl AsFd, report: Result<(), Failure>) {
-    let record = encode(report);
-    let mut written = 0;
-    while written < RECORD {
-        match unistd::write(pipe.as_fd(), &record[written..]) {
-            Ok(n) => written += n,
+    write_all(pipe.as_fd(), &encode(report));
+}
+
+/// Sends the `Debug` text of a failed `init` (in the daemon's body context,
+/// where allocating is fine).
+pub(crate) fn send_init_failure(pipe: impl AsFd, text: &str) {
+    let mut cut = text.len().min(MAX_TEXT);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut record = [0u8; RECORD];
+    record[0] = INIT_FAILED;
+    record[8..16].copy_from_slice(&(cut as u64).to_ne_bytes());
+    write_all(pipe.as_fd(), &record);
+    write_all(pipe.as_fd(), &text.as_bytes()[..cut]);
+}
+
+fn write_all(pipe: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match unistd::write(pipe, bytes) {
+            Ok(n) => bytes = &bytes[n..],
             Err(Errno::EINTR) => {}
             Err(_) => return,
         }
@@ -109,25 +132,24 @@ pub(crate) fn send(pipe: impl AsFd, report: Result<(), Failure>) {
 /// [`Outcome::TimedOut`]. After anything but "ready" it also waits for end of
 /// file, that is until every process holding the pipe (the failed one among
 /// them) has exited, so that nothing is left running when the launcher reports.
-pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, kill: impl FnOnce()) -> Outcome {
+pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, kill: impl FnOnce()) -> Outcome {
     let deadline = Instant::now() + timeout;
-    let mut record = [0u8; RECORD];
-    let mut filled = 0;
-    let outcome = loop {
-        if filled == RECORD {
-            break decode(&record);
-        }
-        if !readable_before(&pipe, deadline) {
+    let mut outcome = match read_record(&pipe, deadline) {
+        Err(Outcome::TimedOut) => {
             kill();
-            break Outcome::TimedOut;
+            Outcome::TimedOut
         }
-        match unistd::read(&pipe, &mut record[filled..]) {
-            Ok(0) => return Outcome::Silent,
-            Ok(n) => filled += n,
-            Err(Errno::EINTR | Errno::EAGAIN) => {}
-            Err(errno) => break Outcome::Failed(Failure::Sys(Step::Report, errno)),
-        }
+        Err(other) => return other,
+        Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
+        Ok(record) => decode(&record),
     };
+    if exec && outcome == Outcome::Ready {
+        // Then end of file (the exec closed the pipe) or why the exec failed.
+        outcome = match read_record(&pipe, Instant::now() + Duration::from_secs(3600)) {
+            Ok(record) => decode(&record),
+            Err(_) => return Outcome::Ready,
+        };
+    }
     if outcome != Outcome::Ready {
         let mut rest = [0u8; 64];
         loop {
@@ -139,6 +161,41 @@ pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, kill: impl FnOnce()) -> 
         }
     }
     outcome
+}
+
+/// One record, or why there is none (`Silent`, `TimedOut`, a read error).
+fn read_record(pipe: &OwnedFd, deadline: Instant) -> Result<[u8; RECORD], Outcome> {
+    let mut record = [0u8; RECORD];
+    let mut filled = 0;
+    while filled < RECORD {
+        if !readable_before(pipe, deadline) {
+            return Err(Outcome::TimedOut);
+        }
+        match unistd::read(pipe, &mut record[filled..]) {
+            Ok(0) => return Err(Outcome::Silent),
+            Ok(n) => filled += n,
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(errno) => return Err(Outcome::Failed(Failure::Sys(Step::Report, errno))),
+        }
+    }
+    Ok(record)
+}
+
+/// The text that follows an `INIT_FAILED` record.
+fn read_text(pipe: &OwnedFd, record: &[u8; RECORD]) -> String {
+    let len = (u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default()) as usize).min(MAX_TEXT);
+    let mut text = vec![0u8; len];
+    let mut filled = 0;
+    while filled < len {
+        match unistd::read(pipe, &mut text[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    text.truncate(filled);
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Whether `pipe` has data (or end of file) before `deadline`.

@@ -1,6 +1,8 @@
-//! [`Daemon::start`]: the launcher's side and the daemon's side of the sequence.
+//! [`Daemon::start`], [`Daemon::start_with`] and [`Daemon::exec`]: step 1
+//! to 4, in the launching process, up to the fork.
 
 use std::ffi::{CStr, CString, OsStr};
+use std::fmt::Debug;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -9,42 +11,48 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
-use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{Signal, killpg};
-use nix::sys::stat::{self, Mode};
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{self, ForkResult, Pid};
+use nix::sys::stat::Mode;
+use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
-use crate::error::{self, Error, Step};
-use crate::pidfile::{self, PidFile};
+use crate::error::{Error, Step};
+use crate::pidfile;
 use crate::privileges::{self, Credentials};
-use crate::readiness::{self, Pending, Ready};
-use crate::report::{self, Failure, Outcome};
-use crate::{fds, logs, signals, steps, sysexits};
+use crate::readiness::Ready;
+use crate::{fds, logs, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the daemon's side needs, built before the first fork so that
 /// nothing between the forks allocates, formats or resolves a name.
-struct Prepared {
-    umask: Mode,
-    core_dumps: bool,
-    double_fork: bool,
-    ready: Ready,
-    timeout: Duration,
-    chroot: Option<CString>,
-    chdir: CString,
-    pid_file: Option<CString>,
-    pid_location: Option<pidfile::Location>,
-    credentials: Option<Credentials>,
+pub(crate) struct Prepared {
+    pub(crate) umask: Mode,
+    pub(crate) core_dumps: bool,
+    pub(crate) double_fork: bool,
+    pub(crate) ready: Ready,
+    pub(crate) timeout: Duration,
+    pub(crate) chroot: Option<CString>,
+    pub(crate) chdir: CString,
+    pub(crate) pid_file: Option<CString>,
+    pub(crate) pid_location: Option<pidfile::Location>,
+    pub(crate) credentials: Option<Credentials>,
     /// Taken by the stdio step.
-    devnull: Option<OwnedFd>,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
+    pub(crate) devnull: Option<OwnedFd>,
+    pub(crate) stdout: Option<OwnedFd>,
+    pub(crate) stderr: Option<OwnedFd>,
     /// With manual readiness: where stdout and stderr go once ready.
-    deferred_stdio: Option<(OwnedFd, OwnedFd)>,
+    pub(crate) deferred_stdio: Option<(OwnedFd, OwnedFd)>,
+    /// With [`Daemon::exec`]: the program and its arguments.
+    pub(crate) exec: Option<Exec>,
+}
+
+/// A program to execute in place of the daemon's body: C strings and the
+/// null-terminated pointer array `execv` wants, built before forking.
+pub(crate) struct Exec {
+    pub(crate) program: CString,
+    args: Vec<CString>,
+    pub(crate) argv: Vec<*const libc::c_char>,
 }
 
 impl Daemon {
@@ -72,12 +80,71 @@ impl Daemon {
     /// # drop(running);
     /// ```
     pub fn start(self) -> Result<Running, Error> {
+        self.start_with(|| Ok::<(), std::convert::Infallible>(())).map(|(running, ())| running)
+    }
+
+    /// [`start`](Daemon::start), running `init` in the daemon after the pid
+    /// file is locked and after `chroot`, before the privilege drop: still as
+    /// root, to bind a port below 1024 or read a key only root can. Its value
+    /// is returned with [`Running`]; its error fails the start, and the
+    /// launcher prints `error: init: <its Debug>`
+    /// ([`EX_UNAVAILABLE`](crate::sysexits::EX_UNAVAILABLE)), leaving no
+    /// process and no pid file.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Daemon::start), plus [`Error::Init`].
+    ///
+    /// ```no_run
+    /// let (running, listener) = daemon_runtime::Daemon::new()
+    ///     .user("nobody")
+    ///     .start_with(|| std::net::TcpListener::bind("127.0.0.1:80"))
+    ///     .unwrap_or_else(|error| error.exit());
+    /// // Serves port 80 as nobody.
+    /// # drop((running, listener));
+    /// ```
+    pub fn start_with<T, E: Debug>(self, init: impl FnOnce() -> Result<T, E>) -> Result<(Running, T), Error> {
+        self.launch(None, init)
+    }
+
+    /// Runs the steps, then executes `program` with `args` (its `argv[1..]`)
+    /// in place of a body: what `daemon-run` does. `program` is taken as it
+    /// is (no `PATH` lookup). The pid file's lock is inherited on purpose by
+    /// the program, on the lowest descriptor after stdio (3, unless
+    /// `keep_fds` holds it), so status, stop and a second start work for it.
+    /// The launcher exits 0 once the `exec` succeeded.
+    ///
+    /// Returns only on failure: in the launcher (the program could not be
+    /// executed: [`Error::Exec`], 127 when missing, 126 when not executable),
+    /// or in the foreground.
+    ///
+    /// ```no_run
+    /// let error = daemon_runtime::Daemon::new().pid_file("/run/sleep.pid").exec("/bin/sleep", ["30"]);
+    /// error.exit();
+    /// ```
+    pub fn exec(self, program: impl AsRef<Path>, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Error {
+        let exec = match Exec::new(program.as_ref(), args) {
+            Ok(exec) => exec,
+            Err(error) => return error,
+        };
+        match self.launch(Some(exec), || Ok::<(), std::convert::Infallible>(())) {
+            Ok(_) => unreachable!("a successful exec does not return"),
+            Err(error) => error,
+        }
+    }
+
+    fn launch<T, E: Debug>(
+        self,
+        exec: Option<Exec>,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(Running, T), Error> {
         steps::ensure_single_threaded()?;
         if !self.foreground && unistd::getpid().as_raw() == 1 {
             return Err(Error::Pid1);
         }
         steps::fill_closed_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
-        let prepared = self.prepare()?;
+        let mut prepared = self.prepare()?;
+        prepared.exec = exec;
         let pipe = match self.foreground {
             true => None,
             false => Some(
@@ -99,7 +166,7 @@ impl Daemon {
         drop(self);
 
         let Some((from_daemon, to_launcher)) = pipe else {
-            return prepared.in_foreground();
+            return prepared.in_foreground(init);
         };
         // SAFETY: the process is single-threaded (checked above), so the
         // child's copy of every lock is unlocked; the child runs only
@@ -112,7 +179,7 @@ impl Daemon {
             }
             Ok(ForkResult::Child) => {
                 drop(from_daemon);
-                Ok(prepared.detach(to_launcher))
+                Ok(prepared.detach(to_launcher, init))
             }
         }
     }
@@ -146,7 +213,37 @@ impl Daemon {
             stdout: open_log(&self.stdout)?,
             stderr: open_log(&self.stderr)?,
             deferred_stdio: None,
+            exec: None,
         })
+    }
+}
+
+impl Exec {
+    fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Exec, Error> {
+        let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
+        let program_c = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
+        let mut all = vec![program_c.clone()];
+        for arg in args {
+            all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
+        }
+        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        Ok(Exec { program: program_c, args: all, argv })
+    }
+
+    /// Keeps the strings `argv` points into alive as long as `self`.
+    pub(crate) fn args(&self) -> &[CString] {
+        &self.args
+    }
+}
+
+impl Prepared {
+    /// Descriptors opened in step 1 that the daemon needs.
+    fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(AsRawFd::as_raw_fd)
+            .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
     }
 }
 
@@ -159,192 +256,6 @@ fn c_path(path: &Path) -> Result<CString, Error> {
     CString::new(absolute.into_os_string().into_vec()).map_err(|_| error(Errno::EINVAL))
 }
 
-fn as_path(path: &CStr) -> PathBuf {
+pub(crate) fn as_path(path: &CStr) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(path.to_bytes()))
-}
-
-/// Leaves a forked process at once: `_exit`, so no atexit handler runs and no
-/// stdio buffer inherited from the launcher is flushed a second time.
-fn leave(code: i32) -> ! {
-    // SAFETY: `_exit` has no preconditions; it ends the process without
-    // running any user-space code.
-    unsafe { libc::_exit(code) }
-}
-
-impl Prepared {
-    /// Descriptors opened in step 1 that the daemon needs.
-    fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(AsRawFd::as_raw_fd)
-            .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
-    }
-
-    /// The launcher: reads the daemon's report. Exits 0 on "ready"; returns
-    /// the error otherwise, once the failed processes have exited.
-    fn wait_for_report(&self, child: Pid, from_daemon: OwnedFd) -> Error {
-        let outcome = report::receive(from_daemon, self.timeout, || {
-            // The daemon and anything it started share the process group
-            // that `setsid` made, numbered after our child.
-            let _ = killpg(child, Signal::SIGKILL);
-        });
-        // The child is the intermediate process (gone right after the second
-        // fork) or, without a double fork, the daemon itself (only waited for
-        // when it failed).
-        let status = if self.double_fork || outcome != Outcome::Ready { reap(child) } else { None };
-        match outcome {
-            Outcome::Ready => std::process::exit(0),
-            Outcome::Failed(failure) => self.error(failure),
-            Outcome::Silent => {
-                Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
-            }
-            Outcome::TimedOut => {
-                if let Some(path) = self.pid_file_seen_from_outside() {
-                    pidfile::remove_if_stale(&path);
-                }
-                Error::NotReady { timeout: self.timeout }
-            }
-        }
-    }
-
-    /// The pid file's path as the launcher sees it (inside the chroot for the daemon).
-    fn pid_file_seen_from_outside(&self) -> Option<PathBuf> {
-        let pid_file = as_path(self.pid_file.as_deref()?);
-        Some(match &self.chroot {
-            Some(root) => as_path(root).join(pid_file.strip_prefix("/").unwrap_or(&pid_file)),
-            None => pid_file,
-        })
-    }
-
-    /// Turns what a step reported into an error naming the configured path.
-    fn error(&self, failure: Failure) -> Error {
-        error::from_failure(failure, |step| match step {
-            Step::Chdir => Some(as_path(&self.chdir)),
-            Step::Chroot => self.chroot.as_deref().map(as_path),
-            Step::PidFile => self.pid_file.as_deref().map(as_path),
-            _ => None,
-        })
-    }
-
-    /// `foreground`: the steps that remain, in this process.
-    fn in_foreground(mut self) -> Result<Running, Error> {
-        let pid_file = self.run_steps(false).map_err(|failure| self.error(failure))?;
-        match self.ready {
-            Ready::Auto => readiness::notify_service_manager(),
-            Ready::Manual => readiness::defer(Pending { report: None, stdio: None }),
-        }
-        Ok(Running { pid_file })
-    }
-
-    /// The daemon's side, steps 5 to 12. Async-signal-safe until the report.
-    fn detach(mut self, to_launcher: OwnedFd) -> Running {
-        match self.run_steps(true) {
-            Ok(pid_file) => {
-                match self.ready {
-                    Ready::Auto => {
-                        report::send(&to_launcher, Ok(()));
-                        drop(to_launcher);
-                        readiness::notify_service_manager();
-                    }
-                    Ready::Manual => {
-                        // Until `ready()`, stdout and stderr stay the
-                        // launcher's: what the body prints, its error or its
-                        // panic, reaches the person who started it.
-                        let stdio = self.deferred_stdio.take();
-                        readiness::defer(Pending { report: Some(to_launcher), stdio });
-                    }
-                }
-                Running { pid_file }
-            }
-            Err(failure) => {
-                report::send(&to_launcher, Err(failure));
-                leave(sysexits::EX_OSERR)
-            }
-        }
-    }
-
-    /// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
-    /// `/dev/null`, now (automatic readiness) or when the body calls `ready()`.
-    /// Every descriptor used here is closed afterwards, so the pid file's
-    /// lock takes the lowest free number.
-    fn redirect_stdio(&mut self) -> nix::Result<()> {
-        let Some(devnull) = self.devnull.take() else {
-            return Ok(());
-        };
-        unistd::dup2_stdin(&devnull)?;
-        let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
-        let stdout = target(self.stdout.take())?;
-        let stderr = target(self.stderr.take())?;
-        match self.ready {
-            Ready::Auto => {
-                unistd::dup2_stdout(&stdout)?;
-                unistd::dup2_stderr(&stderr)?;
-            }
-            Ready::Manual => self.deferred_stdio = Some((stdout, stderr)),
-        }
-        Ok(())
-    }
-
-    /// Steps 5 to 11 (5 to 7 only when `detach`).
-    fn run_steps(&mut self, detach: bool) -> Result<Option<PidFile>, Failure> {
-        let sys = |step| move |errno| Failure::Sys(step, errno);
-        if detach {
-            unistd::setsid().map_err(sys(Step::Setsid))?;
-            if self.double_fork {
-                // SAFETY: still single-threaded (the first child of a
-                // single-threaded process); the same rules as the first fork.
-                match unsafe { unistd::fork() }.map_err(sys(Step::SecondFork))? {
-                    ForkResult::Parent { .. } => leave(0),
-                    ForkResult::Child => {}
-                }
-            }
-            self.redirect_stdio().map_err(sys(Step::Stdio))?;
-        }
-        stat::umask(self.umask);
-        if !self.core_dumps {
-            setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
-        }
-        if let Some(root) = &self.chroot {
-            unistd::chroot(root.as_c_str()).map_err(sys(Step::Chroot))?;
-            unistd::chdir(c"/").map_err(sys(Step::Chroot))?;
-        }
-        unistd::chdir(self.chdir.as_c_str()).map_err(sys(Step::Chdir))?;
-        let pid_file = match (self.pid_file.take(), self.pid_location.take()) {
-            (Some(path), Some(location)) => {
-                let lock = pidfile::lock_at(&location)?;
-                drop(location);
-                let pid_file = PidFile::from_lock(path, pidfile::lowest(lock));
-                pid_file.remove_on_termination();
-                Some(pid_file)
-            }
-            _ => None,
-        };
-        if let Some(credentials) = &self.credentials {
-            // A failure here drops `pid_file`: removed, so nothing is left.
-            privileges::drop_to(credentials)?;
-        }
-        Ok(pid_file)
-    }
-}
-
-/// Waits for `child`, retrying `EINTR`.
-fn reap(child: Pid) -> Option<WaitStatus> {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => {}
-            other => return other.ok(),
-        }
-    }
-}
-
-/// How the launcher's child ended, when that says something: an
-/// intermediate process that exited 0 did its job (its child died silently).
-fn describe(status: WaitStatus, double_fork: bool) -> Option<String> {
-    match status {
-        WaitStatus::Exited(_, 0) if double_fork => None,
-        WaitStatus::Exited(_, code) => Some(format!("exited with status {code}")),
-        WaitStatus::Signaled(_, signal, _) => Some(format!("was killed by {signal}")),
-        _ => None,
-    }
 }

@@ -8,6 +8,8 @@
 
 /// The configured user or group does not exist.
 pub const EX_NOUSER: i32 = 67;
+/// The `init` function failed: the service cannot be provided.
+pub const EX_UNAVAILABLE: i32 = 69;
 /// The daemon ended (returned, panicked, was killed) before it was ready, or
 /// was not ready in time.
 pub const EX_SOFTWARE: i32 = 70;

@@ -1,0 +1,180 @@
+//! The daemon's side after the fork (steps 5 to 12), and the same steps in
+//! the foreground. Async-signal-safe until the body's `init` runs: system
+//! calls on what step 1 prepared, nothing allocated, formatted or resolved.
+
+use std::fmt::Debug;
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::stat;
+use nix::unistd::{self, ForkResult};
+
+use crate::builder::Running;
+use crate::error::{Error, Step};
+use crate::pidfile::{self, PidFile};
+use crate::privileges;
+use crate::readiness::{self, Pending, Ready};
+use crate::report::{self, Failure};
+use crate::start::Prepared;
+use crate::sysexits;
+
+/// Leaves a forked process at once: `_exit`, so no atexit handler runs and no
+/// stdio buffer inherited from the launcher is flushed a second time.
+fn leave(code: i32) -> ! {
+    // SAFETY: `_exit` has no preconditions; it ends the process without
+    // running any user-space code.
+    unsafe { libc::_exit(code) }
+}
+
+/// Reports `failure` and leaves; `pid_file` is removed first, so that a
+/// failed start leaves none behind.
+fn fail(to_launcher: &OwnedFd, failure: Failure, pid_file: Option<PidFile>) -> ! {
+    drop(pid_file);
+    report::send(to_launcher, Err(failure));
+    leave(sysexits::EX_OSERR)
+}
+
+impl Prepared {
+    /// `foreground`: the steps that remain, in this process.
+    pub(crate) fn in_foreground<T, E: Debug>(
+        mut self,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(Running, T), Error> {
+        let pid_file = self.lock_steps(false).map_err(|failure| self.error(failure))?;
+        let value = init().map_err(|error| Error::Init { message: format!("{error:?}") })?;
+        self.drop_privileges().map_err(|failure| self.error(failure))?;
+        if let Some(exec) = &self.exec {
+            return Err(self.error(execute(exec, pid_file.as_ref())));
+        }
+        match self.ready {
+            Ready::Auto => readiness::notify_service_manager(),
+            Ready::Manual => readiness::defer(Pending { report: None, stdio: None }),
+        }
+        Ok((Running { pid_file }, value))
+    }
+
+    /// The daemon's side: the steps, `init`, the privilege drop, the report.
+    pub(crate) fn detach<T, E: Debug>(
+        mut self,
+        to_launcher: OwnedFd,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> (Running, T) {
+        let pid_file = match self.lock_steps(true) {
+            Ok(pid_file) => pid_file,
+            Err(failure) => fail(&to_launcher, failure, None),
+        };
+        let value = match init() {
+            Ok(value) => value,
+            Err(error) => {
+                drop(pid_file);
+                report::send_init_failure(&to_launcher, &format!("{error:?}"));
+                leave(sysexits::EX_UNAVAILABLE)
+            }
+        };
+        if let Err(failure) = self.drop_privileges() {
+            fail(&to_launcher, failure, pid_file)
+        }
+        if let Some(exec) = &self.exec {
+            // "Ready" now; end of file once the exec closes the pipe.
+            report::send(&to_launcher, Ok(()));
+            let failure = execute(exec, pid_file.as_ref());
+            let code = if failure == Failure::Sys(Step::Exec, nix::errno::Errno::ENOENT) { 127 } else { 126 };
+            drop(pid_file);
+            report::send(&to_launcher, Err(failure));
+            leave(code)
+        }
+        match self.ready {
+            Ready::Auto => {
+                report::send(&to_launcher, Ok(()));
+                drop(to_launcher);
+                readiness::notify_service_manager();
+            }
+            Ready::Manual => {
+                // Until `ready()`, stdout and stderr stay the launcher's:
+                // what the body prints, its error or its panic, reaches the
+                // person who started it.
+                let stdio = self.deferred_stdio.take();
+                readiness::defer(Pending { report: Some(to_launcher), stdio });
+            }
+        }
+        (Running { pid_file }, value)
+    }
+
+    /// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
+    /// `/dev/null`, now (automatic readiness) or when the body calls `ready()`.
+    /// Every descriptor used here is closed afterwards, so the pid file's
+    /// lock takes the lowest free number.
+    fn redirect_stdio(&mut self) -> nix::Result<()> {
+        let Some(devnull) = self.devnull.take() else { return Ok(()) };
+        unistd::dup2_stdin(&devnull)?;
+        let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
+        let stdout = target(self.stdout.take())?;
+        let stderr = target(self.stderr.take())?;
+        match self.ready {
+            Ready::Manual if self.exec.is_none() => self.deferred_stdio = Some((stdout, stderr)),
+            _ => {
+                unistd::dup2_stdout(&stdout)?;
+                unistd::dup2_stderr(&stderr)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 5 to 10 (5 to 7 only when `detach`): up to the locked pid file.
+    fn lock_steps(&mut self, detach: bool) -> Result<Option<PidFile>, Failure> {
+        let sys = |step| move |errno| Failure::Sys(step, errno);
+        if detach {
+            unistd::setsid().map_err(sys(Step::Setsid))?;
+            if self.double_fork {
+                // SAFETY: still single-threaded (the first child of a
+                // single-threaded process); the same rules as the first fork.
+                match unsafe { unistd::fork() }.map_err(sys(Step::SecondFork))? {
+                    ForkResult::Parent { .. } => leave(0),
+                    ForkResult::Child => {}
+                }
+            }
+            self.redirect_stdio().map_err(sys(Step::Stdio))?;
+        }
+        stat::umask(self.umask);
+        if !self.core_dumps {
+            setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
+        }
+        if let Some(root) = &self.chroot {
+            unistd::chroot(root.as_c_str()).map_err(sys(Step::Chroot))?;
+            unistd::chdir(c"/").map_err(sys(Step::Chroot))?;
+        }
+        unistd::chdir(self.chdir.as_c_str()).map_err(sys(Step::Chdir))?;
+        let (Some(path), Some(location)) = (self.pid_file.take(), self.pid_location.take()) else {
+            return Ok(None);
+        };
+        let lock = pidfile::lock_at(&location)?;
+        drop(location);
+        let pid_file = PidFile::from_lock(path, pidfile::lowest(lock));
+        pid_file.remove_on_termination();
+        Ok(Some(pid_file))
+    }
+
+    /// Step 11.
+    fn drop_privileges(&self) -> Result<(), Failure> {
+        match &self.credentials {
+            Some(credentials) => privileges::drop_to(credentials),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Executes the program, the pid file's lock inherited. Returns only on failure.
+fn execute(exec: &crate::start::Exec, pid_file: Option<&PidFile>) -> Failure {
+    if let Some(lock) = pid_file.and_then(PidFile::descriptor) {
+        // The one descriptor the program inherits on purpose.
+        if let Err(errno) = fcntl(lock, FcntlArg::F_SETFD(FdFlag::empty())) {
+            return Failure::Sys(Step::Exec, errno);
+        }
+    }
+    debug_assert_eq!(exec.argv.len(), exec.args().len() + 1);
+    // SAFETY: `argv` is a null-terminated array of pointers into C strings
+    // that `exec` owns and keeps alive; execv only returns on failure.
+    unsafe { libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()) };
+    Failure::Sys(Step::Exec, nix::errno::Errno::last())
+}
