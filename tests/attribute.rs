@@ -119,3 +119,59 @@ fn main_returning_exit_code_exits_with_it() {
     let daemon = started(&harness, EXIT_CODE);
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 7)));
 }
+
+const SERVICE: &str = env!("CARGO_BIN_EXE_attr_service");
+
+#[test]
+fn manual_readiness_from_the_attribute_waits_for_ready() {
+    let harness = Harness::new("attr-ready");
+    let pid_file = harness.path("d.pid");
+    let started = std::time::Instant::now();
+    let output = harness.run(
+        harness
+            .command(SERVICE)
+            .env("PROBE_OUT", harness.path("probe.out"))
+            .env("PROBE_PID_FILE", &pid_file)
+            .env("PROBE_READY_DELAY_MS", "300"),
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "returned before ready()");
+    let daemon = wait_for_pid(&harness.path("probe.out"));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.0)).unwrap();
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max core file size") && l.split_whitespace().nth(4) == Some("0"))
+    );
+}
+
+#[test]
+fn ready_timeout_from_the_attribute_kills_a_late_daemon() {
+    let harness = Harness::new("attr-timeout");
+    let pid_file = harness.path("d.pid");
+    let output = harness
+        .run(harness.command(SERVICE).env("PROBE_PID_FILE", &pid_file).env("PROBE_READY_DELAY_MS", "5000"));
+    assert_eq!(text(&output.stderr), "error: ready: not ready after 2s\n");
+    assert_eq!(output.status.code(), Some(70));
+    assert!(harness.processes().is_empty());
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn foreground_expression_from_the_attribute_keeps_the_process() {
+    let harness = Harness::new("attr-foreground");
+    let pid_file = harness.path("d.pid");
+    let out = harness.path("probe.out");
+    let mut child = harness
+        .command(SERVICE)
+        .env("PROBE_OUT", &out)
+        .env("PROBE_PID_FILE", &pid_file)
+        .env("PROBE_FOREGROUND", "1")
+        .spawn()
+        .unwrap();
+    let daemon = wait_for_pid(&out);
+    assert_eq!(daemon.0, child.id() as i32);
+    nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!pid_file.exists());
+}

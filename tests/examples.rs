@@ -40,3 +40,85 @@ fn minimal_example_runs_detached() {
     assert_ne!(daemon.session(), daemon.0);
     assert_eq!(daemon.ppid(), std::process::id() as i32, "orphaned to the test, its subreaper");
 }
+
+#[test]
+fn tokio_server_example_answers_once_the_launcher_returns() {
+    let harness = Harness::new("example-tokio");
+    let dir = harness.path("demo");
+    let output = harness.run(harness.command(example("tokio_server")).arg(&dir));
+    assert!(output.status.success(), "{output:?}");
+    // Manual readiness: the port is bound when the launcher has returned.
+    let port: u16 = std::fs::read_to_string(dir.join("port")).unwrap().trim().parse().unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(
+        &mut std::net::TcpStream::connect(("127.0.0.1", port)).unwrap(),
+        &mut answer,
+    )
+    .unwrap();
+    let daemon = wait_for_pid(&dir.join("tokio_server.pid"));
+    assert_eq!(answer, format!("hello from pid {}\n", daemon.0));
+    let threads: usize = daemon.status("Threads").parse().unwrap();
+    assert!(threads > 1, "the multi-thread runtime runs in the daemon ({threads} threads)");
+    assert_eq!(daemon.tty_nr(), 0);
+    assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert!(!dir.join("tokio_server.pid").exists());
+}
+
+#[test]
+fn readiness_example_reports_a_config_error_to_the_launcher() {
+    let harness = Harness::new("example-readiness");
+    let dir = harness.path("demo");
+    let output = harness.run(harness.command(example("readiness")).arg(&dir).arg("--fail"));
+    assert_eq!(output.status.code(), Some(70), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Error: \"config: missing key\"\n"), "{stderr}");
+    assert!(stderr.ends_with("error: report: the daemon exited before it was ready\n"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "loading the configuration\n",
+        "startup output shown"
+    );
+    assert!(harness.processes().is_empty());
+    assert!(!dir.join("readiness.pid").exists());
+}
+
+#[test]
+fn foreground_example_detaches_or_stays_as_asked() {
+    let harness = Harness::new("example-foreground");
+    let dir = harness.path("demo");
+    let mut child = harness
+        .command(example("foreground"))
+        .arg(&dir)
+        .arg("--foreground")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = wait_for_pid(&dir.join("foreground.pid"));
+    assert_eq!(daemon.0, child.id() as i32, "--foreground: no fork");
+    nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    let output = harness.run(harness.command(example("foreground")).arg(&dir));
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&dir.join("foreground.pid"));
+    assert_ne!(daemon.session(), nix::unistd::getsid(None).unwrap().as_raw(), "detached by default");
+}
+
+#[test]
+fn privileges_example_runs_as_nobody_without_core_dumps() {
+    if !common::root_or_skip("privileges_example_runs_as_nobody_without_core_dumps", "switch to nobody") {
+        return;
+    }
+    let harness = Harness::new("example-privileges");
+    let dir = harness.path("demo");
+    let output = harness.run(harness.command(example("privileges")).arg(&dir));
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&dir.join("privileges.pid"));
+    assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
+    assert_eq!(daemon.status("CapEff"), "0000000000000000");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.0)).unwrap();
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max core file size") && l.split_whitespace().nth(4) == Some("0"))
+    );
+}

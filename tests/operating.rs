@@ -104,10 +104,14 @@ fn reopen_logs_on_sighup_moves_to_a_new_file_and_loses_no_line() {
     let log = harness.path("out.log");
     let rotated = harness.path("out.log.1");
     let daemon = started(&harness, &["--stdout", arg(&log), "--body-log-lines"]);
-    eventually("some lines are logged", || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20));
+    eventually("some lines are logged", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20)
+    });
     std::fs::rename(&log, &rotated).unwrap();
     nix::sys::signal::kill(daemon.pid(), Signal::SIGHUP).unwrap();
-    eventually("lines land in a new file", || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20));
+    eventually("lines land in a new file", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20)
+    });
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
     let all = std::fs::read_to_string(&rotated).unwrap() + &std::fs::read_to_string(&log).unwrap();
     for (expected, line) in all.lines().enumerate() {
@@ -139,7 +143,10 @@ fn supervised_under_systemd_variables() {
 #[test]
 fn supervised_when_stdin_is_a_socket() {
     let (socket, _peer) = UnixStream::pair().unwrap();
-    assert_eq!(supervised(Command::new(SUPERVISED).stdin(Stdio::from(std::os::fd::OwnedFd::from(socket)))), "true");
+    assert_eq!(
+        supervised(Command::new(SUPERVISED).stdin(Stdio::from(std::os::fd::OwnedFd::from(socket)))),
+        "true"
+    );
 }
 
 #[test]
@@ -147,10 +154,13 @@ fn supervised_as_pid_1_and_as_a_child_of_pid_1() {
     if !common::root_or_skip("supervised_as_pid_1_and_as_a_child_of_pid_1", "unshare a pid namespace") {
         return;
     }
-    let as_init = supervised(Command::new("unshare").args(["-fp", "--mount-proc", SUPERVISED]).stdin(Stdio::null()));
+    let as_init =
+        supervised(Command::new("unshare").args(["-fp", "--mount-proc", SUPERVISED]).stdin(Stdio::null()));
     assert_eq!(as_init, "true", "PID 1 of a namespace");
     let script = format!("{SUPERVISED}; exit 0");
-    let child_of_init = supervised(Command::new("unshare").args(["-fp", "--mount-proc", "sh", "-c", &script]).stdin(Stdio::null()));
+    let child_of_init = supervised(
+        Command::new("unshare").args(["-fp", "--mount-proc", "sh", "-c", &script]).stdin(Stdio::null()),
+    );
     assert_eq!(child_of_init, "true", "parent is PID 1");
 }
 
@@ -162,7 +172,10 @@ fn a_launcher_that_is_pid_1_refuses_to_detach() {
     let harness = Harness::new("pid1");
     let output = harness.run(harness.command("unshare").args(["-fp", "--mount-proc", PROBE]));
     assert_eq!(output.status.code(), Some(78), "{output:?}");
-    assert!(text(&output.stderr).starts_with("error: preflight: this process is PID 1 of its namespace"), "{output:?}");
+    assert!(
+        text(&output.stderr).starts_with("error: preflight: this process is PID 1 of its namespace"),
+        "{output:?}"
+    );
 }
 
 #[test]

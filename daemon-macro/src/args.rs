@@ -21,6 +21,15 @@ pub(crate) const KEYS: &[&str] = &[
     "pid_file",
     "close_fds",
     "keep_fds",
+    "user",
+    "group",
+    "chroot",
+    "core_dumps",
+    "stdout",
+    "stderr",
+    "ready",
+    "ready_timeout",
+    "foreground",
     "crate",
 ];
 
@@ -44,6 +53,15 @@ pub(crate) struct Args {
     pub(crate) pid_file: Option<Arg>,
     pub(crate) close_fds: Option<Arg>,
     pub(crate) keep_fds: Option<Arg>,
+    pub(crate) user: Option<Arg>,
+    pub(crate) group: Option<Arg>,
+    pub(crate) chroot: Option<Arg>,
+    pub(crate) core_dumps: Option<Arg>,
+    pub(crate) stdout: Option<Arg>,
+    pub(crate) stderr: Option<Arg>,
+    pub(crate) ready: Option<Arg>,
+    pub(crate) ready_timeout: Option<Arg>,
+    pub(crate) foreground: Option<Arg>,
     pub(crate) krate: Option<Arg>,
 }
 
@@ -56,6 +74,15 @@ impl Args {
             "pid_file" => &mut self.pid_file,
             "close_fds" => &mut self.close_fds,
             "keep_fds" => &mut self.keep_fds,
+            "user" => &mut self.user,
+            "group" => &mut self.group,
+            "chroot" => &mut self.chroot,
+            "core_dumps" => &mut self.core_dumps,
+            "stdout" => &mut self.stdout,
+            "stderr" => &mut self.stderr,
+            "ready" => &mut self.ready,
+            "ready_timeout" => &mut self.ready_timeout,
+            "foreground" => &mut self.foreground,
             "crate" => &mut self.krate,
             _ => return None,
         })
@@ -71,6 +98,15 @@ pub(crate) fn example(key: &str) -> &'static str {
         "pid_file" => "`pid_file = \"/run/myd.pid\"`",
         "close_fds" => "`close_fds = true` or `close_fds = false`",
         "keep_fds" => "`keep_fds = [3, 4]`",
+        "user" => "`user = \"nobody\"` or `user = 65534`",
+        "group" => "`group = \"nogroup\"` or `group = 65534`",
+        "chroot" => "`chroot = \"/srv/jail\"`",
+        "core_dumps" => "`core_dumps = true` or `core_dumps = false`",
+        "stdout" => "`stdout = \"/var/log/myd.out\"`",
+        "stderr" => "`stderr = \"/var/log/myd.err\"`",
+        "ready" => "`ready = \"auto\"` or `ready = \"manual\"`",
+        "ready_timeout" => "`ready_timeout = \"30s\"`",
+        "foreground" => "`foreground = true`",
         "crate" => "`crate = \"::daemon_runtime\"`",
         _ => "",
     }
@@ -103,11 +139,7 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
             let message = format!("`{name}` set multiple times");
             errors.push_at(here, syn::Error::new(key.span(), message));
         } else {
-            *slot = Some(Arg {
-                key,
-                value,
-                position: here,
-            });
+            *slot = Some(Arg { key, value, position: here });
         }
         Ok(())
     });
@@ -118,12 +150,8 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
 }
 
 fn unknown_key(path: &syn::Path) -> syn::Error {
-    let name = path
-        .segments
-        .iter()
-        .map(|segment| segment.ident.unraw().to_string())
-        .collect::<Vec<_>>()
-        .join("::");
+    let name =
+        path.segments.iter().map(|segment| segment.ident.unraw().to_string()).collect::<Vec<_>>().join("::");
     let hint = match suggest::closest(&name, KEYS) {
         Some(key) => format!("did you mean `{key}`?"),
         None => format!("expected one of `{}`", KEYS.join("`, `")),
@@ -182,6 +210,15 @@ mod tests {
             pid_file = dir.join("x.pid"),
             close_fds = true,
             keep_fds = [3, 4],
+            user = "nobody",
+            group = 65534,
+            chroot = "/srv/jail",
+            core_dumps = false,
+            stdout = "/var/log/myd.out",
+            stderr = "/var/log/myd.err",
+            ready = "manual",
+            ready_timeout = "30s",
+            foreground = std::env::args().any(|arg| arg == "-f"),
             crate = "::daemon_runtime",
         ));
         assert_eq!(value(&args.umask), "0o027");
@@ -190,6 +227,15 @@ mod tests {
         assert_eq!(value(&args.pid_file), "dir . join (\"x.pid\")");
         assert_eq!(value(&args.close_fds), "true");
         assert_eq!(value(&args.keep_fds), "[3 , 4]");
+        assert_eq!(value(&args.user), "\"nobody\"");
+        assert_eq!(value(&args.group), "65534");
+        assert_eq!(value(&args.chroot), "\"/srv/jail\"");
+        assert_eq!(value(&args.core_dumps), "false");
+        assert_eq!(value(&args.stdout), "\"/var/log/myd.out\"");
+        assert_eq!(value(&args.stderr), "\"/var/log/myd.err\"");
+        assert_eq!(value(&args.ready), "\"manual\"");
+        assert_eq!(value(&args.ready_timeout), "\"30s\"");
+        assert_eq!(value(&args.foreground), "std :: env :: args () . any (| arg | arg == \"-f\")");
         assert_eq!(value(&args.krate), "\"::daemon_runtime\"");
         assert_eq!(args.krate.unwrap().key, "crate");
     }
@@ -215,17 +261,17 @@ mod tests {
     fn unknown_key_lists_the_keys_when_nothing_is_close() {
         assert_eq!(
             parse_err(quote!(verbose = true)),
-            [
-                "unknown `#[daemon]` key `verbose`; expected one of `umask`, `chdir`, \
-                 `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `crate`"
-            ]
+            ["unknown `#[daemon]` key `verbose`; expected one of `umask`, `chdir`, \
+                 `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
+                 `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
+                 `foreground`, `crate`"]
         );
         assert_eq!(
             parse_err(quote!(a::umask = 1)),
-            [
-                "unknown `#[daemon]` key `a::umask`; expected one of `umask`, `chdir`, \
-                 `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `crate`"
-            ]
+            ["unknown `#[daemon]` key `a::umask`; expected one of `umask`, `chdir`, \
+                 `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
+                 `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
+                 `foreground`, `crate`"]
         );
     }
 
@@ -263,10 +309,7 @@ mod tests {
 
     #[test]
     fn bad_syntax_is_reported() {
-        assert_eq!(
-            parse_err(quote!(umask = )),
-            ["unexpected end of input, expected an expression"]
-        );
+        assert_eq!(parse_err(quote!(umask = )), ["unexpected end of input, expected an expression"]);
         assert_eq!(parse_err(quote!(umask = 1 chdir = "/")), ["expected `,`"]);
     }
 }

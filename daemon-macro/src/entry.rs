@@ -77,9 +77,7 @@ mod tests {
         file.items
             .iter()
             .filter_map(|item| match item {
-                syn::Item::Macro(m)
-                    if m.mac.path.segments.last().unwrap().ident == "compile_error" =>
-                {
+                syn::Item::Macro(m) if m.mac.path.segments.last().unwrap().ident == "compile_error" => {
                     Some(m.mac.parse_body::<syn::LitStr>().unwrap().value())
                 }
                 _ => None,
@@ -121,13 +119,7 @@ mod tests {
     #[test]
     fn errors_come_in_the_order_of_the_keys() {
         let output = daemon(
-            quote!(
-                umask = 0o1000,
-                umsk = 1,
-                keep_fds = [3],
-                close_fds = false,
-                umask = 1
-            ),
+            quote!(umask = 0o1000, umsk = 1, keep_fds = [3], close_fds = false, umask = 1),
             quote!(
                 fn main() {}
             ),
@@ -153,9 +145,6 @@ mod tests {
             ),
         );
         assert!(output.to_string().starts_with("struct S ;"));
-        assert_eq!(
-            messages(&output),
-            ["`#[daemon]` can only be used on `fn main`"]
-        );
+        assert_eq!(messages(&output), ["`#[daemon]` can only be used on `fn main`"]);
     }
 }

@@ -44,14 +44,7 @@ use crate::validate::{Config, Setting};
 pub(crate) fn main(config: &Config, main: MainFn) -> TokenStream {
     let start = start(config);
     let runtime_attr = main.runtime_attr();
-    let MainFn {
-        mut attrs,
-        vis,
-        mut sig,
-        brace,
-        mut inner_attrs,
-        body,
-    } = main;
+    let MainFn { mut attrs, vis, mut sig, brace, mut inner_attrs, body } = main;
 
     let Some(index) = runtime_attr.filter(|_| sig.asyncness.is_some()) else {
         let mut block = TokenStream::new();
@@ -101,6 +94,19 @@ fn start(config: &Config) -> TokenStream {
     if let Some(Setting { key, value: fds }) = &config.keep_fds {
         builder.extend(quote!(.#key([#(#fds),*])));
     }
+    setter(&mut builder, &config.user);
+    setter(&mut builder, &config.group);
+    setter(&mut builder, &config.chroot);
+    setter(&mut builder, &config.core_dumps);
+    setter(&mut builder, &config.stdout);
+    setter(&mut builder, &config.stderr);
+    if let Some(Setting { key, value: variant }) = &config.ready {
+        builder.extend(quote!(.#key(#krate::Ready::#variant)));
+    }
+    if let Some(Setting { key, value: millis }) = &config.ready_timeout {
+        builder.extend(quote!(.#key(::core::time::Duration::from_millis(#millis))));
+    }
+    setter(&mut builder, &config.foreground);
     let running = Ident::new("__daemon_running", Span::mixed_site());
     quote!(let #running = #krate::__private::start(#builder);)
 }
@@ -153,6 +159,15 @@ mod tests {
     fn every_key_becomes_a_call_in_a_fixed_order() {
         let expanded = expand(
             quote!(
+                foreground = std::env::args().any(|arg| arg == "-f"),
+                ready_timeout = "2s",
+                ready = "manual",
+                stderr = "/var/log/myd.err",
+                stdout = "/var/log/myd.out",
+                core_dumps = false,
+                chroot = "/srv/jail",
+                group = "nogroup",
+                user = 65534,
                 keep_fds = [3, 4],
                 close_fds = true,
                 pid_file = std::env::temp_dir().join("x.pid"),
@@ -180,6 +195,15 @@ mod tests {
                         .pid_file(std::env::temp_dir().join("x.pid"))
                         .close_fds(true)
                         .keep_fds([3, 4])
+                        .user(65534u32)
+                        .group("nogroup")
+                        .chroot("/srv/jail")
+                        .core_dumps(false)
+                        .stdout("/var/log/myd.out")
+                        .stderr("/var/log/myd.err")
+                        .ready(::daemon_runtime::Ready::Manual)
+                        .ready_timeout(::core::time::Duration::from_millis(2000u64))
+                        .foreground(std::env::args().any(|arg| arg == "-f"))
                 );
                 Ok(())
             }
@@ -190,7 +214,7 @@ mod tests {
     #[test]
     fn crate_replaces_every_runtime_path() {
         let expanded = expand(
-            quote!(crate = "my::rt", pid_file = "/run/x.pid"),
+            quote!(crate = "my::rt", pid_file = "/run/x.pid", ready = "auto"),
             quote!(
                 fn main() {}
             ),
@@ -198,7 +222,7 @@ mod tests {
         let expected = quote! {
             fn main() {
                 let __daemon_running = my::rt::__private::start(
-                    my::rt::Daemon::new().pid_file("/run/x.pid")
+                    my::rt::Daemon::new().pid_file("/run/x.pid").ready(my::rt::Ready::Auto)
                 );
             }
         };

@@ -29,14 +29,7 @@ impl Parse for MainFn {
         let brace = braced!(content in input);
         let inner_attrs = content.call(Attribute::parse_inner)?;
         let body = content.parse()?;
-        Ok(MainFn {
-            attrs,
-            vis,
-            sig,
-            brace,
-            inner_attrs,
-            body,
-        })
+        Ok(MainFn { attrs, vis, sig, brace, inner_attrs, body })
     }
 }
 
@@ -80,10 +73,7 @@ fn header(input: ParseStream) -> syn::Result<TokenStream> {
 }
 
 fn is_fn(header: &TokenStream) -> bool {
-    header
-        .clone()
-        .into_iter()
-        .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "fn"))
+    header.clone().into_iter().any(|token| matches!(token, TokenTree::Ident(ident) if ident == "fn"))
 }
 
 #[cfg(test)]
@@ -135,19 +125,13 @@ mod tests {
         ))
         .err()
         .unwrap();
-        assert_eq!(
-            error.to_string(),
-            "`#[daemon]` can only be used on `fn main`"
-        );
+        assert_eq!(error.to_string(), "`#[daemon]` can only be used on `fn main`");
         let error = parse(quote!(
             const X: u8 = 1;
         ))
         .err()
         .unwrap();
-        assert_eq!(
-            error.to_string(),
-            "`#[daemon]` can only be used on `fn main`"
-        );
+        assert_eq!(error.to_string(), "`#[daemon]` can only be used on `fn main`");
     }
 
     #[test]

@@ -47,11 +47,19 @@ use proc_macro::TokenStream;
 /// | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` | a literal is an absolute path that names a file, not a directory |
 /// | `close_fds` | `true` or `false` | |
 /// | `keep_fds` | array of integer literals, like `[3, 4]` | each `>= 3` and an `i32`; not with `close_fds = false` |
+/// | `user`, `group` | a name string, like `"nobody"`, or a numeric id, like `65534` | a name is non-empty, without NUL, `:`, `/` or whitespace; an id is a `u32` |
+/// | `chroot` | string literal | an absolute path, no NUL byte |
+/// | `core_dumps` | `true` or `false` | |
+/// | `stdout`, `stderr` | string literal | an absolute path that names a file, not a directory |
+/// | `ready` | `"auto"` or `"manual"` | one of the two |
+/// | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | a whole number of `ms`, `s` or `m`, greater than zero |
+/// | `foreground` | any `bool` expression, evaluated before detaching | by the type checker; `true` written as a literal refuses `double_fork` |
 /// | `crate` | string literal holding a path | parses as a path; default `"::daemon_runtime"` |
 ///
 /// Each key may appear once. Unknown keys are refused, with a suggestion when
-/// one is close. An expression given to `pid_file` is evaluated once, before
-/// the process detaches.
+/// one is close. An expression given to `pid_file` or `foreground` is
+/// evaluated once, before the process detaches. With `ready = "manual"` the
+/// launcher waits until the body calls `daemon_runtime::ready()`.
 ///
 /// # What it expands to
 ///
@@ -101,7 +109,8 @@ use proc_macro::TokenStream;
 ///
 /// Misuse is a compile error on the offending token: an unknown or repeated
 /// key, a key without a value, a value of the wrong form or out of range,
-/// `keep_fds` with `close_fds = false`, and the attribute on anything but a
+/// `keep_fds` with `close_fds = false`, `double_fork` with
+/// `foreground = true`, and the attribute on anything but a
 /// plain `fn main` (not generic, no arguments, not `const`, `unsafe`,
 /// `extern` or, without a runtime attribute, `async`).
 #[proc_macro_attribute]

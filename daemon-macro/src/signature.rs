@@ -40,19 +40,13 @@ pub(crate) fn signature(main: &MainFn, errors: &mut Errors) {
     }
     if let Some(abi) = &sig.abi {
         let abi_text = abi.to_token_stream().to_string();
-        error(
-            abi,
-            &format!("`#[daemon]` cannot be used on `{abi_text} fn main`"),
-        );
+        error(abi, &format!("`#[daemon]` cannot be used on `{abi_text} fn main`"));
     }
     if sig.ident != "main" {
         error(&sig.ident, "`#[daemon]` can only be used on `fn main`");
     }
     if !sig.generics.params.is_empty() {
-        error(
-            &sig.generics,
-            "`#[daemon]` cannot be used on a generic `fn main`",
-        );
+        error(&sig.generics, "`#[daemon]` cannot be used on a generic `fn main`");
     }
     if !sig.inputs.is_empty() || sig.variadic.is_some() {
         let (inputs, variadic) = (&sig.inputs, &sig.variadic);
@@ -63,10 +57,7 @@ pub(crate) fn signature(main: &MainFn, errors: &mut Errors) {
         );
     }
     if let Some(where_clause) = &sig.generics.where_clause {
-        error(
-            where_clause,
-            "`#[daemon]` cannot be used on `fn main` with a `where` clause",
-        );
+        error(where_clause, "`#[daemon]` cannot be used on `fn main` with a `where` clause");
     }
 }
 

@@ -12,8 +12,8 @@ pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         .iter()
         .filter_map(|&candidate| {
             let distance = distance(&word, candidate);
-            let close = distance <= (candidate.len() / 3).max(1)
-                || (word.len() >= 3 && candidate.starts_with(&word));
+            let close =
+                distance <= (candidate.len() / 3).max(1) || (word.len() >= 3 && candidate.starts_with(&word));
             close.then_some((distance, candidate))
         })
         .min_by_key(|&(distance, _)| distance)
@@ -34,9 +34,7 @@ fn distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(rows[i - 2][j - 2] + 1);
             }
@@ -71,12 +69,23 @@ mod tests {
         assert_eq!(closest("double", KEYS), Some("double_fork"));
         assert_eq!(closest("pid", KEYS), Some("pid_file"));
         assert_eq!(closest("crat", KEYS), Some("crate"));
+        assert_eq!(closest("usr", KEYS), Some("user"));
+        assert_eq!(closest("gruop", KEYS), Some("group"));
+        assert_eq!(closest("chrot", KEYS), Some("chroot"));
+        assert_eq!(closest("core_dump", KEYS), Some("core_dumps"));
+        assert_eq!(closest("stdot", KEYS), Some("stdout"));
+        assert_eq!(closest("stdrr", KEYS), Some("stderr"));
+        assert_eq!(closest("redy", KEYS), Some("ready"));
+        assert_eq!(closest("ready_timout", KEYS), Some("ready_timeout"));
+        assert_eq!(closest("forground", KEYS), Some("foreground"));
+        assert_eq!(closest("fore", KEYS), Some("foreground"));
     }
 
     #[test]
     fn far_words_find_nothing() {
         assert_eq!(closest("verbose", KEYS), None);
-        assert_eq!(closest("user", KEYS), None);
+        assert_eq!(closest("detach", KEYS), None);
+        assert_eq!(closest("timeout", KEYS), None);
         assert_eq!(closest("x", KEYS), None);
     }
 }

@@ -115,7 +115,7 @@ impl Daemon {
     /// The launcher exits 0 once the `exec` succeeded.
     ///
     /// Returns only on failure: in the launcher (the program could not be
-    /// executed: [`Error::Exec`], 127 when missing, 126 when not executable),
+    /// executed: [`Step::Exec`](crate::Step::Exec), 127 when missing, 126 when not executable),
     /// or in the foreground.
     ///
     /// ```no_run

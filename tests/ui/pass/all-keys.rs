@@ -9,6 +9,15 @@ mod service {
         pid_file = "/run/myd.pid",
         close_fds = true,
         keep_fds = [3, 4],
+        user = "nobody",
+        group = 65534,
+        chroot = "/srv/jail",
+        core_dumps = false,
+        stdout = "/var/log/myd.out",
+        stderr = "/var/log/myd.err",
+        ready = "manual",
+        ready_timeout = "500ms",
+        foreground = false,
         crate = "::daemon_runtime",
     )]
     pub fn main() {}

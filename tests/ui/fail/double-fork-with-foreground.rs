@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(double_fork = false, foreground = true)]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(foreground = 3)]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(group = "staff/admin")]
+fn main() {}

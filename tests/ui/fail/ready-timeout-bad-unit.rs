@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(ready = "manual", ready_timeout = "30h")]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(ready_timeout = "0s")]
+fn main() {}

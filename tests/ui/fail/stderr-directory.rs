@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(stderr = "/var/log/")]
+fn main() {}

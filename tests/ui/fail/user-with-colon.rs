@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(user = "www-data:www-data")]
+fn main() {}
