@@ -47,69 +47,114 @@
 //! # What it expands to
 //!
 //! The attribute only checks its arguments and adds one statement: the same
-//! [`Daemon`] builder a program can call itself.
+//! [`Daemon`] builder a program can call itself. Literals become constants;
+//! expressions (`pid_file`, `foreground`) are evaluated once, in the
+//! launching process, before it detaches.
 //!
 //! ```no_run
+//! // #[daemon(umask = 0o027, pid_file = "/run/myd.pid", ready = "manual")]
+//! // fn main() { ... } becomes:
 //! fn main() {
 //!     let _running = daemon_runtime::Daemon::new()
 //!         .umask(0o027)
-//!         .chdir("/")
 //!         .pid_file("/run/myd.pid")
+//!         .ready(daemon_runtime::Ready::Manual)
 //!         .start()
 //!         .unwrap_or_else(|error| error.exit());
 //!     // the body of `main`; `_running` holds the pid file until it ends
 //! }
 //! ```
 //!
+//! Above `#[tokio::main]` (or any attribute whose path ends in `main`), the
+//! async function moves inside a plain `main` that starts the daemon first:
+//! the runtime and its threads are created in the daemon, never before the
+//! fork.
+//!
 //! # The steps, in order, and why
 //!
 //! 1. **Preflight**, in the launching process: refuse a process that runs
 //!    more than one thread ([`ensure_single_threaded`]: `fork` copies only
 //!    the calling thread, and locks held by the others would stay locked
-//!    forever); make paths absolute against the launching directory, build
-//!    every C string, open `/dev/null` and the `O_CLOEXEC` report pipe, so
-//!    that nothing between the forks allocates or resolves a name.
+//!    forever), or that is PID 1 of its namespace (detaching would end it);
+//!    open `/dev/null` on closed stdio ([`fill_closed_stdio`]); resolve the
+//!    user and group (name lookups read files and allocate); make paths
+//!    absolute against the launching directory and build every C string;
+//!    open `/dev/null`, the log files, the pid file's directory (refusing a
+//!    symbolic link another user planted on the way) and the `O_CLOEXEC`
+//!    report pipe. Nothing between the forks allocates or resolves a name.
 //! 2. **Close inherited descriptors** above 2 but `keep_fds`
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
 //!    older kernels.
 //! 3. **Reset signals** ([`reset_signals`]): dispositions ignored by whoever
 //!    launched us (`nohup`) and the blocked mask survive `exec`; a daemon must
-//!    stop on SIGTERM.
+//!    stop on SIGTERM. `SIGPIPE` stays ignored, as in every Rust program.
 //! 4. **`fork`**: the launcher waits on the report pipe; the child is not a
 //!    process group leader, so `setsid` can succeed.
 //! 5. **`setsid`**: a new session, no controlling terminal.
 //! 6. **`fork` again** (`double_fork`): the session leader exits, so the
 //!    daemon can never acquire a controlling terminal by opening one.
-//! 7. **stdio on `/dev/null`** ([`redirect_stdio`]): the launcher's terminal
-//!    or pipe is released (`x=$(mydaemon)` returns).
-//! 8. **`umask`**.
-//! 9. **`chdir`**: do not keep a mount point busy.
+//! 7. **stdio** on `/dev/null` or the log files ([`redirect_stdio`]): the
+//!    launcher's terminal or pipe is released (`x=$(mydaemon)` returns). With
+//!    `ready = "manual"`, stdout and stderr stay the launcher's until
+//!    [`ready`], so startup messages and errors reach whoever started it.
+//! 8. **`umask`**, and `RLIMIT_CORE` 0 with `core_dumps = false`.
+//! 9. **`chroot`** (then `chdir("/")` inside it), then **`chdir`**: do not
+//!    keep a mount point busy.
 //! 10. **Pid file** ([`PidFile`]): `O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK`, a
 //!     regular file with one link owned by the starting user, mode `0644`,
-//!     `flock` held for the daemon's life, the daemon's own pid written.
-//! 11. **Report** "ready" to the launcher, which exits 0.
+//!     `flock` held for the daemon's life, re-checked to still be at its
+//!     path after locking, the daemon's own pid written; removed on SIGTERM
+//!     or SIGINT when the body handles neither, and when `main` returns.
+//! 11. **`init`** ([`Daemon::start_with`]), still as root, then the
+//!     **privilege drop**: `setgroups`, `setgid`, `setuid`, then proof that
+//!     `setuid(0)`, `setresuid(0, 0, 0)` and `setgid(0)` fail.
+//! 12. **Report** "ready" to the launcher, which exits 0 (at once, or when
+//!     the body calls [`ready`], within `ready_timeout`; `READY=1` and
+//!     `MAINPID` also go to `$NOTIFY_SOCKET`).
 //!
 //! Processes that leave between the forks use `_exit`, so buffered output is
-//! never written twice.
+//! never written twice. With `foreground`, steps 4 to 7 are skipped.
 //!
 //! # Exit codes of the launcher
 //!
 //! | code | meaning |
 //! |---|---|
 //! | 0 | the daemon runs |
-//! | 70 `EX_SOFTWARE` | the daemon ended before it was ready |
+//! | 67 `EX_NOUSER` | the user or group does not exist |
+//! | 69 `EX_UNAVAILABLE` | `init` returned an error |
+//! | 70 `EX_SOFTWARE` | the daemon ended before it was ready, or was not ready in time |
 //! | 71 `EX_OSERR` | a system call failed: threads, `fork`, `setsid`, `/dev/null` |
-//! | 73 `EX_CANTCREAT` | the pid file could not be created, locked or written, or was refused |
+//! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused |
 //! | 75 `EX_TEMPFAIL` | already running: another process holds the pid file |
-//! | 78 `EX_CONFIG` | the working directory cannot be entered |
+//! | 77 `EX_NOPERM` | switching users needs root |
+//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered, or the process is PID 1 |
+//! | 126, 127 | [`Daemon::exec`]: the program is not executable, or missing |
 //!
 //! # Without the macro
 //!
 //! [`Daemon`] is the same machinery as a builder, and each step is a public
-//! function ([`ensure_single_threaded`], [`close_inherited_fds`],
-//! [`reset_signals`], [`redirect_stdio`], [`PidFile::acquire`]) for programs
-//! that need to compose them differently.
+//! function ([`ensure_single_threaded`], [`fill_closed_stdio`],
+//! [`close_inherited_fds`], [`reset_signals`], [`redirect_stdio`],
+//! [`PidFile::acquire`]) for programs that need to compose them differently.
+//! [`status`], [`stop`] and [`signal`] operate a running daemon by its pid
+//! file's lock; [`reopen_logs`] serves logrotate; [`supervised`] tells when
+//! a service manager already does the detaching.
+//!
+//! # Coming from `daemonize`
+//!
+//! | `daemonize` 0.5 | here |
+//! |---|---|
+//! | `Daemonize::new()...start()` | `#[daemon(...)]`, or `Daemon::new()...start()` |
+//! | `.pid_file(p)` | `pid_file = p` (locked for the daemon's life, removed at exit) |
+//! | `.chown_pid_file(true)` | not needed: the file is created before the privilege drop and stays root's |
+//! | `.working_directory(d)` | `chdir = d` |
+//! | `.user(u)`, `.group(g)` | `user = u`, `group = g` (supplementary groups set too) |
+//! | `.umask(m)` | `umask = m` |
+//! | `.stdout(f)`, `.stderr(f)` | `stdout = "/path"`, `stderr = "/path"` |
+//! | `.privileged_action(f)` | `init = f`, its value passed to `main` |
+//! | `.exit_action(f)` | code before the attribute's start, or the builder |
+//! | exits 0 when the daemon fails | the launcher fails with the daemon's error and a sysexits code |
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
