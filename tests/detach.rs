@@ -10,16 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
 
-use common::{Harness, PROBE, Proc, on_pseudo_terminal, text, wait_for_pid};
-
-/// Launches the probe with `args`, asserts the launcher succeeded, and
-/// returns the daemon (its pid comes from the body, so it ran).
-fn start(harness: &Harness, args: &[&str]) -> Proc {
-    let out = harness.path("probe.out");
-    let output = harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", &out));
-    assert!(output.status.success(), "launcher failed: {output:?}");
-    wait_for_pid(&out)
-}
+use common::{Harness, PROBE, on_pseudo_terminal, text, wait_for_pid};
 
 #[test]
 fn daemon_has_no_controlling_terminal_though_its_launcher_had_one() {
@@ -52,7 +43,7 @@ fn single_fork_daemon_leads_its_own_session() {
 #[test]
 fn defaults_are_umask_zero_root_directory_and_dev_null() {
     let harness = Harness::new("defaults");
-    let daemon = start(&harness, &[]);
+    let daemon = harness.start_probe(&[]);
     assert_eq!(daemon.status("Umask"), "0000");
     assert_eq!(daemon.cwd(), Path::new("/"));
     for fd in 0..=2 {
@@ -65,7 +56,7 @@ fn defaults_are_umask_zero_root_directory_and_dev_null() {
 fn umask_and_working_directory_are_the_configured_ones() {
     let harness = Harness::new("umask-chdir");
     let dir = harness.dir.path().to_str().unwrap().to_string();
-    let daemon = start(&harness, &["--umask", "027", "--chdir", &dir]);
+    let daemon = harness.start_probe(&["--umask", "027", "--chdir", &dir]);
     assert_eq!(daemon.status("Umask"), "0027");
     assert_eq!(daemon.cwd(), harness.dir.path());
 }

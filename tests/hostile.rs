@@ -9,24 +9,9 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Harness, PROBE, Proc, eventually, example, on_pseudo_terminal, text, wait_for_pid};
+use common::{Harness, PROBE, Proc, arg, eventually, example, on_pseudo_terminal, text, wait_for_pid};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
-
-fn launch(harness: &Harness, args: &[&str]) -> Output {
-    harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")))
-}
-
-fn started(harness: &Harness, args: &[&str]) -> Proc {
-    let _ = std::fs::remove_file(harness.path("probe.out"));
-    let output = launch(harness, args);
-    assert!(output.status.success(), "launcher failed: {output:?}");
-    wait_for_pid(&harness.path("probe.out"))
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn fifty_concurrent_launches_give_one_daemon_and_forty_nine_named_refusals() {
@@ -57,11 +42,11 @@ fn fifty_concurrent_launches_give_one_daemon_and_forty_nine_named_refusals() {
 fn a_daemon_killed_with_sigkill_leaves_a_stale_file_the_next_start_takes_over() {
     let harness = Harness::new("sigkill-stale");
     let pid_file = harness.path("d.pid");
-    let first = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let first = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     kill(first.pid(), Signal::SIGKILL).unwrap();
     assert_eq!(first.reap(), Some(WaitStatus::Signaled(first.pid(), Signal::SIGKILL, false)));
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", first.0), "stale file left");
-    let second = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let second = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", second.0));
 }
 
@@ -82,7 +67,7 @@ fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
         let harness = Harness::new("garbage");
         let pid_file = harness.path("d.pid");
         std::fs::write(&pid_file, &garbage).unwrap();
-        let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+        let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
         assert_eq!(
             std::fs::read_to_string(&pid_file).unwrap(),
             format!("{}\n", daemon.0),
@@ -101,7 +86,7 @@ fn starts_racing_a_stopping_daemon_never_leave_two_daemons() {
     for round in 0..20 {
         let current = harness.processes();
         let victim = match current.as_slice() {
-            [] => started(&harness, &["--pid-file", arg(&pid_file)]),
+            [] => harness.start_probe(&["--pid-file", arg(&pid_file)]),
             [one] => *one,
             many => panic!("round {round}: two daemons {many:?}"),
         };

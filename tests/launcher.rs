@@ -7,17 +7,11 @@ use std::os::unix::process::CommandExt;
 use std::process::Output;
 use std::sync::Mutex;
 
-use common::{Harness, PROBE, root_or_skip, text};
+use common::{Harness, PROBE, root_or_skip};
 
 /// Tests that run the launcher as `nobody` under a process-count limit must
 /// not overlap: each counts `nobody`'s processes.
 static AS_NOBODY: Mutex<()> = Mutex::new(());
-
-fn assert_failed(harness: &Harness, output: &Output, code: i32, message: &str) {
-    assert_eq!(text(&output.stderr), format!("{message}\n"));
-    assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
-}
 
 #[test]
 fn a_missing_working_directory_fails_the_start_with_ex_config() {
@@ -27,7 +21,7 @@ fn a_missing_working_directory_fails_the_start_with_ex_config() {
         harness.command(PROBE).args(["--chdir", "/nonexistent/daemon-test"]).arg("--pid-file").arg(&pid_file),
     );
     let message = "error: chdir: /nonexistent/daemon-test: No such file or directory (os error 2)";
-    assert_failed(&harness, &output, 78, message);
+    harness.assert_failed(&output, 78, message);
     assert!(!pid_file.exists(), "a failed start left a pid file");
 }
 
@@ -38,7 +32,7 @@ fn a_working_directory_that_is_a_file_fails_the_start() {
     std::fs::write(&file, "").unwrap();
     let output = harness.run(harness.command(PROBE).arg("--chdir").arg(&file));
     let message = format!("error: chdir: {}: Not a directory (os error 20)", file.display());
-    assert_failed(&harness, &output, 78, &message);
+    harness.assert_failed(&output, 78, &message);
 }
 
 /// Runs the probe as `nobody`, allowed `extra` processes beyond those
@@ -85,7 +79,7 @@ fn a_refused_first_fork_is_reported() {
     }
     let harness = Harness::new("fork-refused");
     let output = as_nobody_with_process_limit(&harness, 1);
-    assert_failed(&harness, &output, 71, "error: fork: Resource temporarily unavailable (os error 11)");
+    harness.assert_failed(&output, 71, "error: fork: Resource temporarily unavailable (os error 11)");
 }
 
 #[test]
@@ -95,10 +89,5 @@ fn a_refused_second_fork_is_reported_and_leaves_no_orphan() {
     }
     let harness = Harness::new("second-fork-refused");
     let output = as_nobody_with_process_limit(&harness, 2);
-    assert_failed(
-        &harness,
-        &output,
-        71,
-        "error: second fork: Resource temporarily unavailable (os error 11)",
-    );
+    harness.assert_failed(&output, 71, "error: second fork: Resource temporarily unavailable (os error 11)");
 }

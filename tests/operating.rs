@@ -4,32 +4,20 @@
 mod common;
 
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Harness, PROBE, Proc, eventually, example, text, wait_for_pid};
+use common::{Harness, PROBE, arg, eventually, example, text, wait_for_pid};
 use daemon_runtime::{Status, Stopped};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-
-fn started(harness: &Harness, args: &[&str]) -> Proc {
-    let _ = std::fs::remove_file(harness.path("probe.out"));
-    let output = harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")));
-    assert!(output.status.success(), "launcher failed: {output:?}");
-    wait_for_pid(&harness.path("probe.out"))
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn status_tells_running_stale_and_absent_by_the_lock() {
     let harness = Harness::new("status");
     let pid_file = harness.path("d.pid");
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
-    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: daemon.0 as u32 });
     nix::sys::signal::kill(daemon.pid(), Signal::SIGKILL).unwrap();
     daemon.reap();
@@ -57,7 +45,7 @@ fn a_stale_file_naming_a_live_unrelated_process_is_never_signalled() {
 fn stop_signals_the_holder_and_waits_for_the_lock() {
     let harness = Harness::new("stop");
     let pid_file = harness.path("d.pid");
-    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     let reaper = std::thread::spawn(move || daemon.reap());
     let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
@@ -69,7 +57,7 @@ fn stop_signals_the_holder_and_waits_for_the_lock() {
 fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     let harness = Harness::new("stop-kill");
     let pid_file = harness.path("d.pid");
-    let daemon = started(&harness, &["--pid-file", arg(&pid_file), "--body-ignore-term"]);
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-ignore-term"]);
     let reaper = std::thread::spawn(move || daemon.reap());
     let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(300), true).unwrap();
     assert_eq!(stopped, Stopped::Killed { pid: daemon.0 as u32 });
@@ -81,7 +69,7 @@ fn sigterm_and_sigint_without_a_handler_remove_the_pid_file_and_kill() {
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let harness = Harness::new("clean-termination");
         let pid_file = harness.path("d.pid");
-        let daemon = started(&harness, &["--pid-file", arg(&pid_file), "--body-no-handler"]);
+        let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-no-handler"]);
         nix::sys::signal::kill(daemon.pid(), signal).unwrap();
         assert_eq!(daemon.reap(), Some(WaitStatus::Signaled(daemon.pid(), signal, false)), "{signal}");
         assert!(!pid_file.exists(), "pid file left after {signal}");
@@ -93,7 +81,7 @@ fn a_handler_installed_by_the_body_wins_and_main_removes_the_file() {
     let harness = Harness::new("handler-wins");
     let pid_file = harness.path("d.pid");
     // The probe's body registers SIGTERM with signal-hook, which chains to ours.
-    let daemon = started(&harness, &["--pid-file", arg(&pid_file)]);
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)), "main returned normally");
     assert!(!pid_file.exists());
 }
@@ -103,7 +91,7 @@ fn reopen_logs_on_sighup_moves_to_a_new_file_and_loses_no_line() {
     let harness = Harness::new("reopen");
     let log = harness.path("out.log");
     let rotated = harness.path("out.log.1");
-    let daemon = started(&harness, &["--stdout", arg(&log), "--body-log-lines"]);
+    let daemon = harness.start_probe(&["--stdout", arg(&log), "--body-log-lines"]);
     eventually("some lines are logged", || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() > 20)
     });

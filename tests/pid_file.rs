@@ -4,7 +4,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -14,29 +13,11 @@ use nix::sys::wait::WaitStatus;
 
 /// Launches the probe with a pid file at `pid_file` (plus `args`).
 fn launch(harness: &Harness, pid_file: &Path, args: &[&str]) -> Output {
-    harness.run(
-        harness
-            .command(PROBE)
-            .arg("--pid-file")
-            .arg(pid_file)
-            .args(args)
-            .env("PROBE_OUT", harness.path("probe.out")),
-    )
+    harness.launch_probe(&[&["--pid-file", common::arg(pid_file)], args].concat())
 }
 
 fn started(harness: &Harness, pid_file: &Path, args: &[&str]) -> Proc {
-    let _ = std::fs::remove_file(harness.path("probe.out"));
-    let output = launch(harness, pid_file, args);
-    assert!(output.status.success(), "launcher failed: {output:?}");
-    wait_for_pid(&harness.path("probe.out"))
-}
-
-/// Asserts the launcher failed with `code` and printed exactly `message`,
-/// and that nothing of the launch is left running.
-fn assert_refused(harness: &Harness, output: &Output, code: i32, message: &str) {
-    assert_eq!(text(&output.stderr), format!("{message}\n"));
-    assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
+    harness.start_probe(&[&["--pid-file", common::arg(pid_file)], args].concat())
 }
 
 fn is_locked(path: &Path) -> bool {
@@ -157,7 +138,7 @@ fn a_symbolic_link_is_refused_and_its_target_untouched() {
     let output = launch(&harness, &pid_file, &[]);
     let message =
         format!("error: pid file: {}: is a symbolic link, refusing to follow it", pid_file.display());
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious data\n");
 }
 
@@ -167,8 +148,7 @@ fn a_fifo_is_refused_without_hanging() {
     let pid_file = harness.path("d.pid");
     nix::unistd::mkfifo(&pid_file, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let output = launch(&harness, &pid_file, &[]);
-    assert_refused(
-        &harness,
+    harness.assert_failed(
         &output,
         73,
         &format!("error: pid file: {}: not a regular file", pid_file.display()),
@@ -184,7 +164,7 @@ fn a_hard_linked_file_is_refused() {
     std::fs::hard_link(&other, &pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
     let message = format!("error: pid file: {}: has 2 hard links, refusing to write it", pid_file.display());
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
     assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep\n");
 }
 
@@ -202,7 +182,7 @@ fn a_file_owned_by_another_user_is_refused() {
         "error: pid file: {}: owned by uid 65534, not by the user starting the daemon, refusing to write it",
         pid_file.display()
     );
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), "theirs\n");
 }
 
@@ -213,7 +193,7 @@ fn a_directory_at_the_path_is_refused() {
     std::fs::create_dir(&pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
     let message = format!("error: pid file: {}: Is a directory (os error 21)", pid_file.display());
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
 }
 
 #[test]
@@ -222,7 +202,7 @@ fn a_missing_directory_fails_the_start() {
     let pid_file = harness.path("missing/d.pid");
     let output = launch(&harness, &pid_file, &[]);
     let message = format!("error: pid file: {}: No such file or directory (os error 2)", pid_file.display());
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
 }
 
 #[test]
@@ -238,17 +218,9 @@ fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(PROBE);
     command.arg("--pid-file").arg(&pid_file);
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
-            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
-            Ok(())
-        });
-    }
+    common::as_nobody(&mut command);
     let output = harness.run(&mut command);
     let message = format!("error: pid file: {}: Permission denied (os error 13)", pid_file.display());
-    assert_refused(&harness, &output, 73, &message);
+    harness.assert_failed(&output, 73, &message);
     assert!(!pid_file.exists());
 }

@@ -7,32 +7,10 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
-use common::{Harness, PROBE, Proc, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
+use common::{Harness, PROBE, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
 use nix::sys::wait::WaitStatus;
-
-fn launch(harness: &Harness, args: &[&str]) -> Output {
-    harness.run(harness.command(PROBE).args(args).env("PROBE_OUT", harness.path("probe.out")))
-}
-
-fn started(harness: &Harness, args: &[&str]) -> Proc {
-    let output = launch(harness, args);
-    assert!(output.status.success(), "launcher failed: {output:?}");
-    wait_for_pid(&harness.path("probe.out"))
-}
-
-fn assert_failed(harness: &Harness, output: &Output, code: i32, message: &str) {
-    assert!(text(&output.stderr).ends_with(&format!("{message}\n")), "stderr: {}", text(&output.stderr));
-    assert_eq!(output.status.code(), Some(code), "{output:?}");
-    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Lets a daemon that dropped to another user write `$PROBE_OUT`.
 fn writable_by_anyone(harness: &Harness) {
@@ -49,7 +27,7 @@ fn user_nobody_drops_every_id_group_and_capability() {
     let harness = Harness::new("user-nobody");
     writable_by_anyone(&harness);
     let pid_file = harness.path("d.pid");
-    let daemon = started(&harness, &["--user", "nobody", "--pid-file", path_arg(&pid_file)]);
+    let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
     assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
     assert_eq!(daemon.status("Gid"), "65534\t65534\t65534\t65534");
     assert_eq!(daemon.status("Groups"), "65534", "no supplementary root group");
@@ -68,7 +46,7 @@ fn a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups() {
     let harness = Harness::new("user-numeric");
     writable_by_anyone(&harness);
     assert!(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(54321)).unwrap().is_none());
-    let daemon = started(&harness, &["--user", "54321"]);
+    let daemon = harness.start_probe(&["--user", "54321"]);
     assert_eq!(daemon.status("Uid"), "54321\t54321\t54321\t54321");
     assert_eq!(daemon.status("Gid"), "54321\t54321\t54321\t54321");
     assert_eq!(daemon.status("Groups"), "54321");
@@ -77,15 +55,15 @@ fn a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups() {
 #[test]
 fn an_unknown_user_fails_with_ex_nouser() {
     let harness = Harness::new("user-unknown");
-    let output = launch(&harness, &["--user", "no-such-user-here"]);
-    assert_failed(&harness, &output, 67, "error: user: no-such-user-here: no such user");
+    let output = harness.launch_probe(&["--user", "no-such-user-here"]);
+    harness.assert_failed(&output, 67, "error: user: no-such-user-here: no such user");
 }
 
 #[test]
 fn an_unknown_group_fails_with_ex_nouser() {
     let harness = Harness::new("group-unknown");
-    let output = launch(&harness, &["--group", "no-such-group-here"]);
-    assert_failed(&harness, &output, 67, "error: group: no-such-group-here: no such group");
+    let output = harness.launch_probe(&["--group", "no-such-group-here"]);
+    harness.assert_failed(&output, 67, "error: group: no-such-group-here: no such group");
 }
 
 #[test]
@@ -99,17 +77,9 @@ fn a_non_root_launcher_asking_for_a_user_fails_before_forking() {
     let harness = Harness::new("user-eperm");
     let mut command = harness.command(PROBE);
     command.args(["--user", "root"]);
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
-            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
-            Ok(())
-        });
-    }
+    common::as_nobody(&mut command);
     let output = harness.run(&mut command);
-    assert_failed(&harness, &output, 77, "error: user: root: Operation not permitted (os error 1)");
+    harness.assert_failed(&output, 77, "error: user: root: Operation not permitted (os error 1)");
 }
 
 #[test]
@@ -124,7 +94,7 @@ fn chroot_changes_root_and_working_directory() {
     let output = harness.run(
         harness
             .command(PROBE)
-            .args(["--chroot", path_arg(&jail), "--pid-file", "/d.pid"])
+            .args(["--chroot", arg(&jail), "--pid-file", "/d.pid"])
             .env("PROBE_OUT", "/probe.out"),
     );
     assert!(output.status.success(), "{output:?}");
@@ -142,9 +112,8 @@ fn chroot_changes_root_and_working_directory() {
 #[test]
 fn a_missing_chroot_directory_fails_with_ex_config() {
     let harness = Harness::new("chroot-missing");
-    let output = launch(&harness, &["--chroot", "/nonexistent/jail"]);
-    assert_failed(
-        &harness,
+    let output = harness.launch_probe(&["--chroot", "/nonexistent/jail"]);
+    harness.assert_failed(
         &output,
         78,
         "error: chroot: /nonexistent/jail: No such file or directory (os error 2)",
@@ -154,7 +123,7 @@ fn a_missing_chroot_directory_fails_with_ex_config() {
 #[test]
 fn core_dumps_false_sets_the_core_limit_to_zero() {
     let harness = Harness::new("core");
-    let daemon = started(&harness, &["--no-core-dumps"]);
+    let daemon = harness.start_probe(&["--no-core-dumps"]);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.0)).unwrap();
     let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
     assert_eq!(core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(), ["0", "0"], "{core}");
@@ -167,7 +136,7 @@ fn stdout_and_stderr_files_are_appended_and_created_0640() {
     let err = harness.path("err.log");
     std::fs::write(&out, "earlier\n").unwrap();
     let daemon =
-        started(&harness, &["--stdout", path_arg(&out), "--stderr", path_arg(&err), "--body-print", "hello"]);
+        harness.start_probe(&["--stdout", arg(&out), "--stderr", arg(&err), "--body-print", "hello"]);
     assert_eq!(daemon.fds()[&1], out);
     assert_eq!(daemon.fds()[&2], err);
     eventually("the body's lines land in the files", || {
@@ -181,7 +150,7 @@ fn stdout_and_stderr_files_are_appended_and_created_0640() {
 fn a_panic_after_readiness_lands_in_the_stderr_file() {
     let harness = Harness::new("panic-log");
     let err = harness.path("err.log");
-    let output = launch(&harness, &["--stderr", path_arg(&err), "--body-panic", "boom after ready"]);
+    let output = harness.launch_probe(&["--stderr", arg(&err), "--body-panic", "boom after ready"]);
     assert!(output.status.success());
     eventually("the panic message is logged", || {
         std::fs::read_to_string(&err).is_ok_and(|t| t.contains("boom after ready"))
@@ -208,7 +177,7 @@ fn manual_readiness_returns_only_once_the_port_is_bound() {
 #[test]
 fn what_the_body_prints_before_readiness_reaches_the_launcher() {
     let harness = Harness::new("ready-print");
-    let output = launch(&harness, &["--ready-manual", "--body-print", "loading config"]);
+    let output = harness.launch_probe(&["--ready-manual", "--body-print", "loading config"]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(text(&output.stdout), "loading config\n");
     assert_eq!(text(&output.stderr), "loading config (stderr)\n");
@@ -218,12 +187,15 @@ fn what_the_body_prints_before_readiness_reaches_the_launcher() {
 fn an_error_returned_before_readiness_fails_the_launcher() {
     let harness = Harness::new("ready-error");
     let pid_file = harness.path("d.pid");
-    let output = launch(
-        &harness,
-        &["--ready-manual", "--pid-file", path_arg(&pid_file), "--body-fail", "config is broken"],
-    );
+    let output = harness.launch_probe(&[
+        "--ready-manual",
+        "--pid-file",
+        arg(&pid_file),
+        "--body-fail",
+        "config is broken",
+    ]);
     assert!(text(&output.stderr).contains("Error: \"config is broken\"\n"), "{}", text(&output.stderr));
-    assert_failed(&harness, &output, 70, "error: report: the daemon exited before it was ready");
+    harness.assert_failed(&output, 70, "error: report: the daemon exited before it was ready");
     assert!(!pid_file.exists(), "pid file left by a failed start");
 }
 
@@ -232,9 +204,9 @@ fn a_panic_before_readiness_fails_the_launcher_with_its_message() {
     let harness = Harness::new("ready-panic");
     let pid_file = harness.path("d.pid");
     let output =
-        launch(&harness, &["--ready-manual", "--pid-file", path_arg(&pid_file), "--body-panic", "kaboom"]);
+        harness.launch_probe(&["--ready-manual", "--pid-file", arg(&pid_file), "--body-panic", "kaboom"]);
     assert!(text(&output.stderr).contains("kaboom"), "{}", text(&output.stderr));
-    assert_failed(&harness, &output, 70, "error: report: the daemon exited before it was ready");
+    harness.assert_failed(&output, 70, "error: report: the daemon exited before it was ready");
     assert!(!pid_file.exists(), "pid file left by a failed start");
 }
 
@@ -242,16 +214,10 @@ fn a_panic_before_readiness_fails_the_launcher_with_its_message() {
 fn a_daemon_never_ready_is_killed_after_the_timeout() {
     let harness = Harness::new("ready-timeout");
     let pid_file = harness.path("d.pid");
-    let args = [
-        "--ready-manual",
-        "--ready-timeout-ms",
-        "300",
-        "--pid-file",
-        path_arg(&pid_file),
-        "--body-never-ready",
-    ];
-    let output = launch(&harness, &args);
-    assert_failed(&harness, &output, 70, "error: ready: not ready after 300ms");
+    let args =
+        ["--ready-manual", "--ready-timeout-ms", "300", "--pid-file", arg(&pid_file), "--body-never-ready"];
+    let output = harness.launch_probe(&args);
+    harness.assert_failed(&output, 70, "error: ready: not ready after 300ms");
     assert!(!pid_file.exists(), "pid file left by a killed daemon");
 }
 
@@ -272,7 +238,7 @@ fn readiness_is_sent_to_a_notify_socket_path() {
     let harness = Harness::new("notify-path");
     let path = harness.path("notify.sock");
     let socket = UnixDatagram::bind(&path).unwrap();
-    let (daemon, message) = notification(&harness, socket, path_arg(&path));
+    let (daemon, message) = notification(&harness, socket, arg(&path));
     assert_eq!(message, format!("MAINPID={}\nREADY=1\n", daemon.0));
 }
 
@@ -294,15 +260,7 @@ fn foreground_keeps_the_process_but_applies_umask_and_pid_file() {
     let out = harness.path("probe.out");
     let mut child = harness
         .command(PROBE)
-        .args([
-            "--foreground",
-            "--umask",
-            "077",
-            "--pid-file",
-            path_arg(&pid_file),
-            "--body-print",
-            "in front",
-        ])
+        .args(["--foreground", "--umask", "077", "--pid-file", arg(&pid_file), "--body-print", "in front"])
         .env("PROBE_OUT", &out)
         .stdout(Stdio::piped())
         .spawn()

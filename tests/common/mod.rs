@@ -75,6 +75,33 @@ impl Harness {
     pub fn run(&self, command: &mut Command) -> Output {
         command.output().expect("launch")
     }
+
+    /// Runs the probe daemon's launcher with `args`; the daemon's body
+    /// writes its pid to this test's `probe.out`.
+    pub fn launch_probe(&self, args: &[&str]) -> Output {
+        self.run(self.command(PROBE).args(args).env("PROBE_OUT", self.path("probe.out")))
+    }
+
+    /// [`launch_probe`](Harness::launch_probe), asserting success, and the
+    /// daemon whose body then ran.
+    pub fn start_probe(&self, args: &[&str]) -> Proc {
+        // Emptied, not removed: a test may have made it writable for `nobody`.
+        let _ = std::fs::File::options().write(true).truncate(true).open(self.path("probe.out"));
+        let output = self.launch_probe(args);
+        assert!(output.status.success(), "launcher failed: {output:?}");
+        wait_for_pid(&self.path("probe.out"))
+    }
+
+    /// Asserts a launch failed with `code`, that `message` is its one error
+    /// line and the last line of its stderr (startup output may come
+    /// before), and that nothing it started still runs.
+    pub fn assert_failed(&self, output: &Output, code: i32, message: &str) {
+        let stderr = text(&output.stderr);
+        assert!(stderr.ends_with(&format!("{message}\n")), "stderr: {stderr}");
+        assert_eq!(stderr.matches("error: ").count(), 1, "one error line: {stderr}");
+        assert_eq!(output.status.code(), Some(code), "{output:?}");
+        assert!(self.processes().is_empty(), "left running: {:?}", self.processes());
+    }
 }
 
 impl Drop for Harness {
@@ -267,4 +294,22 @@ pub fn assert_fds(daemon: Proc, stdio: &Path, kept: &[(i32, &Path)], others: &[&
     rest.sort();
     others.sort();
     assert_eq!(rest, others, "descriptors beyond stdio and the kept ones: {:?}", daemon.fds());
+}
+
+/// Makes `command` run as `nobody` (uid and gid 65534, no supplementary group).
+pub fn as_nobody(command: &mut Command) -> &mut Command {
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setgroups(&[])?;
+            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
+            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
+            Ok(())
+        })
+    }
+}
+
+/// A path as a command-line argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
 }
