@@ -277,3 +277,61 @@ fn the_daemon_survives_its_terminal_going_away_and_cannot_acquire_another() {
     assert_eq!(daemon.tty_nr(), 0, "opening a terminal without O_NOCTTY made it the controlling tty");
     assert!(daemon.fds().values().any(|target| target == &spare_path), "the body did open the terminal");
 }
+
+#[test]
+fn a_symbolic_link_planted_by_another_user_on_the_pid_file_path_is_refused() {
+    if !common::root_or_skip(
+        "a_symbolic_link_planted_by_another_user_on_the_pid_file_path_is_refused",
+        "give a symbolic link to nobody",
+    ) {
+        return;
+    }
+    let harness = Harness::new("parent-symlink");
+    let target = harness.path("target");
+    std::fs::create_dir(&target).unwrap();
+    let link = harness.path("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    let pid_file = link.join("d.pid");
+    let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
+    let message = format!(
+        "error: pid file: {}: a parent directory is a symbolic link owned by uid 65534, refusing to follow it",
+        pid_file.display()
+    );
+    harness.assert_failed(&output, 73, &message);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "something was written through the link");
+}
+
+#[test]
+fn a_symbolic_link_owned_by_root_on_the_path_is_followed_like_var_run() {
+    let harness = Harness::new("trusted-symlink");
+    let target = harness.path("run");
+    std::fs::create_dir(&target).unwrap();
+    let link = harness.path("var-run");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let daemon = harness.start_probe(&["--pid-file", arg(&link.join("d.pid"))]);
+    assert_eq!(std::fs::read_to_string(target.join("d.pid")).unwrap(), format!("{}\n", daemon.0));
+}
+
+#[test]
+fn started_from_a_deleted_directory_the_daemon_works_in_the_configured_one() {
+    let harness = Harness::new("deleted-cwd");
+    let doomed = harness.path("doomed");
+    std::fs::create_dir(&doomed).unwrap();
+    let doomed_c = std::ffi::CString::new(arg(&doomed)).unwrap();
+    let mut command = harness.command(common::PROBE);
+    command.env("PROBE_OUT", harness.path("probe.out"));
+    // SAFETY: chdir and rmdir are async-signal-safe; the C string was built before.
+    unsafe {
+        command.pre_exec(move || {
+            nix::unistd::chdir(doomed_c.as_c_str())?;
+            if libc::rmdir(doomed_c.as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    assert!(harness.run(&mut command).status.success());
+    let daemon = wait_for_pid(&harness.path("probe.out"));
+    assert_eq!(daemon.cwd(), Path::new("/"), "never `(deleted)`");
+}
