@@ -16,14 +16,20 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 /// The pid file to remove, owned by the live [`PidFile`](crate::PidFile).
 static PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(ptr::null_mut());
 
-/// Installs the handler for SIGTERM and SIGINT, removing `path` on them.
-/// `path` must stay alive until [`disarm`] is called.
+/// Installs the handler for SIGTERM and SIGINT where their action is the
+/// default, removing `path` on them. `path` must stay alive until [`disarm`]
+/// is called.
 pub(crate) fn arm(path: &CStr) {
     PATH.store(path.as_ptr().cast_mut(), Ordering::SeqCst);
     for signal in [libc::SIGTERM, libc::SIGINT] {
         // SAFETY: the handler only makes async-signal-safe calls; the action
-        // struct is fully initialized.
+        // structs are fully initialized.
         unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, ptr::null(), &mut current);
+            if current.sa_sigaction != libc::SIG_DFL {
+                continue; // the program handles it already (builder users can)
+            }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
             action.sa_flags = libc::SA_RESTART;
