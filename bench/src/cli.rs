@@ -1,0 +1,44 @@
+//! Command-line options of the driver.
+
+/// What one invocation measures.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Launches per contender and per mode (base, hostile).
+    pub runs: usize,
+    /// Measure figure 6 (build cost: about 20 s of `cargo build` on a 2-CPU
+    /// machine once the dependencies are fetched); `--no-build-cost` skips it.
+    pub build_cost: bool,
+}
+
+const USAGE: &str = "usage: daemon-bench [--runs N] [--no-build-cost]
+
+  --runs N         launches per contender in each of the base and hostile
+                   modes (default 200, at least 1)
+  --no-build-cost  skip figure 6, the clean and incremental builds of a
+                   one-file daemon (about 20 s once dependencies are fetched)";
+
+/// Parses `std::env::args`; prints the usage and exits on `--help` or an error.
+pub fn parse() -> Options {
+    let mut options = Options { runs: 200, build_cost: true };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => options.runs = n,
+                _ => fail("--runs needs a positive number"),
+            },
+            "--no-build-cost" => options.build_cost = false,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => fail(&format!("unknown argument `{other}`")),
+        }
+    }
+    options
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}\n\n{USAGE}");
+    std::process::exit(2);
+}

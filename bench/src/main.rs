@@ -1,0 +1,105 @@
+//! The benchmark driver: builds every contender, launches each many times
+//! (round-robin), and prints one table per figure. See `bench/README.md`.
+//!
+//! ```text
+//! cargo run --release --manifest-path bench/Cargo.toml -- [--runs N] [--no-build-cost]
+//! ```
+
+mod buildcost;
+mod cli;
+mod contenders;
+mod correctness;
+mod launch;
+mod measure;
+mod procfs;
+mod reaper;
+mod report;
+mod setup;
+mod stats;
+mod timing;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use launch::Launcher;
+use measure::Probe;
+use reaper::Reaper;
+
+/// Removes the scratch directory however the driver leaves `main`.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn main() -> ExitCode {
+    let options = cli::parse();
+    if let Err(error) = launch::close_on_exec_all() {
+        eprintln!("error: marking inherited descriptors close-on-exec: {error}");
+        return ExitCode::FAILURE;
+    }
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!("building the contenders …");
+    let bin_dir = setup::build_contenders()?;
+    let target_dir = bin_dir.parent().unwrap_or(&bin_dir).to_owned();
+    let python = setup::python_daemon(&target_dir);
+    if let Err(reason) = &python {
+        println!("SKIPPED python-daemon 3.1: {reason}");
+    }
+    let contenders = contenders::all(&bin_dir, python.as_deref().ok());
+
+    let mut reaper = Reaper::new()?;
+    let scratch = Scratch(std::env::temp_dir().join(format!("daemon-bench-{}", std::process::id())));
+    let pid_dir = scratch.0.join("pids");
+    fs::create_dir_all(&pid_dir)?;
+    let marker = scratch.0.join("inherited-marker");
+    fs::write(&marker, b"")?;
+    let launcher = Launcher::new(fs::File::open(&marker)?.into())?;
+    let mut probe = Probe::new(&pid_dir)?;
+
+    println!("machine: {}", setup::machine());
+    println!(
+        "runs: {} per contender and mode, round-robin; RLIMIT_NOFILE soft {} (base) / {} (hostile, the hard limit)",
+        options.runs,
+        launch::BASE_NOFILE,
+        launcher.hard_nofile()
+    );
+    println!(
+        "method: inotify on the pid file's directory + a pidfd for the launcher, one poll(2); \
+         CLOCK_MONOTONIC resolution {:?}",
+        measure::clock_resolution()
+    );
+
+    eprintln!("figures 1-3, 5: {} launches …", options.runs * contenders.len() * 2);
+    let measured = timing::run(&contenders, options.runs, &launcher, &mut probe, &mut reaper, &marker)?;
+    eprintln!("figure 4 …");
+    let seen = correctness::run(&contenders, &launcher, &mut probe, &mut reaper)?;
+    let build_cost = if options.build_cost {
+        eprintln!("figure 6: builds …");
+        Some(buildcost::run(&target_dir)?)
+    } else {
+        None
+    };
+    reaper.sweep();
+
+    figures::print(&contenders, &measured, &seen, launcher.hard_nofile());
+    match build_cost {
+        Some(costs) => figures::print_build_cost(&costs),
+        None => println!("\n6. Build cost: not measured (--no-build-cost)"),
+    }
+    Ok(())
+}
+
+mod figures;
