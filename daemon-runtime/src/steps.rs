@@ -7,13 +7,17 @@ use std::os::fd::AsFd;
 
 use nix::unistd;
 
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
 use crate::error::{Error, Step};
 
 /// Refuses to go on when the process runs more than one thread.
 ///
 /// `fork` copies only the calling thread: a lock another thread held (in
-/// `malloc`, in stdio) stays locked forever in the child. Threads are counted
-/// in `/proc/self/task`.
+/// `malloc`, in stdio) stays locked forever in the child. The count is the
+/// kernel's, field 20 of `/proc/self/stat`, read into a stack buffer (a
+/// directory listing of `/proc/self/task` would cost a 32 KiB buffer).
 ///
 /// # Errors
 ///
@@ -26,15 +30,23 @@ use crate::error::{Error, Step};
 /// assert!(error.to_string().starts_with("preflight: "));
 /// ```
 pub fn ensure_single_threaded() -> Result<(), Error> {
-    let tasks = std::fs::read_dir("/proc/self/task").map_err(|error| Error::Path {
-        step: Step::Preflight,
-        path: "/proc/self/task".into(),
-        errno: nix::errno::Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
-    match tasks.count() {
+    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
+    let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(unreadable)?;
+    let mut buf = [0u8; 1024];
+    let len = unistd::read(&stat, &mut buf).map_err(unreadable)?;
+    match thread_count(&buf[..len]).ok_or(unreadable(nix::errno::Errno::EPROTO))? {
         1 => Ok(()),
         count => Err(Error::Threads { count }),
     }
+}
+
+/// `num_threads` from the text of `/proc/PID/stat`: the 18th field after
+/// the command name, which is in parentheses and may itself hold spaces.
+fn thread_count(stat: &[u8]) -> Option<usize> {
+    let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    let field = std::str::from_utf8(after_name).ok()?.split_ascii_whitespace().nth(17)?;
+    field.parse().ok()
 }
 
 /// Points standard input, output and error at `target` (normally an open
@@ -88,4 +100,16 @@ pub fn fill_closed_stdio() -> nix::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_count;
+
+    #[test]
+    fn thread_count_survives_odd_command_names() {
+        let stat = b"4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 3 0 1 1 1";
+        assert_eq!(thread_count(stat), Some(3));
+        assert_eq!(thread_count(b"4242 (x) S 1"), None);
+    }
 }

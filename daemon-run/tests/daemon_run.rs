@@ -1,0 +1,375 @@
+//! `daemon-run` started as a user would, its programs inspected from outside.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use common::{Harness, Proc, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid};
+use daemon_runtime::{Status, Stopped};
+use nix::sys::signal::Signal;
+
+/// Runs a prepared `daemon-run` to completion: (exit code, stderr).
+fn run(mut command: impl std::borrow::BorrowMut<std::process::Command>) -> (i32, String) {
+    let output = command.borrow_mut().output().expect("launch daemon-run");
+    (output.status.code().expect("exit code"), text(&output.stderr))
+}
+
+#[test]
+fn wraps_sleep_with_a_locked_pid_file_that_status_stop_and_a_second_start_honour() {
+    let harness = Harness::new("wraps_sleep");
+    let pid_file = harness.path("sleep.pid");
+    let mut command = harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]);
+    command.args(["--", "sleep", "30"]);
+    // A controlling terminal for the launcher, so "detached" is a real claim.
+    let _terminal = on_pseudo_terminal(&mut command);
+    let status = command.status().expect("launch");
+    assert_eq!(status.code(), Some(0));
+
+    let sleep = wait_for_pid(&pid_file);
+    assert_eq!(sleep.comm(), "sleep", "the pid file names the wrapped program");
+    assert_eq!(sleep.fds().get(&3).map(|p| p.as_path()), Some(pid_file.as_path()), "{:?}", sleep.fds());
+    assert_ne!(sleep.session(), sleep.0, "double fork: not a session leader");
+    assert_eq!(sleep.tty_nr(), 0, "no controlling terminal");
+    for fd in 0..=2 {
+        assert_eq!(sleep.fds().get(&fd).map(|p| p.as_path()), Some(Path::new("/dev/null")));
+    }
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: sleep.0 as u32 });
+
+    let (code, stderr) =
+        run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(["--", "sleep", "30"]));
+    assert_eq!(code, 75, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("error: pid file: {}: already running (pid {})\n", pid_file.display(), sleep.0)
+    );
+    assert_eq!(harness.processes(), [sleep], "the refused start left nothing running");
+
+    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_secs(10), false).unwrap();
+    assert_eq!(stopped, Stopped::Exited { pid: sleep.0 as u32 });
+    sleep.reap();
+    // sleep cannot remove the file: it is left unlocked, and taken over.
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+    let (code, stderr) =
+        run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(["--", "sleep", "30"]));
+    assert_eq!(code, 0, "{stderr}");
+    let again = wait_for_pid(&pid_file);
+    assert_ne!(again, sleep);
+    assert_eq!(again.comm(), "sleep");
+}
+
+#[test]
+fn a_missing_program_fails_with_127_before_anything_starts() {
+    let harness = Harness::new("missing_program");
+    let pid_file = harness.path("missing.pid");
+    let (code, stderr) = run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args([
+        "--",
+        "daemon-run-no-such-program",
+        "x",
+    ]));
+    assert_eq!(code, 127, "{stderr}");
+    assert_eq!(stderr, "error: exec: daemon-run-no-such-program: No such file or directory (os error 2)\n");
+    assert!(!pid_file.exists());
+    assert_eq!(harness.processes(), []);
+
+    // A path, and a name looked up inside an empty new root.
+    let (code, stderr) = run(harness.daemon_run(["--", "/nonexistent/prog"]));
+    assert_eq!(
+        (code, stderr.as_str()),
+        (127, "error: exec: /nonexistent/prog: No such file or directory (os error 2)\n")
+    );
+    let root = harness.path("root");
+    std::fs::create_dir(&root).unwrap();
+    let (code, stderr) =
+        run(harness.daemon_run(["--chroot".as_ref(), root.as_os_str(), "--".as_ref(), "sleep".as_ref()]));
+    assert_eq!(code, 127, "{stderr}");
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn a_program_that_cannot_be_executed_fails_with_126() {
+    let harness = Harness::new("not_executable");
+    let pid_file = harness.path("text.pid");
+    let file = harness.path("text");
+    std::fs::write(&file, "not a program\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, stderr) = run(harness.daemon_run([
+        "--pid-file".as_ref(),
+        pid_file.as_os_str(),
+        "--".as_ref(),
+        file.as_os_str(),
+    ]));
+    assert_eq!(code, 126, "{stderr}");
+    assert_eq!(stderr, format!("error: exec: {}: Permission denied (os error 13)\n", file.display()));
+    assert!(!pid_file.exists());
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn program_is_found_in_path_and_relative_paths_before_chdir() {
+    let harness = Harness::new("lookup");
+    let script = harness.path("wrapper.sh");
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // A relative path, taken against the launching directory although the
+    // daemon runs in `/`.
+    let pid_file = harness.path("relative.pid");
+    let (code, stderr) = run(harness
+        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["--", "./wrapper.sh"])
+        .current_dir(harness.dir.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let daemon = wait_for_pid(&pid_file);
+    eventually("the script execs sleep", || daemon.comm() == "sleep");
+    assert_eq!(daemon.cwd(), Path::new("/"));
+
+    // A bare name, from the first PATH entry that has it.
+    let pid_file = harness.path("path.pid");
+    let (code, stderr) = run(harness
+        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["--", "wrapper.sh"])
+        .env("PATH", format!("/nonexistent:{}:/usr/bin:/bin", harness.dir.path().display())));
+    assert_eq!(code, 0, "{stderr}");
+    wait_for_pid(&pid_file);
+}
+
+#[test]
+fn umask_chdir_logs_and_core_limit_reach_the_program() {
+    let harness = Harness::new("options");
+    let pid_file = harness.path("options.pid");
+    let out = harness.path("out.log");
+    let err = harness.path("err.log");
+    let mut command = harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]);
+    command.args(["--umask", "027", "--no-core-dumps", "--ready-timeout", "30s"]);
+    command.arg("--chdir").arg(harness.dir.path());
+    command.arg("--stdout").arg(&out).arg("--stderr").arg(&err);
+    command.args(["--", "sh", "-c", "echo out; echo err >&2; exec sleep 30"]);
+    let (code, stderr) = run(&mut command);
+    assert_eq!(code, 0, "{stderr}");
+
+    let daemon = wait_for_pid(&pid_file);
+    eventually("sh execs sleep", || daemon.comm() == "sleep");
+    assert_eq!(daemon.status("Umask"), "0027");
+    assert_eq!(daemon.cwd(), harness.dir.path());
+    let core =
+        daemon.read("limits").lines().find(|l| l.starts_with("Max core file size")).unwrap().to_string();
+    assert_eq!(core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(), ["0", "0"], "{core}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "out\n");
+    assert_eq!(std::fs::read_to_string(&err).unwrap(), "err\n");
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(daemon.fds().get(&1), Some(&out));
+    assert_eq!(daemon.fds().get(&2), Some(&err));
+}
+
+#[test]
+fn keep_fd_keeps_one_inherited_descriptor_and_closes_the_others() {
+    let harness = Harness::new("keep_fd");
+    let pid_file = harness.path("keep.pid");
+    let kept = harness.path("kept");
+    let closed = harness.path("closed");
+    // The shell opens fds 7 and 8, then becomes daemon-run.
+    let script = format!(
+        "exec 7>'{}' 8>'{}'; exec '{}' --keep-fd 7 --pid-file '{}' -- sleep 30",
+        kept.display(),
+        closed.display(),
+        common::DAEMON_RUN,
+        pid_file.display()
+    );
+    let (code, stderr) = run(harness.command("sh").args(["-c", &script]));
+    assert_eq!(code, 0, "{stderr}");
+    let daemon = wait_for_pid(&pid_file);
+    let fds = daemon.fds();
+    assert_eq!(fds.get(&7), Some(&kept), "{fds:?}");
+    assert_eq!(fds.get(&3), Some(&pid_file), "{fds:?}");
+    assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3, 7], "{fds:?}");
+}
+
+#[test]
+fn foreground_runs_the_steps_then_replaces_daemon_run_itself() {
+    let harness = Harness::new("foreground");
+    let pid_file = harness.path("fg.pid");
+    let mut child = harness
+        .daemon_run([
+            "--foreground".as_ref(),
+            "--umask".as_ref(),
+            "077".as_ref(),
+            "--pid-file".as_ref(),
+            pid_file.as_os_str(),
+        ])
+        .args(["--", "sleep", "30"])
+        .spawn()
+        .expect("launch");
+    let daemon = wait_for_pid(&pid_file);
+    assert_eq!(daemon.0 as u32, child.id(), "no fork: the pid file names daemon-run's own pid");
+    eventually("daemon-run execs sleep", || daemon.comm() == "sleep");
+    assert_eq!(daemon.status("Umask"), "0077");
+    assert_eq!(daemon.fds().get(&3), Some(&pid_file));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn user_nobody_runs_the_program_as_uid_65534() {
+    if !root_or_skip("user_nobody_runs_the_program_as_uid_65534", "switch users") {
+        return;
+    }
+    let harness = Harness::new("user");
+    let pid_file = harness.path("nobody.pid");
+    let (code, stderr) = run(harness
+        .daemon_run(["--user".as_ref(), "nobody".as_ref(), "--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["--", "sleep", "30"]));
+    assert_eq!(code, 0, "{stderr}");
+    let daemon = wait_for_pid(&pid_file);
+    assert_eq!(daemon.comm(), "sleep");
+    assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
+    assert_eq!(daemon.fds().get(&3), Some(&pid_file), "the lock survives the privilege drop");
+}
+
+#[test]
+fn a_program_that_exits_at_once_still_counts_as_started() {
+    // `--ready exec` proves the exec, not that the program stays up.
+    let harness = Harness::new("exits_at_once");
+    let pid_file = harness.path("short.pid");
+    let (code, stderr) = run(harness
+        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["--", "sh", "-c", "exit 3"]));
+    assert_eq!(code, 0, "{stderr}");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    // Re-parented to this subreaper: collect it.
+    let status = Proc(pid).reap();
+    assert_eq!(status, Some(nix::sys::wait::WaitStatus::Exited(Proc(pid).pid(), 3)));
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+}
+
+#[test]
+fn ready_notify_is_refused_until_supported() {
+    let harness = Harness::new("notify");
+    let pid_file = harness.path("notify.pid");
+    let (code, stderr) = run(harness
+        .daemon_run(["--ready".as_ref(), "notify".as_ref(), "--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["--", "sleep", "30"]));
+    assert_eq!(code, 64);
+    assert_eq!(stderr, format!("{}\n", daemon_run::NOTIFY_UNSUPPORTED));
+    assert!(!pid_file.exists());
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let harness = Harness::new("usage");
+    for args in [
+        &["--umask", "8", "--", "sleep"][..],
+        &["--ready-timeout", "30", "--", "sleep"],
+        &[],
+        &["--keep-fd", "2", "--", "sleep"],
+    ] {
+        let (code, stderr) = run(harness.daemon_run(args));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+    assert_eq!(harness.processes(), []);
+}
+
+/// The `## daemon-run` section of the README, up to the next `##` heading.
+fn readme_section() -> &'static str {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("\n## daemon-run\n").expect("a `## daemon-run` section");
+    let section = &readme[start + 1..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |end| end + 3);
+    &section[..end]
+}
+
+/// The README's flag table: (flag, value name if any, default cell).
+fn readme_flags() -> Vec<(String, Option<String>, String)> {
+    readme_section()
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.strip_prefix("| `--")?.split(" | ").collect();
+            let flag = cells[0].strip_suffix('`')?;
+            let mut words = flag.split(' ');
+            let name = format!("--{}", words.next()?);
+            Some((name, words.next().map(str::to_string), cells.last()?.trim_end_matches(" |").to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
+    let rows = readme_flags();
+    assert!(rows.len() >= 13, "flag table not found: {rows:?}");
+    let command = daemon_run::Cli::command();
+    for (flag, value, default) in &rows {
+        let sample = match flag.as_str() {
+            "--umask" => "027",
+            "--ready-timeout" => "500ms",
+            "--ready" => "exec",
+            "--keep-fd" => "3",
+            _ => "x",
+        };
+        let mut argv = vec!["daemon-run", flag.as_str()];
+        if value.is_some() {
+            argv.push(sample);
+        }
+        argv.extend(["--", "true"]);
+        if let Err(error) = command.clone().try_get_matches_from(&argv) {
+            panic!("README flag {flag} {value:?} is refused: {error}");
+        }
+        // A value-taking flag given without its value must be refused.
+        if value.is_some() {
+            assert!(command.clone().try_get_matches_from(["daemon-run", flag.as_str()]).is_err(), "{flag}");
+        }
+        // The parser's default, when it has one, is the README's.
+        let arg = command.get_arguments().find(|a| a.get_long() == flag.strip_prefix("--")).unwrap();
+        for parser_default in arg.get_default_values() {
+            let parser_default = parser_default.to_str().unwrap();
+            assert!(
+                default.contains(&format!("`{parser_default}`")),
+                "{flag}: README says {default}, parser {parser_default}"
+            );
+        }
+    }
+    let documented: Vec<&str> = rows.iter().map(|(flag, ..)| flag.as_str()).collect();
+    for arg in command.get_arguments() {
+        if let Some(long) = arg.get_long().filter(|long| !["help", "version"].contains(long)) {
+            assert!(
+                documented.contains(&format!("--{long}").as_str()),
+                "--{long} is missing from the README table"
+            );
+        }
+    }
+}
+
+#[test]
+fn durations_and_umasks_parse_as_documented() {
+    use daemon_run::{parse_duration, parse_umask};
+    assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+    assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    for bad in ["", "0s", "30", "1.5s", "-1s", "2h", "s"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(parse_umask("027"), Ok(0o027));
+    assert_eq!(parse_umask("0"), Ok(0));
+    assert_eq!(parse_umask("777"), Ok(0o777));
+    for bad in ["8", "1000", "", "-1", "+7", "abc"] {
+        assert!(parse_umask(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn lookup_inside_a_new_root_names_the_path_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    let program = dir.path().join("bin/prog");
+    std::fs::write(&program, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let found = daemon_run::find_program("prog".as_ref(), Some("/usr/bin:/bin".as_ref()), Some(dir.path()));
+    assert_eq!(found.unwrap(), Path::new("/bin/prog"));
+    let found = daemon_run::find_program("bin/prog".as_ref(), None, Some(dir.path()));
+    assert_eq!(found.unwrap(), Path::new("/bin/prog"));
+    let missing =
+        daemon_run::find_program("sh".as_ref(), Some("/bin".as_ref()), Some(dir.path())).unwrap_err();
+    assert_eq!(missing.exit_code(), 127);
+}
