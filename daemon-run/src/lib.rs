@@ -99,7 +99,7 @@ pub struct Cli {
 pub enum ReadyMode {
     /// Once PROGRAM has been executed (a close-on-exec pipe tells).
     Exec,
-    /// Once PROGRAM sends `READY=1` to `$NOTIFY_SOCKET` (not supported yet).
+    /// Once PROGRAM sends `READY=1` to the private `$NOTIFY_SOCKET` it is given.
     Notify,
 }
 
@@ -266,17 +266,8 @@ pub fn daemon(cli: &Cli) -> Daemon {
     daemon
 }
 
-/// The message `--ready notify` is refused with (exit [`EX_USAGE`]), before
-/// anything is started.
-pub const NOTIFY_UNSUPPORTED: &str =
-    "error: ready: --ready notify is not supported yet (use --ready exec, the default); nothing was started";
-
 /// The binary: [`run`], then print the error and exit with its code.
 pub fn main(cli: Cli) -> ! {
-    if cli.ready == ReadyMode::Notify {
-        eprintln!("{NOTIFY_UNSUPPORTED}");
-        std::process::exit(EX_USAGE);
-    }
     run(cli).exit()
 }
 
@@ -289,5 +280,8 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
-    daemon(&cli).exec(program, &cli.args)
+    match cli.ready {
+        ReadyMode::Exec => daemon(&cli).exec(program, &cli.args),
+        ReadyMode::Notify => daemon(&cli).exec_notify(program, &cli.args),
+    }
 }

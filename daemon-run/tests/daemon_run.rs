@@ -244,17 +244,117 @@ fn a_program_that_exits_at_once_still_counts_as_started() {
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
 }
 
-#[test]
-fn ready_notify_is_refused_until_supported() {
-    let harness = Harness::new("notify");
+/// A program speaking sd_notify, in Python: sleeps `delay`, then sends
+/// `READY=1` itself, from a forked child (`child`), or not at all (`never`),
+/// then keeps running (or exits at once with `exit`).
+const NOTIFIER: &str = r#"
+import os, socket, sys, time
+mode, delay = sys.argv[1], float(sys.argv[2])
+time.sleep(delay)
+def ready():
+    address = os.environ["NOTIFY_SOCKET"]
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(address)
+    s.send(b"READY=1\n")
+if mode == "ready":
+    ready()
+elif mode == "child":
+    if os.fork() == 0:
+        ready()
+        os._exit(0)
+elif mode == "exit":
+    sys.exit(0)
+time.sleep(600)
+"#;
+
+/// `daemon-run --ready notify` around [`NOTIFIER`], or `None` without python3.
+fn notify_run(
+    harness: &Harness,
+    test: &str,
+    extra: &[&str],
+    mode: &str,
+    delay: &str,
+) -> Option<(i32, String)> {
+    if std::process::Command::new("python3").arg("-c").arg("").status().is_err() {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("SKIPPED {test}: python3 is not installed\n").as_bytes(),
+        );
+        return None;
+    }
     let pid_file = harness.path("notify.pid");
-    let (code, stderr) = run(harness
-        .daemon_run(["--ready".as_ref(), "notify".as_ref(), "--pid-file".as_ref(), pid_file.as_os_str()])
-        .args(["--", "sleep", "30"]));
-    assert_eq!(code, 64);
-    assert_eq!(stderr, format!("{}\n", daemon_run::NOTIFY_UNSUPPORTED));
-    assert!(!pid_file.exists());
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--ready".as_ref(), "notify".as_ref(), "--pid-file".as_ref()];
+    args.push(pid_file.as_os_str());
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    Some(run(harness.daemon_run(args).args(["--", "python3", "-c", NOTIFIER, mode, delay])))
+}
+
+#[test]
+fn ready_notify_returns_once_the_program_sends_ready() {
+    let harness = Harness::new("notify-ready");
+    let started = std::time::Instant::now();
+    let Some((code, stderr)) =
+        notify_run(&harness, "ready_notify_returns_once_the_program_sends_ready", &[], "ready", "0.5")
+    else {
+        return;
+    };
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "returned before READY=1");
+    let pid: i32 = std::fs::read_to_string(harness.path("notify.pid")).unwrap().trim().parse().unwrap();
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        cmdline.split('\0').next().unwrap().ends_with("python3"),
+        "the pid file names the program: {cmdline:?}"
+    );
+}
+
+#[test]
+fn ready_notify_ignores_ready_from_another_process() {
+    let harness = Harness::new("notify-spoof");
+    let Some((code, stderr)) = notify_run(
+        &harness,
+        "ready_notify_ignores_ready_from_another_process",
+        &["--ready-timeout", "1s"],
+        "child",
+        "0",
+    ) else {
+        return;
+    };
+    assert_eq!((code, stderr.as_str()), (70, "error: ready: not ready after 1s\n"));
     assert_eq!(harness.processes(), []);
+    assert!(!harness.path("notify.pid").exists());
+}
+
+#[test]
+fn ready_notify_fails_when_the_program_exits_first() {
+    let harness = Harness::new("notify-exit");
+    let Some((code, stderr)) =
+        notify_run(&harness, "ready_notify_fails_when_the_program_exits_first", &[], "exit", "0")
+    else {
+        return;
+    };
+    assert_eq!((code, stderr.as_str()), (70, "error: report: the daemon exited before it was ready\n"));
+    assert_eq!(harness.processes(), []);
+    assert!(!harness.path("notify.pid").exists());
+}
+
+#[test]
+fn ready_notify_times_out_and_leaves_nothing() {
+    let harness = Harness::new("notify-timeout");
+    let Some((code, stderr)) = notify_run(
+        &harness,
+        "ready_notify_times_out_and_leaves_nothing",
+        &["--ready-timeout", "300ms"],
+        "never",
+        "0",
+    ) else {
+        return;
+    };
+    assert_eq!((code, stderr.as_str()), (70, "error: ready: not ready after 300ms\n"));
+    assert_eq!(harness.processes(), []);
+    assert!(!harness.path("notify.pid").exists());
 }
 
 #[test]

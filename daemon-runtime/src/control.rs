@@ -207,7 +207,7 @@ fn holder(file: &File) -> io::Result<Option<u32>> {
         .and_then(|fields| fields.get(4)?.parse().ok()))
 }
 
-fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
     // or -1; nix has no wrapper.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };

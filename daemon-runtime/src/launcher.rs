@@ -10,6 +10,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::error::{self, Error, Step};
+use crate::notify::NotReady;
 use crate::pidfile;
 use crate::report::{self, Failure, Outcome};
 use crate::start::{Prepared, as_path};
@@ -26,21 +27,41 @@ impl Prepared {
         // The child is the intermediate process (gone right after the second
         // fork) or, without a double fork, the daemon itself (only waited for
         // when it failed).
-        let status = if self.double_fork || outcome != Outcome::Ready { reap(child) } else { None };
+        let ready = matches!(outcome, Outcome::Ready { .. });
+        let status = if self.double_fork || !ready { reap(child) } else { None };
         match outcome {
-            Outcome::Ready => std::process::exit(0),
+            Outcome::Ready { pid } => match self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+                None => std::process::exit(0),
+                Some(notify) => match notify.await_ready(pid, self.timeout) {
+                    Ok(()) => std::process::exit(0),
+                    Err(NotReady::Exited) => {
+                        // The program held the lock, not its removal: clean up after it.
+                        if let Some(path) = self.pid_file_seen_from_outside() {
+                            pidfile::remove_if_stale(&path);
+                        }
+                        Error::Died { status: None }
+                    }
+                    Err(NotReady::TimedOut) => self.time_out(child),
+                },
+            },
             Outcome::Failed(failure) => self.error(failure),
             Outcome::InitFailed(message) => Error::Init { message },
             Outcome::Silent => {
                 Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
             }
-            Outcome::TimedOut => {
-                if let Some(path) = self.pid_file_seen_from_outside() {
-                    pidfile::remove_if_stale(&path);
-                }
-                Error::NotReady { timeout: self.timeout }
-            }
+            Outcome::TimedOut => self.time_out(child),
         }
+    }
+
+    /// The daemon was not ready in time: its process group is killed (again,
+    /// harmlessly, when the report pipe's timeout already did) and a pid
+    /// file it left is removed.
+    fn time_out(&self, child: Pid) -> Error {
+        let _ = killpg(child, Signal::SIGKILL);
+        if let Some(path) = self.pid_file_seen_from_outside() {
+            pidfile::remove_if_stale(&path);
+        }
+        Error::NotReady { timeout: self.timeout }
     }
 
     /// The pid file's path as the launcher sees it (inside the chroot for the daemon).

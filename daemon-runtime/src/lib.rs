@@ -166,6 +166,7 @@ mod error;
 mod fds;
 mod launcher;
 mod logs;
+mod notify;
 mod pidfile;
 mod privileges;
 mod readiness;
@@ -199,5 +200,14 @@ pub mod __private {
     /// prints the error and exits.
     pub fn start(daemon: Daemon) -> Running {
         daemon.start().unwrap_or_else(|error| error.exit())
+    }
+
+    /// [`start`] with `init` (the attribute's `init = path`): returns, in the
+    /// daemon only, what `init` produced; its error fails the start.
+    pub fn start_with<T, E: core::fmt::Debug>(
+        daemon: Daemon,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> (Running, T) {
+        daemon.start_with(init).unwrap_or_else(|error| error.exit())
     }
 }

@@ -31,7 +31,10 @@ pub(crate) enum Failure {
 /// What the launcher learned from the pipe.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    Ready,
+    /// The daemon, this pid, is ready (or is about to exec).
+    Ready {
+        pid: u32,
+    },
     Failed(Failure),
     /// End of file before any record: every writer exited without a word.
     Silent,
@@ -57,7 +60,7 @@ const MAX_TEXT: usize = 4096;
 
 fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
     let (tag, step, errno, value): (u8, Step, i32, u64) = match report {
-        Ok(()) => (READY, Step::Report, 0, 0),
+        Ok(()) => (READY, Step::Report, 0, u64::from(unistd::getpid().as_raw().unsigned_abs())),
         Err(Failure::Sys(step, errno)) => (SYS, step, errno as i32, 0),
         Err(Failure::Refused(Refusal::SymbolicLink)) => (SYMBOLIC_LINK, Step::PidFile, 0, 0),
         Err(Failure::Refused(Refusal::NotRegular)) => (NOT_REGULAR, Step::PidFile, 0, 0),
@@ -83,7 +86,7 @@ fn decode(record: &[u8; RECORD]) -> Outcome {
     let errno = Errno::from_raw(i32::from_ne_bytes(record[4..8].try_into().unwrap_or_default()));
     let value = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
     let failure = match record[0] {
-        READY => return Outcome::Ready,
+        READY => return Outcome::Ready { pid: value as u32 },
         SYS => Failure::Sys(step, errno),
         SYMBOLIC_LINK => Failure::Refused(Refusal::SymbolicLink),
         ROOT_REGAINED => Failure::RootRegained,
@@ -143,14 +146,14 @@ pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, kill: impl F
         Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
         Ok(record) => decode(&record),
     };
-    if exec && outcome == Outcome::Ready {
+    if exec && matches!(outcome, Outcome::Ready { .. }) {
         // Then end of file (the exec closed the pipe) or why the exec failed.
         outcome = match read_record(&pipe, Instant::now() + Duration::from_secs(3600)) {
             Ok(record) => decode(&record),
-            Err(_) => return Outcome::Ready,
+            Err(_) => return outcome,
         };
     }
-    if outcome != Outcome::Ready {
+    if !matches!(outcome, Outcome::Ready { .. }) {
         let mut rest = [0u8; 64];
         loop {
             match unistd::read(&pipe, &mut rest) {
@@ -235,7 +238,7 @@ mod tests {
         ];
         for case in cases {
             let expected = match case {
-                Ok(()) => Outcome::Ready,
+                Ok(()) => Outcome::Ready { pid: std::process::id() },
                 Err(failure) => Outcome::Failed(failure),
             };
             assert_eq!(decode(&encode(case)), expected);

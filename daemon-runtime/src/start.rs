@@ -16,6 +16,7 @@ use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
 use crate::error::{Error, Step};
+use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::Ready;
@@ -53,6 +54,8 @@ pub(crate) struct Exec {
     pub(crate) program: CString,
     args: Vec<CString>,
     pub(crate) argv: Vec<*const libc::c_char>,
+    /// With [`Daemon::exec_notify`]: the socket the program reports on.
+    pub(crate) notify: Option<NotifySocket>,
 }
 
 impl Daemon {
@@ -123,10 +126,42 @@ impl Daemon {
     /// error.exit();
     /// ```
     pub fn exec(self, program: impl AsRef<Path>, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Error {
-        let exec = match Exec::new(program.as_ref(), args) {
+        match Exec::new(program.as_ref(), args) {
+            Ok(exec) => self.run_program(exec),
+            Err(error) => error,
+        }
+    }
+
+    /// [`exec`](Daemon::exec), but the launcher returns only once the program
+    /// sends `READY=1` (sd_notify) on the private `NOTIFY_SOCKET` it is given,
+    /// within [`ready_timeout`](Daemon::ready_timeout): honest readiness for
+    /// any program that speaks the protocol. Only datagrams from the
+    /// program's own pid count. A program that exits first fails the start
+    /// ([`Error::Died`]); one that is late is killed ([`Error::NotReady`]).
+    ///
+    /// ```no_run
+    /// let error = daemon_runtime::Daemon::new().exec_notify("/usr/sbin/myd", ["--no-fork"]);
+    /// error.exit();
+    /// ```
+    pub fn exec_notify(
+        self,
+        program: impl AsRef<Path>,
+        args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    ) -> Error {
+        let mut exec = match Exec::new(program.as_ref(), args) {
             Ok(exec) => exec,
             Err(error) => return error,
         };
+        if !self.foreground {
+            exec.notify = match NotifySocket::bind() {
+                Ok(socket) => Some(socket),
+                Err(error) => return error,
+            };
+        }
+        self.run_program(exec)
+    }
+
+    fn run_program(self, exec: Exec) -> Error {
         match self.launch(Some(exec), || Ok::<(), std::convert::Infallible>(())) {
             Ok(_) => unreachable!("a successful exec does not return"),
             Err(error) => error,
@@ -227,7 +262,7 @@ impl Exec {
             all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
         }
         let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Exec { program: program_c, args: all, argv })
+        Ok(Exec { program: program_c, args: all, argv, notify: None })
     }
 
     /// Keeps the strings `argv` points into alive as long as `self`.
@@ -244,6 +279,7 @@ impl Prepared {
             .flatten()
             .map(AsRawFd::as_raw_fd)
             .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
+            .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
     }
 }
 
