@@ -30,6 +30,7 @@ pub(crate) const KEYS: &[&str] = &[
     "ready",
     "ready_timeout",
     "foreground",
+    "init",
     "crate",
 ];
 
@@ -62,6 +63,7 @@ pub(crate) struct Args {
     pub(crate) ready: Option<Arg>,
     pub(crate) ready_timeout: Option<Arg>,
     pub(crate) foreground: Option<Arg>,
+    pub(crate) init: Option<Arg>,
     pub(crate) krate: Option<Arg>,
 }
 
@@ -83,6 +85,7 @@ impl Args {
             "ready" => &mut self.ready,
             "ready_timeout" => &mut self.ready_timeout,
             "foreground" => &mut self.foreground,
+            "init" => &mut self.init,
             "crate" => &mut self.krate,
             _ => return None,
         })
@@ -107,6 +110,7 @@ pub(crate) fn example(key: &str) -> &'static str {
         "ready" => "`ready = \"auto\"` or `ready = \"manual\"`",
         "ready_timeout" => "`ready_timeout = \"30s\"`",
         "foreground" => "`foreground = true`",
+        "init" => "`init = bind_listener`",
         "crate" => "`crate = \"::daemon_runtime\"`",
         _ => "",
     }
@@ -156,7 +160,9 @@ fn unknown_key(path: &syn::Path) -> syn::Error {
         Some(key) => format!("did you mean `{key}`?"),
         None => format!("expected one of `{}`", KEYS.join("`, `")),
     };
-    let message = format!("unknown `#[daemon]` key `{name}`; {hint}");
+    // `::umask` is shown as written, and its hint is `umask`.
+    let colons = if path.leading_colon.is_some() { "::" } else { "" };
+    let message = format!("unknown `#[daemon]` key `{colons}{name}`; {hint}");
     syn::Error::new_spanned(path, message)
 }
 
@@ -219,6 +225,7 @@ mod tests {
             ready = "manual",
             ready_timeout = "30s",
             foreground = std::env::args().any(|arg| arg == "-f"),
+            init = net::bind,
             crate = "::daemon_runtime",
         ));
         assert_eq!(value(&args.umask), "0o027");
@@ -236,6 +243,7 @@ mod tests {
         assert_eq!(value(&args.ready), "\"manual\"");
         assert_eq!(value(&args.ready_timeout), "\"30s\"");
         assert_eq!(value(&args.foreground), "std :: env :: args () . any (| arg | arg == \"-f\")");
+        assert_eq!(value(&args.init), "net :: bind");
         assert_eq!(value(&args.krate), "\"::daemon_runtime\"");
         assert_eq!(args.krate.unwrap().key, "crate");
     }
@@ -258,20 +266,28 @@ mod tests {
     }
 
     #[test]
+    fn a_key_with_leading_colons_is_shown_as_written() {
+        assert_eq!(
+            parse_err(quote!(::double_fork = true)),
+            ["unknown `#[daemon]` key `::double_fork`; did you mean `double_fork`?"]
+        );
+    }
+
+    #[test]
     fn unknown_key_lists_the_keys_when_nothing_is_close() {
         assert_eq!(
             parse_err(quote!(verbose = true)),
             ["unknown `#[daemon]` key `verbose`; expected one of `umask`, `chdir`, \
                  `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
                  `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
-                 `foreground`, `crate`"]
+                 `foreground`, `init`, `crate`"]
         );
         assert_eq!(
             parse_err(quote!(a::umask = 1)),
             ["unknown `#[daemon]` key `a::umask`; expected one of `umask`, `chdir`, \
                  `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
                  `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
-                 `foreground`, `crate`"]
+                 `foreground`, `init`, `crate`"]
         );
     }
 

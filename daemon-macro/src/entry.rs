@@ -13,10 +13,13 @@ use crate::{args, expand, item, signature, validate};
 pub(crate) fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(args, &mut errors);
+    // Whether `main` may take an argument depends on the key being there,
+    // not on its value being right: a bad `init` gets one error, on itself.
+    let init = args.init.is_some();
     let config = validate::config(args, &mut errors);
     let main = match item::parse(item.clone()) {
         Ok(main) => {
-            signature::signature(&main, &mut errors);
+            signature::signature(&main, init, &mut errors);
             Some(main)
         }
         Err(error) => {
@@ -110,8 +113,7 @@ mod tests {
                 "unknown `#[daemon]` key `umsk`; did you mean `umask`?",
                 "`chdir` must be an absolute path, starting with `/`",
                 "`#[daemon]` can only be used on `fn main`",
-                "`#[daemon]` cannot be used on `fn main` with arguments; \
-                 read them with `std::env::args()`",
+                "`fn main` takes an argument only with `init = ...`, which produces it",
             ]
         );
     }
@@ -134,6 +136,17 @@ mod tests {
                 "`umask` set multiple times",
             ]
         );
+    }
+
+    #[test]
+    fn a_bad_init_value_is_one_error_not_two() {
+        let output = daemon(
+            quote!(init = bind()),
+            quote!(
+                fn main(listener: TcpListener) {}
+            ),
+        );
+        assert_eq!(messages(&output), ["`init` expects a path to a function, like `init = bind_listener`"]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::AttrStyle;
+use syn::{AttrStyle, FnArg, PatType, token};
 
 use crate::item::MainFn;
 use crate::validate::{Config, Setting};
@@ -28,28 +28,60 @@ use crate::validate::{Config, Setting};
 /// `main`: dropping it removes the pid file. Its `mixed_site` span hides it
 /// from the body, which can neither name it nor shadow it.
 ///
+/// With `init`, `start_with` runs it in the daemon and returns its value,
+/// which becomes `main`'s argument, bound with the user's own pattern and
+/// type (so a mismatch is reported on them):
+///
+/// ```text
+/// fn main() -> R {
+///     let (__daemon_running, __daemon_init) =
+///         ::daemon_runtime::__private::start_with(<builder>, path::to::init);
+///     let listener: TcpListener = __daemon_init;
+///     body
+/// }
+/// ```
+///
+/// A `main` without an argument gets `let () = __daemon_init;` instead: a
+/// value `init` produces must not be dropped unseen.
+///
 /// An `async fn main` with a runtime attribute becomes a synchronous `main`
 /// that starts the daemon and then calls the body as an inner `async fn`
 /// carrying that attribute, so the runtime and its threads are created in the
-/// daemon, after the forks:
+/// daemon, after the forks; `init`'s value is passed to it:
 ///
 /// ```text
 /// #[attrs before the runtime's] vis fn main() -> R {
 ///     let __daemon_running = ...;
 ///     #[tokio::main] #[attrs after it] #[inner_attrs, made outer]
-///     async fn __daemon_main() -> R { body }
-///     __daemon_main()
+///     async fn __daemon_main(listener: TcpListener) -> R { body }
+///     __daemon_main(__daemon_init)
 /// }
 /// ```
 pub(crate) fn main(config: &Config, main: MainFn) -> TokenStream {
-    let start = start(config);
     let runtime_attr = main.runtime_attr();
     let MainFn { mut attrs, vis, mut sig, brace, mut inner_attrs, body } = main;
+    // The expanded `main` takes nothing; the argument, if any, is bound to
+    // `init`'s value (`signature` allows one, and only with `init`).
+    let inputs = std::mem::take(&mut sig.inputs);
+    let init = config.init.as_ref().map(|Setting { value: path, .. }| {
+        // Hidden from the body like `__daemon_running`, but located at the
+        // function's name: a type error about its value points there.
+        let last = path.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span());
+        (path, Ident::new("__daemon_init", Span::mixed_site().located_at(last)))
+    });
+    let start = start(config, init.as_ref());
 
     let Some(index) = runtime_attr.filter(|_| sig.asyncness.is_some()) else {
+        let take = match (&init, inputs.first()) {
+            (Some((_, value)), Some(FnArg::Typed(PatType { attrs, pat, colon_token, ty }))) => {
+                quote!(#(#attrs)* let #pat #colon_token #ty = #value;)
+            }
+            (Some((_, value)), _) => unit(value),
+            (None, _) => TokenStream::new(),
+        };
         let mut block = TokenStream::new();
         brace.surround(&mut block, |block| {
-            block.extend(quote!(#(#inner_attrs)* #start #body));
+            block.extend(quote!(#(#inner_attrs)* #start #take #body));
         });
         return quote!(#(#attrs)* #vis #sig #block);
     };
@@ -66,7 +98,15 @@ pub(crate) fn main(config: &Config, main: MainFn) -> TokenStream {
     }
     let asyncness = sig.asyncness.take();
     let output = &sig.output;
-    let inner = Ident::new("__daemon_main", Span::mixed_site());
+    // Located at the user's `main`: "function defined here" points there.
+    let inner = Ident::new("__daemon_main", Span::mixed_site().located_at(sig.ident.span()));
+    // `init`'s value is passed to the inner function, which keeps the
+    // user's argument as written.
+    let (take, argument) = match &init {
+        Some((_, value)) if inputs.is_empty() => (unit(value), None),
+        Some((_, value)) => (TokenStream::new(), Some(value)),
+        None => (TokenStream::new(), None),
+    };
     // The user's braces go around the user's body: an error about what the
     // body returns points at it, not at the attribute.
     let mut inner_block = TokenStream::new();
@@ -74,15 +114,26 @@ pub(crate) fn main(config: &Config, main: MainFn) -> TokenStream {
     quote! {
         #(#attrs)* #vis #sig {
             #start
+            #take
             #(#runtime_attrs)* #(#inner_attrs)*
-            #asyncness fn #inner() #output #inner_block
-            #inner()
+            #asyncness fn #inner(#inputs) #output #inner_block
+            #inner(#argument)
         }
     }
 }
 
-/// `let __daemon_running = <crate>::__private::start(<builder>);`
-fn start(config: &Config) -> TokenStream {
+/// `let () = __daemon_init;`, the parentheses located at `init`'s name, so
+/// that a value `main` does not take is an error there.
+fn unit(value: &Ident) -> TokenStream {
+    let mut unit = TokenStream::new();
+    token::Paren(value.span()).surround(&mut unit, |_| {});
+    quote!(let #unit = #value;)
+}
+
+/// `let __daemon_running = <crate>::__private::start(<builder>);`, or with
+/// `init`, `let (__daemon_running, __daemon_init) =
+/// <crate>::__private::start_with(<builder>, <init>);`
+fn start(config: &Config, init: Option<&(&syn::Path, Ident)>) -> TokenStream {
     let krate = &config.krate;
     let mut builder = quote!(#krate::Daemon::new());
     // One call per key given, in the order of `args::KEYS`.
@@ -108,7 +159,12 @@ fn start(config: &Config) -> TokenStream {
     }
     setter(&mut builder, &config.foreground);
     let running = Ident::new("__daemon_running", Span::mixed_site());
-    quote!(let #running = #krate::__private::start(#builder);)
+    match init {
+        None => quote!(let #running = #krate::__private::start(#builder);),
+        Some((path, value)) => {
+            quote!(let (#running, #value) = #krate::__private::start_with(#builder, #path);)
+        }
+    }
 }
 
 fn setter<T: ToTokens>(builder: &mut TokenStream, setting: &Option<Setting<T>>) {
@@ -129,7 +185,7 @@ mod tests {
         let args = args::parse(args, &mut errors);
         let config = validate::config(args, &mut errors);
         let main = item::parse(item).unwrap();
-        signature::signature(&main, &mut errors);
+        signature::signature(&main, config.init.is_some(), &mut errors);
         errors.into_result().unwrap();
         super::main(&config, main).to_string()
     }
@@ -276,6 +332,100 @@ mod tests {
                 let __daemon_running = ::daemon_runtime::__private::start(
                     ::daemon_runtime::Daemon::new()
                 );
+            }
+        };
+        assert_eq!(expanded, expected.to_string());
+    }
+
+    #[test]
+    fn init_value_becomes_the_argument() {
+        let expanded = expand(
+            quote!(init = net::bind, user = "nobody"),
+            quote!(
+                fn main(#[allow(unused_mut)] mut listener: std::net::TcpListener) -> std::io::Result<()> {
+                    #![allow(unused)]
+                    serve(listener)
+                }
+            ),
+        );
+        let expected = quote! {
+            fn main() -> std::io::Result<()> {
+                #![allow(unused)]
+                let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
+                    ::daemon_runtime::Daemon::new().user("nobody"),
+                    net::bind
+                );
+                #[allow(unused_mut)]
+                let mut listener: std::net::TcpListener = __daemon_init;
+                serve(listener)
+            }
+        };
+        assert_eq!(expanded, expected.to_string());
+    }
+
+    #[test]
+    fn init_without_an_argument_must_produce_unit() {
+        let expanded = expand(
+            quote!(init = setup),
+            quote!(
+                fn main() {}
+            ),
+        );
+        let expected = quote! {
+            fn main() {
+                let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
+                    ::daemon_runtime::Daemon::new(),
+                    setup
+                );
+                let () = __daemon_init;
+            }
+        };
+        assert_eq!(expanded, expected.to_string());
+    }
+
+    #[test]
+    fn async_main_gets_the_init_value_as_its_argument() {
+        let expanded = expand(
+            quote!(init = bind),
+            quote!(
+                #[tokio::main]
+                async fn main(listener: std::net::TcpListener) {
+                    serve(listener).await
+                }
+            ),
+        );
+        let expected = quote! {
+            fn main() {
+                let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
+                    ::daemon_runtime::Daemon::new(),
+                    bind
+                );
+                #[tokio::main]
+                async fn __daemon_main(listener: std::net::TcpListener) {
+                    serve(listener).await
+                }
+                __daemon_main(__daemon_init)
+            }
+        };
+        assert_eq!(expanded, expected.to_string());
+
+        let expanded = expand(
+            quote!(init = setup),
+            quote!(
+                #[tokio::main]
+                async fn main() {}
+            ),
+        );
+        let expected = quote! {
+            fn main() {
+                let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
+                    ::daemon_runtime::Daemon::new(),
+                    setup
+                );
+                let () = __daemon_init;
+                #[tokio::main]
+                async fn __daemon_main() {}
+                __daemon_main()
             }
         };
         assert_eq!(expanded, expected.to_string());

@@ -16,6 +16,8 @@
 mod args;
 mod entry;
 mod expand;
+#[cfg(test)]
+mod fuzz;
 mod item;
 mod signature;
 mod suggest;
@@ -54,6 +56,7 @@ use proc_macro::TokenStream;
 /// | `ready` | `"auto"` or `"manual"` | one of the two |
 /// | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | a whole number of `ms`, `s` or `m`, greater than zero |
 /// | `foreground` | any `bool` expression, evaluated before detaching | by the type checker; `true` written as a literal refuses `double_fork` |
+/// | `init` | path to a `fn() -> Result<T, E>`, `E: Debug`, like `init = bind_listener` | a path; its `T` by the type checker, against `main`'s argument |
 /// | `crate` | string literal holding a path | parses as a path; default `"::daemon_runtime"` |
 ///
 /// Each key may appear once. Unknown keys are refused, with a suggestion when
@@ -87,6 +90,44 @@ use proc_macro::TokenStream;
 /// `main` returns, because dropping it removes the pid file. `main` may return
 /// `()`, `Result<(), E: Debug>` or `std::process::ExitCode`.
 ///
+/// # `init`
+///
+/// `init` runs in the daemon after the pid file is locked and after
+/// `chroot`, before the privilege drop: still as root, to bind a port below
+/// 1024 or open a file only root can. What it returns is `main`'s one
+/// argument; an `Err` fails the start (the launcher prints
+/// `error: init: <its Debug>` and exits 69, leaving no process and no pid
+/// file).
+///
+/// ```ignore
+/// fn bind() -> std::io::Result<TcpListener> {
+///     TcpListener::bind("127.0.0.1:80")
+/// }
+///
+/// #[daemon(init = bind, user = "nobody")]
+/// fn main(listener: TcpListener) {
+///     serve(listener)
+/// }
+/// ```
+///
+/// becomes
+///
+/// ```ignore
+/// fn main() {
+///     let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
+///         ::daemon_runtime::Daemon::new().user("nobody"),
+///         bind,
+///     );
+///     let listener: TcpListener = __daemon_init;
+///     serve(listener)
+/// }
+/// ```
+///
+/// The argument keeps the pattern and type written, so a type that does not
+/// match `init`'s is an error on them and on `init`. A `main` without an
+/// argument needs an `init` that returns `Result<(), E>`: a value it
+/// produced would otherwise be dropped unseen.
+///
 /// # Async runtimes
 ///
 /// A process must not have threads when it forks, so `async fn main` is
@@ -103,7 +144,8 @@ use proc_macro::TokenStream;
 /// The process detaches first, and the runtime is built afterwards, in the
 /// daemon: the body moves into an inner `async fn` that keeps the runtime
 /// attribute (any attribute whose path ends in `main`) and every attribute
-/// written after it, and the outer, synchronous `main` calls it after `start`.
+/// written after it, and the outer, synchronous `main` calls it after `start`,
+/// passing it `init`'s value when there is one.
 ///
 /// # Errors
 ///
@@ -111,8 +153,8 @@ use proc_macro::TokenStream;
 /// key, a key without a value, a value of the wrong form or out of range,
 /// `keep_fds` with `close_fds = false`, `double_fork` with
 /// `foreground = true`, and the attribute on anything but a
-/// plain `fn main` (not generic, no arguments, not `const`, `unsafe`,
-/// `extern` or, without a runtime attribute, `async`).
+/// plain `fn main` (not generic, not `const`, `unsafe`, `extern` or, without
+/// a runtime attribute, `async`; no arguments, or one with `init`).
 #[proc_macro_attribute]
 pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::daemon(args.into(), item.into()).into()

@@ -5,14 +5,15 @@
 //! the rule in the attribute's terms (for `async`, how to write it instead).
 
 use quote::{ToTokens, quote};
-use syn::Safety;
+use syn::{FnArg, Safety};
 
 use crate::entry::Errors;
 use crate::item::MainFn;
 
 /// Checks that the function is a plain `fn main`: one error per problem, on
-/// the token that causes it.
-pub(crate) fn signature(main: &MainFn, errors: &mut Errors) {
+/// the token that causes it. With `init` (the key was given, even with a bad
+/// value), `main` may take one argument: the value `init` produces.
+pub(crate) fn signature(main: &MainFn, init: bool, errors: &mut Errors) {
     let sig = &main.sig;
     let mut error = |tokens: &dyn ToTokens, message: &str| {
         errors.push(syn::Error::new_spanned(tokens, message));
@@ -48,13 +49,23 @@ pub(crate) fn signature(main: &MainFn, errors: &mut Errors) {
     if !sig.generics.params.is_empty() {
         error(&sig.generics, "`#[daemon]` cannot be used on a generic `fn main`");
     }
-    if !sig.inputs.is_empty() || sig.variadic.is_some() {
-        let (inputs, variadic) = (&sig.inputs, &sig.variadic);
+    let (inputs, variadic) = (&sig.inputs, &sig.variadic);
+    if !init && (!inputs.is_empty() || variadic.is_some()) {
         error(
             &quote!(#inputs #variadic),
-            "`#[daemon]` cannot be used on `fn main` with arguments; \
-             read them with `std::env::args()`",
+            "`fn main` takes an argument only with `init = ...`, which produces it",
         );
+    } else if init {
+        if let Some(FnArg::Receiver(receiver)) = inputs.first() {
+            error(receiver, "`fn main` cannot take `self`; its argument is the value `init` produces");
+        }
+        let rest = inputs.pairs().skip(1);
+        if inputs.len() > 1 || variadic.is_some() {
+            error(
+                &quote!(#(#rest)* #variadic),
+                "`fn main` takes one argument at most: the value `init` produces",
+            );
+        }
     }
     if let Some(where_clause) = &sig.generics.where_clause {
         error(where_clause, "`#[daemon]` cannot be used on `fn main` with a `where` clause");
@@ -70,8 +81,12 @@ mod tests {
     use crate::item;
 
     fn signature_errors(tokens: TokenStream) -> Vec<String> {
+        errors_with(false, tokens)
+    }
+
+    fn errors_with(init: bool, tokens: TokenStream) -> Vec<String> {
         let mut errors = Errors::default();
-        signature(&item::parse(tokens).unwrap(), &mut errors);
+        signature(&item::parse(tokens).unwrap(), init, &mut errors);
         match errors.into_result() {
             Ok(()) => Vec::new(),
             Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
@@ -150,8 +165,7 @@ mod tests {
                 quote!(
                     fn main(argc: i32) {}
                 ),
-                "`#[daemon]` cannot be used on `fn main` with arguments; \
-                 read them with `std::env::args()`",
+                "`fn main` takes an argument only with `init = ...`, which produces it",
             ),
             (
                 quote!(
@@ -170,6 +184,59 @@ mod tests {
         ];
         for (item, message) in cases {
             assert_eq!(signature_errors(item.clone()), [message], "{item}");
+        }
+    }
+
+    #[test]
+    fn with_init_main_takes_one_argument() {
+        let one_at_most = "`fn main` takes one argument at most: the value `init` produces";
+        let cases = [
+            (
+                quote!(
+                    fn main() {}
+                ),
+                None,
+            ),
+            (
+                quote!(
+                    fn main(listener: TcpListener) {}
+                ),
+                None,
+            ),
+            (
+                quote!(
+                    fn main(mut x: u8) {}
+                ),
+                None,
+            ),
+            (
+                quote!(
+                    #[tokio::main]
+                    async fn main((a, b): (u8, u8)) {}
+                ),
+                None,
+            ),
+            (
+                quote!(
+                    fn main(a: u8, b: u8) {}
+                ),
+                Some(one_at_most),
+            ),
+            (
+                quote!(
+                    fn main(a: u8, b: u8, c: u8) {}
+                ),
+                Some(one_at_most),
+            ),
+            (
+                quote!(
+                    fn main(self) {}
+                ),
+                Some("`fn main` cannot take `self`; its argument is the value `init` produces"),
+            ),
+        ];
+        for (item, message) in cases {
+            assert_eq!(errors_with(true, item.clone()), Vec::from_iter(message), "{item}");
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use proc_macro2::Ident;
 use quote::ToTokens;
-use syn::{Expr, ExprLit, ExprUnary, Lit, LitBool, LitInt, LitStr, UnOp};
+use syn::{Expr, ExprLit, ExprPath, ExprUnary, Lit, LitBool, LitInt, LitStr, UnOp};
 
 use crate::args::{Arg, Args, example};
 use crate::entry::Errors;
@@ -45,6 +45,8 @@ pub(crate) struct Config {
     pub(crate) ready_timeout: Option<Setting<LitInt>>,
     /// Any expression, left to the type checker (`bool`).
     pub(crate) foreground: Option<Setting<Expr>>,
+    /// A path, left to the type checker (`fn() -> Result<T, E>`, `E: Debug`).
+    pub(crate) init: Option<Setting<syn::Path>>,
 }
 
 /// Checks every value and the keys against each other.
@@ -78,6 +80,7 @@ pub(crate) fn config(args: Args, errors: &mut Errors) -> Config {
     let ready = check(args.ready, errors, ready);
     let ready_timeout = check(args.ready_timeout, errors, ready_timeout);
     let foreground = check(args.foreground, errors, |expr| Ok(ungroup(expr)));
+    let init = check(args.init, errors, init);
     let krate = check(args.krate, errors, krate).map(|setting| setting.value);
 
     if let (Some((span, position)), Some(close)) = (keep_fds_key, &close_fds)
@@ -111,6 +114,7 @@ pub(crate) fn config(args: Args, errors: &mut Errors) -> Config {
         ready,
         ready_timeout,
         foreground,
+        init,
     }
 }
 
@@ -354,6 +358,17 @@ fn fd(expr: Expr) -> syn::Result<(i32, LitInt)> {
         Ok(fd) if fd >= 3 && !negative => Ok((fd, lit)),
         Err(_) if !negative => Err(error(&lit, "`keep_fds` entries must fit in an `i32`")),
         _ => Err(too_small()),
+    }
+}
+
+/// A path to the function; what it returns is left to the type checker.
+fn init(expr: Expr) -> syn::Result<syn::Path> {
+    match ungroup(expr) {
+        Expr::Path(ExprPath { attrs, qself: None, path }) if attrs.is_empty() => Ok(path),
+        expr => {
+            let message = format!("`init` expects a path to a function, like {}", example("init"));
+            Err(error(&expr, &message))
+        }
     }
 }
 
@@ -602,6 +617,27 @@ mod tests {
         for expr in [quote!(42), quote!(dir.join("x")), quote!(b"/x")] {
             let value = config(quote!(pid_file = #expr)).unwrap().pid_file.unwrap().value;
             assert_eq!(value.into_token_stream().to_string(), expr.to_string());
+        }
+    }
+
+    #[test]
+    fn init_takes_a_path() {
+        for path in
+            [quote!(bind), quote!(net::bind), quote!(crate::net::bind), quote!(::x::y), quote!(make::<u8>)]
+        {
+            let value = config(quote!(init = #path)).unwrap().init.unwrap().value;
+            assert_eq!(value.into_token_stream().to_string(), path.to_string());
+        }
+        let message = "`init` expects a path to a function, like `init = bind_listener`";
+        for value in [
+            quote!("bind"),
+            quote!(bind()),
+            quote!(|| bind()),
+            quote!(<T as U>::f),
+            quote!(1),
+            quote!([bind]),
+        ] {
+            assert_eq!(errors(quote!(init = #value)), [message], "{value}");
         }
     }
 

@@ -33,12 +33,14 @@
 //! | `ready` | `"auto"` / `"manual"` (the body calls `daemon_runtime::ready()`) | `"auto"` | one of the two |
 //! | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | `"60s"` | a whole number of `ms`, `s` or `m`, `> 0` |
 //! | `foreground` | any `bool` expression (evaluated once, before detaching) | `false` | type-checks as `bool`; a literal `true` refuses `double_fork` |
+//! | `init` | path to a `fn() -> Result<T, E>`, `E: Debug`, run as root after the pid file lock and before the privilege drop ([`Daemon::start_with`]); `T` becomes `main`'s one argument | none | a path; `main` takes an argument only with `init`, of `init`'s `T` |
 //! | `crate` | path string | `"::daemon_runtime"` | parses as a path |
 //!
 //! Every misuse is a compile error that points at the offending token: an
 //! unknown key (with a suggestion), a key given twice, a literal of the wrong
 //! type or out of range, a relative path, the attribute on anything but a
-//! non-generic, non-`async` `fn main` without arguments.
+//! non-generic `fn main` (taking one argument only with `init`, which
+//! produces it; `async` only with an async runtime attribute below).
 //!
 //! `main` may return `()`, `Result<(), E: Debug>` or
 //! [`ExitCode`](std::process::ExitCode); the daemon's exit status is what
