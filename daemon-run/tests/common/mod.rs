@@ -180,6 +180,13 @@ pub fn wait_for_pid(path: &Path) -> Proc {
         {
             let proc = Proc(pid);
             assert!(proc.alive(), "pid {pid} from {} is not running", path.display());
+            // The pid file is written before the exec, and the dynamic loader
+            // holds the libraries it maps open for a moment after it: wait
+            // until the program is loaded before looking at its descriptors.
+            while proc.alive() && proc.fds().values().any(|target| target.to_string_lossy().contains(".so")) {
+                assert!(Instant::now() < deadline, "pid {pid} never finished loading");
+                std::thread::sleep(Duration::from_millis(1));
+            }
             return proc;
         }
         assert!(Instant::now() < deadline, "{} never got a pid", path.display());
