@@ -150,6 +150,16 @@ impl Proc {
             .collect()
     }
 
+    /// Sleeping (`S`) with the same descriptors twice in a row, none of
+    /// them a shared library or already gone.
+    fn settled(self) -> bool {
+        let before = self.fds();
+        let asleep = self.stat().first().is_some_and(|state| state == "S");
+        let loading =
+            before.values().any(|t| t.as_os_str().is_empty() || t.to_string_lossy().contains(".so"));
+        asleep && !loading && self.fds() == before
+    }
+
     pub fn alive(self) -> bool {
         std::fs::read_to_string(format!("/proc/{}/stat", self.0))
             .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.starts_with(" Z")))
@@ -181,10 +191,10 @@ pub fn wait_for_pid(path: &Path) -> Proc {
             let proc = Proc(pid);
             assert!(proc.alive(), "pid {pid} from {} is not running", path.display());
             // The pid file is written before the exec, and the dynamic loader
-            // holds the libraries it maps open for a moment after it: wait
-            // until the program is loaded before looking at its descriptors.
-            while proc.alive() && proc.fds().values().any(|target| target.to_string_lossy().contains(".so")) {
-                assert!(Instant::now() < deadline, "pid {pid} never finished loading");
+            // opens files for a moment after it: wait until the program is
+            // loaded and asleep (the programs these tests run all block).
+            while proc.alive() && !proc.settled() {
+                assert!(Instant::now() < deadline, "pid {pid} never settled");
                 std::thread::sleep(Duration::from_millis(1));
             }
             return proc;
