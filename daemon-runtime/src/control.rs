@@ -79,6 +79,17 @@ pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
 }
 
 /// What [`stop`] did.
+///
+/// ```no_run
+/// use daemon_runtime::Stopped;
+/// use nix::sys::signal::Signal;
+/// match daemon_runtime::stop("/run/myd.pid", Signal::SIGTERM, std::time::Duration::from_secs(10), true)? {
+///     Stopped::Exited { pid } => println!("{pid} stopped"),
+///     Stopped::Killed { pid } => println!("{pid} ignored SIGTERM and was killed"),
+///     Stopped::NotRunning => println!("was not running"),
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
     /// The daemon released its lock after `signal`.
