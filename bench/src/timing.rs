@@ -23,6 +23,9 @@ pub struct Series {
     pub leaked: Vec<usize>,
     /// Per launch: the daemon's `VmHWM` in KiB.
     pub hwm_kib: Vec<u64>,
+    /// Per launch: the daemon's `RssAnon` in KiB: its private memory, without
+    /// the shared library and binary pages that `VmHWM` also counts.
+    pub anon_kib: Vec<u64>,
 }
 
 /// The base and hostile series of one contender.
@@ -79,6 +82,9 @@ fn record(series: &mut Series, sample: &Sample, marker: &std::path::Path) {
             }
             if let Some(kib) = procfs::status_kib(daemon, "VmHWM") {
                 series.hwm_kib.push(kib);
+            }
+            if let Some(kib) = procfs::status_kib(daemon, "RssAnon") {
+                series.anon_kib.push(kib);
             }
         }
         _ => series.failures += 1,

@@ -10,6 +10,8 @@
 //! daemon_run::main(cli);
 //! ```
 
+#![deny(missing_docs)]
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
