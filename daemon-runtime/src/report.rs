@@ -138,20 +138,21 @@ fn write_all(pipe: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) {
 pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, kill: impl FnOnce()) -> Outcome {
     let deadline = Instant::now() + timeout;
     let mut outcome = match read_record(&pipe, deadline) {
-        Err(Outcome::TimedOut) => {
-            kill();
-            Outcome::TimedOut
-        }
+        Err(Outcome::TimedOut) => Outcome::TimedOut,
         Err(other) => return other,
         Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
         Ok(record) => decode(&record),
     };
     if exec && matches!(outcome, Outcome::Ready { .. }) {
         // Then end of file (the exec closed the pipe) or why the exec failed.
-        outcome = match read_record(&pipe, Instant::now() + Duration::from_secs(3600)) {
+        outcome = match read_record(&pipe, deadline) {
             Ok(record) => decode(&record),
-            Err(_) => return outcome,
+            Err(Outcome::Silent) => return outcome,
+            Err(other) => other,
         };
+    }
+    if outcome == Outcome::TimedOut {
+        kill();
     }
     if !matches!(outcome, Outcome::Ready { .. }) {
         let mut rest = [0u8; 64];
