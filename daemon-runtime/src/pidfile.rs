@@ -51,13 +51,15 @@ impl PidFile {
     /// process's pid.
     ///
     /// Async-signal-safe: it allocates nothing (the `CString` is built by the
-    /// caller), so it may run between `fork` and `exec`.
+    /// caller), so it may run between `fork` and `exec`. For the same reason
+    /// it does not walk the directories of `path`: [`Daemon::pid_file`](crate::Daemon::pid_file)
+    /// also refuses a symbolic link planted there by another user.
     ///
     /// # Errors
     ///
     /// [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) when another
     /// process holds the lock; [`Error::PidFileRefused`](crate::Error::PidFileRefused)
-    /// for a symbolic link's target, FIFO, directory, linked or foreign file;
+    /// for a symbolic link, FIFO, directory, linked or foreign file;
     /// [`Error::Path`](crate::Error::Path) when a system call fails.
     ///
     /// ```no_run
@@ -172,11 +174,11 @@ pub(crate) fn lock_at(location: &Location) -> Result<OwnedFd, Failure> {
 
 /// [`lock_at`] for a whole path, relative to the working directory.
 pub(crate) fn lock(path: &CStr) -> Result<OwnedFd, Failure> {
-    lock_in(unsafe_cwd(), path)
+    lock_in(cwd(), path)
 }
 
 /// `AT_FDCWD`: paths taken as `open(2)` takes them.
-fn unsafe_cwd() -> BorrowedFd<'static> {
+fn cwd() -> BorrowedFd<'static> {
     // SAFETY: AT_FDCWD is a constant the *at calls accept in place of a
     // descriptor; it is never closed or read from.
     unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
