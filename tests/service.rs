@@ -7,6 +7,7 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use common::{Harness, PROBE, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
@@ -356,4 +357,35 @@ fn start_stop_daemon_notify_await_receives_readiness() {
     assert!(output.status.success(), "{output:?}");
     let daemon = wait_for_pid(&pid_file);
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+}
+
+#[test]
+fn a_privilege_drop_that_would_not_hold_aborts_the_start() {
+    if !root_or_skip("a_privilege_drop_that_would_not_hold_aborts_the_start", "set securebits") {
+        return;
+    }
+    let harness = Harness::new("root-regained");
+    let pid_file = harness.path("d.pid");
+    let mut command = harness.command(PROBE);
+    command.args(["--user", "nobody", "--pid-file", arg(&pid_file)]);
+    // SAFETY: prctl is async-signal-safe. SECBIT_NO_SETUID_FIXUP keeps the
+    // capabilities across setuid, so `setuid(0)` would succeed afterwards:
+    // exactly the drop that must not be trusted.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_SECUREBITS, libc::SECBIT_NO_SETUID_FIXUP as libc::c_ulong, 0, 0, 0)
+                != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = harness.run(&mut command);
+    harness.assert_failed(
+        &output,
+        71,
+        "error: privileges: root could be regained after dropping privileges; refusing to run",
+    );
+    assert!(!pid_file.exists(), "a refused start left its pid file");
 }
