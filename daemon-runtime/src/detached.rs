@@ -47,9 +47,10 @@ impl Prepared {
         if let Some(exec) = &self.exec {
             return Err(self.error(execute(exec, pid_file.as_ref())));
         }
-        match self.ready {
-            Ready::Auto => readiness::notify_service_manager(),
-            Ready::Manual => readiness::defer(Pending { report: None, stdio: None }),
+        match (self.ready, &self.service_manager) {
+            (Ready::Auto, Some(manager)) => manager.send_ready(),
+            (Ready::Auto, None) => {}
+            (Ready::Manual, _) => readiness::defer(Pending { report: None, stdio: None }),
         }
         Ok((Running { pid_file }, value))
     }
@@ -88,7 +89,9 @@ impl Prepared {
             Ready::Auto => {
                 report::send(&to_launcher, Ok(()));
                 drop(to_launcher);
-                readiness::notify_service_manager();
+                if let Some(manager) = &self.service_manager {
+                    manager.send_ready();
+                }
             }
             Ready::Manual => {
                 // Until `ready()`, stdout and stderr stay the launcher's:

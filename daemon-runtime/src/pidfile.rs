@@ -310,7 +310,7 @@ fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
 }
 
 /// `pid` in decimal and a newline, formatted into `buf` without allocating.
-fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
+pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
     let mut start = buf.len() - 1;
     buf[start] = b'\n';
     loop {

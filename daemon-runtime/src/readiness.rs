@@ -1,10 +1,10 @@
 //! Telling the launcher, and a service manager, that the daemon is ready.
 
-use std::os::fd::OwnedFd;
-use std::os::linux::net::SocketAddrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Mutex;
+
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, sendto, socket};
 
 use nix::unistd;
 
@@ -77,21 +77,46 @@ pub fn ready() {
     }
 }
 
-/// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, a path or an
-/// abstract address written `@name` (the `sd-notify` crate handles only
-/// paths, hence these few lines). Errors are ignored: a service manager that
-/// cannot be reached times the service out itself; the daemon is fine.
+/// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, when set.
 pub(crate) fn notify_service_manager() {
-    let Some(address) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
-    let Ok(socket) = UnixDatagram::unbound() else {
-        return;
-    };
-    let _ = match address.as_bytes().strip_prefix(b"@") {
-        Some(name) => SocketAddr::from_abstract_name(name)
-            .and_then(|address| socket.send_to_addr(message.as_bytes(), &address)),
-        None => socket.send_to(message.as_bytes(), &address),
-    };
+    if let Some(manager) = ServiceManager::from_env() {
+        manager.send_ready();
+    }
+}
+
+/// `$NOTIFY_SOCKET`, a path or an abstract address written `@name` (the
+/// `sd-notify` crate handles only paths), resolved in the launcher so that
+/// the daemon can report between the forks without allocating.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServiceManager {
+    address: UnixAddr,
+}
+
+impl ServiceManager {
+    pub(crate) fn from_env() -> Option<ServiceManager> {
+        let address = std::env::var_os("NOTIFY_SOCKET")?;
+        let address = match address.as_bytes().strip_prefix(b"@") {
+            Some(name) => UnixAddr::new_abstract(name),
+            None => UnixAddr::new(address.as_os_str()),
+        };
+        address.ok().map(|address| ServiceManager { address })
+    }
+
+    /// Sends `MAINPID=<this pid>` and `READY=1`. Async-signal-safe: the
+    /// message is formatted on the stack. Errors are ignored: a service
+    /// manager that cannot be reached times the service out itself.
+    pub(crate) fn send_ready(&self) {
+        let mut pid = [0u8; 24];
+        let pid = crate::pidfile::format_pid(std::process::id(), &mut pid);
+        let mut message = [0u8; 48];
+        let mut len = 0;
+        for part in [b"MAINPID=".as_slice(), pid, b"READY=1\n"] {
+            message[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
+        let Ok(socket) = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None) else {
+            return;
+        };
+        let _ = sendto(socket.as_raw_fd(), &message[..len], &self.address, MsgFlags::MSG_NOSIGNAL);
+    }
 }

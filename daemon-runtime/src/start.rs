@@ -19,7 +19,7 @@ use crate::error::{Error, Step};
 use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
-use crate::readiness::Ready;
+use crate::readiness::{Ready, ServiceManager};
 use crate::{fds, logs, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
@@ -46,6 +46,9 @@ pub(crate) struct Prepared {
     pub(crate) deferred_stdio: Option<(OwnedFd, OwnedFd)>,
     /// With [`Daemon::exec`]: the program and its arguments.
     pub(crate) exec: Option<Exec>,
+    /// `$NOTIFY_SOCKET`, resolved now so that the daemon reports to it
+    /// without allocating.
+    pub(crate) service_manager: Option<ServiceManager>,
 }
 
 /// A program to execute in place of the daemon's body: C strings and the
@@ -249,6 +252,7 @@ impl Daemon {
             stderr: open_log(&self.stderr)?,
             deferred_stdio: None,
             exec: None,
+            service_manager: ServiceManager::from_env(),
         })
     }
 }
