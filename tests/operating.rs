@@ -185,3 +185,21 @@ fn ctl_example_starts_reports_reloads_and_stops() {
     assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert_eq!(ctl("status").status.code(), Some(3), "stopped cleanly: no pid file");
 }
+
+#[test]
+fn ctl_example_reports_a_killed_daemon_and_restarts_it() {
+    let harness = Harness::new("ctl-restart");
+    let dir = harness.path("ctl");
+    let pid_file = dir.join("ctl.pid");
+    let ctl = |action: &str| harness.run(harness.command(example("ctl")).arg(&dir).arg(action));
+    assert!(ctl("start").status.success());
+    let killed = wait_for_pid(&pid_file);
+    nix::sys::signal::kill(killed.pid(), Signal::SIGKILL).unwrap();
+    killed.reap();
+    let status = ctl("status");
+    assert_eq!(status.status.code(), Some(1), "dead with a pid file: {status:?}");
+    assert!(ctl("restart").status.success());
+    let restarted = wait_for_pid(&pid_file);
+    assert_ne!(restarted, killed);
+    assert_eq!(text(&ctl("status").stdout), format!("running (pid {})\n", restarted.0));
+}
