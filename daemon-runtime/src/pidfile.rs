@@ -324,9 +324,11 @@ pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
 }
 
 /// The pid the lock holder wrote. It locks first and writes right after, so
-/// an empty or partial file is retried for a moment; garbage gives `None`.
+/// an empty or partial file is retried for up to a second (a loaded machine
+/// can preempt the holder between the two); garbage gives `None`. Only a
+/// start that is refused anyway waits here.
 fn holder(fd: impl AsFd) -> Option<u32> {
-    for _ in 0..50 {
+    for _ in 0..1000 {
         let mut buf = [0u8; 24];
         if let Ok(n) = uio::pread(fd.as_fd(), &mut buf, 0)
             && let Some(pid) = parse_pid(&buf[..n])
