@@ -5,7 +5,7 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fmt::Debug;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -226,6 +226,7 @@ impl Daemon {
     /// `/dev/null` and the log files opened.
     fn prepare(&self) -> Result<Prepared, Error> {
         let open_log = |path: &Option<PathBuf>| path.as_deref().map(logs::open).transpose();
+        let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
         Ok(Prepared {
             umask: Mode::from_bits_truncate(self.umask),
             core_dumps: self.core_dumps,
@@ -235,14 +236,11 @@ impl Daemon {
             chroot: self.chroot.as_deref().map(c_path).transpose()?,
             // Inside a chroot, relative paths are taken inside the new root.
             chdir: c_path(&self.chdir)?,
-            pid_file: self.pid_file.as_deref().map(c_path).transpose()?,
-            pid_location: match &self.pid_file {
-                Some(path) => Some(pidfile::Location::find(
-                    &std::path::absolute(path).unwrap_or_else(|_| path.clone()),
-                    self.chroot.as_deref(),
-                )?),
-                None => None,
-            },
+            pid_file: pid_file.clone().map(c_string).transpose()?,
+            pid_location: pid_file
+                .as_deref()
+                .map(|path| pidfile::Location::find(path, self.chroot.as_deref()))
+                .transpose()?,
             credentials: privileges::resolve(self.user.as_ref(), self.group.as_ref())?,
             devnull: Some(
                 fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
@@ -288,12 +286,27 @@ impl Prepared {
 }
 
 /// `path` made absolute against the launcher's working directory (before any
-/// `chdir` changes what a relative path means), as a C string.
+/// `chdir` changes what a relative path means).
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|e| Error::Path {
+        step: Step::Preflight,
+        path: path.to_path_buf(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+    })
+}
+
+/// An absolute path as the C string the system calls take.
+fn c_string(path: PathBuf) -> Result<CString, Error> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
+        step: Step::Preflight,
+        path,
+        errno: Errno::EINVAL,
+    })
+}
+
+/// [`absolute`], then [`c_string`].
 fn c_path(path: &Path) -> Result<CString, Error> {
-    let error = |errno| Error::Path { step: Step::Preflight, path: path.to_path_buf(), errno };
-    let absolute = std::path::absolute(path)
-        .map_err(|e| error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))))?;
-    CString::new(absolute.into_os_string().into_vec()).map_err(|_| error(Errno::EINVAL))
+    c_string(absolute(path)?)
 }
 
 pub(crate) fn as_path(path: &CStr) -> PathBuf {
