@@ -175,14 +175,12 @@ fn execute(exec: &crate::start::Exec, pid_file: Option<&PidFile>) -> Failure {
             return Failure::Sys(Step::Exec, errno);
         }
     }
-    debug_assert_eq!(exec.argv.len(), exec.args().len() + 1);
     // SAFETY: `argv` (and `envp`) are null-terminated arrays of pointers into
     // C strings that `exec` owns and keeps alive; exec only returns on failure.
     unsafe {
         match &exec.notify {
             None => libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()),
             Some(notify) => {
-                debug_assert_eq!(notify.envp_ptrs.len(), notify.len() + 1);
                 libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), notify.envp_ptrs.as_ptr())
             }
         }

@@ -25,8 +25,9 @@ use crate::error::{Error, Step};
 /// The launcher's end, and the environment the program is executed with.
 pub(crate) struct NotifySocket {
     socket: OwnedFd,
-    /// `KEY=value` strings: this process's environment with `NOTIFY_SOCKET` set.
-    envp: Vec<CString>,
+    /// `KEY=value` strings: this process's environment with `NOTIFY_SOCKET`
+    /// set. Never read: kept alive because `envp_ptrs` points into it.
+    _envp: Vec<CString>,
     /// Null-terminated pointers into `envp`, for `execve`.
     pub(crate) envp_ptrs: Vec<*const libc::c_char>,
 }
@@ -54,12 +55,7 @@ impl NotifySocket {
         envp.push(CString::new(format!("NOTIFY_SOCKET=@{name}")).map_err(|_| sys(Errno::EINVAL))?);
         let envp_ptrs =
             envp.iter().map(|var| var.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(NotifySocket { socket, envp, envp_ptrs })
-    }
-
-    /// The number of environment strings (kept alive with the pointers).
-    pub(crate) fn len(&self) -> usize {
-        self.envp.len()
+        Ok(NotifySocket { socket, _envp: envp, envp_ptrs })
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.

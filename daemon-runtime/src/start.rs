@@ -55,7 +55,8 @@ pub(crate) struct Prepared {
 /// null-terminated pointer array `execv` wants, built before forking.
 pub(crate) struct Exec {
     pub(crate) program: CString,
-    args: Vec<CString>,
+    /// Never read: kept alive because `argv` points into it.
+    _args: Vec<CString>,
     pub(crate) argv: Vec<*const libc::c_char>,
     /// With [`Daemon::exec_notify`]: the socket the program reports on.
     pub(crate) notify: Option<NotifySocket>,
@@ -264,12 +265,7 @@ impl Exec {
             all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
         }
         let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Exec { program: program_c, args: all, argv, notify: None })
-    }
-
-    /// Keeps the strings `argv` points into alive as long as `self`.
-    pub(crate) fn args(&self) -> &[CString] {
-        &self.args
+        Ok(Exec { program: program_c, _args: all, argv, notify: None })
     }
 }
 
