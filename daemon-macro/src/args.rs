@@ -10,7 +10,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Expr, Token};
 
-use crate::entry::Errors;
+use crate::errors::Errors;
 use crate::suggest;
 
 /// The keys, in the order their builder calls are generated.

@@ -2,14 +2,16 @@
 
 use proc_macro2::TokenStream;
 
-use crate::{args, expand, item, signature, validate};
+use crate::errors::Errors;
+use crate::{args, expand, fallback, item, signature, validate};
 
 /// Expands `#[daemon(args)] item`.
 ///
-/// Never fails: on any error the output is the user's item, untouched, followed
-/// by one `compile_error!` per problem. Keeping the item (as `tokio-macros`
-/// does) lets rust-analyzer still complete inside `main`, and spares the user
-/// follow-on errors about a missing `main` or names the body cannot find.
+/// Never fails: on any error the output is one `compile_error!` per problem
+/// and, for a function, the user's body in a neutral `fn main()`
+/// ([`fallback::main`]), so that rustc adds no error of its own about the
+/// same mistake, and rust-analyzer still completes inside the body. An item
+/// that is not a function is kept as written.
 pub(crate) fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(args, &mut errors);
@@ -29,8 +31,8 @@ pub(crate) fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     match (errors.into_result(), main) {
         (Ok(()), Some(main)) => expand::main(&config, main),
-        (result, _) => {
-            let mut output = item;
+        (result, main) => {
+            let mut output = main.map_or(item, fallback::main);
             if let Err(error) = result {
                 output.extend(error.into_compile_error());
             }
@@ -39,39 +41,9 @@ pub(crate) fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Every error found so far, so that one build reports all of them, in the
-/// order of the tokens they point at: errors about the attribute's keys
-/// carry the key's position (`args::Arg::position`), and sort before the
-/// errors about the function.
-#[derive(Default)]
-pub(crate) struct Errors(Vec<(usize, syn::Error)>);
-
-impl Errors {
-    /// An error about the function, reported after those about the keys.
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        self.push_at(usize::MAX, error);
-    }
-
-    /// An error about the key at `position` in the attribute.
-    pub(crate) fn push_at(&mut self, position: usize, error: syn::Error) {
-        self.0.push((position, error));
-    }
-
-    pub(crate) fn into_result(mut self) -> syn::Result<()> {
-        // Stable: errors about the same key keep the order they were found in.
-        self.0.sort_by_key(|&(position, _)| position);
-        let mut errors = self.0.into_iter().map(|(_, error)| error);
-        let Some(mut all) = errors.next() else {
-            return Ok(());
-        };
-        all.extend(errors);
-        Err(all)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
     use super::daemon;
 
@@ -116,6 +88,23 @@ mod tests {
                 "`fn main` takes an argument only with `init = ...`, which produces it",
             ]
         );
+    }
+
+    #[test]
+    fn a_refused_main_becomes_a_neutral_main_holding_the_body() {
+        let output = daemon(
+            quote!(),
+            quote!(
+                async fn main(port: u16) {
+                    serve(port).await
+                }
+            ),
+        );
+        let file: syn::File = syn::parse2(output.clone()).unwrap();
+        let syn::Item::Fn(main) = &file.items[0] else { panic!("{output}") };
+        assert_eq!(main.sig.to_token_stream().to_string(), "fn main ()");
+        assert!(output.to_string().contains("async fn __daemon_main (port : u16) { serve (port) . await }"));
+        assert_eq!(messages(&output).len(), 2, "{output}");
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn setter<T: ToTokens>(builder: &mut TokenStream, setting: &Option<Setting<T>>) 
 mod tests {
     use quote::quote;
 
-    use crate::entry::Errors;
+    use crate::errors::Errors;
     use crate::{args, item, signature, validate};
 
     fn expand(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {

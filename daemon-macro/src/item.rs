@@ -4,7 +4,7 @@
 //! it is passed through untouched, it may use syntax this version of `syn`
 //! does not know, and while the user types it need not be valid yet.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, Signature, Token, Visibility, braced, token};
 
@@ -42,6 +42,36 @@ impl MainFn {
             segments.last().is_some_and(|last| last.ident == "main")
         })
     }
+
+    /// Where `#[tokio::main]` was written, when it was written above
+    /// `#[daemon]` and has already rewritten `main`.
+    ///
+    /// The attribute then sees a synchronous `main` whose body tokio made:
+    /// `let body = async { ... }; ... block_on(body)`, its tokens spanned on
+    /// `#[tokio::main]`. (A `main` with an argument has also had tokio's own
+    /// "the main function cannot accept arguments", without the reason.)
+    pub(crate) fn runtime_expansion(&self) -> Option<Span> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let start: Vec<TokenTree> = self.body.clone().into_iter().take(4).collect();
+        match &start[..] {
+            [
+                TokenTree::Ident(tokio_let),
+                TokenTree::Ident(body),
+                TokenTree::Punct(eq),
+                TokenTree::Ident(async_),
+            ] if tokio_let == "let" && body == "body" && eq.as_char() == '=' && async_ == "async" => {
+                Some(tokio_let.span())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether the attribute is `#[daemon]`, under any path (`#[daemon_runtime::daemon]`).
+pub(crate) fn is_daemon(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|last| last.ident == "daemon")
 }
 
 /// Parses the item, or explains why it is not a function.

@@ -8,14 +8,17 @@
 //! The work is split by phase, as in `thiserror-impl` and `tokio-macros`:
 //! `args` reads the keys and `validate` checks their values into a
 //! configuration; `item` reads the function and `signature` checks it;
-//! `expand` writes the new `main`; `entry` ties them together and falls back
-//! to the untouched function on errors.
+//! `expand` writes the new `main`; `fallback` writes a neutral one around
+//! the body when there are errors (collected by `errors`); `entry` ties them
+//! together.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod args;
 mod entry;
+mod errors;
 mod expand;
+mod fallback;
 #[cfg(test)]
 mod fuzz;
 mod item;

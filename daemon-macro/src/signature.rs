@@ -7,21 +7,26 @@
 use quote::{ToTokens, quote};
 use syn::{FnArg, Safety};
 
-use crate::entry::Errors;
-use crate::item::MainFn;
+use crate::errors::Errors;
+use crate::item::{self, MainFn};
 
 /// Checks that the function is a plain `fn main`: one error per problem, on
 /// the token that causes it. With `init` (the key was given, even with a bad
 /// value), `main` may take one argument: the value `init` produces.
 pub(crate) fn signature(main: &MainFn, init: bool, errors: &mut Errors) {
+    if let Some(runtime) = main.runtime_expansion() {
+        // What is left is the runtime's rewrite, not the user's signature:
+        // this is the one mistake.
+        let message = "`#[daemon]` must be written above `#[tokio::main]`: the process must detach \
+                       before the runtime starts its threads";
+        errors.push(syn::Error::new(runtime, message));
+        return;
+    }
     let sig = &main.sig;
     let mut error = |tokens: &dyn ToTokens, message: &str| {
         errors.push(syn::Error::new_spanned(tokens, message));
     };
-    if let Some(attr) = main.attrs.iter().find(|attr| {
-        let segments = &attr.path().segments;
-        segments.last().is_some_and(|last| last.ident == "daemon")
-    }) {
+    if let Some(attr) = main.attrs.iter().find(|attr| item::is_daemon(attr)) {
         error(attr, "`#[daemon]` is applied more than once");
     }
     if let Some(constness) = &sig.constness {
@@ -78,7 +83,6 @@ mod tests {
     use quote::quote;
 
     use super::*;
-    use crate::item;
 
     fn signature_errors(tokens: TokenStream) -> Vec<String> {
         errors_with(false, tokens)
@@ -185,6 +189,32 @@ mod tests {
         for (item, message) in cases {
             assert_eq!(signature_errors(item.clone()), [message], "{item}");
         }
+    }
+
+    #[test]
+    fn a_main_that_tokio_rewrote_first_is_one_error_about_the_order() {
+        // What `#[tokio::main] #[daemon] async fn main(x: u8) {}` hands on.
+        let rewritten = quote!(
+            fn main(x: u8) {
+                let body = async {};
+                Builder::new_multi_thread().enable_all().build().unwrap().block_on(body)
+            }
+        );
+        let message = "`#[daemon]` must be written above `#[tokio::main]`: the process must \
+                       detach before the runtime starts its threads";
+        assert_eq!(signature_errors(rewritten.clone()), [message]);
+        assert_eq!(errors_with(true, rewritten), [message]);
+        // Written by hand in an async `main`, it is the user's own code.
+        assert!(
+            signature_errors(quote!(
+                #[tokio::main]
+                async fn main() {
+                    let body = async {};
+                    body.await
+                }
+            ))
+            .is_empty()
+        );
     }
 
     #[test]

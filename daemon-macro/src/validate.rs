@@ -10,7 +10,7 @@ use quote::ToTokens;
 use syn::{Expr, ExprLit, ExprPath, ExprUnary, Lit, LitBool, LitInt, LitStr, UnOp};
 
 use crate::args::{Arg, Args, example};
-use crate::entry::Errors;
+use crate::errors::Errors;
 
 /// A checked key: its value, and the key itself, which spans the builder
 /// call generated for it.
