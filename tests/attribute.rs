@@ -15,6 +15,7 @@ const OPTIONS: &str = env!("CARGO_BIN_EXE_attr_options");
 const BAD_CHDIR: &str = env!("CARGO_BIN_EXE_attr_bad_chdir");
 const RESULT: &str = env!("CARGO_BIN_EXE_attr_result");
 const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
+const KEEP_FDS_EXPRESSION: &str = env!("CARGO_BIN_EXE_attr_keep_fds_expression");
 
 fn started(harness: &Harness, program: &str) -> Proc {
     let out = harness.path("probe.out");
@@ -71,6 +72,39 @@ fn every_core_key_takes_effect() {
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
     assert_eq!(fds, [0, 1, 2, 3, 9], "keep_fds = [9] survives, 8 and 10 are closed");
+}
+
+#[test]
+fn keep_fds_from_an_expression_is_evaluated_once_in_the_launcher() {
+    let harness = Harness::new("attr-keep-fds-expression");
+    let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
+    let raw = inherited.as_raw_fd();
+    let out = harness.path("probe.out");
+    let evaluated = harness.path("evaluated");
+    let mut command = harness.command(KEEP_FDS_EXPRESSION);
+    command.env("PROBE_OUT", &out).env("PROBE_KEEP_FDS", "8,10").env("PROBE_KEEP_FDS_EVALUATED", &evaluated);
+    // SAFETY: dup2 is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in [8, 9, 10] {
+                libc::dup2(raw, fd);
+            }
+            Ok(())
+        });
+    }
+    let launcher =
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let launcher_pid = launcher.id();
+    let output = launcher.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&out);
+    let fds: Vec<i32> = daemon.fds().into_keys().collect();
+    assert_eq!(fds, [0, 1, 2, 8, 10], "keep_fds = kept_fds() keeps 8 and 10, closes 9");
+    assert_eq!(
+        std::fs::read_to_string(&evaluated).unwrap(),
+        format!("{launcher_pid}\n"),
+        "evaluated once, by the launching process"
+    );
 }
 
 #[test]
@@ -151,7 +185,10 @@ fn ready_timeout_from_the_attribute_kills_a_late_daemon() {
     let pid_file = harness.path("d.pid");
     let output = harness
         .run(harness.command(SERVICE).env("PROBE_PID_FILE", &pid_file).env("PROBE_READY_DELAY_MS", "5000"));
-    assert_eq!(text(&output.stderr), "error: ready: not ready after 2s\n");
+    assert_eq!(
+        text(&output.stderr),
+        "error: ready: not ready after 2s: the body did not call `daemon_runtime::ready()`\n"
+    );
     assert_eq!(output.status.code(), Some(70));
     assert!(harness.processes().is_empty());
     assert!(!pid_file.exists());

@@ -39,11 +39,11 @@ fn init_binds_port_80_as_root_and_main_serves_it_as_nobody() {
 }
 
 #[test]
-fn a_failing_init_fails_the_start_with_its_debug_and_ex_unavailable() {
+fn a_failing_init_fails_the_start_with_its_display_and_ex_unavailable() {
     let harness = Harness::new("init-fails");
     let pid_file = harness.path("d.pid");
     let output = harness.run(harness.command(INIT_FAILS).env("PROBE_PID_FILE", &pid_file));
-    assert_eq!(text(&output.stderr), "error: init: \"cannot open /etc/myd.key\"\n");
+    assert_eq!(text(&output.stderr), "error: init: cannot open /etc/myd.key\n");
     assert_eq!(output.status.code(), Some(69), "{output:?}");
     assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
     assert!(!pid_file.exists(), "pid file left behind");

@@ -218,7 +218,11 @@ fn a_daemon_never_ready_is_killed_after_the_timeout() {
     let args =
         ["--ready-manual", "--ready-timeout-ms", "300", "--pid-file", arg(&pid_file), "--body-never-ready"];
     let output = harness.launch_probe(&args);
-    harness.assert_failed(&output, 70, "error: ready: not ready after 300ms");
+    harness.assert_failed(
+        &output,
+        70,
+        "error: ready: not ready after 300ms: the body did not call `daemon_runtime::ready()`",
+    );
     assert!(!pid_file.exists(), "pid file left by a killed daemon");
 }
 

@@ -5,8 +5,8 @@
 //! `pid_file = 42` underlines both the key and the value, and an IDE shows the
 //! setter's docs on the key), and the user's tokens keep their own.
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{ToTokens, quote};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{AttrStyle, FnArg, PatType, token};
 
 use crate::item::MainFn;
@@ -34,8 +34,9 @@ use crate::validate::{Config, Setting};
 ///
 /// ```text
 /// fn main() -> R {
+///     let __daemon_init_fn: fn() -> Result<_, _> = path::to::init;
 ///     let (__daemon_running, __daemon_init) =
-///         ::daemon_runtime::__private::start_with(<builder>, path::to::init);
+///         ::daemon_runtime::__private::start_with(<builder>, __daemon_init_fn);
 ///     let listener: TcpListener = __daemon_init;
 ///     body
 /// }
@@ -131,8 +132,9 @@ fn unit(value: &Ident) -> TokenStream {
 }
 
 /// `let __daemon_running = <crate>::__private::start(<builder>);`, or with
-/// `init`, `let (__daemon_running, __daemon_init) =
-/// <crate>::__private::start_with(<builder>, <init>);`
+/// `init`, `let __daemon_init_fn: fn() -> Result<_, _> = <init>;` and
+/// `let (__daemon_running, __daemon_init) =
+/// <crate>::__private::start_with(<builder>, __daemon_init_fn);`
 fn start(config: &Config, init: Option<&(&syn::Path, Ident)>) -> TokenStream {
     let krate = &config.krate;
     let mut builder = quote!(#krate::Daemon::new());
@@ -142,9 +144,7 @@ fn start(config: &Config, init: Option<&(&syn::Path, Ident)>) -> TokenStream {
     setter(&mut builder, &config.double_fork);
     setter(&mut builder, &config.pid_file);
     setter(&mut builder, &config.close_fds);
-    if let Some(Setting { key, value: fds }) = &config.keep_fds {
-        builder.extend(quote!(.#key([#(#fds),*])));
-    }
+    setter(&mut builder, &config.keep_fds);
     setter(&mut builder, &config.user);
     setter(&mut builder, &config.group);
     setter(&mut builder, &config.chroot);
@@ -159,12 +159,38 @@ fn start(config: &Config, init: Option<&(&syn::Path, Ident)>) -> TokenStream {
     }
     setter(&mut builder, &config.foreground);
     let running = Ident::new("__daemon_running", Span::mixed_site());
-    match init {
-        None => quote!(let #running = #krate::__private::start(#builder);),
-        Some((path, value)) => {
-            quote!(let (#running, #value) = #krate::__private::start_with(#builder, #path);)
-        }
+    let Some((path, value)) = init else {
+        return quote!(let #running = #krate::__private::start(#builder););
+    };
+    // `init` is first coerced to a function pointer, so that one returning
+    // something else is a type error on the user's path ("expected fn
+    // pointer `fn() -> Result<_, _>`"), the type underlined at the `init`
+    // key, rather than on a bound inside the runtime. The pointer is then
+    // the argument: an error type without `Display` is reported on it too.
+    let function = Ident::new("__daemon_init_fn", Span::mixed_site().located_at(value.span()));
+    let key = config.init.as_ref().map_or_else(Span::call_site, |init| init.key.span());
+    let pointer = quote_spanned!(key=> fn() -> ::core::result::Result<_, _>);
+    // The bound `E: Display` is reported on the whole call, so the call is
+    // located at `init`'s path too.
+    let mut start_with = located_at(quote!(#krate::__private::start_with), value.span());
+    let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#builder, #function));
+    arguments.set_span(value.span());
+    start_with.extend([TokenTree::Group(arguments)]);
+    quote! {
+        let #function: #pointer = #path;
+        let (#running, #value) = #start_with;
     }
+}
+
+/// `tokens` shown at `location` in errors, resolved as before.
+fn located_at(tokens: TokenStream, location: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(token.span().located_at(location));
+            token
+        })
+        .collect()
 }
 
 fn setter<T: ToTokens>(builder: &mut TokenStream, setting: &Option<Setting<T>>) {
@@ -351,9 +377,10 @@ mod tests {
         let expected = quote! {
             fn main() -> std::io::Result<()> {
                 #![allow(unused)]
+                let __daemon_init_fn: fn() -> ::core::result::Result<_, _> = net::bind;
                 let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
                     ::daemon_runtime::Daemon::new().user("nobody"),
-                    net::bind
+                    __daemon_init_fn
                 );
                 #[allow(unused_mut)]
                 let mut listener: std::net::TcpListener = __daemon_init;
@@ -373,9 +400,10 @@ mod tests {
         );
         let expected = quote! {
             fn main() {
+                let __daemon_init_fn: fn() -> ::core::result::Result<_, _> = setup;
                 let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
                     ::daemon_runtime::Daemon::new(),
-                    setup
+                    __daemon_init_fn
                 );
                 let () = __daemon_init;
             }
@@ -396,9 +424,10 @@ mod tests {
         );
         let expected = quote! {
             fn main() {
+                let __daemon_init_fn: fn() -> ::core::result::Result<_, _> = bind;
                 let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
                     ::daemon_runtime::Daemon::new(),
-                    bind
+                    __daemon_init_fn
                 );
                 #[tokio::main]
                 async fn __daemon_main(listener: std::net::TcpListener) {
@@ -418,9 +447,10 @@ mod tests {
         );
         let expected = quote! {
             fn main() {
+                let __daemon_init_fn: fn() -> ::core::result::Result<_, _> = setup;
                 let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
                     ::daemon_runtime::Daemon::new(),
-                    setup
+                    __daemon_init_fn
                 );
                 let () = __daemon_init;
                 #[tokio::main]

@@ -29,7 +29,9 @@ pub(crate) struct Config {
     /// A checked string literal, or any expression, left to the type checker.
     pub(crate) pid_file: Option<Setting<Expr>>,
     pub(crate) close_fds: Option<Setting<LitBool>>,
-    pub(crate) keep_fds: Option<Setting<Vec<LitInt>>>,
+    /// An array whose literal entries are checked, or any expression, left
+    /// to the type checker (`IntoIterator<Item = RawFd>`).
+    pub(crate) keep_fds: Option<Setting<Expr>>,
     /// A checked name (`LitStr`) or id (`LitInt`, suffixed `u32` so that it
     /// picks `From<u32>` of the runtime's `Account`).
     pub(crate) user: Option<Setting<Lit>>,
@@ -45,7 +47,7 @@ pub(crate) struct Config {
     pub(crate) ready_timeout: Option<Setting<LitInt>>,
     /// Any expression, left to the type checker (`bool`).
     pub(crate) foreground: Option<Setting<Expr>>,
-    /// A path, left to the type checker (`fn() -> Result<T, E>`, `E: Debug`).
+    /// A path, left to the type checker (`fn() -> Result<T, E>`, `E: Display`).
     pub(crate) init: Option<Setting<syn::Path>>,
 }
 
@@ -323,28 +325,51 @@ fn duration_millis(text: &str) -> Result<u64, String> {
     Ok(millis)
 }
 
-fn keep_fds(expr: Expr) -> syn::Result<Vec<LitInt>> {
-    let array = match ungroup(expr) {
+/// An array is checked entry by entry where an entry is a literal; any
+/// other expression (`keep_fds = listen_fds()`, a `const`) is passed
+/// through, evaluated once before detaching, and the compiler checks that
+/// its type is `IntoIterator<Item = RawFd>`.
+fn keep_fds(expr: Expr) -> syn::Result<Expr> {
+    let mut array = match ungroup(expr) {
         Expr::Array(array) => array,
-        expr => {
-            let message = "`keep_fds` expects an array of integer literals, like `keep_fds = [3, 4]`";
+        // A lone literal is no list of descriptors, whatever its type.
+        expr @ Expr::Lit(_) => {
+            let message = "`keep_fds` expects an array, like `keep_fds = [3, 4]`, or an expression \
+                           whose type is `IntoIterator<Item = RawFd>`";
             return Err(error(&expr, message));
         }
+        expr => return Ok(expr),
     };
     let mut errors = Errors::default();
-    let mut fds: Vec<(i32, LitInt)> = Vec::new();
-    for elem in array.elems {
+    let mut fds: Vec<i32> = Vec::new();
+    for elem in std::mem::take(&mut array.elems) {
+        if !is_literal(&elem) {
+            array.elems.push(elem);
+            continue;
+        }
         match fd(elem) {
-            Ok((fd, lit)) if fds.iter().any(|&(seen, _)| seen == fd) => {
+            Ok((fd, lit)) if fds.contains(&fd) => {
                 let message = format!("`keep_fds` lists descriptor {fd} more than once");
                 errors.push(error(&lit, &message));
             }
-            Ok(fd) => fds.push(fd),
+            Ok((fd, lit)) => {
+                fds.push(fd);
+                array.elems.push(Expr::Lit(ExprLit { attrs: Vec::new(), lit: Lit::Int(lit) }));
+            }
             Err(e) => errors.push(e),
         }
     }
     errors.into_result()?;
-    Ok(fds.into_iter().map(|(_, lit)| lit).collect())
+    Ok(Expr::Array(array))
+}
+
+/// A literal, negated or not: what `keep_fds` can check before the program runs.
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Group(group) => is_literal(&group.expr),
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => is_literal(expr),
+        expr => matches!(expr, Expr::Lit(_)),
+    }
 }
 
 fn fd(expr: Expr) -> syn::Result<(i32, LitInt)> {

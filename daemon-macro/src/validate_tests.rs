@@ -34,7 +34,8 @@ fn accepted_values() {
     assert!(config.double_fork.unwrap().value.value);
     let pid_file = config.pid_file.unwrap().value.into_token_stream();
     assert_eq!(pid_file.to_string(), "\"/run/myd.pid\"");
-    assert_eq!(config.keep_fds.unwrap().value.len(), 2);
+    let keep_fds = config.keep_fds.unwrap().value.into_token_stream();
+    assert_eq!(keep_fds.to_string(), "[3 , 2147483647i32]");
     assert_eq!(config.krate.into_token_stream().to_string(), "crate :: rt");
     let default = super::config(args::Args::default(), &mut Errors::default()).krate;
     let default = default.into_token_stream();
@@ -191,6 +192,20 @@ fn pid_file_expressions_are_left_to_the_compiler() {
 }
 
 #[test]
+fn keep_fds_expressions_are_left_to_the_compiler() {
+    for expr in [quote!(listen_fds()), quote!(FDS), quote!(vec![3, 4]), quote!([LISTEN, 4]), quote!(3..5)] {
+        let value = config(quote!(keep_fds = #expr)).unwrap().keep_fds.unwrap().value;
+        assert_eq!(value.into_token_stream().to_string(), expr.to_string());
+    }
+    // The literal entries of an array are still checked.
+    let fd_range = "`keep_fds` entries must be >= 3: descriptors 0, 1 and 2 are always redirected";
+    assert_eq!(errors(quote!(keep_fds = [LISTEN, 2])), [fd_range]);
+    // Whatever the form, the key needs `close_fds`.
+    let message = "`keep_fds` has no effect with `close_fds = false`, which keeps every descriptor open";
+    assert_eq!(errors(quote!(keep_fds = listen_fds(), close_fds = false)), [message]);
+}
+
+#[test]
 fn init_takes_a_path() {
     for path in
         [quote!(bind), quote!(net::bind), quote!(crate::net::bind), quote!(::x::y), quote!(make::<u8>)]
@@ -231,8 +246,12 @@ fn refused_values() {
         (quote!(close_fds = "yes"), "`close_fds` expects `true` or `false`"),
         (quote!(keep_fds = [1]), fd_range),
         (quote!(keep_fds = [-4]), fd_range),
-        (quote!(keep_fds = 3), "`keep_fds` expects an array of integer literals, like `keep_fds = [3, 4]`"),
-        (quote!(keep_fds = [x]), "`keep_fds` expects integer literals, like `keep_fds = [3, 4]`"),
+        (
+            quote!(keep_fds = 3),
+            "`keep_fds` expects an array, like `keep_fds = [3, 4]`, or an expression whose type is \
+             `IntoIterator<Item = RawFd>`",
+        ),
+        (quote!(keep_fds = ["3"]), "`keep_fds` expects integer literals, like `keep_fds = [3, 4]`"),
         (quote!(keep_fds = [2147483648]), "`keep_fds` entries must fit in an `i32`"),
         (quote!(keep_fds = [3, 4, 3]), "`keep_fds` lists descriptor 3 more than once"),
         (quote!(crate = "not a path!"), not_a_path),

@@ -2,7 +2,7 @@
 //! the foreground. Async-signal-safe until the body's `init` runs: system
 //! calls on what step 1 prepared, nothing allocated, formatted or resolved.
 
-use std::fmt::Debug;
+use std::fmt::Display;
 use std::os::fd::OwnedFd;
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -37,12 +37,12 @@ fn fail(to_launcher: &OwnedFd, failure: Failure, pid_file: Option<PidFile>) -> !
 
 impl Prepared {
     /// `foreground`: the steps that remain, in this process.
-    pub(crate) fn in_foreground<T, E: Debug>(
+    pub(crate) fn in_foreground<T, E: Display>(
         mut self,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         let pid_file = self.lock_steps(false).map_err(|failure| self.error(failure))?;
-        let value = init().map_err(|error| Error::Init { message: format!("{error:?}") })?;
+        let value = init().map_err(|error| Error::Init { message: format!("{error}") })?;
         self.drop_privileges().map_err(|failure| self.error(failure))?;
         if let Some(exec) = &self.exec {
             return Err(self.error(execute(exec, pid_file.as_ref())));
@@ -56,7 +56,7 @@ impl Prepared {
     }
 
     /// The daemon's side: the steps, `init`, the privilege drop, the report.
-    pub(crate) fn detach<T, E: Debug>(
+    pub(crate) fn detach<T, E: Display>(
         mut self,
         to_launcher: OwnedFd,
         init: impl FnOnce() -> Result<T, E>,
@@ -69,7 +69,7 @@ impl Prepared {
             Ok(value) => value,
             Err(error) => {
                 drop(pid_file);
-                report::send_init_failure(&to_launcher, &format!("{error:?}"));
+                report::send_init_failure(&to_launcher, &format!("{error}"));
                 leave(sysexits::EX_UNAVAILABLE)
             }
         };

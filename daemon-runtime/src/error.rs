@@ -188,10 +188,14 @@ pub enum Error {
     NotReady {
         /// The timeout that expired.
         timeout: std::time::Duration,
+        /// Whether the launcher was waiting for the body to call
+        /// [`ready`](crate::ready) ([`Ready::Manual`](crate::Ready::Manual)),
+        /// which the message then names.
+        manual: bool,
     },
     /// The `init` function returned an error.
     Init {
-        /// Its `Debug` text.
+        /// Its `Display` text.
         message: String,
     },
     /// The process is PID 1 of its namespace (a container's entry point):
@@ -350,9 +354,14 @@ impl fmt::Display for Error {
                 "{step}: this process is PID 1 of its namespace; detaching would end the namespace \
                  and the daemon with it (run in the foreground: `foreground = daemon_runtime::supervised()`)"
             ),
-            Error::NotReady { timeout } => {
+            Error::NotReady { timeout, manual: false } => {
                 write!(f, "{step}: not ready after {}", seconds(*timeout))
             }
+            Error::NotReady { timeout, manual: true } => write!(
+                f,
+                "{step}: not ready after {}: the body did not call `daemon_runtime::ready()`",
+                seconds(*timeout)
+            ),
             Error::Died { status: None } => {
                 write!(f, "{step}: the daemon exited before it was ready")
             }

@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use crate::error::{self, Error, Step};
 use crate::notify::NotReady;
 use crate::pidfile;
+use crate::readiness::Ready;
 use crate::report::{self, Failure, Outcome};
 use crate::start::{Prepared, as_path};
 
@@ -61,7 +62,9 @@ impl Prepared {
         if let Some(path) = self.pid_file_seen_from_outside() {
             pidfile::remove_if_stale(&path);
         }
-        Error::NotReady { timeout: self.timeout }
+        // With `exec`, the program was to send `READY=1`, not call `ready()`.
+        let manual = self.ready == Ready::Manual && self.exec.is_none();
+        Error::NotReady { timeout: self.timeout, manual }
     }
 
     /// The pid file's path as the launcher sees it (inside the chroot for the daemon).

@@ -33,7 +33,7 @@
 //! | `ready` | `"auto"` / `"manual"` (the body calls `daemon_runtime::ready()`) | `"auto"` | one of the two |
 //! | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | `"60s"` | a whole number of `ms`, `s` or `m`, `> 0` |
 //! | `foreground` | any `bool` expression (evaluated once, before detaching) | `false` | type-checks as `bool`; a literal `true` refuses `double_fork` |
-//! | `init` | path to a `fn() -> Result<T, E>`, `E: Debug`, run as root after the pid file lock and before the privilege drop ([`Daemon::start_with`]); `T` becomes `main`'s one argument | none | a path; `main` takes an argument only with `init`, of `init`'s `T` |
+//! | `init` | path to a `fn() -> Result<T, E>`, `E: Display` (printed as `error: init: <its Display>`), run as root after the pid file lock and before the privilege drop ([`Daemon::start_with`]); `T` becomes `main`'s one argument | none | a path; `main` takes an argument only with `init`, of `init`'s `T` |
 //! | `crate` | path string | `"::daemon_runtime"` | parses as a path |
 //!
 //! Every misuse is a compile error that points at the offending token: an
@@ -206,7 +206,7 @@ pub mod __private {
 
     /// [`start`] with `init` (the attribute's `init = path`): returns, in the
     /// daemon only, what `init` produced; its error fails the start.
-    pub fn start_with<T, E: core::fmt::Debug>(
+    pub fn start_with<T, E: core::fmt::Display>(
         daemon: Daemon,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {

@@ -2,7 +2,7 @@
 //! to 4, in the launching process, up to the fork.
 
 use std::ffi::{CStr, CString, OsStr};
-use std::fmt::Debug;
+use std::fmt::Display;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -94,7 +94,8 @@ impl Daemon {
     /// file is locked and after `chroot`, before the privilege drop: still as
     /// root, to bind a port below 1024 or read a key only root can. Its value
     /// is returned with [`Running`]; its error fails the start, and the
-    /// launcher prints `error: init: <its Debug>`
+    /// launcher prints `error: init: <its Display>` (`E: Display`, as
+    /// `std::io::Error`, `String` or `anyhow::Error` are)
     /// ([`EX_UNAVAILABLE`](crate::sysexits::EX_UNAVAILABLE)), leaving no
     /// process and no pid file.
     ///
@@ -110,7 +111,10 @@ impl Daemon {
     /// // Serves port 80 as nobody.
     /// # drop((running, listener));
     /// ```
-    pub fn start_with<T, E: Debug>(self, init: impl FnOnce() -> Result<T, E>) -> Result<(Running, T), Error> {
+    pub fn start_with<T, E: Display>(
+        self,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(Running, T), Error> {
         self.launch(None, init)
     }
 
@@ -172,7 +176,7 @@ impl Daemon {
         }
     }
 
-    fn launch<T, E: Debug>(
+    fn launch<T, E: Display>(
         self,
         exec: Option<Exec>,
         init: impl FnOnce() -> Result<T, E>,

@@ -1,5 +1,5 @@
 //! `#[daemon]` whose `init` fails: the launcher must print the error's
-//! `Debug` and exit 69, leaving nothing running and no pid file
+//! `Display` and exit 69, leaving nothing running and no pid file
 //! (`$PROBE_PID_FILE`). The body never runs.
 
 use daemon_runtime::daemon;
