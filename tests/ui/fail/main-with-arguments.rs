@@ -1,4 +1,5 @@
+// The argument is not also reported unused, and rustc adds no E0580.
 use daemon_runtime::daemon;
 
 #[daemon]
-fn main(_args: Vec<String>) {}
+fn main(args: Vec<String>) {}
