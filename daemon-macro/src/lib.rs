@@ -42,30 +42,17 @@ use proc_macro::TokenStream;
 /// # Keys
 ///
 /// Every key is optional; a key left out keeps the runtime's default
-/// (`daemon_runtime::Daemon::new()`). `#[daemon]` alone is valid.
-///
-/// | key | value | checked at compile time |
-/// |---|---|---|
-/// | `umask` | integer literal, like `0o027` | in `0..=0o777`; `022` (decimal in Rust) is refused |
-/// | `chdir` | string literal | an absolute path, no NUL byte |
-/// | `double_fork` | `true` or `false` | |
-/// | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` | a literal is an absolute path that names a file, not a directory |
-/// | `close_fds` | `true` or `false` | |
-/// | `keep_fds` | array of integer literals, like `[3, 4]` | each `>= 3` and an `i32`; not with `close_fds = false` |
-/// | `user`, `group` | a name string, like `"nobody"`, or a numeric id, like `65534` | a name is non-empty, without NUL, `:`, `/` or whitespace; an id is a `u32` |
-/// | `chroot` | string literal | an absolute path, no NUL byte |
-/// | `core_dumps` | `true` or `false` | |
-/// | `stdout`, `stderr` | string literal | an absolute path that names a file, not a directory |
-/// | `ready` | `"auto"` or `"manual"` | one of the two |
-/// | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | a whole number of `ms`, `s` or `m`, greater than zero |
-/// | `foreground` | any `bool` expression, evaluated before detaching | by the type checker; `true` written as a literal refuses `double_fork` |
-/// | `init` | path to a `fn() -> Result<T, E>`, `E: Debug`, like `init = bind_listener` | a path; its `T` by the type checker, against `main`'s argument |
-/// | `crate` | string literal holding a path | parses as a path; default `"::daemon_runtime"` |
+/// (`daemon_runtime::Daemon::new()`). `#[daemon]` alone is valid. The keys,
+/// what each accepts, its default and what is checked at compile time are in
+/// one table, in [`daemon_runtime`'s documentation][keys].
 ///
 /// Each key may appear once. Unknown keys are refused, with a suggestion when
-/// one is close. An expression given to `pid_file` or `foreground` is
-/// evaluated once, before the process detaches. With `ready = "manual"` the
-/// launcher waits until the body calls `daemon_runtime::ready()`.
+/// one is close. An expression given to `pid_file`, `keep_fds` or
+/// `foreground` is evaluated once, before the process detaches. With
+/// `ready = "manual"` the launcher waits until the body calls
+/// `daemon_runtime::ready()`.
+///
+/// [keys]: https://docs.rs/daemon-runtime/latest/daemon_runtime/#the-attribute
 ///
 /// # What it expands to
 ///
@@ -99,8 +86,9 @@ use proc_macro::TokenStream;
 /// `chroot`, before the privilege drop: still as root, to bind a port below
 /// 1024 or open a file only root can. What it returns is `main`'s one
 /// argument; an `Err` fails the start (the launcher prints
-/// `error: init: <its Debug>` and exits 69, leaving no process and no pid
-/// file).
+/// `error: init: <its Display>` and exits 69, leaving no process and no pid
+/// file), so `init`'s error type needs `Display`, as `std::io::Error`,
+/// `String` and `anyhow::Error` have.
 ///
 /// ```ignore
 /// fn bind() -> std::io::Result<TcpListener> {
@@ -117,9 +105,10 @@ use proc_macro::TokenStream;
 ///
 /// ```ignore
 /// fn main() {
+///     let __daemon_init_fn: fn() -> Result<_, _> = bind;
 ///     let (__daemon_running, __daemon_init) = ::daemon_runtime::__private::start_with(
 ///         ::daemon_runtime::Daemon::new().user("nobody"),
-///         bind,
+///         __daemon_init_fn,
 ///     );
 ///     let listener: TcpListener = __daemon_init;
 ///     serve(listener)
@@ -127,9 +116,10 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// The argument keeps the pattern and type written, so a type that does not
-/// match `init`'s is an error on them and on `init`. A `main` without an
-/// argument needs an `init` that returns `Result<(), E>`: a value it
-/// produced would otherwise be dropped unseen.
+/// match `init`'s is an error on them and on `init`; an `init` that returns
+/// no `Result`, or whose error has no `Display`, is an error on `init`'s
+/// path. A `main` without an argument needs an `init` that returns
+/// `Result<(), E>`: a value it produced would otherwise be dropped unseen.
 ///
 /// # Async runtimes
 ///
@@ -150,6 +140,11 @@ use proc_macro::TokenStream;
 /// written after it, and the outer, synchronous `main` calls it after `start`,
 /// passing it `init`'s value when there is one.
 ///
+/// `#[daemon]` must be the first of the two. Written below `#[tokio::main]`,
+/// it receives tokio's rewrite of `main` and refuses it with "`#[daemon]`
+/// must be written above `#[tokio::main]`" (with an `init` argument, tokio's
+/// own "the main function cannot accept arguments" comes too).
+///
 /// # Errors
 ///
 /// Misuse is a compile error on the offending token: an unknown or repeated
@@ -158,6 +153,12 @@ use proc_macro::TokenStream;
 /// `foreground = true`, and the attribute on anything but a
 /// plain `fn main` (not generic, not `const`, `unsafe`, `extern` or, without
 /// a runtime attribute, `async`; no arguments, or one with `init`).
+///
+/// One mistake gets one error. On any error the attribute expands to its
+/// `compile_error!`s and the body, kept in a function of its own inside a
+/// neutral `fn main()`: rustc adds no error of its own about `main`'s
+/// signature, the body is still type-checked, and an IDE still completes in
+/// it.
 #[proc_macro_attribute]
 pub fn daemon(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::daemon(args.into(), item.into()).into()

@@ -20,27 +20,33 @@
 //!
 //! | key | value | default | checked at compile time |
 //! |---|---|---|---|
-//! | `umask` | integer literal | `0` | `0..=0o777` |
-//! | `chdir` | string literal | `"/"` | absolute path |
+//! | `umask` | integer literal, like `0o027` | `0` | `0..=0o777`; `022` (decimal in Rust) is refused |
+//! | `chdir` | string literal | `"/"` | absolute path, no NUL byte |
 //! | `double_fork` | `true` / `false` | `true` | bool literal |
-//! | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` | none | a literal is absolute and names no directory |
+//! | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` (evaluated once, before detaching) | none | a literal is absolute and names no directory |
 //! | `close_fds` | `true` / `false` | `true` | bool literal |
-//! | `keep_fds` | array of integer literals | `[]` | each `>= 3`; needs `close_fds` |
-//! | `user`, `group` | name string, or numeric id (`u32`) | none (no privilege change) | a name is non-empty, without NUL, `:`, `/` or whitespace |
-//! | `chroot` | string literal | none | absolute path |
+//! | `keep_fds` | array of integer literals, like `[3, 4]`, or any expression whose type is `IntoIterator<Item = RawFd>` (evaluated once, before detaching), like `keep_fds = listen_fds()` | `[]` | an array's literal entries are each `>= 3`, an `i32`, listed once; any form needs `close_fds` |
+//! | `user`, `group` | name string, like `"nobody"`, or numeric id, like `65534` | none (no privilege change) | a name is non-empty, without NUL, `:`, `/` or whitespace; an id is a `u32` |
+//! | `chroot` | string literal | none | absolute path, no NUL byte |
 //! | `core_dumps` | `true` / `false` | `true` | bool literal |
 //! | `stdout`, `stderr` | string literal (appended to, created `0o640`) | `/dev/null` | absolute and names no directory |
 //! | `ready` | `"auto"` / `"manual"` (the body calls `daemon_runtime::ready()`) | `"auto"` | one of the two |
 //! | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | `"60s"` | a whole number of `ms`, `s` or `m`, `> 0` |
 //! | `foreground` | any `bool` expression (evaluated once, before detaching) | `false` | type-checks as `bool`; a literal `true` refuses `double_fork` |
-//! | `init` | path to a `fn() -> Result<T, E>`, `E: Display` (printed as `error: init: <its Display>`), run as root after the pid file lock and before the privilege drop ([`Daemon::start_with`]); `T` becomes `main`'s one argument | none | a path; `main` takes an argument only with `init`, of `init`'s `T` |
+//! | `init` | path to a `fn() -> Result<T, E>` with `E: Display`, run as root after the pid file lock and before the privilege drop ([`Daemon::start_with`]); `T` becomes `main`'s one argument; an `Err` fails the start (`error: init: <its Display>`, exit 69) | none | a path; its type on the path, by the type checker; `main` takes an argument only with `init`, of `init`'s `T` |
 //! | `crate` | path string | `"::daemon_runtime"` | parses as a path |
+//!
+//! This table is the attribute's one reference; the attribute's own docs
+//! and the READMEs link here.
 //!
 //! Every misuse is a compile error that points at the offending token: an
 //! unknown key (with a suggestion), a key given twice, a literal of the wrong
 //! type or out of range, a relative path, the attribute on anything but a
 //! non-generic `fn main` (taking one argument only with `init`, which
-//! produces it; `async` only with an async runtime attribute below).
+//! produces it; `async` only with an async runtime attribute below). One
+//! mistake gets one error: on any error the body is still compiled, inside
+//! a neutral `fn main()`, so rustc adds none of its own about `main` and an
+//! IDE still completes in the body.
 //!
 //! `main` may return `()`, `Result<(), E: Debug>` or
 //! [`ExitCode`](std::process::ExitCode); the daemon's exit status is what
@@ -50,8 +56,8 @@
 //!
 //! The attribute only checks its arguments and adds one statement: the same
 //! [`Daemon`] builder a program can call itself. Literals become constants;
-//! expressions (`pid_file`, `foreground`) are evaluated once, in the
-//! launching process, before it detaches.
+//! expressions (`pid_file`, `keep_fds`, `foreground`) are evaluated once, in
+//! the launching process, before it detaches.
 //!
 //! ```no_run
 //! // #[daemon(umask = 0o027, pid_file = "/run/myd.pid", ready = "manual")]
@@ -70,7 +76,10 @@
 //! Above `#[tokio::main]` (or any attribute whose path ends in `main`), the
 //! async function moves inside a plain `main` that starts the daemon first:
 //! the runtime and its threads are created in the daemon, never before the
-//! fork.
+//! fork. **`#[daemon]` goes first**: written below `#[tokio::main]`, it sees
+//! tokio's rewrite and refuses it ("`#[daemon]` must be written above
+//! `#[tokio::main]`"; with `init`, tokio's own "the main function cannot
+//! accept arguments" comes too).
 //!
 //! # The steps, in order, and why
 //!
