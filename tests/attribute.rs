@@ -25,6 +25,22 @@ fn started(harness: &Harness, program: &str) -> Proc {
     wait_for_pid(&out)
 }
 
+/// Makes `command` start with `file` open on each of `fds`, as descriptors
+/// a daemon inherits from whoever launched it.
+fn inherit_at(command: &mut std::process::Command, file: &std::fs::File, fds: [i32; 3]) {
+    let raw = file.as_raw_fd();
+    // SAFETY: the closure runs between fork and exec and only calls dup2,
+    // which is async-signal-safe. (Callers keep `file` open until the spawn.)
+    unsafe {
+        command.pre_exec(move || {
+            for fd in fds {
+                libc::dup2(raw, fd);
+            }
+            Ok(())
+        });
+    }
+}
+
 #[test]
 fn bare_attribute_detaches_with_the_defaults() {
     let harness = Harness::new("attr-plain");
@@ -49,20 +65,11 @@ fn bare_attribute_detaches_with_the_defaults() {
 fn every_core_key_takes_effect() {
     let harness = Harness::new("attr-options");
     let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
-    let raw = inherited.as_raw_fd();
     let out = harness.path("probe.out");
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(OPTIONS);
     command.env("PROBE_OUT", &out).env("PROBE_PID_FILE", &pid_file);
-    // SAFETY: dup2 is async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            for fd in [8, 9, 10] {
-                libc::dup2(raw, fd);
-            }
-            Ok(())
-        });
-    }
+    inherit_at(&mut command, &inherited, [8, 9, 10]);
     let output = harness.run(&mut command);
     assert!(output.status.success(), "{output:?}");
     let daemon = wait_for_pid(&out);
@@ -78,20 +85,11 @@ fn every_core_key_takes_effect() {
 fn keep_fds_from_an_expression_is_evaluated_once_in_the_launcher() {
     let harness = Harness::new("attr-keep-fds-expression");
     let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
-    let raw = inherited.as_raw_fd();
     let out = harness.path("probe.out");
     let evaluated = harness.path("evaluated");
     let mut command = harness.command(KEEP_FDS_EXPRESSION);
     command.env("PROBE_OUT", &out).env("PROBE_KEEP_FDS", "8,10").env("PROBE_KEEP_FDS_EVALUATED", &evaluated);
-    // SAFETY: dup2 is async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            for fd in [8, 9, 10] {
-                libc::dup2(raw, fd);
-            }
-            Ok(())
-        });
-    }
+    inherit_at(&mut command, &inherited, [8, 9, 10]);
     let launcher =
         command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let launcher_pid = launcher.id();
