@@ -22,7 +22,7 @@ use crate::item::{self, MainFn};
 /// #[attrs before the runtime's] vis fn main() {
 ///     #[allow(dead_code, unused_variables)]
 ///     #[runtime attr and those after it]
-///     unsafe async fn __daemon_main<T>(listener: TcpListener) -> R where ... {
+///     async unsafe fn __daemon_main<T>(listener: TcpListener) -> R where ... {
 ///         #![inner_attrs]
 ///         body
 ///     }
@@ -67,7 +67,7 @@ pub(crate) fn main(main: MainFn) -> TokenStream {
         #(#attrs)* #vis #fn_token #name() {
             #[allow(dead_code, unused_variables)]
             #(#inner_attrs_outer)*
-            #unsafety #asyncness fn #inner #generics (#(#inputs),*) #output #where_clause #inner_block
+            #asyncness #unsafety fn #inner #generics (#(#inputs),*) #output #where_clause #inner_block
         }
     }
 }
@@ -133,6 +133,20 @@ mod tests {
             }
         };
         assert_eq!(expanded, expected.to_string());
+    }
+
+    #[test]
+    fn the_inner_function_is_valid_rust() {
+        let expanded = main(
+            item::parse(quote!(
+                async unsafe fn main<T>(x: T) {}
+            ))
+            .unwrap(),
+        );
+        let file: syn::File = syn::parse2(expanded.clone()).unwrap();
+        let syn::Item::Fn(outer) = &file.items[0] else { panic!("{expanded}") };
+        let [syn::Stmt::Item(syn::Item::Fn(inner))] = &outer.block.stmts[..] else { panic!("{expanded}") };
+        assert!(inner.sig.asyncness.is_some() && matches!(inner.sig.safety, syn::Safety::Unsafe(_)));
     }
 
     #[test]

@@ -292,6 +292,9 @@ const ITEMS: &[(&str, Accepts)] = &[
     ("struct S;", Accepts::Never),
     ("pub struct Config { a: u8 }", Accepts::Never),
     ("impl X { fn main() {} }", Accepts::Never),
+    ("async unsafe fn main<T>(x: T) -> u8 where T: Copy { 0 }", Accepts::Never),
+    // What `#[tokio::main]` written above `#[daemon]` hands on.
+    ("fn main(x: u8) { let body = async { x }; block_on(body) }", Accepts::Never),
 ];
 
 #[test]
