@@ -25,7 +25,7 @@
 //! | `double_fork` | `true` / `false` | `true` | bool literal |
 //! | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` (evaluated once, before detaching) | none | a literal is absolute and names no directory |
 //! | `close_fds` | `true` / `false` | `true` | bool literal |
-//! | `keep_fds` | array of integer literals, like `[3, 4]`, or any expression whose type is `IntoIterator<Item = RawFd>` (evaluated once, before detaching), like `keep_fds = listen_fds()` | `[]` | an array's literal entries are each `>= 3`, an `i32`, listed once; any form needs `close_fds` |
+//! | `keep_fds` | array of integer literals, like `[3, 4]`, or any expression whose type is `IntoIterator<Item = RawFd>` (evaluated once, before detaching; its entries below 3 are ignored), like `keep_fds = listen_fds()` | `[]` | an array's literal entries are each `>= 3`, an `i32`, listed once; any form needs `close_fds` |
 //! | `user`, `group` | name string, like `"nobody"`, or numeric id, like `65534` | none (no privilege change) | a name is non-empty, without NUL, `:`, `/` or whitespace; an id is a `u32` |
 //! | `chroot` | string literal | none | absolute path, no NUL byte |
 //! | `core_dumps` | `true` / `false` | `true` | bool literal |
