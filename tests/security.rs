@@ -56,11 +56,20 @@ fn as_nobody_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// A `sh -c script` run by `nobody`, marked as the harness's.
-fn nobody_shell(harness: &Harness, script: &str, args: &[&Path]) -> Child {
+/// A `sh -c script` run by `nobody`, killed and reaped when dropped.
+struct Attacker(Child);
+
+impl Drop for Attacker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nobody_shell(harness: &Harness, script: &str, args: &[&Path]) -> Attacker {
     let mut command = harness.command("sh");
     command.arg("-c").arg(script).arg("sh").args(args);
-    common::as_nobody(&mut command).spawn().unwrap()
+    Attacker(common::as_nobody(&mut command).spawn().unwrap())
 }
 
 /// A pid file left by a daemon killed with SIGKILL: root's, `0644`, naming a dead pid.
@@ -94,7 +103,10 @@ fn a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only() {
     let to_pid_file: Vec<i32> =
         daemon.fds().into_iter().filter(|(_, target)| target == &pid_file).map(|(fd, _)| fd).collect();
     assert_eq!(to_pid_file, [3], "one descriptor to the pid file: {:?}", daemon.fds());
-    let flags = daemon.read("fdinfo/3").lines().find_map(|l| l.strip_prefix("flags:").map(str::trim).map(String::from));
+    let flags = daemon
+        .read("fdinfo/3")
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:").map(str::trim).map(String::from));
     let flags = u32::from_str_radix(&flags.expect("flags"), 8).unwrap();
     assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_RDONLY as u32, "fd 3 must be read-only: {flags:o}");
     // And nobody, whose daemon this is, cannot open the file for writing by name either.
@@ -185,7 +197,7 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
         .find(|line| line.contains(&format!(":{ino} ")))
         .and_then(|line| line.split_whitespace().nth(4)?.parse().ok())
         .unwrap();
-    assert_ne!(taker, attacker.id() as i32, "the taker was `flock`, which exited");
+    assert_ne!(taker, attacker.0.id() as i32, "the taker was `flock`, which exited");
     let Some(mut bystander) = bystander_at(&harness, taker) else {
         eprintln!("SKIPPED a_recycled_lock_taker_pid_is_never_signalled: pid {taker} kept being taken");
         return;
@@ -312,11 +324,7 @@ fn a_fifo_at_the_log_path_is_refused_at_once_with_or_without_a_reader() {
     let output = launch_logging(&harness, &fifo, None);
     harness.assert_failed(&output, 73, &message);
     // With a reader the open succeeds; the type check still refuses it.
-    let _reader = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let _reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
     let output = launch_logging(&harness, &fifo, None);
     harness.assert_failed(&output, 73, &message);
 }
@@ -342,7 +350,10 @@ fn a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_dire
             as_nobody_thread(|| {
                 std::fs::create_dir(&real).unwrap();
                 std::os::unix::fs::symlink(&secret, &link).unwrap();
-                let (a, b) = (std::ffi::CString::new(arg(&real)).unwrap(), std::ffi::CString::new(arg(&link)).unwrap());
+                let (a, b) = (
+                    std::ffi::CString::new(arg(&real)).unwrap(),
+                    std::ffi::CString::new(arg(&link)).unwrap(),
+                );
                 let deadline = Instant::now() + Duration::from_secs(60);
                 let mut swaps = 0u64;
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
@@ -374,7 +385,11 @@ fn a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_dire
                 Some(73) => assert!(text(&output.stderr).contains("refusing to follow it"), "{output:?}"),
                 _ => panic!("{output:?}"),
             }
-            assert_eq!(std::fs::read_dir(&secret).unwrap().count(), 0, "a pid file landed in the root-only directory");
+            assert_eq!(
+                std::fs::read_dir(&secret).unwrap().count(),
+                0,
+                "a pid file landed in the root-only directory"
+            );
         }
         stop.store(true, Ordering::Relaxed);
         racer.join().unwrap()

@@ -35,7 +35,17 @@ fn a_program_run_as_nobody_cannot_rewrite_its_pid_file_through_descriptor_3() {
         (printf 1 >&3) 2>/dev/null; echo "write $?" >> "$1"
         exec sleep 60"#;
     let output = harness
-        .daemon_run(["--user", "nobody", "--pid-file", pid_file.to_str().unwrap(), "--", "sh", "-c", script, "sh"])
+        .daemon_run([
+            "--user",
+            "nobody",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
         .arg(&out)
         .output()
         .unwrap();

@@ -107,9 +107,8 @@ fn holds_lock(proc: BorrowedFd<'_>, pid: u32, fds: BorrowedFd<'_>, key: Key) -> 
     loop {
         // SAFETY: getdents64 writes at most `buf.len()` bytes of records into
         // the buffer we own; nix has no allocation-free directory reader.
-        let len = unsafe {
-            libc::syscall(libc::SYS_getdents64, fds.as_raw_fd(), buf.as_mut_ptr(), buf.len())
-        };
+        let len =
+            unsafe { libc::syscall(libc::SYS_getdents64, fds.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
         if len <= 0 {
             return false;
         }
@@ -171,7 +170,11 @@ impl Key {
     fn of(file: &FileStat) -> Key {
         #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
         let (dev, ino) = (file.st_dev as u64, file.st_ino as u64);
-        Key { major: u64::from(stat::major(dev as _) as u32), minor: u64::from(stat::minor(dev as _) as u32), ino }
+        Key {
+            major: u64::from(stat::major(dev as _) as u32),
+            minor: u64::from(stat::minor(dev as _) as u32),
+            ino,
+        }
     }
 }
 
@@ -301,7 +304,10 @@ mod tests {
     #[test]
     fn lock_lines_parse() {
         let entry = Entry::parse(b"1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF").unwrap();
-        assert_eq!(entry, Entry { write: true, pid: 1234, key: Key { major: 0xfe, minor: 0, ino: 10010895 } });
+        assert_eq!(
+            entry,
+            Entry { write: true, pid: 1234, key: Key { major: 0xfe, minor: 0, ino: 10010895 } }
+        );
         let entry = Entry::parse(b"\t2: FLOCK  ADVISORY  READ 7 103:0a:5 0 EOF").unwrap();
         assert_eq!(entry, Entry { write: false, pid: 7, key: Key { major: 0x103, minor: 10, ino: 5 } });
         for line in [

@@ -184,8 +184,10 @@ impl Location {
     /// Resolves the directory of `path`, which the daemon sees under `root`
     /// (its chroot's descriptor, if any): see [`crate::resolve`].
     pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
-        let (dir, name) = resolve::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
-        let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+        let (dir, name) =
+            resolve::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
+        let proc =
+            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
         Ok(Location { dir, name, proc })
     }
 
@@ -253,7 +255,11 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
             Err(errno) => return Err(abandon(sys(errno))),
         }
-        if let Err(errno) = write_pid_at(dir, name, inode(&opened)) {
+        // 0644 whatever the umask, set through the lock's descriptor (an
+        // owner's fchmod needs no write access).
+        let written = stat::fchmod(&fd, Mode::from_bits_truncate(0o644))
+            .and_then(|()| write_pid_at(dir, name, inode(&opened)));
+        if let Err(errno) = written {
             // The file is ours now (locked, still at the path): a failed
             // start must not leave it behind.
             remove_named(dir, name, inode(&opened));
@@ -272,7 +278,6 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
     if inode(&stat::fstat(&writer)?) != locked {
         return Err(Errno::ESTALE);
     }
-    stat::fchmod(&writer, Mode::from_bits_truncate(0o644))?;
     unistd::ftruncate(&writer, 0)?;
     write_pid(&writer, unistd::getpid())
 }
@@ -307,7 +312,8 @@ fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> boo
 /// check and the unlink one step, so that one of them never unlinks the
 /// file the other has just created and locked in its place.
 fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
-    let guard = fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let guard =
+        fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
     let mut tries = 0;
     loop {
         match flock(&guard, libc::LOCK_EX | libc::LOCK_NB) {

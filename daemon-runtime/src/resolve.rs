@@ -15,9 +15,9 @@ use std::collections::VecDeque;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Component, Path};
 #[cfg(test)]
 use std::path::PathBuf;
+use std::path::{Component, Path};
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};

@@ -237,7 +237,8 @@ impl Daemon {
         let chroot_dir = chroot
             .as_deref()
             .map(|path| {
-                resolve::directory(path, None, Trust::RootOnly).map_err(|denied| denied.into_error(Step::Chroot, path))
+                resolve::directory(path, None, Trust::RootOnly)
+                    .map_err(|denied| denied.into_error(Step::Chroot, path))
             })
             .transpose()?;
         let root = chroot_dir.as_ref().map(AsFd::as_fd);
@@ -249,7 +250,8 @@ impl Daemon {
         let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = credentials.as_ref().map_or(unistd::geteuid().as_raw(), Credentials::uid);
-        let open_log = |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
+        let open_log =
+            |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
         Ok(Prepared {
             umask: Mode::from_bits_truncate(self.umask),
             core_dumps: self.core_dumps,

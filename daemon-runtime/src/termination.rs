@@ -75,7 +75,9 @@ pub(crate) fn arm(dir: BorrowedFd<'_>, name: &CStr, inode: Inode) {
         // statics that are never freed; the action structs are fully initialized.
         unsafe {
             let mut current: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(signal, ptr::null(), &mut current) != 0 || current.sa_sigaction != libc::SIG_DFL {
+            if libc::sigaction(signal, ptr::null(), &mut current) != 0
+                || current.sa_sigaction != libc::SIG_DFL
+            {
                 continue; // the program handles or ignores it already (builder users can)
             }
             let mut action: libc::sigaction = std::mem::zeroed();
