@@ -207,7 +207,7 @@ impl Daemon {
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
-        logs::remember(self.stdout.clone(), self.stderr.clone(), prepared.log_owner());
+        logs::remember(self.stdout.clone(), self.stderr.clone(), log_owner(prepared.credentials.as_ref()));
         drop(self);
 
         let Some((from_daemon, to_launcher)) = pipe else {
@@ -249,7 +249,7 @@ impl Daemon {
         let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
         let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
-        let owner = credentials.as_ref().map_or(unistd::geteuid().as_raw(), Credentials::uid);
+        let owner = log_owner(credentials.as_ref());
         let open_log =
             |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
         Ok(Prepared {
@@ -304,11 +304,9 @@ impl Prepared {
     }
 }
 
-impl Prepared {
-    /// Who may own a log file besides root: the daemon's user.
-    fn log_owner(&self) -> u32 {
-        self.credentials.as_ref().map_or(unistd::geteuid().as_raw(), Credentials::uid)
-    }
+/// Who may own a log file besides root: the daemon's user.
+fn log_owner(credentials: Option<&Credentials>) -> u32 {
+    credentials.map_or(unistd::geteuid().as_raw(), Credentials::uid)
 }
 
 /// `path` made absolute against the launcher's working directory (before any
