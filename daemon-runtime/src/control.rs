@@ -220,7 +220,7 @@ impl PidPath {
     }
 
     fn holder(&self) -> Option<Holder> {
-        holder::holder(self.proc.as_fd(), self.file.as_fd(), &self.opened)
+        holder::holder(self.proc.as_fd(), self.file.as_fd(), &self.opened).holder()
     }
 
     /// Waits until no live process holds the lock, up to `timeout`.

@@ -39,20 +39,45 @@ pub(crate) struct Holder {
 /// normal; more are only seen while locks change hands).
 const MAX_CANDIDATES: usize = 8;
 
-/// The live process proven to hold an exclusive `flock` on `file` (whose
-/// `stat` is `opened`), if any. `proc` is a descriptor of `/proc`.
-pub(crate) fn holder(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Option<Holder> {
+/// What the locks on a file prove.
+#[derive(Debug)]
+pub(crate) enum Proof {
+    /// A live process holds its exclusive lock: this one.
+    Held(Holder),
+    /// Locks are listed, but none proves a live daemon holds the file: a
+    /// shared lock, or one whose taker exited. The file is no daemon's.
+    Foreign,
+    /// `/proc/locks` lists no lock on it that names a process we can see
+    /// (none at all, or one held from a pid namespace outside ours):
+    /// nothing is known either way.
+    Unseen,
+}
+
+impl Proof {
+    /// The proven holder, if any: what `status`, `stop` and `signal` act on.
+    pub(crate) fn holder(self) -> Option<Holder> {
+        match self {
+            Proof::Held(holder) => Some(holder),
+            Proof::Foreign | Proof::Unseen => None,
+        }
+    }
+}
+
+/// What the locks on `file` (whose `stat` is `opened`) prove, and the live
+/// process proven to hold its exclusive `flock`, if any. `proc` is a
+/// descriptor of `/proc`.
+pub(crate) fn holder(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
     let key = Key::of(opened);
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
+    let (mut listed, mut invisible) = (false, false);
     if let Ok(locks) = fcntl::openat(proc, c"locks", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
         let mut buf = [0u8; 4096];
         let _ = each_line(locks.as_fd(), &mut buf, |line| {
-            if let Some(entry) = Entry::parse(line)
-                && entry.key == key
-                && entry.write
-                && !candidates[..count].contains(&entry.pid)
-            {
+            let Some(entry) = Entry::parse(line).filter(|entry| entry.key == key) else { return false };
+            listed = true;
+            invisible |= entry.pid == 0;
+            if entry.write && entry.pid != 0 && !candidates[..count].contains(&entry.pid) {
                 candidates[count] = entry.pid;
                 count += 1;
             }
@@ -61,14 +86,15 @@ pub(crate) fn holder(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileSt
     }
     for &pid in &candidates[..count] {
         if let Some(holder) = prove(proc, pid, key, true) {
-            return Some(holder);
+            return Proof::Held(holder);
         }
     }
-    let written = written_pid(file)?;
-    if candidates[..count].contains(&written) {
-        return None;
+    if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
+        && let Some(holder) = prove(proc, written, key, false)
+    {
+        return Proof::Held(holder);
     }
-    prove(proc, written, key, false)
+    if listed && !invisible { Proof::Foreign } else { Proof::Unseen }
 }
 
 /// The pid written in the file, if it is one.
@@ -200,7 +226,8 @@ impl Entry {
             b"READ" => false,
             _ => return None,
         };
-        let pid = u32::try_from(decimal(fields.next()?)?).ok().filter(|&pid| pid > 0)?;
+        // 0: a holder in a pid namespace this one cannot see.
+        let pid = u32::try_from(decimal(fields.next()?)?).ok()?;
         let mut parts = fields.next()?.split(|&b| b == b':');
         let major = hex(parts.next()?)?;
         let minor = hex(parts.next()?)?;
@@ -314,7 +341,6 @@ mod tests {
             &b"1: -> FLOCK  ADVISORY  WRITE 1235 fe:00:10 0 EOF"[..],
             b"3: POSIX  ADVISORY  WRITE 1 fe:00:10 0 EOF",
             b"4: OFDLCK ADVISORY  WRITE -1 fe:00:10 0 EOF",
-            b"5: FLOCK  ADVISORY  WRITE 0 fe:00:10 0 EOF",
             b"",
         ] {
             assert_eq!(Entry::parse(line), None, "{}", String::from_utf8_lossy(line));
@@ -329,13 +355,14 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let opened = stat::fstat(&file).unwrap();
         let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
-        assert!(holder(proc.as_fd(), file.as_fd(), &opened).is_none(), "nobody locked it");
+        let proof = || holder(proc.as_fd(), file.as_fd(), &opened);
+        assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
         // SAFETY: flock on a descriptor we own.
         assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) }, 0);
-        assert!(holder(proc.as_fd(), file.as_fd(), &opened).is_none(), "a shared lock proves nothing");
+        assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
         // SAFETY: as above.
         assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        let found = holder(proc.as_fd(), file.as_fd(), &opened).expect("our lock");
+        let found = proof().holder().expect("our lock");
         assert_eq!(found.pid, std::process::id());
     }
 

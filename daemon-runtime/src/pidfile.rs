@@ -20,14 +20,19 @@ use nix::sys::uio;
 use nix::unistd::{self, Pid};
 
 use crate::error::{Refusal, Step};
+use crate::holder::{self, Proof};
 use crate::report::Failure;
-use crate::{holder, resolve};
+use crate::resolve;
 
 /// How often to start over when the file was replaced between `open` and
 /// `flock` (a stopping daemon unlinks it), or was found locked by no daemon
 /// and replaced: each pass needs a whole stop or a new lock to race it, so a
 /// few passes are plenty.
 const ATTEMPTS: usize = 16;
+
+/// How often a lock that `/proc/locks` does not show is tried again before
+/// the start is refused as "already running".
+const UNSEEN_RETRIES: usize = 3;
 
 /// A locked pid file holding this process's pid.
 ///
@@ -212,6 +217,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
     let mode = Mode::from_bits_truncate(0o644);
+    let mut unseen = 0;
     for _ in 0..ATTEMPTS {
         // O_EXCL first: a failure below removes a file this start created, and only that.
         let (fd, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
@@ -240,12 +246,16 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             Ok(()) => {}
             Err(Errno::EWOULDBLOCK) => {
                 let Some(proc) = proc else { return Err(Failure::AlreadyRunning(None)) };
-                if let Some(holder) = holder::holder(proc, fd.as_fd(), &opened) {
-                    return Err(Failure::AlreadyRunning(Some(holder.pid)));
+                match holder::holder(proc, fd.as_fd(), &opened) {
+                    Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
+                    // Locked, but by no live daemon (a shared lock, or a
+                    // taker that exited): not a pid file of ours. Replace it.
+                    Proof::Foreign => replace(dir, name, inode(&opened)).map_err(sys)?,
+                    // A lock no listing shows: released since (try again),
+                    // or held where we cannot see. Never replaced.
+                    Proof::Unseen if unseen < UNSEEN_RETRIES => unseen += 1,
+                    Proof::Unseen => return Err(Failure::AlreadyRunning(None)),
                 }
-                // Locked, but by no live daemon (a shared lock, or a taker
-                // that exited): not a pid file of ours. Replace it.
-                replace(dir, name, inode(&opened)).map_err(sys)?;
                 continue;
             }
             Err(errno) => return Err(abandon(sys(errno))),
