@@ -451,3 +451,35 @@ fn stop_removes_the_pid_file_a_daemon_of_nobody_could_not() {
     assert!(!pid_file.exists(), "stop left the pid file of a daemon that dropped privileges");
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
 }
+
+#[test]
+fn a_link_of_roots_in_a_directory_of_nobody_is_not_followed() {
+    // With fs.protected_hardlinks = 0, nobody can hard-link any root-owned
+    // symbolic link (one pointing at /etc, say) into a directory of theirs;
+    // root stages that link here. Following it would go where nobody chose.
+    if !root_or_skip("a_link_of_roots_in_a_directory_of_nobody_is_not_followed", "chown to nobody") {
+        return;
+    }
+    let harness = Harness::new("foreign-dir-link");
+    open_to_nobody(&harness);
+    let secret = harness.path("root-only");
+    std::fs::create_dir(&secret).unwrap();
+    let theirs = nobody_dir(&harness, "theirs");
+    let link = theirs.join("run");
+    std::os::unix::fs::symlink(&secret, &link).unwrap(); // root's link, nobody's directory
+    let pid_file = link.join("d.pid");
+    let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
+    let message = format!(
+        "error: pid file: {}: a symbolic link on the way lies in a directory owned by uid 65534, refusing to follow it",
+        pid_file.display()
+    );
+    harness.assert_failed(&output, 73, &message);
+    // The working directory is walked the same way (exit 78).
+    let output = harness.launch_probe(&["--chdir", arg(&link)]);
+    let message = format!(
+        "error: chdir: {}: a symbolic link on the way lies in a directory owned by uid 65534, refusing to follow it",
+        link.display()
+    );
+    harness.assert_failed(&output, 78, &message);
+    assert_eq!(std::fs::read_dir(&secret).unwrap().count(), 0);
+}
