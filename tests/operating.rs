@@ -65,11 +65,32 @@ fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
 }
 
 #[test]
-fn sigterm_and_sigint_without_a_handler_remove_the_pid_file_and_kill() {
-    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+fn every_terminating_signal_without_a_handler_removes_the_pid_file_and_kills() {
+    // Those whose default action also dumps core run without core dumps.
+    let signals = [
+        (Signal::SIGTERM, false),
+        (Signal::SIGINT, false),
+        (Signal::SIGHUP, false),
+        (Signal::SIGQUIT, true),
+        (Signal::SIGUSR1, false),
+        (Signal::SIGUSR2, false),
+        (Signal::SIGALRM, false),
+        (Signal::SIGVTALRM, false),
+        (Signal::SIGPROF, false),
+        (Signal::SIGIO, false),
+        (Signal::SIGPWR, false),
+        (Signal::SIGXCPU, true),
+        (Signal::SIGXFSZ, true),
+        (Signal::SIGSTKFLT, false),
+    ];
+    for (signal, dumps_core) in signals {
         let harness = Harness::new("clean-termination");
         let pid_file = harness.path("d.pid");
-        let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-no-handler"]);
+        let mut args = vec!["--pid-file", arg(&pid_file), "--body-no-handler"];
+        if dumps_core {
+            args.push("--no-core-dumps");
+        }
+        let daemon = harness.start_probe(&args);
         nix::sys::signal::kill(daemon.pid(), signal).unwrap();
         assert_eq!(daemon.reap(), Some(WaitStatus::Signaled(daemon.pid(), signal, false)), "{signal}");
         assert!(!pid_file.exists(), "pid file left after {signal}");

@@ -192,7 +192,7 @@ fn a_directory_at_the_path_is_refused() {
     let pid_file = harness.path("d.pid");
     std::fs::create_dir(&pid_file).unwrap();
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!("error: pid file: {}: Is a directory (os error 21)", pid_file.display());
+    let message = format!("error: pid file: {}: not a regular file", pid_file.display());
     harness.assert_failed(&output, 73, &message);
 }
 
@@ -223,4 +223,39 @@ fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
     let message = format!("error: pid file: {}: Permission denied (os error 13)", pid_file.display());
     harness.assert_failed(&output, 73, &message);
     assert!(!pid_file.exists());
+}
+
+#[test]
+fn a_start_that_fails_after_creating_the_file_removes_it() {
+    // Issue 13.2: the lock refused (ENOLCK), or the created file's stat
+    // failing (EIO), each injected in every process of the start.
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("SKIPPED a_start_that_fails_after_creating_the_file_removes_it: strace is not installed");
+        return;
+    }
+    for (fault, cause) in [
+        ("flock:error=ENOLCK:when=1", "No locks available (os error 37)"),
+        ("newfstatat:error=EIO:when=1", "Input/output error (os error 5)"),
+    ] {
+        let harness = Harness::new("created-removed");
+        let pid_file = harness.path("d.pid");
+        let mut command = harness.command("strace");
+        command.args(["-f", "-q", "-o", "/dev/null", "-e", &format!("inject={fault}"), PROBE]);
+        command.arg("--pid-file").arg(&pid_file).env("PROBE_OUT", harness.path("probe.out"));
+        let output = harness.run(&mut command);
+        harness.assert_failed(&output, 73, &format!("error: pid file: {}: {cause}", pid_file.display()));
+        assert!(!pid_file.exists(), "{fault}: the file this start created was left");
+    }
+}
+
+#[test]
+fn a_failed_start_never_removes_the_file_another_daemon_holds() {
+    let harness = Harness::new("held-kept");
+    let pid_file = harness.path("d.pid");
+    let daemon = started(&harness, &pid_file, &[]);
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pid_file).unwrap());
+    let output = launch(&harness, &pid_file, &[]);
+    assert_eq!(output.status.code(), Some(75), "{output:?}");
+    assert_eq!(std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pid_file).unwrap()), inode);
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }

@@ -50,8 +50,8 @@ fn wraps_sleep_with_a_locked_pid_file_that_status_stop_and_a_second_start_honour
     let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_secs(10), false).unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: sleep.0 as u32 });
     sleep.reap();
-    // sleep cannot remove the file: it is left unlocked, and taken over.
-    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+    // sleep cannot remove the file: `stop` does, once the lock is free.
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
     let (code, stderr) =
         run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(["--", "sleep", "30"]));
     assert_eq!(code, 0, "{stderr}");

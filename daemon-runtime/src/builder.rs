@@ -96,7 +96,10 @@ impl Daemon {
     }
 
     /// The working directory of the daemon. A relative path is taken against
-    /// the launcher's working directory when [`start`](Daemon::start) is called.
+    /// the launcher's working directory when [`start`](Daemon::start) is
+    /// called. It is walked in the launcher (inside the [`chroot`](Daemon::chroot),
+    /// if any) like the pid file's directory, and entered with `fchdir`; a
+    /// symbolic link another user owns on the way fails the start (exit 78).
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().chdir("/var/lib/myd");
@@ -119,10 +122,22 @@ impl Daemon {
         self
     }
 
-    /// A pid file, created `0644`, locked for the daemon's life, holding its
-    /// pid, removed when [`Running`] is dropped. A second start while it is
-    /// locked fails with "already running (pid N)". A relative path is taken
-    /// against the launcher's working directory.
+    /// A pid file, created `0644` and owned by the starting user, locked for
+    /// the daemon's life on a read-only descriptor, holding its pid, removed
+    /// when [`Running`] is dropped or the daemon dies of a terminating signal
+    /// it does not handle. A second start while a live process holds its
+    /// exclusive lock fails with "already running (pid N)"; a file locked by
+    /// no live process (a shared lock, a lock-taker that exited) is replaced.
+    /// A relative path is taken against the launcher's working directory.
+    ///
+    /// Its directory is walked in the launcher one component at a time: a
+    /// symbolic link is followed only when root or the starting user owns it
+    /// and the directory holding it (`/var/run` → `/run`). With a
+    /// [`user`](Daemon::user), the daemon cannot remove the root-owned file
+    /// when it exits unless it can write the directory: put the file in a
+    /// directory that user owns (`/run/myd/myd.pid`, made by the package or
+    /// by systemd's `RuntimeDirectory=`), or let [`stop`](crate::stop), run as
+    /// root, remove it, as it does once the lock is free.
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().pid_file("/run/myd.pid");
@@ -190,6 +205,13 @@ impl Daemon {
     /// working directory and the pid file are then taken inside it.
     /// `/dev/null` and the log files are opened before.
     ///
+    /// As sshd's `ChrootDirectory`, every directory of the path, itself
+    /// included, must be owned by root and writable by no one else (sticky
+    /// directories such as `/tmp` excepted), or the start fails (exit 78):
+    /// a user who could rename one could swap the jail for a link to `/`.
+    /// It is walked once in the launcher and entered with `fchdir` and
+    /// `chroot(".")`.
+    ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().chroot("/srv/jail");
     /// # drop(daemon);
@@ -214,6 +236,14 @@ impl Daemon {
     /// A file that receives the daemon's standard output instead of
     /// `/dev/null`: appended to, created `0o640`, opened by the launcher
     /// (before any `chroot` or privilege drop).
+    ///
+    /// Opened with the pid file's care: its directory walked without
+    /// following a link another user owns, the file opened
+    /// `O_NOFOLLOW|O_NONBLOCK`, and it must be a regular file with one link
+    /// owned by root or the daemon's [`user`](Daemon::user). A symbolic
+    /// link, a FIFO, a hard link or another user's file fails the start
+    /// (exit 73), so a log directory its user can write cannot point root at
+    /// `/etc/shadow`.
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().stdout("/var/log/myd.out");

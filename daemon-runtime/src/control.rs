@@ -1,20 +1,37 @@
 //! Status and stop from the pid file, deciding liveness by its lock.
 //!
-//! The lock is what counts: a pid file nobody has locked is stale whatever it
-//! says, and its pid may have been reused by an unrelated process, which must
-//! never be signalled. The holder is read from `/proc/locks` without taking
-//! the lock (a status check must never make a concurrent start fail), and it
-//! is signalled through a pidfd opened while it still holds the lock, so
-//! that a pid reused in between cannot be hit.
+//! The lock is what counts, proven as a start proves it (see
+//! [`crate::holder`]): only a live process holding an exclusive `flock` on
+//! the file, found through its own `/proc/PID/fdinfo`, is running. A pid file
+//! no such process holds is stale whatever it says, and its pid may have been
+//! reused by an unrelated process, which must never be signalled; so may the
+//! pid `/proc/locks` names for a lock whose taker forked and exited. The
+//! holder is found without taking the lock (a status check must never make a
+//! concurrent start fail), and it is signalled through the pidfd that pinned
+//! it while the proof was made, so that a pid reused in between cannot be hit.
+//!
+//! The path is walked as a start walks it (symbolic links followed only
+//! when root or the caller owns them), and `stop` removes the file through
+//! the walked directory once the lock is free.
+//!
+//! A user who cannot read `/proc/PID/fdinfo` of the holder (anyone but root
+//! asking about a root daemon) gets the pid of a live process that
+//! `/proc/locks` lists as holding an exclusive lock on the file, unproven;
+//! such a user could not signal it anyway.
 
-use std::fs::File;
+use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
+use nix::sys::stat::{self, FileStat, Mode};
+
+use crate::holder::{self, Holder};
+use crate::pidfile;
+use crate::resolve::{self, Denied};
 
 /// What a pid file says about its daemon.
 ///
@@ -29,12 +46,13 @@ use nix::sys::signal::Signal;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// A process holds the file's lock: this one.
+    /// A live process holds the file's exclusive lock: this one.
     Running {
-        /// The lock holder's pid, from `/proc/locks` (not from the file).
+        /// The lock holder's pid, proven (never only the file's word).
         pid: u32,
     },
-    /// The file exists but nobody holds its lock (the daemon was killed).
+    /// The file exists but no live process holds its exclusive lock (the
+    /// daemon was killed, or only a shared lock is held).
     Stale,
     /// There is no pid file.
     Absent,
@@ -67,13 +85,13 @@ impl Status {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
-    let file = match open(path.as_ref()) {
+    let file = match PidPath::open(path.as_ref()) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Status::Absent),
         Err(error) => return Err(error),
     };
-    Ok(match holder(&file)? {
-        Some(pid) => Status::Running { pid },
+    Ok(match file.holder() {
+        Some(holder) => Status::Running { pid: holder.pid },
         None => Status::Stale,
     })
 }
@@ -108,9 +126,11 @@ pub enum Stopped {
 
 /// Sends `signal` to the process holding the lock of the pid file at `path`
 /// and waits until the lock is released; after `timeout`, sends SIGKILL
-/// (when `escalate`) and waits as long again.
+/// (when `escalate`) and waits as long again. Once the lock is free, the
+/// file is removed (the daemon may have dropped the privileges it needed to
+/// remove it itself).
 ///
-/// Only a process that holds the lock is ever signalled, never the pid
+/// Only a process proven to hold the lock is ever signalled, never the pid
 /// written in a stale file.
 ///
 /// # Errors
@@ -129,19 +149,21 @@ pub fn stop(
     timeout: Duration,
     escalate: bool,
 ) -> io::Result<Stopped> {
-    let file = match open(path.as_ref()) {
+    let file = match PidPath::open(path.as_ref()) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some((pid, pidfd)) = lock_holder(&file)? else { return Ok(Stopped::NotRunning) };
-    pidfd_send_signal(&pidfd, signal)?;
-    if released(&file, timeout)? {
+    let Some(Holder { pid, pidfd }) = file.holder() else { return Ok(Stopped::NotRunning) };
+    pidfd_signal(&pidfd, signal as libc::c_int)?;
+    if file.released(timeout) {
+        file.remove();
         return Ok(Stopped::Exited { pid });
     }
     if escalate {
-        pidfd_send_signal(&pidfd, Signal::SIGKILL)?;
-        if released(&file, timeout)? {
+        pidfd_signal(&pidfd, Signal::SIGKILL as libc::c_int)?;
+        if file.released(timeout) {
+            file.remove();
             return Ok(Stopped::Killed { pid });
         }
     }
@@ -161,61 +183,64 @@ pub fn stop(
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>> {
-    let file = match open(path.as_ref()) {
+    let file = match PidPath::open(path.as_ref()) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some((pid, pidfd)) = lock_holder(&file)? else { return Ok(None) };
-    pidfd_send_signal(&pidfd, signal)?;
+    let Some(Holder { pid, pidfd }) = file.holder() else { return Ok(None) };
+    pidfd_signal(&pidfd, signal as libc::c_int)?;
     Ok(Some(pid))
 }
 
-/// The lock holder and a pidfd for it. The pid might be reused between
-/// reading `/proc/locks` and opening the pidfd: the holder is read again
-/// after, so the pidfd surely names the process that holds the lock.
-fn lock_holder(file: &File) -> io::Result<Option<(u32, OwnedFd)>> {
-    let Some(pid) = holder(file)? else { return Ok(None) };
-    let pidfd = match pidfd_open(pid) {
-        Ok(pidfd) => pidfd,
-        Err(error) if error.raw_os_error() == Some(libc::ESRCH) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    Ok((holder(file)? == Some(pid)).then_some((pid, pidfd)))
+/// A pid file opened for reading through the walked directory.
+struct PidPath {
+    dir: OwnedFd,
+    name: CString,
+    file: OwnedFd,
+    opened: FileStat,
+    proc: OwnedFd,
 }
 
-fn open(path: &Path) -> io::Result<File> {
-    File::options().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
-}
-
-/// Waits until nobody holds `file`'s lock, up to `timeout`.
-fn released(file: &File, timeout: Duration) -> io::Result<bool> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if holder(file)?.is_none() {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(Duration::from_millis(5));
+impl PidPath {
+    fn open(path: &Path) -> io::Result<PidPath> {
+        let (dir, name) = resolve::parent(path, None).map_err(|denied| match denied {
+            Denied::Sys(errno) => io::Error::from_raw_os_error(errno as i32),
+            Denied::Refused(reason) => {
+                io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {reason}", path.display()))
+            }
+        })?;
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty())?;
+        let opened = stat::fstat(&file)?;
+        let proc =
+            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        Ok(PidPath { dir, name, file, opened, proc })
     }
-}
 
-/// The pid holding an exclusive `flock` on `file`, from `/proc/locks`
-/// (`1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF`).
-fn holder(file: &File) -> io::Result<Option<u32>> {
-    let meta = file.metadata()?;
-    let dev = meta.dev();
-    let wanted =
-        format!("{:02x}:{:02x}:{}", nix::sys::stat::major(dev), nix::sys::stat::minor(dev), meta.ino());
-    let locks = std::fs::read_to_string("/proc/locks")?;
-    Ok(locks
-        .lines()
-        .filter(|line| !line.contains("->")) // waiters, not holders
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|fields| fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&wanted.as_str()))
-        .and_then(|fields| fields.get(4)?.parse().ok()))
+    fn holder(&self) -> Option<Holder> {
+        holder::holder(self.proc.as_fd(), self.file.as_fd(), &self.opened).holder()
+    }
+
+    /// Waits until no live process holds the lock, up to `timeout`.
+    fn released(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.holder().is_none() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Removes the file if it is still at its name and nobody holds its lock.
+    fn remove(&self) {
+        pidfile::remove_released(self.dir.as_fd(), &self.name, self.file.as_fd());
+    }
 }
 
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
@@ -229,13 +254,15 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-fn pidfd_send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
+/// `pidfd_send_signal(2)`: `signal` (0 to ask whether it lives) to the process
+/// `pidfd` names, whatever its pid has become. Allocation-free.
+pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<()> {
     // SAFETY: a valid pidfd, a signal number, no siginfo (null), no flags.
     let res = unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
             pidfd.as_raw_fd(),
-            signal as libc::c_int,
+            signal,
             std::ptr::null::<libc::siginfo_t>(),
             0,
         )

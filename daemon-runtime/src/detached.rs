@@ -143,17 +143,20 @@ impl Prepared {
         if !self.core_dumps {
             setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
         }
-        if let Some(root) = &self.chroot {
-            unistd::chroot(root.as_c_str()).map_err(sys(Step::Chroot))?;
-            unistd::chdir(c"/").map_err(sys(Step::Chroot))?;
+        // The directories the launcher walked, entered by descriptor, then
+        // closed: an open directory outside the new root would lead out of it.
+        if let Some(root) = self.chroot_dir.take() {
+            unistd::fchdir(&root).map_err(sys(Step::Chroot))?;
+            unistd::chroot(c".").map_err(sys(Step::Chroot))?;
         }
-        unistd::chdir(self.chdir.as_c_str()).map_err(sys(Step::Chdir))?;
+        if let Some(dir) = self.chdir_dir.take() {
+            unistd::fchdir(&dir).map_err(sys(Step::Chdir))?;
+        }
         let (Some(path), Some(location)) = (self.pid_file.take(), self.pid_location.take()) else {
             return Ok(None);
         };
-        let lock = pidfile::lock_at(&location)?;
-        drop(location);
-        let pid_file = PidFile::from_lock(path, pidfile::lowest(lock));
+        let locked = pidfile::lock_at(&location)?;
+        let mut pid_file = PidFile::from_lock(path, location, locked);
         pid_file.remove_on_termination();
         Ok(Some(pid_file))
     }

@@ -156,6 +156,16 @@ pub enum Error {
         /// Why it was refused.
         reason: Refusal,
     },
+    /// A log file, the chroot or the working directory was refused: root
+    /// would have opened something another user controls.
+    Refused {
+        /// [`Step::Stdio`], [`Step::Chroot`] or [`Step::Chdir`].
+        step: Step,
+        /// The path, as configured (made absolute).
+        path: PathBuf,
+        /// Why it was refused.
+        reason: Refusal,
+    },
     /// Another process holds the pid file's lock.
     AlreadyRunning {
         /// The pid file's path.
@@ -238,6 +248,24 @@ pub enum Refusal {
         /// The owner's uid.
         uid: u32,
     },
+    /// A symbolic link on the way lies in a directory of another user, who
+    /// could have hard-linked it there.
+    ForeignDirectory {
+        /// The directory's owner.
+        uid: u32,
+    },
+    /// A log file owned by neither root nor the daemon's user.
+    UntrustedOwner {
+        /// The owner's uid.
+        uid: u32,
+    },
+    /// A directory of a chroot not owned by root.
+    NotRootOwned {
+        /// The owner's uid.
+        uid: u32,
+    },
+    /// A directory of a chroot writable by group or others (and not sticky).
+    WritableByOthers,
 }
 
 impl fmt::Display for Refusal {
@@ -251,6 +279,19 @@ impl fmt::Display for Refusal {
             }
             Refusal::Foreign { uid } => {
                 write!(f, "owned by uid {uid}, not by the user starting the daemon, refusing to write it")
+            }
+            Refusal::ForeignDirectory { uid } => write!(
+                f,
+                "a symbolic link on the way lies in a directory owned by uid {uid}, refusing to follow it"
+            ),
+            Refusal::UntrustedOwner { uid } => {
+                write!(f, "owned by uid {uid}, neither root nor the daemon's user, refusing to write it")
+            }
+            Refusal::NotRootOwned { uid } => {
+                write!(f, "a directory on the way is owned by uid {uid}, not root, refusing to use it")
+            }
+            Refusal::WritableByOthers => {
+                f.write_str("a directory on the way is writable by group or others, refusing to use it")
             }
         }
     }
@@ -266,7 +307,7 @@ impl Error {
     pub fn step(&self) -> Step {
         match self {
             Error::Threads { .. } => Step::Preflight,
-            Error::Sys { step, .. } | Error::Path { step, .. } => *step,
+            Error::Sys { step, .. } | Error::Path { step, .. } | Error::Refused { step, .. } => *step,
             Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
@@ -287,6 +328,8 @@ impl Error {
         match self {
             Error::AlreadyRunning { .. } => sysexits::EX_TEMPFAIL,
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
+            Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
+            Error::Refused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } | Error::NotReady { .. } => sysexits::EX_SOFTWARE,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
             Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
@@ -331,7 +374,7 @@ impl fmt::Display for Error {
             Error::Path { path, errno, .. } => {
                 write!(f, "{step}: {}: {}", path.display(), describe(*errno))
             }
-            Error::PidFileRefused { path, reason } => {
+            Error::PidFileRefused { path, reason } | Error::Refused { path, reason, .. } => {
                 write!(f, "{step}: {}: {reason}", path.display())
             }
             Error::AlreadyRunning { path, pid: Some(pid) } => {

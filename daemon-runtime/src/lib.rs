@@ -90,9 +90,13 @@
 //!    open `/dev/null` on closed stdio ([`fill_closed_stdio`]); resolve the
 //!    user and group (name lookups read files and allocate); make paths
 //!    absolute against the launching directory and build every C string;
-//!    open `/dev/null`, the log files, the pid file's directory (refusing a
-//!    symbolic link another user planted on the way) and the `O_CLOEXEC`
-//!    report pipe. Nothing between the forks allocates or resolves a name.
+//!    walk the chroot, working and pid file directories and the log files'
+//!    one component at a time (`openat(O_PATH|O_NOFOLLOW)`, a symbolic link
+//!    followed only when root or the starting user owns it and its
+//!    directory; every chroot component root's), keeping the descriptors;
+//!    open `/dev/null`, the log files (regular, one link, root's or the
+//!    daemon user's) and the `O_CLOEXEC` report pipe. Nothing between the
+//!    forks allocates or resolves a name, and no path is looked up again.
 //! 2. **Close inherited descriptors** above 2 but `keep_fds`
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
@@ -110,13 +114,17 @@
 //!    `ready = "manual"`, stdout and stderr stay the launcher's until
 //!    [`ready`], so startup messages and errors reach whoever started it.
 //! 8. **`umask`**, and `RLIMIT_CORE` 0 with `core_dumps = false`.
-//! 9. **`chroot`** (then `chdir("/")` inside it), then **`chdir`**: do not
-//!    keep a mount point busy.
-//! 10. **Pid file** ([`PidFile`]): `O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK`, a
-//!     regular file with one link owned by the starting user, mode `0644`,
-//!     `flock` held for the daemon's life, re-checked to still be at its
-//!     path after locking, the daemon's own pid written; removed on SIGTERM
-//!     or SIGINT when the body handles neither, and when `main` returns.
+//! 9. **`chroot`** (`fchdir` to the walked directory, `chroot(".")`), then
+//!    **`chdir`** (`fchdir`): do not keep a mount point busy.
+//! 10. **Pid file** ([`PidFile`]), in the walked directory:
+//!     `O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK`, a regular file with one
+//!     link owned by the starting user, mode `0644`, `flock` held for the
+//!     daemon's life on that read-only descriptor, re-checked to still be at
+//!     its name after locking, the daemon's own pid written through a
+//!     writable descriptor closed right after. A file locked by no live
+//!     process proven to hold its exclusive lock is replaced. Removed on
+//!     every terminating signal the body does not handle (SIGTERM, SIGINT,
+//!     SIGHUP, SIGQUIT, SIGUSR1…), and when `main` returns.
 //! 11. **`init`** ([`Daemon::start_with`]), still as root, then the
 //!     **privilege drop**: `setgroups`, `setgid`, `setuid`, then proof that
 //!     `setuid(0)`, `setresuid(0, 0, 0)` and `setgid(0)` fail.
@@ -136,10 +144,10 @@
 //! | 69 `EX_UNAVAILABLE` | `init` returned an error |
 //! | 70 `EX_SOFTWARE` | the daemon ended before it was ready, or was not ready in time |
 //! | 71 `EX_OSERR` | a system call failed: threads, `fork`, `setsid`, `/dev/null` |
-//! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused |
+//! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused (a link, FIFO, hard link or another user's file) |
 //! | 75 `EX_TEMPFAIL` | already running: another process holds the pid file |
 //! | 77 `EX_NOPERM` | switching users needs root |
-//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered, or the process is PID 1 |
+//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered or was refused (a chroot component not root's), or the process is PID 1 |
 //! | 126, 127 | [`Daemon::exec`]: the program is not executable, or missing |
 //!
 //! # Without the macro
@@ -149,7 +157,7 @@
 //! [`close_inherited_fds`], [`reset_signals`], [`redirect_stdio`],
 //! [`PidFile::acquire`]) for programs that need to compose them differently.
 //! [`status`], [`stop`] and [`signal`] operate a running daemon by its pid
-//! file's lock; [`reopen_logs`] serves logrotate; [`supervised`] tells when
+//! file's lock, proven held by a live process, and `stop` removes the file; [`reopen_logs`] serves logrotate; [`supervised`] tells when
 //! a service manager already does the detaching.
 //!
 //! # Coming from `daemonize`
@@ -175,6 +183,7 @@ mod control;
 mod detached;
 mod error;
 mod fds;
+mod holder;
 mod launcher;
 mod logs;
 mod notify;
@@ -182,6 +191,7 @@ mod pidfile;
 mod privileges;
 mod readiness;
 mod report;
+mod resolve;
 mod signals;
 mod start;
 mod steps;

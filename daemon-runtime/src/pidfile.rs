@@ -1,12 +1,14 @@
 //! The pid file: created safely, locked for the daemon's life, removed at exit.
 //!
 //! The lock, not the pid written in the file, says whether a daemon runs: a
-//! file nobody has locked is stale whatever it contains, and its contents are
-//! never trusted (no signal is ever sent to the pid it names).
+//! file no live process is proven to hold an exclusive lock on is stale
+//! whatever it contains (see [`crate::holder`]), and its contents are never
+//! trusted (no signal is ever sent to the pid it names).
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
@@ -18,14 +20,25 @@ use nix::sys::uio;
 use nix::unistd::{self, Pid};
 
 use crate::error::{Refusal, Step};
+use crate::holder::{self, Proof};
 use crate::report::Failure;
+use crate::resolve;
 
 /// How often to start over when the file was replaced between `open` and
-/// `flock` (a stopping daemon unlinks it): each pass needs a whole stop to
-/// race it, so a few passes are plenty.
+/// `flock` (a stopping daemon unlinks it), or was found locked by no daemon
+/// and replaced: each pass needs a whole stop or a new lock to race it, so a
+/// few passes are plenty.
 const ATTEMPTS: usize = 16;
 
+/// How often a lock that `/proc/locks` does not show is tried again before
+/// the start is refused as "already running".
+const UNSEEN_RETRIES: usize = 3;
+
 /// A locked pid file holding this process's pid.
+///
+/// The lock is held on a read-only descriptor: a daemon that drops its
+/// privileges, or a program `daemon-run` executes (which inherits it on
+/// descriptor 3), cannot write the root-owned file through it.
 ///
 /// Dropping it removes the file, then releases the lock: in that order, so
 /// that no second daemon can lock the old file while the path still names it.
@@ -39,21 +52,33 @@ const ATTEMPTS: usize = 16;
 /// ```
 pub struct PidFile {
     path: CString,
-    /// The locked descriptor (the lock belongs to its open file description).
+    /// The directory and name, never freed once the termination handler
+    /// reads them (it may run on another thread while this is dropped).
+    at: ManuallyDrop<Location>,
+    armed: bool,
+    /// The locked file's device and inode: the name is removed only while it
+    /// still names this file.
+    inode: Inode,
+    /// The locked read-only descriptor (the lock belongs to its open file description).
     lock: Option<OwnedFd>,
 }
 
 impl PidFile {
-    /// Opens or creates `path` (`O_NOFOLLOW`, `O_CLOEXEC`, `O_NONBLOCK`, mode
-    /// `0644` whatever the umask), refuses anything but a regular file with
-    /// one link owned by the effective user, takes `flock(LOCK_EX|LOCK_NB)`,
-    /// checks the path still names the locked file, then writes this
-    /// process's pid.
+    /// Resolves the directory of `path` (symbolic links followed only when
+    /// root or the effective user owns them, see [`Daemon::pid_file`](crate::Daemon::pid_file)),
+    /// then opens or creates the file there (`O_NOFOLLOW`, `O_CLOEXEC`,
+    /// `O_NONBLOCK`, read-only, mode `0644` whatever the umask), refuses
+    /// anything but a regular file with one link owned by the effective user,
+    /// takes `flock(LOCK_EX|LOCK_NB)`, checks the name still names the locked
+    /// file, then writes this process's pid through a short-lived writable
+    /// descriptor checked to be the same file.
     ///
-    /// Async-signal-safe: it allocates nothing (the `CString` is built by the
-    /// caller), so it may run between `fork` and `exec`. For the same reason
-    /// it does not walk the directories of `path`: [`Daemon::pid_file`](crate::Daemon::pid_file)
-    /// also refuses a symbolic link planted there by another user.
+    /// A file locked by no live process that can be proven to hold an
+    /// exclusive lock (a shared lock, a lock-taker that exited) is replaced.
+    /// A failed call removes a file it created, never another.
+    ///
+    /// It allocates (the walk): call it before forking, or in a process that
+    /// is single-threaded.
     ///
     /// # Errors
     ///
@@ -67,9 +92,11 @@ impl PidFile {
     /// # Ok::<(), daemon_runtime::Error>(())
     /// ```
     pub fn acquire(path: CString) -> Result<PidFile, crate::Error> {
-        match lock(&path) {
-            Ok(lock) => Ok(PidFile { path, lock: Some(lock) }),
-            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(as_path(&path).into()))),
+        let shown = as_path(&path).to_path_buf();
+        let location = Location::find(&shown, None)?;
+        match lock_at(&location) {
+            Ok(locked) => Ok(PidFile::from_lock(path, location, locked)),
+            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(shown.clone()))),
         }
     }
 
@@ -78,13 +105,28 @@ impl PidFile {
         self.lock.as_ref().map(AsFd::as_fd)
     }
 
-    /// Removes the file on SIGTERM and SIGINT when nothing else handles them.
-    pub(crate) fn remove_on_termination(&self) {
-        crate::termination::arm(&self.path);
+    /// Removes the file on the terminating signals the body does not handle.
+    /// From now on the directory and name are never freed.
+    pub(crate) fn remove_on_termination(&mut self) {
+        self.armed = true;
+        crate::termination::arm(self.at.dir.as_fd(), &self.at.name, self.inode);
     }
 
-    pub(crate) fn from_lock(path: CString, lock: OwnedFd) -> PidFile {
-        PidFile { path, lock: Some(lock) }
+    /// A pid file that [`lock_at`] locked in `location`: the lock moved to
+    /// the lowest free descriptor, the directory right after it. `/proc` is
+    /// closed here: inside a chroot it would be a way out.
+    pub(crate) fn from_lock(path: CString, location: Location, locked: Locked) -> PidFile {
+        let Location { dir, name, proc } = location;
+        drop(proc);
+        let lock = lowest(locked.fd);
+        let dir = lowest(dir);
+        PidFile {
+            path,
+            at: ManuallyDrop::new(Location { dir, name, proc: None }),
+            armed: false,
+            inode: locked.inode,
+            lock: Some(lock),
+        }
     }
 
     /// The path of the pid file.
@@ -107,12 +149,16 @@ impl fmt::Debug for PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         crate::termination::disarm();
-        // Unlink while still holding the lock: a starter that opened the old
-        // file sees the path no longer names it and starts over.
-        let _ = unistd::unlink(self.path.as_c_str());
         if let Some(lock) = self.lock.take() {
+            // Unlink while still holding the lock: a starter that opened the
+            // old file sees the name no longer names it and starts over.
+            remove_named(self.at.dir.as_fd(), &self.at.name, self.inode);
             // Explicitly: a child forked without exec shares the description.
             let _ = flock(&lock, libc::LOCK_UN);
+        }
+        if !self.armed {
+            // SAFETY: dropped once, here; no handler was given its pointers.
+            unsafe { ManuallyDrop::drop(&mut self.at) }
         }
     }
 }
@@ -121,135 +167,210 @@ fn as_path(path: &CStr) -> &Path {
     Path::new(OsStr::from_bytes(path.to_bytes()))
 }
 
-/// Where the pid file goes, found in the launcher: its directory opened
-/// (so that nothing swapped into the path later is followed), and its name.
+/// A file's device and inode.
+pub(crate) type Inode = (u64, u64);
+
+fn inode(file: &FileStat) -> Inode {
+    #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+    (file.st_dev as u64, file.st_ino as u64)
+}
+
+/// Where the pid file goes, found in the launcher by the walk: its directory
+/// opened (so that nothing swapped into the path later is followed), its
+/// name, and `/proc` (to prove who holds a lock, even inside a chroot).
 #[derive(Debug)]
 pub(crate) struct Location {
     dir: OwnedFd,
     name: CString,
+    proc: Option<OwnedFd>,
 }
 
 impl Location {
-    /// Opens the directory of `path`, which the daemon sees under `root`
-    /// (its chroot, if any). A symbolic link on the way is followed only when
-    /// root or the starting user owns it (like `/var/run` → `/run`): one
-    /// planted by another user could point a root daemon at `/etc`.
-    pub(crate) fn find(path: &Path, root: Option<&Path>) -> Result<Location, crate::Error> {
-        let error = |errno| crate::Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno };
-        let name = path.file_name().ok_or_else(|| error(Errno::EISDIR))?;
-        let name = CString::new(name.as_bytes()).map_err(|_| error(Errno::EINVAL))?;
-        let parent = path.parent().unwrap_or(Path::new("/"));
-        let parent = match root {
-            Some(root) => root.join(parent.strip_prefix("/").unwrap_or(parent)),
-            None => parent.to_path_buf(),
-        };
-        let euid = unistd::geteuid().as_raw();
-        for ancestor in parent.ancestors() {
-            match stat::lstat(ancestor) {
-                Ok(link) if SFlag::from_bits_truncate(link.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK => {
-                    if link.st_uid != 0 && link.st_uid != euid {
-                        let reason = Refusal::UntrustedSymlink { uid: link.st_uid };
-                        return Err(crate::Error::PidFileRefused { path: path.to_path_buf(), reason });
-                    }
-                }
-                Ok(_) => {}
-                Err(errno) => return Err(error(errno)),
-            }
-        }
-        let dir = fcntl::open(&parent, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(error)?;
-        Ok(Location { dir, name })
+    /// Resolves the directory of `path`, which the daemon sees under `root`
+    /// (its chroot's descriptor, if any): see [`crate::resolve`].
+    pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
+        let (dir, name) =
+            resolve::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
+        let proc =
+            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+        Ok(Location { dir, name, proc })
     }
 
-    /// The directory's descriptor, to keep open until the pid file is locked.
-    pub(crate) fn dir_fd(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.dir)
+    /// The descriptors to keep open until the pid file is locked.
+    pub(crate) fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        std::iter::once(self.dir.as_raw_fd()).chain(self.proc.as_ref().map(AsRawFd::as_raw_fd))
     }
 }
 
-/// The lock protocol of [`PidFile::acquire`], allocation-free.
-pub(crate) fn lock_at(location: &Location) -> Result<OwnedFd, Failure> {
-    lock_in(location.dir.as_fd(), &location.name)
+/// A locked pid file's descriptor, before it becomes a [`PidFile`].
+#[derive(Debug)]
+pub(crate) struct Locked {
+    fd: OwnedFd,
+    inode: Inode,
 }
 
-/// [`lock_at`] for a whole path, relative to the working directory.
-pub(crate) fn lock(path: &CStr) -> Result<OwnedFd, Failure> {
-    lock_in(cwd(), path)
-}
-
-/// `AT_FDCWD`: paths taken as `open(2)` takes them.
-fn cwd() -> BorrowedFd<'static> {
-    // SAFETY: AT_FDCWD is a constant the *at calls accept in place of a
-    // descriptor; it is never closed or read from.
-    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
-}
-
-fn lock_in(dir: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Failure> {
+/// The lock protocol of [`PidFile::acquire`] in the walked directory,
+/// allocation-free: it runs in the daemon, between the forks.
+pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
+    let (dir, name) = (location.dir.as_fd(), location.name.as_c_str());
+    let proc = location.proc.as_ref().map(AsFd::as_fd);
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let mode = Mode::from_bits_truncate(0o644);
+    let mut unseen = 0;
     for _ in 0..ATTEMPTS {
-        let flags = OFlag::O_RDWR
-            | OFlag::O_CREAT
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY;
-        let fd = fcntl::openat(dir, path, flags, Mode::from_bits_truncate(0o644)).map_err(|errno| {
-            // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-            if errno == Errno::ELOOP { Failure::Refused(Refusal::SymbolicLink) } else { sys(errno) }
-        })?;
-        let opened = stat::fstat(&fd).map_err(sys)?;
+        // O_EXCL first: a failure below removes a file this start created, and only that.
+        let (fd, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+            Ok(fd) => (fd, true),
+            Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+                Ok(fd) => (fd, false),
+                Err(Errno::ENOENT) => continue, // removed since: create it
+                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
+                Err(Errno::ELOOP) => return Err(Failure::Refused(Refusal::SymbolicLink)),
+                Err(errno) => return Err(sys(errno)),
+            },
+            Err(errno) => return Err(sys(errno)),
+        };
+        let abandon = |failure| {
+            if created {
+                remove_if_unheld(dir, name, fd.as_fd());
+            }
+            failure
+        };
+        let opened = stat::fstat(&fd).map_err(|errno| abandon(sys(errno)))?;
         if opened.st_nlink == 0 {
             continue; // unlinked by a stopping daemon since we opened it
         }
-        refuse_unsafe(&opened)?;
+        refuse_unsafe(&opened).map_err(abandon)?;
         match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(()) => {}
-            Err(Errno::EWOULDBLOCK) => return Err(Failure::AlreadyRunning(holder(&fd))),
-            Err(errno) => return Err(sys(errno)),
+            Err(Errno::EWOULDBLOCK) => {
+                let Some(proc) = proc else { return Err(Failure::AlreadyRunning(None)) };
+                match holder::holder(proc, fd.as_fd(), &opened) {
+                    Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
+                    // Locked, but by no live daemon (a shared lock, or a
+                    // taker that exited): not a pid file of ours. Replace it.
+                    Proof::Foreign => replace(dir, name, inode(&opened)).map_err(sys)?,
+                    // A lock no listing shows: released since (try again),
+                    // or held where we cannot see. Never replaced.
+                    Proof::Unseen if unseen < UNSEEN_RETRIES => unseen += 1,
+                    Proof::Unseen => return Err(Failure::AlreadyRunning(None)),
+                }
+                continue;
+            }
+            Err(errno) => return Err(abandon(sys(errno))),
         }
-        let lock = fd;
-        match stat::fstatat(dir, path, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(now) if same_file(&now, &opened) => {}
+        match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(now) if inode(&now) == inode(&opened) => {}
             Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
-            Err(errno) => return Err(sys(errno)),
+            Err(errno) => return Err(abandon(sys(errno))),
         }
-        let written = stat::fchmod(&lock, Mode::from_bits_truncate(0o644))
-            .and_then(|()| unistd::ftruncate(&lock, 0))
-            .and_then(|()| write_pid(&lock, unistd::getpid()));
+        // 0644 whatever the umask, set through the lock's descriptor (an
+        // owner's fchmod needs no write access).
+        let written = stat::fchmod(&fd, Mode::from_bits_truncate(0o644))
+            .and_then(|()| write_pid_at(dir, name, inode(&opened)));
         if let Err(errno) = written {
             // The file is ours now (locked, still at the path): a failed
             // start must not leave it behind.
-            let _ = unistd::unlinkat(dir, path, unistd::UnlinkatFlags::NoRemoveDir);
+            remove_named(dir, name, inode(&opened));
             return Err(sys(errno));
         }
-        return Ok(lock);
+        return Ok(Locked { fd, inode: inode(&opened) });
     }
     Err(sys(Errno::EAGAIN))
 }
 
+/// Writes this process's pid through a descriptor opened for just that,
+/// checked to be the locked file, and closed before anything else runs.
+fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let writer = fcntl::openat(dir, name, flags, Mode::empty())?;
+    if inode(&stat::fstat(&writer)?) != locked {
+        return Err(Errno::ESTALE);
+    }
+    unistd::ftruncate(&writer, 0)?;
+    write_pid(&writer, unistd::getpid())
+}
+
+/// Removes `name` from `dir` while it still names the file `locked`. Only the
+/// holder of that file's lock calls it, so no one can put another file there
+/// in between (a replacement needs the lock free, a creation the name free).
+fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> bool {
+    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == locked => {
+            unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// Removes the file `fd` opened at `name` if no process holds its lock (it
+/// takes the lock to be sure, and keeps it while unlinking).
+fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> bool {
+    if flock(fd, libc::LOCK_EX | libc::LOCK_NB).is_err() {
+        return false;
+    }
+    match stat::fstat(fd) {
+        Ok(opened) => remove_named(dir, name, inode(&opened)),
+        Err(_) => false,
+    }
+}
+
+/// Unlinks a file that is locked by no daemon, so that the next pass creates
+/// a new one. Two starters may find the same such file: the directory's own
+/// lock (held for a moment, never across anything that blocks) makes the
+/// check and the unlink one step, so that one of them never unlinks the
+/// file the other has just created and locked in its place.
+fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
+    let guard =
+        fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let mut tries = 0;
+    loop {
+        match flock(&guard, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => break,
+            Err(Errno::EWOULDBLOCK) if tries < 1000 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(errno) => return Err(errno),
+        }
+    }
+    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == stale => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
+        _ => Ok(()), // already replaced by someone else
+    }
+}
+
 /// Removes the pid file at `path` if no process holds its lock: what a
-/// launcher does after killing a daemon that never became ready. A killed
-/// process releases its lock as it exits, possibly just after the launcher
-/// saw the report pipe close, so a held lock is retried for a moment. A file
-/// someone else holds after that, or a symbolic link, is left alone.
+/// launcher does after killing a daemon that never became ready. `path` is
+/// walked as the start walked it (see [`crate::resolve`]) and the file is
+/// unlinked from that directory only while the name still names the file
+/// whose lock was taken. A killed process releases its lock as it exits,
+/// possibly just after the launcher saw the report pipe close, so a held
+/// lock is retried for a moment. A file someone else holds after that, or a
+/// symbolic link, is left alone.
 pub(crate) fn remove_if_stale(path: &Path) {
-    let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let Ok(fd) = fcntl::open(path, flags, Mode::empty()) else {
+    let Ok((dir, name)) = resolve::parent(path, None) else { return };
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let Ok(fd) = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()) else {
         return;
     };
-    let Ok(opened) = stat::fstat(&fd) else { return };
     for _ in 0..200 {
         match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(()) => {
-                if stat::lstat(path).is_ok_and(|now| same_file(&now, &opened)) {
-                    let _ = unistd::unlink(path);
-                }
+                remove_if_unheld(dir.as_fd(), &name, fd.as_fd());
                 return;
             }
             Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
             Err(_) => return,
         }
     }
+}
+
+/// [`remove_if_stale`]'s unlink for a descriptor already open at `name`:
+/// what `stop` does once the daemon it stopped released the lock.
+pub(crate) fn remove_released(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> bool {
+    remove_if_unheld(dir, name, fd)
 }
 
 /// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
@@ -291,10 +412,6 @@ fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
     Ok(())
 }
 
-fn same_file(a: &FileStat, b: &FileStat) -> bool {
-    a.st_dev == b.st_dev && a.st_ino == b.st_ino
-}
-
 fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
     let mut buf = [0u8; 24];
     let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
@@ -321,23 +438,6 @@ pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
             return &buf[start..];
         }
     }
-}
-
-/// The pid the lock holder wrote. It locks first and writes right after, so
-/// an empty or partial file is retried for up to a second (a loaded machine
-/// can preempt the holder between the two); garbage gives `None`. Only a
-/// start that is refused anyway waits here.
-fn holder(fd: impl AsFd) -> Option<u32> {
-    for _ in 0..1000 {
-        let mut buf = [0u8; 24];
-        if let Ok(n) = uio::pread(fd.as_fd(), &mut buf, 0)
-            && let Some(pid) = parse_pid(&buf[..n])
-        {
-            return Some(pid);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    None
 }
 
 /// A positive decimal pid followed by a newline, and nothing else.

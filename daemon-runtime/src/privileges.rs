@@ -65,6 +65,13 @@ pub(crate) struct Credentials {
     groups: Vec<Gid>,
 }
 
+impl Credentials {
+    /// The uid the daemon runs as.
+    pub(crate) fn uid(&self) -> u32 {
+        self.uid.as_raw()
+    }
+}
+
 /// Resolves `user` and `group`. Without a group, the user's primary group is
 /// used (for a numeric uid with no passwd entry, the gid of the same number).
 /// The supplementary groups are the user's memberships (`getgrouplist`), or

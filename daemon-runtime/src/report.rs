@@ -69,6 +69,8 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
         Err(Failure::Refused(Refusal::UntrustedSymlink { uid })) => {
             (UNTRUSTED_SYMLINK, Step::PidFile, 0, uid.into())
         }
+        // Found by the walk, in the launcher: never sent.
+        Err(Failure::Refused(_)) => (SYS, Step::PidFile, libc::EPERM, 0),
         Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
         Err(Failure::AlreadyRunning(pid)) => (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from)),
     };

@@ -4,7 +4,7 @@
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt::Display;
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +20,7 @@ use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
+use crate::resolve::{self, Trust};
 use crate::{fds, logs, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
@@ -33,9 +34,14 @@ pub(crate) struct Prepared {
     pub(crate) double_fork: bool,
     pub(crate) ready: Ready,
     pub(crate) timeout: Duration,
+    /// The configured paths, for messages and the launcher's cleanup.
     pub(crate) chroot: Option<CString>,
     pub(crate) chdir: CString,
     pub(crate) pid_file: Option<CString>,
+    /// The directories, walked in the launcher (see [`crate::resolve`]):
+    /// the daemon enters them with `fchdir`, never by path.
+    pub(crate) chroot_dir: Option<OwnedFd>,
+    pub(crate) chdir_dir: Option<OwnedFd>,
     pub(crate) pid_location: Option<pidfile::Location>,
     pub(crate) credentials: Option<Credentials>,
     /// Taken by the stdio step.
@@ -205,7 +211,7 @@ impl Daemon {
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
-        logs::remember(self.stdout.clone(), self.stderr.clone());
+        logs::remember(self.stdout.clone(), self.stderr.clone(), log_owner(prepared.credentials.as_ref()));
         drop(self);
 
         let Some((from_daemon, to_launcher)) = pipe else {
@@ -228,25 +234,41 @@ impl Daemon {
     }
 
     /// Step 1's resolution of names: users, absolute paths as C strings,
-    /// `/dev/null` and the log files opened.
+    /// the chroot, working and pid file directories walked (see
+    /// [`crate::resolve`]), `/dev/null` and the log files opened.
     fn prepare(&self) -> Result<Prepared, Error> {
-        let open_log = |path: &Option<PathBuf>| path.as_deref().map(logs::open).transpose();
+        let chroot = self.chroot.as_deref().map(absolute).transpose()?;
+        let chroot_dir = chroot
+            .as_deref()
+            .map(|path| {
+                resolve::directory(path, None, Trust::RootOnly)
+                    .map_err(|denied| denied.into_error(Step::Chroot, path))
+            })
+            .transpose()?;
+        let root = chroot_dir.as_ref().map(AsFd::as_fd);
+        // Inside a chroot, the working directory is taken inside the new root.
+        let chdir = absolute(&self.chdir)?;
+        let chdir_dir = resolve::directory(&chdir, root, Trust::Starter)
+            .map_err(|denied| denied.into_error(Step::Chdir, &chdir))?;
         let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
+        let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
+        let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
+        let owner = log_owner(credentials.as_ref());
+        let open_log =
+            |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
         Ok(Prepared {
             umask: Mode::from_bits_truncate(self.umask),
             core_dumps: self.core_dumps,
             double_fork: self.double_fork,
             ready: self.ready,
             timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
-            chroot: self.chroot.as_deref().map(c_path).transpose()?,
-            // Inside a chroot, relative paths are taken inside the new root.
-            chdir: c_path(&self.chdir)?,
-            pid_file: pid_file.clone().map(c_string).transpose()?,
-            pid_location: pid_file
-                .as_deref()
-                .map(|path| pidfile::Location::find(path, self.chroot.as_deref()))
-                .transpose()?,
-            credentials: privileges::resolve(self.user.as_ref(), self.group.as_ref())?,
+            chroot: chroot.map(c_string).transpose()?,
+            chdir: c_string(chdir)?,
+            pid_file: pid_file.map(c_string).transpose()?,
+            chroot_dir,
+            chdir_dir: Some(chdir_dir),
+            pid_location,
+            credentials,
             devnull: Some(
                 fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
                     .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?,
@@ -278,11 +300,17 @@ impl Prepared {
     fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
             .into_iter()
+            .chain([self.chroot_dir.as_ref(), self.chdir_dir.as_ref()])
             .flatten()
             .map(AsRawFd::as_raw_fd)
-            .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
+            .chain(self.pid_location.iter().flat_map(pidfile::Location::fds))
             .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
     }
+}
+
+/// Who may own a log file besides root: the daemon's user.
+fn log_owner(credentials: Option<&Credentials>) -> u32 {
+    credentials.map_or(unistd::geteuid().as_raw(), Credentials::uid)
 }
 
 /// `path` made absolute against the launcher's working directory (before any
@@ -302,11 +330,6 @@ fn c_string(path: PathBuf) -> Result<CString, Error> {
         path,
         errno: Errno::EINVAL,
     })
-}
-
-/// [`absolute`], then [`c_string`].
-fn c_path(path: &Path) -> Result<CString, Error> {
-    c_string(absolute(path)?)
 }
 
 pub(crate) fn as_path(path: &CStr) -> PathBuf {

@@ -1,34 +1,84 @@
-//! SIGTERM and SIGINT for a daemon that handles neither: remove the pid
-//! file, then die by the signal as if no handler had been installed.
+//! The terminating signals a daemon does not handle: remove the pid file,
+//! then die by the signal as if no handler had been installed.
 //!
-//! The handler is installed when the pid file is locked. If the body later
-//! installs its own (`signal-hook`, `tokio::signal`), that one is in charge:
-//! those libraries chain to the previous handler, so ours still runs, sees it
-//! is no longer the installed one, and does nothing. Their program then
-//! returns from `main`, which removes the file. The file is unlinked only on
-//! the way to a certain death, never while the process may keep running (a
-//! second daemon could otherwise start beside it).
+//! Every catchable signal whose default action ends the process counts
+//! ([`TERMINATING`]); the synchronous ones (`SIGSEGV`, `SIGBUS`, `SIGILL`,
+//! `SIGFPE`, `SIGABRT`, `SIGTRAP`, `SIGSYS`) do not: they report a bug in the
+//! process itself, whose state is not to be trusted, and a core dump should
+//! show it untouched.
+//!
+//! The handler is installed when the pid file is locked, for each signal
+//! whose action is still the default. If the body later installs its own
+//! (`signal-hook`, `tokio::signal`), that one is in charge: those libraries
+//! chain to the previous handler, so ours still runs, sees it is no longer
+//! the installed one, and does nothing. Their program then returns from
+//! `main`, which removes the file. The file is unlinked only on the way to a
+//! certain death, never while the process may keep running (a second daemon
+//! could otherwise start beside it).
+//!
+//! The handler reads only what is never freed: the pid file's directory
+//! descriptor and name are leaked once armed (the [`PidFile`](crate::PidFile)
+//! never frees them), and [`disarm`] only clears the flag. So a signal that
+//! arrives on one thread while the pid file is dropped on another reads
+//! nothing freed.
 
 use std::ffi::CStr;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 
-/// The pid file to remove, owned by the live [`PidFile`](crate::PidFile).
-static PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(ptr::null_mut());
+use crate::pidfile::Inode;
 
-/// Installs the handler for SIGTERM and SIGINT where their action is the
-/// default, removing `path` on them. `path` must stay alive until [`disarm`]
-/// is called.
-pub(crate) fn arm(path: &CStr) {
-    PATH.store(path.as_ptr().cast_mut(), Ordering::SeqCst);
-    for signal in [libc::SIGTERM, libc::SIGINT] {
-        // SAFETY: the handler only makes async-signal-safe calls; the action
-        // structs are fully initialized.
+/// The signals whose default action ends the process, that a program can
+/// catch and that do not report a fault of its own.
+pub(crate) const TERMINATING: [libc::c_int; 14] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGSTKFLT,
+];
+
+/// Whether the handler removes the file; cleared by [`disarm`].
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// The pid file's directory descriptor (leaked once armed).
+static DIR: AtomicI32 = AtomicI32::new(-1);
+/// The pid file's name in it (leaked once armed).
+static NAME: AtomicPtr<libc::c_char> = AtomicPtr::new(ptr::null_mut());
+/// The locked file's device and inode: the name is removed only while it names it.
+static DEV: AtomicU64 = AtomicU64::new(0);
+static INO: AtomicU64 = AtomicU64::new(0);
+
+/// Installs the handler for the [`TERMINATING`] signals whose action is the
+/// default, removing `name` from `dir` on them while it names `inode`.
+/// Allocation-free (it runs between the forks).
+///
+/// The caller leaks `dir` and `name` from now on: the handler may read them
+/// at any time, on any thread.
+pub(crate) fn arm(dir: BorrowedFd<'_>, name: &CStr, inode: Inode) {
+    DIR.store(dir.as_raw_fd(), Ordering::SeqCst);
+    NAME.store(name.as_ptr().cast_mut(), Ordering::SeqCst);
+    DEV.store(inode.0, Ordering::SeqCst);
+    INO.store(inode.1, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    for signal in TERMINATING {
+        // SAFETY: the handler only makes async-signal-safe calls and reads
+        // statics that are never freed; the action structs are fully initialized.
         unsafe {
             let mut current: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(signal, ptr::null(), &mut current);
-            if current.sa_sigaction != libc::SIG_DFL {
-                continue; // the program handles it already (builder users can)
+            if libc::sigaction(signal, ptr::null(), &mut current) != 0
+                || current.sa_sigaction != libc::SIG_DFL
+            {
+                continue; // the program handles or ignores it already (builder users can)
             }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
@@ -39,23 +89,32 @@ pub(crate) fn arm(path: &CStr) {
     }
 }
 
-/// Forgets the path (the pid file is being removed by its owner).
+/// Stops the handler from removing the file (its owner is removing it).
 pub(crate) fn disarm() {
-    PATH.store(ptr::null_mut(), Ordering::SeqCst);
+    ARMED.store(false, Ordering::SeqCst);
 }
 
 extern "C" fn on_terminate(signal: libc::c_int) {
-    // SAFETY: sigaction, unlink, sigprocmask and raise are async-signal-safe;
-    // the path pointer is either null or a live C string (see `arm`).
+    // SAFETY: sigaction, fstatat, unlinkat, signal, sigprocmask and raise
+    // are async-signal-safe; DIR and NAME were leaked by `arm`'s caller, so
+    // the descriptor stays open and the name alive for the process's life.
     unsafe {
         let mut current: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signal, ptr::null(), &mut current);
         if current.sa_sigaction != on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t {
             return; // chained to by a handler the body installed: it decides
         }
-        let path = PATH.swap(ptr::null_mut(), Ordering::SeqCst);
-        if !path.is_null() {
-            libc::unlink(path);
+        let name = NAME.load(Ordering::SeqCst);
+        if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
+            let dir = DIR.load(Ordering::SeqCst);
+            let mut now: libc::stat = std::mem::zeroed();
+            #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+            if libc::fstatat(dir, name, &mut now, libc::AT_SYMLINK_NOFOLLOW) == 0
+                && now.st_dev as u64 == DEV.load(Ordering::SeqCst)
+                && now.st_ino as u64 == INO.load(Ordering::SeqCst)
+            {
+                libc::unlinkat(dir, name, 0);
+            }
         }
         // Die by the signal, so the exit status tells what happened.
         libc::signal(signal, libc::SIG_DFL);

@@ -1,0 +1,383 @@
+//! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
+//! `signal` all decide by. Allocation-free, so a daemon between the forks
+//! (and inside its chroot, through a `/proc` descriptor opened before) can
+//! run it.
+//!
+//! Only an exclusive `flock` held by a live process counts. The candidates
+//! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
+//! file and the pid written in it; neither is trusted. Each is pinned with a
+//! pidfd, then `/proc/PID/fd` is searched for a descriptor of that very file
+//! whose `/proc/PID/fdinfo` entry lists an `FLOCK … WRITE` lock (the kernel
+//! lists there only the locks owned by that open file description), and the
+//! pidfd must still name a live process afterwards, so `/proc/PID` was that
+//! process. A shared lock, or a lock whose recorded taker has exited (the
+//! pid `/proc/locks` keeps naming once a lock-taker forked and exited, which
+//! may be recycled), proves nothing: such a file is no daemon's.
+//!
+//! When `/proc/PID/fd` cannot be read (a user asking about a root daemon), a
+//! live pid of a `/proc/locks` `WRITE` entry is taken as it is: that user
+//! could not signal it anyway.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{self, AtFlags, OFlag};
+use nix::sys::stat::{self, FileStat, Mode};
+use nix::sys::uio;
+use nix::unistd;
+
+/// A live process proven to hold a file's exclusive lock, pinned.
+#[derive(Debug)]
+pub(crate) struct Holder {
+    pub(crate) pid: u32,
+    /// Names that very process, whatever happens to its pid number.
+    pub(crate) pidfd: OwnedFd,
+}
+
+/// The most `WRITE` entries on one file taken from `/proc/locks` (one is
+/// normal; more are only seen while locks change hands).
+const MAX_CANDIDATES: usize = 8;
+
+/// What the locks on a file prove.
+#[derive(Debug)]
+pub(crate) enum Proof {
+    /// A live process holds its exclusive lock: this one.
+    Held(Holder),
+    /// Locks are listed, but none proves a live daemon holds the file: a
+    /// shared lock, or one whose taker exited. The file is no daemon's.
+    Foreign,
+    /// `/proc/locks` lists no lock on it that names a process we can see
+    /// (none at all, or one held from a pid namespace outside ours):
+    /// nothing is known either way.
+    Unseen,
+}
+
+impl Proof {
+    /// The proven holder, if any: what `status`, `stop` and `signal` act on.
+    pub(crate) fn holder(self) -> Option<Holder> {
+        match self {
+            Proof::Held(holder) => Some(holder),
+            Proof::Foreign | Proof::Unseen => None,
+        }
+    }
+}
+
+/// What the locks on `file` (whose `stat` is `opened`) prove, and the live
+/// process proven to hold its exclusive `flock`, if any. `proc` is a
+/// descriptor of `/proc`.
+pub(crate) fn holder(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+    let key = Key::of(opened);
+    let mut candidates = [0u32; MAX_CANDIDATES];
+    let mut count = 0;
+    let (mut listed, mut invisible) = (false, false);
+    if let Ok(locks) = fcntl::openat(proc, c"locks", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+        let mut buf = [0u8; 4096];
+        let _ = each_line(locks.as_fd(), &mut buf, |line| {
+            let Some(entry) = Entry::parse(line).filter(|entry| entry.key == key) else { return false };
+            listed = true;
+            invisible |= entry.pid == 0;
+            if entry.write && entry.pid != 0 && !candidates[..count].contains(&entry.pid) {
+                candidates[count] = entry.pid;
+                count += 1;
+            }
+            count == MAX_CANDIDATES
+        });
+    }
+    for &pid in &candidates[..count] {
+        if let Some(holder) = prove(proc, pid, key, true) {
+            return Proof::Held(holder);
+        }
+    }
+    if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
+        && let Some(holder) = prove(proc, written, key, false)
+    {
+        return Proof::Held(holder);
+    }
+    if listed && !invisible { Proof::Foreign } else { Proof::Unseen }
+}
+
+/// The pid written in the file, if it is one.
+fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
+    let mut buf = [0u8; 24];
+    let n = uio::pread(file, &mut buf, 0).ok()?;
+    crate::pidfile::parse_pid(&buf[..n])
+}
+
+/// Proves that `pid` holds an exclusive lock on the file `key` names.
+/// `listed`: `/proc/locks` named it, which is enough when its descriptors
+/// cannot be read.
+fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holder> {
+    let pidfd = crate::control::pidfd_open(pid).ok()?;
+    let mut path = PathBuf64::new();
+    path.push_decimal(u64::from(pid));
+    path.push(b"/fd");
+    let proven = match fcntl::openat(
+        proc,
+        path.as_c_str()?,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fds) => holds_lock(proc, pid, fds.as_fd(), key),
+        Err(Errno::EACCES | Errno::EPERM) => listed,
+        Err(_) => false,
+    };
+    // Still alive: `/proc/PID` was this process, not a successor of its pid.
+    (proven && crate::control::pidfd_signal(&pidfd, 0).is_ok()).then_some(Holder { pid, pidfd })
+}
+
+/// Whether a descriptor listed in `fds` (`/proc/PID/fd`) is the file `key`
+/// names and carries an exclusive `flock` in its `fdinfo`.
+fn holds_lock(proc: BorrowedFd<'_>, pid: u32, fds: BorrowedFd<'_>, key: Key) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes of records into
+        // the buffer we own; nix has no allocation-free directory reader.
+        let len =
+            unsafe { libc::syscall(libc::SYS_getdents64, fds.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+        if len <= 0 {
+            return false;
+        }
+        let mut at = 0;
+        while at < len as usize {
+            // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name.
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            let name = &buf[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            at += reclen;
+            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+                continue;
+            }
+            let mut entry = PathBuf64::new();
+            entry.push(name);
+            let Some(entry_c) = entry.as_c_str() else { continue };
+            // Following the magic link stats the open file itself.
+            match stat::fstatat(fds, entry_c, AtFlags::empty()) {
+                Ok(target) if Key::of(&target) == key => {}
+                _ => continue,
+            }
+            let mut info = PathBuf64::new();
+            info.push_decimal(u64::from(pid));
+            info.push(b"/fdinfo/");
+            info.push(name);
+            if fdinfo_has_lock(proc, &info, key) {
+                return true;
+            }
+        }
+    }
+}
+
+fn fdinfo_has_lock(proc: BorrowedFd<'_>, path: &PathBuf64, key: Key) -> bool {
+    let Some(path) = path.as_c_str() else { return false };
+    let Ok(info) = fcntl::openat(proc, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut buf = [0u8; 4096];
+    let mut found = false;
+    let _ = each_line(info.as_fd(), &mut buf, |line| {
+        found = line
+            .strip_prefix(b"lock:")
+            .and_then(Entry::parse)
+            .is_some_and(|entry| entry.write && entry.key == key);
+        found
+    });
+    found
+}
+
+/// A file as `/proc/locks` names it: device numbers and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    major: u64,
+    minor: u64,
+    ino: u64,
+}
+
+impl Key {
+    fn of(file: &FileStat) -> Key {
+        #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+        let (dev, ino) = (file.st_dev as u64, file.st_ino as u64);
+        Key {
+            major: u64::from(stat::major(dev as _) as u32),
+            minor: u64::from(stat::minor(dev as _) as u32),
+            ino,
+        }
+    }
+}
+
+/// One granted `flock` entry: `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF`.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    write: bool,
+    pid: u32,
+    key: Key,
+}
+
+impl Entry {
+    fn parse(line: &[u8]) -> Option<Entry> {
+        let mut fields = line.split(u8::is_ascii_whitespace).filter(|field| !field.is_empty());
+        fields.next()?; // the entry's number
+        let kind = fields.next()?;
+        if kind != b"FLOCK" {
+            return None; // POSIX, OFD locks, or a waiter (`->`)
+        }
+        fields.next()?; // ADVISORY
+        let write = match fields.next()? {
+            b"WRITE" => true,
+            b"READ" => false,
+            _ => return None,
+        };
+        // 0: a holder in a pid namespace this one cannot see.
+        let pid = u32::try_from(decimal(fields.next()?)?).ok()?;
+        let mut parts = fields.next()?.split(|&b| b == b':');
+        let major = hex(parts.next()?)?;
+        let minor = hex(parts.next()?)?;
+        let ino = decimal(parts.next()?)?;
+        Some(Entry { write, pid, key: Key { major, minor, ino } })
+    }
+}
+
+fn decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+fn hex(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 15 {
+        return None;
+    }
+    text.iter().try_fold(0, |n, &d| Some(n * 16 + u64::from((d as char).to_digit(16)?)))
+}
+
+/// Calls `each` on every line read from `fd` until it returns true; a line
+/// longer than `buf` is skipped.
+fn each_line(fd: BorrowedFd<'_>, buf: &mut [u8], mut each: impl FnMut(&[u8]) -> bool) -> nix::Result<()> {
+    let mut filled = 0;
+    let mut skipping = false;
+    loop {
+        let n = match unistd::read(fd, &mut buf[filled..]) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(errno),
+        };
+        if n == 0 {
+            if filled > 0 && !skipping {
+                each(&buf[..filled]);
+            }
+            return Ok(());
+        }
+        filled += n;
+        let mut start = 0;
+        while let Some(end) = buf[start..filled].iter().position(|&b| b == b'\n') {
+            if !skipping && each(&buf[start..start + end]) {
+                return Ok(());
+            }
+            skipping = false;
+            start += end + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            filled = 0;
+            skipping = true;
+        }
+    }
+}
+
+/// A short relative path under `/proc`, built on the stack.
+struct PathBuf64 {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl PathBuf64 {
+    fn new() -> PathBuf64 {
+        PathBuf64 { bytes: [0; 64], len: 0 }
+    }
+
+    fn push(&mut self, text: &[u8]) {
+        let room = self.bytes.len() - 1 - self.len;
+        let text = &text[..text.len().min(room)];
+        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
+        self.len += text.len();
+    }
+
+    fn push_decimal(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut n = n;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.push(&digits[start..]);
+    }
+
+    /// The path as a C string (the byte after it is always 0).
+    fn as_c_str(&self) -> Option<&CStr> {
+        CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_lines_parse() {
+        let entry = Entry::parse(b"1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF").unwrap();
+        assert_eq!(
+            entry,
+            Entry { write: true, pid: 1234, key: Key { major: 0xfe, minor: 0, ino: 10010895 } }
+        );
+        let entry = Entry::parse(b"\t2: FLOCK  ADVISORY  READ 7 103:0a:5 0 EOF").unwrap();
+        assert_eq!(entry, Entry { write: false, pid: 7, key: Key { major: 0x103, minor: 10, ino: 5 } });
+        for line in [
+            &b"1: -> FLOCK  ADVISORY  WRITE 1235 fe:00:10 0 EOF"[..],
+            b"3: POSIX  ADVISORY  WRITE 1 fe:00:10 0 EOF",
+            b"4: OFDLCK ADVISORY  WRITE -1 fe:00:10 0 EOF",
+            b"",
+        ] {
+            assert_eq!(Entry::parse(line), None, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn our_own_exclusive_lock_is_proven_and_a_shared_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let opened = stat::fstat(&file).unwrap();
+        let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        let proof = || holder(proc.as_fd(), file.as_fd(), &opened);
+        assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) }, 0);
+        assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+        let found = proof().holder().expect("our lock");
+        assert_eq!(found.pid, std::process::id());
+    }
+
+    #[test]
+    fn long_lines_are_skipped() {
+        let (read, write) = unistd::pipe().unwrap();
+        unistd::write(&write, b"short\nxxxxxxxxxxxxxxxxxxxx\nend").unwrap();
+        drop(write);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 8];
+        each_line(read.as_fd(), &mut buf, |line| {
+            seen.push(line.to_vec());
+            false
+        })
+        .unwrap();
+        assert_eq!(seen, [b"short".to_vec(), b"end".to_vec()]);
+    }
+}
