@@ -291,6 +291,13 @@ pub struct Running {
     pub(crate) pid_file: Option<PidFile>,
 }
 
+impl Drop for Running {
+    /// `STOPPING=1` to the service manager, then the pid file goes.
+    fn drop(&mut self) {
+        crate::notify_stopping();
+    }
+}
+
 impl Running {
     /// The pid file this daemon holds locked, if one was configured.
     ///

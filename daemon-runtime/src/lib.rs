@@ -161,6 +161,7 @@
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
+mod activation;
 mod builder;
 mod control;
 mod detached;
@@ -168,6 +169,7 @@ mod error;
 mod fds;
 mod launcher;
 mod logs;
+mod manager;
 mod notify;
 mod pidfile;
 mod privileges;
@@ -180,12 +182,17 @@ mod supervisor;
 pub mod sysexits;
 mod termination;
 
+pub use activation::listen_fds;
 pub use builder::{Daemon, Running};
 pub use control::{Status, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
 pub use logs::reopen_logs;
+pub use manager::{
+    notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
+    watchdog_interval,
+};
 pub use pidfile::PidFile;
 pub use privileges::Account;
 pub use readiness::{Ready, ready};

@@ -20,7 +20,7 @@ use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
-use crate::{fds, logs, signals, steps};
+use crate::{activation, fds, logs, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -178,6 +178,11 @@ impl Daemon {
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         steps::ensure_single_threaded()?;
+        if !self.foreground {
+            // SAFETY: single-threaded, just checked.
+            unsafe { activation::prepare_rewrite() }
+                .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        }
         if !self.foreground && unistd::getpid().as_raw() == 1 {
             return Err(Error::Pid1);
         }
@@ -195,6 +200,7 @@ impl Daemon {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
             keep.extend(prepared.own_fds());
+            keep.extend(activation::kept());
             fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;

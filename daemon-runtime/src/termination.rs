@@ -53,6 +53,7 @@ extern "C" fn on_terminate(signal: libc::c_int) {
         if current.sa_sigaction != on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t {
             return; // chained to by a handler the body installed: it decides
         }
+        crate::manager::send_stopping_from_signal_handler();
         let path = PATH.swap(ptr::null_mut(), Ordering::SeqCst);
         if !path.is_null() {
             libc::unlink(path);
