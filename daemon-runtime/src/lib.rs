@@ -84,7 +84,10 @@
 //!    open `/dev/null`, the log files, the pid file's directory (refusing a
 //!    symbolic link another user planted on the way) and the `O_CLOEXEC`
 //!    report pipe. Nothing between the forks allocates or resolves a name.
-//! 2. **Close inherited descriptors** above 2 but `keep_fds`
+//! 2. **Close inherited descriptors** above 2 but `keep_fds` and the sockets
+//!    a service manager passed (socket activation: `3 .. 3 + LISTEN_FDS` when
+//!    `LISTEN_PID` names this process; a detached daemon finds `LISTEN_PID`
+//!    rewritten to its own pid, and takes them with [`listen_fds`])
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
 //!    older kernels.
@@ -142,6 +145,34 @@
 //! [`status`], [`stop`] and [`signal`] operate a running daemon by its pid
 //! file's lock; [`reopen_logs`] serves logrotate; [`supervised`] tells when
 //! a service manager already does the detaching.
+//!
+//! # Under a service manager
+//!
+//! sd_notify(3) beyond [`ready`]: [`notify_status`], [`notify_reloading`]
+//! (`Type=notify-reload`), [`notify_extend_timeout`], [`notify_watchdog`]
+//! with [`watchdog_interval`], [`notify_stopping`] (also sent by the crate
+//! when `main` returns and from its termination handler). Each is a no-op
+//! without `$NOTIFY_SOCKET`, never blocks, and may be called from any thread.
+//! Socket activation (sd_listen_fds(3)): [`listen_fds`].
+//!
+//! ```no_run
+//! use daemon_runtime::daemon;
+//!
+//! #[daemon(foreground = daemon_runtime::supervised(), ready = "manual")]
+//! fn main() -> std::io::Result<()> {
+//!     let listener = match daemon_runtime::listen_fds().into_iter().next() {
+//!         Some((socket, _name)) => std::net::TcpListener::from(socket),
+//!         None => std::net::TcpListener::bind("127.0.0.1:8080")?,
+//!     };
+//!     daemon_runtime::ready();
+//!     daemon_runtime::notify_status("accepting connections");
+//!     for client in listener.incoming() {
+//!         // serve...
+//! #       drop(client);
+//!     }
+//!     Ok(())
+//! }
+//! ```
 //!
 //! # Coming from `daemonize`
 //!
