@@ -159,7 +159,10 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(71), "{output:?}");
-    assert_eq!(text(&output.stderr), format!("error: preflight: {spec}: Address already in use (os error 98)\n"));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: preflight: {spec}: Address already in use (os error 98)\n")
+    );
     assert!(harness.processes().is_empty() && !pid_file.exists());
 
     let unix = harness.path("kept.sock");
