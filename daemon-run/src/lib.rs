@@ -288,11 +288,8 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
-    if let Err(error) = listen::hand_over(&cli.listen, &cli.keep_fds) {
-        return error;
-    }
-    match cli.ready {
+    listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, &cli.args),
         ReadyMode::Notify => daemon(&cli).exec_notify(program, &cli.args),
-    }
+    })
 }

@@ -94,23 +94,35 @@ impl Listen {
 
 /// Binds every socket of `listen`, places them on the descriptors that
 /// follow any a service manager passed to `daemon-run` itself (3, 4, ...
-/// otherwise), and announces them all in `LISTEN_FDS`, `LISTEN_FDNAMES` and
-/// `LISTEN_PID` (this process, which the runtime then keeps them for). Call
-/// it before the start, while the process runs one thread.
+/// otherwise), announces them all in `LISTEN_FDS`, `LISTEN_FDNAMES` and
+/// `LISTEN_PID` (this process, which the runtime then keeps them for), then
+/// calls `start`, which returns only when the start failed (as
+/// [`Daemon::exec`](daemon_runtime::Daemon::exec) does). Call it while the
+/// process runs one thread. On failure, the Unix socket files it bound are
+/// removed, so a failed start leaves none behind. Returns the error to print:
+/// `preflight: ADDR: <cause>` when a socket cannot be bound (exit 71), or
+/// would land on a `--keep-fd` descriptor; `preflight: N threads are
+/// running...` when the environment cannot be changed safely; else `start`'s.
 ///
 /// ```no_run
 /// let web = daemon_run::listen::parse_listen("tcp:127.0.0.1:8080").unwrap();
-/// if let Err(error) = daemon_run::listen::hand_over(&[web], &[]) {
-///     error.exit();
-/// }
+/// let error = daemon_run::listen::with_sockets(&[web], &[], || {
+///     daemon_runtime::Daemon::new().exec("/usr/local/bin/web", ["--socket-activated"])
+/// });
+/// error.exit();
 /// ```
-///
-/// # Errors
-///
-/// `preflight: ADDR: <cause>` when a socket cannot be bound (exit 71), or
-/// when one would land on a `--keep-fd` descriptor; `preflight: 2 threads
-/// are running...` when the environment cannot be changed safely.
-pub fn hand_over(listen: &[Listen], keep_fds: &[RawFd]) -> Result<(), Error> {
+pub fn with_sockets(listen: &[Listen], keep_fds: &[RawFd], start: impl FnOnce() -> Error) -> Error {
+    let mut created = Vec::new();
+    let error = hand_over(listen, keep_fds, &mut created).err().unwrap_or_else(start);
+    for path in created {
+        let _ = std::fs::remove_file(path);
+    }
+    error
+}
+
+/// [`with_sockets`] up to the start; the Unix socket files it creates are
+/// pushed on `created`.
+fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) -> Result<(), Error> {
     if listen.is_empty() {
         return Ok(());
     }
@@ -130,6 +142,9 @@ pub fn hand_over(listen: &[Listen], keep_fds: &[RawFd]) -> Result<(), Error> {
     let mut bound = Vec::with_capacity(listen.len());
     for socket in listen {
         let fd = socket.bind().map_err(|e| failed(socket, errno(e)))?;
+        if let Address::Unix(path) = &socket.address {
+            created.push(path.clone());
+        }
         // Out of the way of the descriptors they are going to take.
         let moved = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(end)).map_err(|e| failed(socket, e))?;
         // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.

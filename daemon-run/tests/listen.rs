@@ -180,6 +180,23 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
     assert_eq!(output.status.code(), Some(71), "{output:?}");
     assert!(text(&output.stderr).starts_with("error: preflight: unix:"), "{}", text(&output.stderr));
     assert!(harness.processes().is_empty());
+    assert!(!unix.exists(), "the socket file of a failed start is removed");
+
+    // A failure after the fork (the working directory) removes it too.
+    let output = harness
+        .daemon_run([
+            "--chdir",
+            "/nonexistent",
+            "--listen",
+            &format!("unix:{}", unix.display()),
+            "--",
+            arg(&hello_activated()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78), "{output:?}");
+    assert!(harness.processes().is_empty());
+    assert!(!unix.exists(), "the socket file of a failed start is removed");
 
     let output = harness.daemon_run(["--listen", "tcp:localhost:80", "--", "true"]).output().unwrap();
     assert!(text(&output.stderr).contains("expected a numeric IP:PORT"), "{}", text(&output.stderr));
