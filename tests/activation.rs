@@ -94,11 +94,20 @@ fn expected(daemon: Proc) -> String {
 }
 
 /// Descriptor 3 is the socket, the pid file's lock took the next one, and
-/// nothing else is open beyond stdio on `/dev/null`.
+/// nothing else is open beyond stdio.
 fn assert_socket_then_pid_file(daemon: Proc, pid_file: &Path) {
     let fds = daemon.fds();
     assert!(fds[&3].to_string_lossy().starts_with("socket:"), "{fds:?}");
-    common::assert_fds(daemon, Path::new("/dev/null"), &[(3, &fds[&3]), (4, pid_file)], &[]);
+    assert_eq!(fds.get(&4).map(PathBuf::as_path), Some(pid_file), "{fds:?}");
+    assert_eq!(fds.len(), 5, "nothing else open: {fds:?}");
+}
+
+/// [`activate`] for a test daemon: its socket `web.sock`, its pid file
+/// `d.pid` and its `probe.out` in the harness's directory.
+fn activate_test_daemon(harness: &Harness, tool: &Path, program: &[&str]) -> Child {
+    let (pid_file, out) = (harness.path("d.pid"), harness.path("probe.out"));
+    let env = [("PROBE_OUT", out.as_path()), ("PROBE_PID_FILE", pid_file.as_path())];
+    activate(harness, tool, arg(&harness.path("web.sock")), program, &env)
 }
 
 /// A detached daemon under `systemd-socket-activate`: the activated process
@@ -108,11 +117,9 @@ fn assert_socket_then_pid_file(daemon: Proc, pid_file: &Path) {
 fn detached_daemon_answers(test: &str, program: &[&str]) {
     let Some(tool) = socket_activate(test) else { return };
     let harness = Harness::new(test);
-    let socket = harness.path("web.sock");
-    let pid_file = harness.path("d.pid");
-    let out = harness.path("probe.out");
-    let env = [("PROBE_OUT", out.as_path()), ("PROBE_PID_FILE", pid_file.as_path())];
-    let launcher = activate(&harness, &tool, arg(&socket), program, &env);
+    let (socket, pid_file, out) =
+        (harness.path("web.sock"), harness.path("d.pid"), harness.path("probe.out"));
+    let launcher = activate_test_daemon(&harness, &tool, program);
     let launcher_pid = launcher.id() as i32;
     let answer = ask(&socket);
     let (success, stderr) = finish(launcher);
@@ -123,6 +130,7 @@ fn detached_daemon_answers(test: &str, program: &[&str]) {
     assert_eq!(ask(&socket), expected(daemon), "it keeps serving");
     assert_eq!(daemon.tty_nr(), 0);
     assert_ne!(daemon.session(), daemon.0, "double fork: no session leader");
+    assert_eq!(daemon.fds()[&0], Path::new("/dev/null"));
     assert_socket_then_pid_file(daemon, &pid_file);
     let environ = daemon.read("environ");
     assert!(environ.contains(&format!("\0LISTEN_PID={launcher_pid}\0")), "{environ:?}");
@@ -148,28 +156,18 @@ fn an_activated_daemon_in_the_foreground_keeps_the_socket_and_its_pid() {
     let test = "an_activated_daemon_in_the_foreground_keeps_the_socket_and_its_pid";
     let Some(tool) = socket_activate(test) else { return };
     let harness = Harness::new(test);
-    let socket = harness.path("web.sock");
-    let pid_file = harness.path("d.pid");
-    let out = harness.path("probe.out");
-    let env = [("PROBE_OUT", out.as_path()), ("PROBE_PID_FILE", pid_file.as_path())];
-    let launcher = activate(&harness, &tool, arg(&socket), &[ACTIVATED, "--foreground"], &env);
+    let (socket, pid_file, out) =
+        (harness.path("web.sock"), harness.path("d.pid"), harness.path("probe.out"));
+    let launcher = activate_test_daemon(&harness, &tool, &[ACTIVATED, "--foreground"]);
     let answer = ask(&socket);
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.0, launcher.id() as i32, "no fork in the foreground");
     assert_eq!(answer, expected(daemon));
-    assert_socket_then_pid_file_foreground(daemon, &pid_file);
+    assert_socket_then_pid_file(daemon, &pid_file);
     nix::sys::signal::kill(daemon.pid(), Signal::SIGTERM).unwrap();
     let (success, _) = finish(launcher);
     assert!(!success, "died by SIGTERM");
     assert!(!pid_file.exists(), "pid file removed on SIGTERM");
-}
-
-/// In the foreground stdio stays the launcher's: only 3 and 4 are checked.
-fn assert_socket_then_pid_file_foreground(daemon: Proc, pid_file: &Path) {
-    let fds = daemon.fds();
-    assert!(fds[&3].to_string_lossy().starts_with("socket:"), "{fds:?}");
-    assert_eq!(fds.get(&4).map(PathBuf::as_path), Some(pid_file), "{fds:?}");
-    assert_eq!(fds.len(), 5, "nothing else open: {fds:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! daemon-run --pid-file /run/hello.pid --user nobody --listen tcp:0.0.0.0:80 -- hello_activated
 //! ```
 //!
+//! Once it holds its sockets it sends `READY=1` to `$NOTIFY_SOCKET`, if set.
 //! A stream socket (TCP or Unix) answers each client with one line, a UDP
 //! socket each datagram:
 //! `hello from pid P: LISTEN_PID=L, sockets NAME,NAME` (what the program
@@ -31,6 +32,9 @@ fn main() {
         std::process::id(),
         names.join(",")
     );
+    // `READY=1` for a manager that waits for it (systemd's `Type=notify`,
+    // `daemon-run --ready notify`); nothing without `$NOTIFY_SOCKET`.
+    daemon_runtime::ready();
     let servers: Vec<_> = sockets
         .into_iter()
         .map(|(socket, _)| {

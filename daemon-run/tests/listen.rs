@@ -88,6 +88,22 @@ fn listen_passes_tcp_unix_and_udp_sockets_in_order_with_their_names() {
 }
 
 #[test]
+fn listen_with_notify_readiness_returns_once_the_program_holds_its_sockets() {
+    let harness = Harness::new("listen-notify");
+    let pid_file = harness.path("hello.pid");
+    let unix = harness.path("ready.sock");
+    let output = harness
+        .daemon_run(["--ready", "notify", "--ready-timeout", "10s", "--pid-file", arg(&pid_file)])
+        .args(["--listen", &format!("unix:{}", unix.display()), "--", arg(&hello_activated())])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let program = wait_for_pid(&pid_file);
+    // The program's environment (built for the private NOTIFY_SOCKET) names it too.
+    assert_eq!(read_all(UnixStream::connect(&unix).unwrap()), hello(program, "unix"));
+}
+
+#[test]
 fn listen_binds_a_privileged_port_for_a_program_run_as_nobody() {
     if !root_or_skip("listen_binds_a_privileged_port_for_a_program_run_as_nobody", "bind below 1024") {
         return;
@@ -165,38 +181,31 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
     );
     assert!(harness.processes().is_empty() && !pid_file.exists());
 
+    // A socket that would land on a kept descriptor, and a failure after
+    // the fork (the working directory): the socket file goes too.
     let unix = harness.path("kept.sock");
-    let output = harness
-        .daemon_run([
-            "--keep-fd",
-            "3",
-            "--listen",
-            &format!("unix:{}", unix.display()),
-            "--",
-            arg(&hello_activated()),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(71), "{output:?}");
-    assert!(text(&output.stderr).starts_with("error: preflight: unix:"), "{}", text(&output.stderr));
-    assert!(harness.processes().is_empty());
-    assert!(!unix.exists(), "the socket file of a failed start is removed");
-
-    // A failure after the fork (the working directory) removes it too.
-    let output = harness
-        .daemon_run([
-            "--chdir",
-            "/nonexistent",
-            "--listen",
-            &format!("unix:{}", unix.display()),
-            "--",
-            arg(&hello_activated()),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(78), "{output:?}");
-    assert!(harness.processes().is_empty());
-    assert!(!unix.exists(), "the socket file of a failed start is removed");
+    let listen = format!("unix:{}", unix.display());
+    for (flags, code, message) in [
+        (
+            ["--keep-fd", "3"],
+            71,
+            format!("error: preflight: {listen}: Device or resource busy (os error 16)\n"),
+        ),
+        (
+            ["--chdir", "/nonexistent"],
+            78,
+            "error: chdir: /nonexistent: No such file or directory (os error 2)\n".into(),
+        ),
+    ] {
+        let output = harness
+            .daemon_run(flags)
+            .args(["--listen", &listen, "--", arg(&hello_activated())])
+            .output()
+            .unwrap();
+        assert_eq!((output.status.code(), text(&output.stderr)), (Some(code), message));
+        assert!(harness.processes().is_empty());
+        assert!(!unix.exists(), "the socket file of a failed start is removed");
+    }
 
     let output = harness.daemon_run(["--listen", "tcp:localhost:80", "--", "true"]).output().unwrap();
     assert!(text(&output.stderr).contains("expected a numeric IP:PORT"), "{}", text(&output.stderr));
