@@ -130,7 +130,21 @@ fn the_watchdog_is_for_the_process_watchdog_pid_names() {
     assert!(child.wait().unwrap().success());
     assert_eq!(manager.next_from(daemon), "STOPPING=1\n");
 
-    // Detached, the daemon is not the process WATCHDOG_PID names.
+    // Detached from the process WATCHDOG_PID names, the daemon takes over.
+    let script = format!("WATCHDOG_PID=$$ exec {NOTIFIER}");
+    let output = harness.run(
+        harness
+            .command("/bin/sh")
+            .args(["-c", &script])
+            .env("NOTIFY_SOCKET", &socket)
+            .env("WATCHDOG_USEC", "250000")
+            .env("PROBE_OUT", harness.path("took-over.out")),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let took_over = wait_for_pid(&harness.path("took-over.out"));
+    assert_protocol(&manager, took_over, "Some(250ms)", before);
+
+    // Detached, the daemon is not the process WATCHDOG_PID names: another one.
     let output = harness.run(
         harness
             .command(NOTIFIER)

@@ -3,29 +3,17 @@
 //! `LISTEN_PID` (the process they are meant for) and `LISTEN_FDNAMES`.
 //!
 //! A start keeps them through every step, and, when it detaches, rewrites
-//! `LISTEN_PID` to the daemon's pid, so the body (or a program executed in
-//! its place) finds them addressed to itself. The rewrite must not allocate
-//! (the daemon's side runs only async-signal-safe code until the body), so
-//! the launcher puts a `LISTEN_PID=` entry with room for any pid into the
-//! environment with `putenv`, and the daemon writes its digits into it.
+//! `LISTEN_PID` to the daemon's pid (see `pid_vars`), so the
+//! body (or a program executed in its place) finds them addressed to itself.
 
 use std::ops::Range;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 const FIRST: RawFd = 3;
-
-/// `LISTEN_PID=`, digits, and room for the longest pid and its NUL.
-const PREFIX: &[u8] = b"LISTEN_PID=";
-const ENTRY_LEN: usize = PREFIX.len() + 24;
-
-/// The `LISTEN_PID=` entry this process put into its environment, leaked so
-/// that the environment may point into it forever; null until [`listen_pid_entry`].
-static ENTRY: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
 
 /// Whether [`listen_fds`] handed the descriptors out already.
 static TAKEN: AtomicBool = AtomicBool::new(false);
@@ -51,71 +39,6 @@ fn passed() -> Option<Range<RawFd>> {
 pub(crate) fn kept() -> Range<RawFd> {
     let passed = passed().map_or(0, |range| range.len() as RawFd);
     FIRST..FIRST + passed.max(TAKEN_COUNT.load(Ordering::SeqCst))
-}
-
-/// The rewritable `LISTEN_PID=<this pid>` entry, created on first use, when
-/// descriptors are passed to this process; `None` otherwise. For an `envp`
-/// built by hand ([`Daemon::exec_notify`](crate::Daemon::exec_notify)): it
-/// is the same memory that [`prepare_rewrite`] puts into the environment.
-pub(crate) fn listen_pid_entry() -> Option<*const libc::c_char> {
-    passed()?;
-    let current = ENTRY.load(Ordering::SeqCst);
-    if !current.is_null() {
-        return Some(current.cast_const().cast());
-    }
-    let entry: &'static mut [u8; ENTRY_LEN] = Box::leak(Box::new([0u8; ENTRY_LEN]));
-    write_pid(entry.as_mut_ptr(), std::process::id());
-    match ENTRY.compare_exchange(ptr::null_mut(), entry.as_mut_ptr(), Ordering::SeqCst, Ordering::SeqCst) {
-        Ok(_) => Some(entry.as_ptr().cast()),
-        // Another thread made one first: use that one (ours stays leaked, 35 bytes).
-        Err(other) => Some(other.cast_const().cast()),
-    }
-}
-
-/// In the launcher, before forking to detach: puts the rewritable
-/// `LISTEN_PID` entry into the environment, when descriptors are passed to
-/// this process.
-///
-/// # Errors
-///
-/// The `errno` of `putenv` (`ENOMEM`).
-///
-/// # Safety
-///
-/// The process must be single-threaded: `putenv` races with any other
-/// thread reading the environment.
-pub(crate) unsafe fn prepare_rewrite() -> nix::Result<()> {
-    let Some(entry) = listen_pid_entry() else { return Ok(()) };
-    // SAFETY: the caller guarantees no other thread reads the environment;
-    // `entry` is a NUL-terminated `KEY=value` string that is never freed, so
-    // the environment may keep pointing into it.
-    nix::errno::Errno::result(unsafe { libc::putenv(entry.cast_mut()) }).map(drop)
-}
-
-/// In the daemon, after the last fork and before the body: `LISTEN_PID`
-/// becomes the daemon's pid. Async-signal-safe: digits written in place.
-pub(crate) fn rewrite_listen_pid() {
-    let entry = ENTRY.load(Ordering::SeqCst);
-    if !entry.is_null() {
-        write_pid(entry, std::process::id());
-    }
-}
-
-/// Writes `LISTEN_PID=<pid>` and a NUL into the entry at `entry`.
-fn write_pid(entry: *mut u8, pid: u32) {
-    let mut buf = [0u8; 24];
-    let digits = crate::pidfile::format_pid(pid, &mut buf);
-    let digits = &digits[..digits.len() - 1]; // without its newline
-    // SAFETY: `entry` points to a leaked `[u8; ENTRY_LEN]` (see `ENTRY`),
-    // and the prefix, at most 10 digits and the NUL fit in it. Only this
-    // module writes to it: in the launcher before it is shared, or in the
-    // daemon while it runs a single thread (after the last fork, before the
-    // body), so no thread reads the environment meanwhile.
-    unsafe {
-        ptr::copy_nonoverlapping(PREFIX.as_ptr(), entry, PREFIX.len());
-        ptr::copy_nonoverlapping(digits.as_ptr(), entry.add(PREFIX.len()), digits.len());
-        *entry.add(PREFIX.len() + digits.len()) = 0;
-    }
 }
 
 /// Takes the sockets a service manager passed to this process (socket

@@ -65,7 +65,7 @@ impl Prepared {
             Ok(pid_file) => pid_file,
             Err(failure) => fail(&to_launcher, failure, None),
         };
-        crate::activation::rewrite_listen_pid();
+        crate::pid_vars::rewrite();
         let value = match init() {
             Ok(value) => value,
             Err(error) => {

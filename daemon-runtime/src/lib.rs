@@ -202,6 +202,7 @@ mod launcher;
 mod logs;
 mod manager;
 mod notify;
+mod pid_vars;
 mod pidfile;
 mod privileges;
 mod readiness;

@@ -194,7 +194,9 @@ pub fn notify_watchdog() {
 /// How often the service manager expects [`notify_watchdog`]: `WATCHDOG_USEC`
 /// (systemd's `WatchdogSec=`). `None` when it is not set, not a positive
 /// number, or when `WATCHDOG_PID` names another process (the watchdog is
-/// then that process's duty, as sd_watchdog_enabled(3) decides).
+/// then that process's duty, as sd_watchdog_enabled(3) decides). A daemon
+/// that detached from the process `WATCHDOG_PID` named finds it naming
+/// itself: it took over as the service's main process (`Type=forking`).
 ///
 /// ```
 /// match daemon_runtime::watchdog_interval() {

@@ -48,17 +48,17 @@ impl NotifySocket {
         let name = format!("daemon-runtime/{}/{}", std::process::id(), nanos.as_nanos());
         bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name.as_bytes()).map_err(sys)?).map_err(sys)?;
         setsockopt(&socket, sockopt::PassCred, &true).map_err(sys)?;
-        // Passed sockets: the program gets the entry the daemon rewrites.
-        let listen_pid = crate::activation::listen_pid_entry();
+        // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
+        let rewritten = crate::pid_vars::entries();
         let mut envp: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !(listen_pid.is_some() && key == "LISTEN_PID"))
+            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
             .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
             .collect();
         envp.push(CString::new(format!("NOTIFY_SOCKET=@{name}")).map_err(|_| sys(Errno::EINVAL))?);
         let envp_ptrs = envp
             .iter()
             .map(|var| var.as_ptr())
-            .chain(listen_pid)
+            .chain(rewritten.iter().map(|&(_, entry)| entry))
             .chain(std::iter::once(std::ptr::null()))
             .collect();
         Ok(NotifySocket { socket, _envp: envp, envp_ptrs })

@@ -20,7 +20,7 @@ use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
-use crate::{activation, fds, logs, signals, steps};
+use crate::{activation, fds, logs, pid_vars, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -180,7 +180,7 @@ impl Daemon {
         steps::ensure_single_threaded()?;
         if !self.foreground {
             // SAFETY: single-threaded, just checked.
-            unsafe { activation::prepare_rewrite() }
+            unsafe { pid_vars::prepare_rewrite() }
                 .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         }
         if !self.foreground && unistd::getpid().as_raw() == 1 {
