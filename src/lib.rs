@@ -1,6 +1,8 @@
 //! Shared code of the daemons that the integration tests start
 //! (`tests/bin/`): not part of any published crate.
 
+pub mod listen;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -12,6 +12,8 @@
 
 #![deny(missing_docs)]
 
+pub mod listen;
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -82,6 +84,10 @@ pub struct Cli {
     /// How long to wait for the start to complete (500ms, 30s, 2m).
     #[arg(long, value_name = "T", value_parser = parse_duration, default_value = "60s")]
     pub ready_timeout: Duration,
+
+    /// Socket to bind and pass as LISTEN_FDS, from fd 3 (repeatable): [NAME=]tcp:IP:PORT, udp:IP:PORT, unix:/PATH.
+    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen)]
+    pub listen: Vec<listen::Listen>,
 
     /// Do not fork, setsid or redirect stdio; the other steps still run.
     #[arg(long)]
@@ -282,8 +288,8 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
-    match cli.ready {
+    listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, &cli.args),
         ReadyMode::Notify => daemon(&cli).exec_notify(program, &cli.args),
-    }
+    })
 }

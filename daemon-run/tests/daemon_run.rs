@@ -406,6 +406,7 @@ fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
             "--ready-timeout" => "500ms",
             "--ready" => "exec",
             "--keep-fd" => "3",
+            "--listen" => "tcp:127.0.0.1:0",
             _ => "x",
         };
         let mut argv = vec!["daemon-run", flag.as_str()];

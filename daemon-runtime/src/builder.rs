@@ -162,7 +162,8 @@ impl Daemon {
 
     /// Inherited descriptors that stay open in the daemon (for example a
     /// listening socket passed by a supervisor). Values below 3 are ignored:
-    /// stdio is always redirected.
+    /// stdio is always redirected. Sockets passed with `LISTEN_FDS` to this
+    /// process are kept without being listed (see [`listen_fds`](crate::listen_fds)).
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().keep_fds([3, 4]);
@@ -306,7 +307,8 @@ impl Daemon {
 }
 
 /// What the daemon holds while it runs: returned by [`Daemon::start`] in the
-/// daemon process only. Dropping it removes and unlocks the pid file, so keep
+/// daemon process only. Dropping it sends `STOPPING=1` to a service manager
+/// (`$NOTIFY_SOCKET`) and removes and unlocks the pid file, so keep
 /// it alive until the daemon's work is done (`#[daemon]` holds it for the whole
 /// of `main`).
 ///
@@ -319,6 +321,13 @@ impl Daemon {
 #[must_use = "dropping `Running` removes the pid file at once"]
 pub struct Running {
     pub(crate) pid_file: Option<PidFile>,
+}
+
+impl Drop for Running {
+    /// `STOPPING=1` to the service manager, then the pid file goes.
+    fn drop(&mut self) {
+        crate::notify_stopping();
+    }
 }
 
 impl Running {

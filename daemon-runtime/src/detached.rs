@@ -65,6 +65,7 @@ impl Prepared {
             Ok(pid_file) => pid_file,
             Err(failure) => fail(&to_launcher, failure, None),
         };
+        crate::pid_vars::rewrite();
         let value = match init() {
             Ok(value) => value,
             Err(error) => {

@@ -97,7 +97,10 @@
 //!    open `/dev/null`, the log files (regular, one link, root's or the
 //!    daemon user's) and the `O_CLOEXEC` report pipe. Nothing between the
 //!    forks allocates or resolves a name, and no path is looked up again.
-//! 2. **Close inherited descriptors** above 2 but `keep_fds`
+//! 2. **Close inherited descriptors** above 2 but `keep_fds` and the sockets
+//!    a service manager passed (socket activation: `3 .. 3 + LISTEN_FDS` when
+//!    `LISTEN_PID` names this process; a detached daemon finds `LISTEN_PID`
+//!    rewritten to its own pid, and takes them with [`listen_fds`])
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
 //!    older kernels.
@@ -160,6 +163,34 @@
 //! file's lock, proven held by a live process, and `stop` removes the file; [`reopen_logs`] serves logrotate; [`supervised`] tells when
 //! a service manager already does the detaching.
 //!
+//! # Under a service manager
+//!
+//! sd_notify(3) beyond [`ready`]: [`notify_status`], [`notify_reloading`]
+//! (`Type=notify-reload`), [`notify_extend_timeout`], [`notify_watchdog`]
+//! with [`watchdog_interval`], [`notify_stopping`] (also sent by the crate
+//! when `main` returns and from its termination handler). Each is a no-op
+//! without `$NOTIFY_SOCKET`, never blocks, and may be called from any thread.
+//! Socket activation (sd_listen_fds(3)): [`listen_fds`].
+//!
+//! ```no_run
+//! use daemon_runtime::daemon;
+//!
+//! #[daemon(foreground = daemon_runtime::supervised(), ready = "manual")]
+//! fn main() -> std::io::Result<()> {
+//!     let listener = match daemon_runtime::listen_fds().into_iter().next() {
+//!         Some((socket, _name)) => std::net::TcpListener::from(socket),
+//!         None => std::net::TcpListener::bind("127.0.0.1:8080")?,
+//!     };
+//!     daemon_runtime::ready();
+//!     daemon_runtime::notify_status("accepting connections");
+//!     for client in listener.incoming() {
+//!         // serve...
+//! #       drop(client);
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Coming from `daemonize`
 //!
 //! | `daemonize` 0.5 | here |
@@ -178,6 +209,7 @@
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
+mod activation;
 mod builder;
 mod control;
 mod detached;
@@ -186,7 +218,9 @@ mod fds;
 mod holder;
 mod launcher;
 mod logs;
+mod manager;
 mod notify;
+mod pid_vars;
 mod pidfile;
 mod privileges;
 mod readiness;
@@ -199,12 +233,17 @@ mod supervisor;
 pub mod sysexits;
 mod termination;
 
+pub use activation::listen_fds;
 pub use builder::{Daemon, Running};
 pub use control::{Status, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
 pub use logs::reopen_logs;
+pub use manager::{
+    notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
+    watchdog_interval,
+};
 pub use pidfile::PidFile;
 pub use privileges::Account;
 pub use readiness::{Ready, ready};

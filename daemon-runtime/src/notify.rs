@@ -48,13 +48,19 @@ impl NotifySocket {
         let name = format!("daemon-runtime/{}/{}", std::process::id(), nanos.as_nanos());
         bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name.as_bytes()).map_err(sys)?).map_err(sys)?;
         setsockopt(&socket, sockopt::PassCred, &true).map_err(sys)?;
+        // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
+        let rewritten = crate::pid_vars::entries();
         let mut envp: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET")
+            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
             .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
             .collect();
         envp.push(CString::new(format!("NOTIFY_SOCKET=@{name}")).map_err(|_| sys(Errno::EINVAL))?);
-        let envp_ptrs =
-            envp.iter().map(|var| var.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        let envp_ptrs = envp
+            .iter()
+            .map(|var| var.as_ptr())
+            .chain(rewritten.iter().map(|&(_, entry)| entry))
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
         Ok(NotifySocket { socket, _envp: envp, envp_ptrs })
     }
 

@@ -1,13 +1,11 @@
 //! Telling the launcher, and a service manager, that the daemon is ready.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
-
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, sendto, socket};
 
 use nix::unistd;
 
+pub(crate) use crate::manager::ServiceManager;
 use crate::report;
 
 /// When the launching command may return.
@@ -50,7 +48,9 @@ pub(crate) fn defer(pending: Pending) {
 /// and `MAINPID` to `$NOTIFY_SOCKET` when a service manager set one (a path
 /// or an abstract `@` address).
 ///
-/// Calling it again, or without a launcher waiting, does no harm.
+/// Calling it again, or without a launcher waiting, does no harm; after
+/// [`notify_reloading`](crate::notify_reloading), calling it again is how a
+/// `Type=notify-reload` service says the reload is complete.
 ///
 /// ```no_run
 /// let running = daemon_runtime::Daemon::new()
@@ -73,50 +73,13 @@ pub fn ready() {
         if let Some(report) = pending.report {
             report::send(&report, Ok(()));
         }
-        notify_service_manager();
     }
+    notify_service_manager();
 }
 
 /// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, when set.
 pub(crate) fn notify_service_manager() {
     if let Some(manager) = ServiceManager::from_env() {
         manager.send_ready();
-    }
-}
-
-/// `$NOTIFY_SOCKET`, a path or an abstract address written `@name` (the
-/// `sd-notify` crate handles only paths), resolved in the launcher so that
-/// the daemon can report between the forks without allocating.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ServiceManager {
-    address: UnixAddr,
-}
-
-impl ServiceManager {
-    pub(crate) fn from_env() -> Option<ServiceManager> {
-        let address = std::env::var_os("NOTIFY_SOCKET")?;
-        let address = match address.as_bytes().strip_prefix(b"@") {
-            Some(name) => UnixAddr::new_abstract(name),
-            None => UnixAddr::new(address.as_os_str()),
-        };
-        address.ok().map(|address| ServiceManager { address })
-    }
-
-    /// Sends `MAINPID=<this pid>` and `READY=1`. Async-signal-safe: the
-    /// message is formatted on the stack. Errors are ignored: a service
-    /// manager that cannot be reached times the service out itself.
-    pub(crate) fn send_ready(&self) {
-        let mut pid = [0u8; 24];
-        let pid = crate::pidfile::format_pid(std::process::id(), &mut pid);
-        let mut message = [0u8; 48];
-        let mut len = 0;
-        for part in [b"MAINPID=".as_slice(), pid, b"READY=1\n"] {
-            message[len..len + part.len()].copy_from_slice(part);
-            len += part.len();
-        }
-        let Ok(socket) = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None) else {
-            return;
-        };
-        let _ = sendto(socket.as_raw_fd(), &message[..len], &self.address, MsgFlags::MSG_NOSIGNAL);
     }
 }

@@ -21,7 +21,7 @@ use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
 use crate::resolve::{self, Trust};
-use crate::{fds, logs, signals, steps};
+use crate::{activation, fds, logs, pid_vars, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -188,6 +188,11 @@ impl Daemon {
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         steps::ensure_single_threaded()?;
+        if !self.foreground {
+            // SAFETY: single-threaded, just checked.
+            unsafe { pid_vars::prepare_rewrite() }
+                .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        }
         if !self.foreground && unistd::getpid().as_raw() == 1 {
             return Err(Error::Pid1);
         }
@@ -205,6 +210,7 @@ impl Daemon {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
             keep.extend(prepared.own_fds());
+            keep.extend(activation::kept());
             fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;

@@ -104,6 +104,7 @@ extern "C" fn on_terminate(signal: libc::c_int) {
         if current.sa_sigaction != on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t {
             return; // chained to by a handler the body installed: it decides
         }
+        crate::manager::send_stopping_from_signal_handler();
         let name = NAME.load(Ordering::SeqCst);
         if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
             let dir = DIR.load(Ordering::SeqCst);

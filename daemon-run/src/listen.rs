@@ -1,0 +1,196 @@
+//! `--listen [NAME=]KIND:ADDRESS`: sockets that `daemon-run` binds (as the
+//! starting user, before any privilege drop, so a `--user` program can serve
+//! port 80) and hands to PROGRAM the way systemd's socket activation does
+//! (sd_listen_fds(3)): on descriptors 3, 4, ..., announced by `LISTEN_FDS`,
+//! `LISTEN_FDNAMES` and `LISTEN_PID`, which the runtime rewrites to the
+//! daemon's pid (PROGRAM's, as `exec` keeps it). A program written for socket
+//! activation then runs unchanged on a machine without systemd.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+
+use daemon_runtime::{Error, Step};
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, fcntl};
+
+/// The first descriptor of socket activation (`SD_LISTEN_FDS_START`).
+const FIRST: RawFd = 3;
+
+/// One `--listen` socket: what to bind, and the name PROGRAM sees for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    /// Its entry in `LISTEN_FDNAMES`: given as `NAME=`, else the kind (`tcp`, `udp`, `unix`).
+    pub name: String,
+    /// What to bind.
+    pub address: Address,
+    /// The argument as written, for error messages.
+    pub text: String,
+}
+
+/// A socket address `--listen` binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// `tcp:IP:PORT` (`[IPv6]:PORT`): a listening stream socket, `SO_REUSEADDR` set.
+    Tcp(SocketAddr),
+    /// `udp:IP:PORT`: a bound datagram socket.
+    Udp(SocketAddr),
+    /// `unix:/PATH`: a listening stream socket at an absolute path, which must not exist.
+    Unix(PathBuf),
+}
+
+/// Parses `[NAME=]tcp:IP:PORT`, `udp:IP:PORT` or `unix:/PATH` (addresses
+/// are numeric: no name is resolved). A name is what systemd accepts in
+/// `FileDescriptorName=`: 1 to 255 printable ASCII characters, without `:`.
+///
+/// ```
+/// use daemon_run::listen::{Address, parse_listen};
+/// let web = parse_listen("web=tcp:127.0.0.1:8080").unwrap();
+/// assert_eq!((web.name.as_str(), web.address), ("web", Address::Tcp("127.0.0.1:8080".parse().unwrap())));
+/// assert_eq!(parse_listen("unix:/run/x.sock").unwrap().name, "unix");
+/// assert!(parse_listen("tcp:localhost:80").is_err());
+/// ```
+///
+/// # Errors
+///
+/// Another kind, an address that does not parse, a relative path, an invalid name.
+pub fn parse_listen(text: &str) -> Result<Listen, String> {
+    let kinds = "expected [NAME=]tcp:IP:PORT, udp:IP:PORT or unix:/PATH";
+    let (name, spec) = match text.split_once('=') {
+        Some((name, spec)) if !name.contains(':') => (Some(name), spec),
+        _ => (None, text),
+    };
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| format!("{kinds} (got {text:?})"))?;
+    let socket_address = || {
+        rest.parse::<SocketAddr>().map_err(|_| {
+            format!("{kind}: expected a numeric IP:PORT, such as 127.0.0.1:8080 or [::1]:8080 (got {rest:?})")
+        })
+    };
+    let address = match kind {
+        "tcp" => Address::Tcp(socket_address()?),
+        "udp" => Address::Udp(socket_address()?),
+        "unix" if rest.starts_with('/') => Address::Unix(PathBuf::from(rest)),
+        "unix" => return Err(format!("unix: the path must be absolute (got {rest:?})")),
+        _ => return Err(format!("{kinds} (got {text:?})")),
+    };
+    let name = name.unwrap_or(kind);
+    let valid = (1..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+    if !valid {
+        return Err(format!("a socket name is 1 to 255 printable characters without `:` (got {name:?})"));
+    }
+    Ok(Listen { name: name.to_string(), address, text: text.to_string() })
+}
+
+impl Listen {
+    fn bind(&self) -> std::io::Result<OwnedFd> {
+        Ok(match &self.address {
+            Address::Tcp(address) => TcpListener::bind(address)?.into(),
+            Address::Udp(address) => UdpSocket::bind(address)?.into(),
+            Address::Unix(path) => UnixListener::bind(path)?.into(),
+        })
+    }
+}
+
+/// Binds every socket of `listen`, places them on the descriptors that
+/// follow any a service manager passed to `daemon-run` itself (3, 4, ...
+/// otherwise), announces them all in `LISTEN_FDS`, `LISTEN_FDNAMES` and
+/// `LISTEN_PID` (this process, which the runtime then keeps them for), then
+/// calls `start`, which returns only when the start failed (as
+/// [`Daemon::exec`](daemon_runtime::Daemon::exec) does). Call it while the
+/// process runs one thread. On failure, the Unix socket files it bound are
+/// removed, so a failed start leaves none behind. Returns the error to print:
+/// `preflight: ADDR: <cause>` when a socket cannot be bound (exit 71), or
+/// would land on a `--keep-fd` descriptor; `preflight: N threads are
+/// running...` when the environment cannot be changed safely; else `start`'s.
+///
+/// ```no_run
+/// let web = daemon_run::listen::parse_listen("tcp:127.0.0.1:8080").unwrap();
+/// let error = daemon_run::listen::with_sockets(&[web], &[], || {
+///     daemon_runtime::Daemon::new().exec("/usr/local/bin/web", ["--socket-activated"])
+/// });
+/// error.exit();
+/// ```
+pub fn with_sockets(listen: &[Listen], keep_fds: &[RawFd], start: impl FnOnce() -> Error) -> Error {
+    let mut created = Vec::new();
+    let error = hand_over(listen, keep_fds, &mut created).err().unwrap_or_else(start);
+    for path in created {
+        let _ = std::fs::remove_file(path);
+    }
+    error
+}
+
+/// [`with_sockets`] up to the start; the Unix socket files it creates are
+/// pushed on `created`.
+fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) -> Result<(), Error> {
+    if listen.is_empty() {
+        return Ok(());
+    }
+    daemon_runtime::ensure_single_threaded()?;
+    let failed = |listen: &Listen, errno: Errno| Error::Path {
+        step: Step::Preflight,
+        path: PathBuf::from(&listen.text),
+        errno,
+    };
+    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
+    let (passed, mut names) = already_passed();
+    let first = FIRST + passed;
+    let end = RawFd::try_from(listen.len())
+        .ok()
+        .and_then(|count| first.checked_add(count))
+        .ok_or_else(|| failed(&listen[0], Errno::EMFILE))?;
+    let mut bound = Vec::with_capacity(listen.len());
+    for socket in listen {
+        let fd = socket.bind().map_err(|e| failed(socket, errno(e)))?;
+        if let Address::Unix(path) = &socket.address {
+            created.push(path.clone());
+        }
+        // Out of the way of the descriptors they are going to take.
+        let moved = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(end)).map_err(|e| failed(socket, e))?;
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        bound.push(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) });
+    }
+    for ((socket, fd), target) in listen.iter().zip(bound).zip(first..end) {
+        if keep_fds.contains(&target) {
+            return Err(failed(socket, Errno::EBUSY));
+        }
+        // SAFETY: this process owns no descriptor numbered `target`: the
+        // sockets were moved above `end`, the runtime has opened nothing yet,
+        // and whatever was inherited there is a stray the start would close
+        // (`--keep-fd` ones were refused above). The result is leaked on
+        // purpose: from now on it belongs to PROGRAM, by the protocol.
+        let placed = unsafe { nix::unistd::dup2_raw(&fd, target) }.map_err(|e| failed(socket, e))?;
+        let _ = placed.into_raw_fd();
+        names.push(socket.name.clone());
+    }
+    let count = (end - FIRST).to_string();
+    for (key, value) in [
+        ("LISTEN_FDS", count),
+        ("LISTEN_FDNAMES", names.join(":")),
+        ("LISTEN_PID", std::process::id().to_string()),
+    ] {
+        // SAFETY: the process runs one thread (counted by the kernel above),
+        // so no other thread reads the environment while it changes.
+        unsafe { std::env::set_var(key, value) };
+    }
+    Ok(())
+}
+
+/// How many descriptors a service manager passed to this process, and their
+/// names (`unknown` where none was given, as sd_listen_fds_with_names(3) says).
+fn already_passed() -> (RawFd, Vec<String>) {
+    let for_us =
+        std::env::var("LISTEN_PID").ok().and_then(|pid| pid.parse::<u32>().ok()) == Some(std::process::id());
+    let count = match for_us {
+        true => std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<RawFd>().ok()).unwrap_or(0),
+        false => 0,
+    };
+    // The runtime keeps at most this many too (`3 + count` must be a descriptor).
+    let count = count.clamp(0, RawFd::MAX - FIRST);
+    let given = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
+    let mut given = given.split(':');
+    let names = (0..count)
+        .map(|_| given.next().filter(|name| !name.is_empty()).unwrap_or("unknown").to_string())
+        .collect();
+    (count, names)
+}
