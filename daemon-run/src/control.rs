@@ -1,0 +1,138 @@
+//! `--stop`, `--status`, `--signal`: operating a running daemon by its pid
+//! file's lock, through `daemon_runtime`'s `status`, `stop` and `signal`,
+//! which signal only the process holding the lock, through a pidfd. A
+//! stale file naming a reused pid never gets anyone signalled.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use daemon_runtime::{Status, Stopped};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::signal::Signal;
+use nix::sys::stat::{Mode, fstat, fstatat};
+
+use crate::parse::Schedule;
+
+/// Exit code: done (running, for `--status`).
+pub const OK: i32 = 0;
+/// Exit code: `--stop` ran its schedule out and the process still runs;
+/// `--status`: dead, but its pid file is left.
+pub const FAILED: i32 = 1;
+/// Exit code: not running (`--status`, `--signal`).
+pub const NOT_RUNNING: i32 = 3;
+/// Exit code: the pid file or `/proc/locks` could not be read.
+pub const UNKNOWN: i32 = 4;
+
+/// `--status`: prints the state on standard output and returns its LSB code:
+/// 0 running, 1 dead with a pid file left, 3 not running, 4 unknown.
+pub fn status(pid_file: &Path) -> i32 {
+    let status = match daemon_runtime::status(pid_file) {
+        Ok(status) => status,
+        Err(error) => return fail("status", pid_file, &error, UNKNOWN),
+    };
+    match status {
+        Status::Running { pid } => println!("running (pid {pid})"),
+        Status::Stale => println!("not running, but {} is left", pid_file.display()),
+        Status::Absent => println!("not running"),
+    }
+    status.lsb_code()
+}
+
+/// `--signal`: sends `signal` to the lock holder. 0 sent, 3 not running, 4
+/// the pid file could not be read or the signal not sent.
+pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
+    match daemon_runtime::signal(pid_file, signal) {
+        Ok(Some(_)) => OK,
+        Ok(None) => {
+            eprintln!("error: signal: {}: not running", pid_file.display());
+            NOT_RUNNING
+        }
+        Err(error) => fail("signal", pid_file, &error, UNKNOWN),
+    }
+}
+
+/// `--stop`: follows `schedule` until the lock holder is gone, then removes
+/// the pid file it left. 0 gone (or was not running), 1 still running at
+/// the end of the schedule, 4 the pid file could not be read.
+pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
+    let Ok(Status::Running { pid: first }) = daemon_runtime::status(pid_file) else {
+        return match daemon_runtime::status(pid_file) {
+            Err(error) => fail("stop", pid_file, &error, UNKNOWN),
+            Ok(_) => finish(pid_file),
+        };
+    };
+    for &(signal, timeout) in schedule.steps() {
+        // Each step signals whoever holds the lock now: only go on while
+        // that is still the process the first step found.
+        match daemon_runtime::status(pid_file) {
+            Ok(Status::Running { pid }) if pid == first => {}
+            Ok(_) => return finish(pid_file),
+            Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+        }
+        match daemon_runtime::stop(pid_file, signal, timeout, false) {
+            Ok(Stopped::Exited { .. } | Stopped::Killed { .. } | Stopped::NotRunning) => {
+                return finish(pid_file);
+            }
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {}
+            Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+        }
+    }
+    eprintln!("error: stop: {}: pid {first} is still running after the schedule", pid_file.display());
+    FAILED
+}
+
+/// The daemon is gone: remove what it left (a wrapped program cannot
+/// remove its pid file; an attribute daemon killed by SIGKILL neither).
+fn finish(pid_file: &Path) -> i32 {
+    match remove_stale(pid_file) {
+        Ok(()) => OK,
+        Err(errno) => {
+            eprintln!("error: stop: {}: {} (the process is gone)", pid_file.display(), errno.desc());
+            FAILED
+        }
+    }
+}
+
+/// Removes the pid file at `path` if nobody holds its lock. Every call goes
+/// through one descriptor of its directory, so a directory swapped in
+/// between cannot make it remove another file; the lock, held while
+/// unlinking, keeps a concurrent start from having taken the file.
+fn remove_stale(path: &Path) -> Result<(), Errno> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Err(Errno::EINVAL) };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let name = CString::new(name.as_bytes()).map_err(|_| Errno::EINVAL)?;
+    let dir: OwnedFd =
+        nix::fcntl::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
+    let file = match nix::fcntl::openat(dir.as_fd(), name.as_c_str(), flags, Mode::empty()) {
+        Ok(file) => file,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(errno) => return Err(errno),
+    };
+    let opened = fstat(file.as_fd())?;
+    if opened.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: flock on a descriptor we own; no memory is involved.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return match Errno::last() {
+            // A new start holds it now: it is not stale.
+            Errno::EWOULDBLOCK => Ok(()),
+            errno => Err(errno),
+        };
+    }
+    let named = fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    if (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) {
+        nix::unistd::unlinkat(dir.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)?;
+    }
+    Ok(())
+}
+
+fn fail(verb: &str, pid_file: &Path, error: &io::Error, code: i32) -> i32 {
+    eprintln!("error: {verb}: {}: {error}", pid_file.display());
+    code
+}
