@@ -5,13 +5,15 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::time::Duration;
 
 use daemon_runtime::{Status, Stopped};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{Mode, fstat, fstatat};
 
@@ -59,23 +61,28 @@ pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
 /// the pid file it left. 0 gone (or was not running), 1 still running at
 /// the end of the schedule, 4 the pid file could not be read.
 pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
-    let Ok(Status::Running { pid: first }) = daemon_runtime::status(pid_file) else {
-        return match daemon_runtime::status(pid_file) {
-            Err(error) => fail("stop", pid_file, &error, UNKNOWN),
-            Ok(_) => finish(pid_file),
-        };
+    let first = match daemon_runtime::status(pid_file) {
+        Ok(Status::Running { pid }) => pid,
+        Ok(_) => return finish(pid_file),
+        Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
     };
+    // A pidfd to see the process itself go, not only its lock (released a
+    // moment before it exits); it names the lock holder only if the lock is
+    // still held by that pid after it was opened.
+    let pidfd = pidfd_open(first)
+        .ok()
+        .filter(|_| matches!(daemon_runtime::status(pid_file), Ok(Status::Running { pid }) if pid == first));
     for &(signal, timeout) in schedule.steps() {
         // Each step signals whoever holds the lock now: only go on while
         // that is still the process the first step found.
         match daemon_runtime::status(pid_file) {
             Ok(Status::Running { pid }) if pid == first => {}
-            Ok(_) => return finish(pid_file),
+            Ok(_) => return gone(pid_file, pidfd.as_ref(), timeout),
             Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
         }
         match daemon_runtime::stop(pid_file, signal, timeout, false) {
             Ok(Stopped::Exited { .. } | Stopped::Killed { .. } | Stopped::NotRunning) => {
-                return finish(pid_file);
+                return gone(pid_file, pidfd.as_ref(), timeout);
             }
             Err(error) if error.kind() == io::ErrorKind::TimedOut => {}
             Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
@@ -83,6 +90,41 @@ pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
     }
     eprintln!("error: stop: {}: pid {first} is still running after the schedule", pid_file.display());
     FAILED
+}
+
+/// The lock is released: waits (up to `timeout`) until the process has
+/// exited too, then cleans up.
+fn gone(pid_file: &Path, pidfd: Option<&OwnedFd>, timeout: Duration) -> i32 {
+    if let Some(pidfd) = pidfd {
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        loop {
+            match poll(&mut fds, PollTimeout::from(millis)) {
+                Err(Errno::EINTR) => continue,
+                Ok(0) => {
+                    eprintln!(
+                        "error: stop: {}: the lock is released but the process still runs",
+                        pid_file.display()
+                    );
+                    return FAILED;
+                }
+                _ => break,
+            }
+        }
+    }
+    finish(pid_file)
+}
+
+/// A pidfd for `pid` (nix has no wrapper).
+fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// The daemon is gone: remove what it left (a wrapped program cannot
