@@ -17,6 +17,7 @@ pub mod control;
 pub mod environment;
 mod lookup;
 mod parse;
+pub mod respawn;
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -135,6 +136,26 @@ pub struct Cli {
     #[arg(short = 'f', long)]
     pub foreground: bool,
 
+    /// Stay as a supervisor that restarts PROGRAM when it exits abnormally; the pid file names the supervisor.
+    #[arg(short, long, help_heading = "Supervision")]
+    pub respawn: bool,
+
+    /// File naming PROGRAM's pid, rewritten at each restart (with --respawn).
+    #[arg(long, value_name = "PATH", requires = "respawn", help_heading = "Supervision")]
+    pub child_pid_file: Option<PathBuf>,
+
+    /// Delay before the first restart; it doubles with each quick failure, up to --respawn-window.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s", requires = "respawn", help_heading = "Supervision")]
+    pub respawn_delay: Duration,
+
+    /// Restarts allowed within --respawn-window; one more failure and the supervisor gives up (exit 70).
+    #[arg(long, value_name = "COUNT", default_value = "5", value_parser = clap::value_parser!(u32).range(1..), requires = "respawn", help_heading = "Supervision")]
+    pub respawn_attempts: u32,
+
+    /// A run this long counts as a success: it resets the delay, and older failures no longer count.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m", requires = "respawn", help_heading = "Supervision")]
+    pub respawn_window: Duration,
+
     /// Stop the daemon holding the pid file's lock, following --retry; remove the pid file.
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub stop: bool,
@@ -232,6 +253,12 @@ pub fn daemon(cli: &Cli) -> Daemon {
 /// The binary: the verb asked for, or [`run`]; then exits with its code
 /// (printing the error, if any).
 pub fn main(cli: Cli) -> ! {
+    if cli.respawn && cli.ready == ReadyMode::Notify {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command
+            .error(clap::error::ErrorKind::ArgumentConflict, "--respawn cannot be used with --ready notify")
+            .exit();
+    }
     let pid_file = cli.pid_file.as_deref();
     let code = match (pid_file, cli.signal) {
         (Some(path), _) if cli.status => control::status(path),
@@ -254,6 +281,14 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
+    if cli.respawn {
+        let policy = respawn::Policy {
+            delay: cli.respawn_delay,
+            attempts: cli.respawn_attempts,
+            window: cli.respawn_window,
+        };
+        return respawn::supervise(daemon(&cli), &program, cli.args(), cli.child_pid_file.as_deref(), policy);
+    }
     match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),
         ReadyMode::Notify => daemon(&cli).exec_notify(program, cli.args()),

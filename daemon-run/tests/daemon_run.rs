@@ -419,6 +419,9 @@ fn context(flag: &str) -> &'static [&'static str] {
         "--stop" | "--status" | "--signal" => &["--pid-file", "x"],
         "--restart" | "--retry" => &["--pid-file", "x", "--", "true"],
         "--keep-env" => &["--clear-env", "--", "true"],
+        "--child-pid-file" | "--respawn-delay" | "--respawn-attempts" | "--respawn-window" => {
+            &["--respawn", "--", "true"]
+        }
         _ => &["--", "true"],
     }
 }
@@ -436,6 +439,8 @@ fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
             "--keep-fd" => "3",
             "--signal" => "HUP",
             "--retry" => "TERM/5/KILL/5",
+            "--respawn-delay" | "--respawn-window" => "1s",
+            "--respawn-attempts" => "3",
             _ => "x",
         };
         for spelling in std::iter::once(flag).chain(aliases) {
