@@ -18,6 +18,7 @@ pub mod environment;
 mod lookup;
 mod parse;
 pub mod respawn;
+pub mod syslog;
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use nix::sys::signal::Signal;
 pub use environment::{Environment, SAFE_PATH};
 pub use lookup::find_program;
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
+pub use syslog::Output;
 
 /// The process exit code for "this form of the command is not supported"
 /// (`EX_USAGE`).
@@ -96,13 +98,13 @@ pub struct Cli {
     #[arg(short = 'k', long, value_name = "MASK", value_parser = parse_umask, default_value = "0")]
     pub umask: u32,
 
-    /// File that receives PROGRAM's standard output (appended, created 0640).
-    #[arg(short = 'o', long, value_name = "PATH")]
-    pub stdout: Option<PathBuf>,
+    /// Where PROGRAM's standard output goes: a file (appended, created 0640), or syslog:FACILITY.LEVEL with --respawn.
+    #[arg(short = 'o', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
+    pub stdout: Option<Output>,
 
-    /// File that receives PROGRAM's standard error (appended, created 0640).
-    #[arg(short = 'e', long, value_name = "PATH")]
-    pub stderr: Option<PathBuf>,
+    /// Where PROGRAM's standard error goes, likewise (syslog:daemon.err, say).
+    #[arg(short = 'e', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
+    pub stderr: Option<Output>,
 
     /// Directory to chroot into; PROGRAM and PATH are then looked up inside it.
     #[arg(long, value_name = "DIR")]
@@ -156,6 +158,14 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m", requires = "respawn", help_heading = "Supervision")]
     pub respawn_window: Duration,
 
+    /// The tag of syslog records (default: PROGRAM's file name).
+    #[arg(long, value_name = "TAG", help_heading = "Supervision")]
+    pub tag: Option<String>,
+
+    /// The syslog socket records are sent to.
+    #[arg(long, value_name = "PATH", default_value = "/dev/log", help_heading = "Supervision")]
+    pub syslog_socket: PathBuf,
+
     /// Stop the daemon holding the pid file's lock, following --retry; remove the pid file.
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub stop: bool,
@@ -196,6 +206,17 @@ impl Cli {
     /// PROGRAM's arguments (its `argv[1..]`).
     pub fn args(&self) -> &[OsString] {
         self.command.get(1..).unwrap_or_default()
+    }
+
+    /// The syslog priorities of standard output and error, when either
+    /// goes to the log.
+    pub fn syslog(&self) -> Option<(Option<syslog::Priority>, Option<syslog::Priority>)> {
+        let priority = |output: &Option<Output>| match output {
+            Some(Output::Syslog(priority)) => Some(*priority),
+            _ => None,
+        };
+        let streams = (priority(&self.stdout), priority(&self.stderr));
+        (streams != (None, None)).then_some(streams)
     }
 
     /// `--retry`, else [`DEFAULT_SCHEDULE`].
@@ -241,10 +262,10 @@ pub fn daemon(cli: &Cli) -> Daemon {
     if let Some(root) = &cli.chroot {
         daemon = daemon.chroot(root);
     }
-    if let Some(path) = &cli.stdout {
+    if let Some(Output::File(path)) = &cli.stdout {
         daemon = daemon.stdout(path);
     }
-    if let Some(path) = &cli.stderr {
+    if let Some(Output::File(path)) = &cli.stderr {
         daemon = daemon.stderr(path);
     }
     daemon
@@ -253,11 +274,15 @@ pub fn daemon(cli: &Cli) -> Daemon {
 /// The binary: the verb asked for, or [`run`]; then exits with its code
 /// (printing the error, if any).
 pub fn main(cli: Cli) -> ! {
-    if cli.respawn && cli.ready == ReadyMode::Notify {
+    let usage = |message: &str| -> ! {
         let mut command = <Cli as clap::CommandFactory>::command();
-        command
-            .error(clap::error::ErrorKind::ArgumentConflict, "--respawn cannot be used with --ready notify")
-            .exit();
+        command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    };
+    if cli.respawn && cli.ready == ReadyMode::Notify {
+        usage("--respawn cannot be used with --ready notify");
+    }
+    if !cli.respawn && cli.syslog().is_some() {
+        usage("syslog output needs --respawn: the supervisor relays it");
     }
     let pid_file = cli.pid_file.as_deref();
     let code = match (pid_file, cli.signal) {
@@ -287,7 +312,22 @@ pub fn run(cli: Cli) -> Error {
             attempts: cli.respawn_attempts,
             window: cli.respawn_window,
         };
-        return respawn::supervise(daemon(&cli), &program, cli.args(), cli.child_pid_file.as_deref(), policy);
+        let logging = match cli.syslog() {
+            None => None,
+            Some((stdout, stderr)) => {
+                let tag = cli.tag.clone().unwrap_or_else(|| {
+                    program
+                        .file_name()
+                        .map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
+                });
+                match syslog::Sink::connect(&cli.syslog_socket, tag) {
+                    Ok(sink) => Some(respawn::Logging { sink, stdout, stderr }),
+                    Err(error) => return error,
+                }
+            }
+        };
+        let child_pid_file = cli.child_pid_file.as_deref();
+        return respawn::supervise(daemon(&cli), &program, cli.args(), child_pid_file, policy, logging);
     }
     match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),

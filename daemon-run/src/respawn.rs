@@ -15,13 +15,15 @@
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use daemon_runtime::{Daemon, Error, Step};
+
+use crate::syslog::{Priority, Relay, Sink};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -146,6 +148,17 @@ impl Drop for ChildPidFile {
     }
 }
 
+/// Where PROGRAM's output goes to the system log (`--stdout syslog:…`).
+#[derive(Debug)]
+pub struct Logging {
+    /// The connected log socket.
+    pub sink: Sink,
+    /// Standard output's priority, when it goes to the log.
+    pub stdout: Option<Priority>,
+    /// Standard error's, likewise; the supervisor's own messages follow it.
+    pub stderr: Option<Priority>,
+}
+
 /// Starts the supervisor (the launcher returns once it runs) and supervises
 /// PROGRAM at `program`. Returns only in the launcher, on failure.
 pub fn supervise(
@@ -154,6 +167,7 @@ pub fn supervise(
     args: &[OsString],
     child_pid_file: Option<&Path>,
     policy: Policy,
+    logging: Option<Logging>,
 ) -> Error {
     let program = match Program::new(program, args) {
         Ok(program) => program,
@@ -163,7 +177,11 @@ pub fn supervise(
         Ok(file) => file,
         Err(error) => return error,
     };
-    let keep = child_pid_file.as_ref().map(|file| file.file.as_raw_fd());
+    let keep = child_pid_file
+        .as_ref()
+        .map(|file| file.file.as_raw_fd())
+        .into_iter()
+        .chain(logging.as_ref().map(|logging| logging.sink.raw_fd()));
     let running = match daemon.keep_fds(keep).start() {
         Ok(running) => running,
         Err(error) => {
@@ -173,8 +191,8 @@ pub fn supervise(
             return error;
         }
     };
-    let code = Supervisor::new(program, child_pid_file, policy)
-        .map_or(daemon_runtime::sysexits::EX_OSERR, |s| s.run());
+    let code = Supervisor::new(program, child_pid_file, policy, logging)
+        .map_or(daemon_runtime::sysexits::EX_OSERR, |supervisor| supervisor.run());
     drop(running); // removes the pid file, when the user may
     std::process::exit(code)
 }
@@ -183,6 +201,7 @@ struct Supervisor {
     program: Program,
     child_pid_file: Option<ChildPidFile>,
     policy: Policy,
+    logging: Option<Logging>,
     signals: SignalFd,
     me: Pid,
 }
@@ -192,6 +211,7 @@ impl Supervisor {
         program: Program,
         child_pid_file: Option<ChildPidFile>,
         policy: Policy,
+        logging: Option<Logging>,
     ) -> Result<Supervisor, Errno> {
         let mut mask = SigSet::empty();
         FORWARDED.iter().chain([&Signal::SIGCHLD]).for_each(|&signal| mask.add(signal));
@@ -199,7 +219,7 @@ impl Supervisor {
         // supervisor (not even the runtime's pid file handler for TERM).
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
-        Ok(Supervisor { program, child_pid_file, policy, signals, me: nix::unistd::getpid() })
+        Ok(Supervisor { program, child_pid_file, policy, logging, signals, me: nix::unistd::getpid() })
     }
 
     /// The supervision loop; returns the supervisor's exit code.
@@ -208,17 +228,17 @@ impl Supervisor {
         let mut consecutive = 0;
         loop {
             let started = Instant::now();
-            let child = match self.spawn() {
-                Ok(child) => child,
+            let (child, mut relays) = match self.spawn() {
+                Ok(spawned) => spawned,
                 Err(errno) => {
-                    log(format_args!("cannot start {}: {}", self.name(), errno.desc()));
+                    self.log(format_args!("cannot start {}: {}", self.name(), errno.desc()));
                     return daemon_runtime::sysexits::EX_OSERR;
                 }
             };
             if let Some(file) = &mut self.child_pid_file {
                 file.write(Some(child));
             }
-            let (status, stopping) = self.wait(child);
+            let (status, stopping) = self.wait(child, &mut relays);
             if let Some(file) = &mut self.child_pid_file {
                 file.write(None);
             }
@@ -233,7 +253,7 @@ impl Supervisor {
             failures.push(now);
             consecutive = if ran >= self.policy.window { 1 } else { consecutive + 1 };
             let Some(delay) = self.policy.next_delay(&failures, consecutive, ran) else {
-                log(format_args!(
+                self.log(format_args!(
                     "{} {}; {} failures within {:?}, giving up",
                     self.name(),
                     describe(status),
@@ -242,7 +262,7 @@ impl Supervisor {
                 ));
                 return GAVE_UP;
             };
-            log(format_args!("{} {}; restarting in {delay:?}", self.name(), describe(status)));
+            self.log(format_args!("{} {}; restarting in {delay:?}", self.name(), describe(status)));
             if self.pause(delay) {
                 return 0;
             }
@@ -253,8 +273,35 @@ impl Supervisor {
         String::from_utf8_lossy(self.program.path.as_bytes()).into_owned()
     }
 
-    /// Forks and executes PROGRAM; returns once the `exec` has happened.
-    fn spawn(&self) -> Result<Pid, Errno> {
+    /// One line on the supervisor's standard error (`--stderr`), or to the
+    /// log with `--stderr syslog:…`.
+    fn log(&self, message: std::fmt::Arguments<'_>) {
+        match &self.logging {
+            Some(Logging { sink, stderr: Some(priority), .. }) => {
+                sink.send(*priority, self.me.as_raw(), format!("daemon-run: {message}").as_bytes());
+            }
+            _ => {
+                let _ = writeln!(std::io::stderr(), "daemon-run: {message}");
+            }
+        }
+    }
+
+    /// Forks and executes PROGRAM; returns once the `exec` has happened,
+    /// with the relays of its output to the log.
+    fn spawn(&self) -> Result<(Pid, Vec<Relay>), Errno> {
+        let mut relays = Vec::new();
+        // The write ends the child puts on 1 and 2 (-1: left as it is).
+        let mut ends: [Option<OwnedFd>; 2] = [None, None];
+        if let Some(logging) = &self.logging {
+            for (end, priority) in ends.iter_mut().zip([logging.stdout, logging.stderr]) {
+                if let Some(priority) = priority {
+                    let (relay, write) = Relay::new(priority)?;
+                    relays.push(relay);
+                    *end = Some(write);
+                }
+            }
+        }
+        let targets = ends.each_ref().map(|end| end.as_ref().map_or(-1, AsRawFd::as_raw_fd));
         let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         // SAFETY: the supervisor is single-threaded (the runtime checked it
         // before detaching and nothing started a thread since); the child
@@ -263,17 +310,18 @@ impl Supervisor {
             ForkResult::Child => {
                 drop(from_child);
                 // SAFETY: see `exec_child`.
-                unsafe { exec_child(&self.program, self.me, &to_parent) }
+                unsafe { exec_child(&self.program, self.me, targets, &to_parent) }
             }
             ForkResult::Parent { child } => {
                 drop(to_parent);
+                drop(ends);
                 let mut errno = [0u8; 4];
                 match nix::unistd::read(&from_child, &mut errno) {
                     Ok(4) => {
                         let _ = waitpid(child, None);
                         Err(Errno::from_raw(i32::from_ne_bytes(errno)))
                     }
-                    _ => Ok(child),
+                    _ => Ok((child, relays)),
                 }
             }
         }
@@ -281,11 +329,15 @@ impl Supervisor {
 
     /// Waits for `child` to exit, forwarding signals; returns how it ended
     /// and whether a TERM or INT asked the supervisor to stop.
-    fn wait(&self, child: Pid) -> (WaitStatus, bool) {
+    fn wait(&self, child: Pid, relays: &mut [Relay]) -> (WaitStatus, bool) {
         let mut stopping = false;
         loop {
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let pipes = relays.iter().filter_map(|relay| relay.pipe.as_ref());
+            fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
             let _ = poll(&mut fds, PollTimeout::NONE);
+            drop(fds);
+            self.pump(relays, child);
             while let Ok(Some(info)) = self.signals.read_signal() {
                 let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
                 if signal == Signal::SIGCHLD {
@@ -303,6 +355,10 @@ impl Supervisor {
                 _ => {}
             }
             let _ = killpg(child, Signal::SIGKILL);
+            // What the group wrote before it ended.
+            if let Some(logging) = &self.logging {
+                relays.iter_mut().for_each(|relay| relay.finish(&logging.sink, child.as_raw()));
+            }
             loop {
                 match waitpid(child, None) {
                     Err(Errno::EINTR) => continue,
@@ -310,6 +366,13 @@ impl Supervisor {
                     Err(_) => return (WaitStatus::Exited(child, 0), stopping),
                 }
             }
+        }
+    }
+
+    /// Relays what PROGRAM's pipes hold to the log.
+    fn pump(&self, relays: &mut [Relay], child: Pid) {
+        if let Some(logging) = &self.logging {
+            relays.iter_mut().for_each(|relay| relay.pump(&logging.sink, child.as_raw()));
         }
     }
 
@@ -341,7 +404,7 @@ impl Supervisor {
 ///
 /// Called in the child of a fork of a single-threaded process: only
 /// async-signal-safe calls, on memory prepared before the fork.
-unsafe fn exec_child(program: &Program, supervisor: Pid, report: &OwnedFd) -> ! {
+unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &OwnedFd) -> ! {
     // SAFETY: sigaction, prctl, getppid, setpgid, sigprocmask, execv, write
     // and _exit are async-signal-safe; the structs are fully initialized;
     // `argv` is a null-terminated array of pointers into live C strings.
@@ -360,6 +423,12 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, report: &OwnedFd) -> ! 
             libc::_exit(1);
         }
         libc::setpgid(0, 0);
+        // The log pipes' write ends on 1 and 2 (`dup2` clears close-on-exec).
+        for (fd, target) in stdio.into_iter().zip([1, 2]) {
+            if fd >= 0 && libc::dup2(fd, target) < 0 {
+                libc::_exit(127);
+            }
+        }
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
@@ -376,9 +445,4 @@ fn describe(status: WaitStatus) -> String {
         WaitStatus::Signaled(pid, signal, _) => format!("(pid {pid}) was killed by {signal}"),
         other => format!("ended: {other:?}"),
     }
-}
-
-/// One line on the supervisor's standard error (`--stderr`, else nothing).
-fn log(message: std::fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr(), "daemon-run: {message}");
 }

@@ -155,3 +155,73 @@ fn respawn_flags_need_respawn_and_exec_readiness() {
     }
     assert_eq!(harness.processes(), []);
 }
+
+#[test]
+fn syslog_output_is_relayed_one_record_per_line() {
+    let harness = Harness::new("respawn_syslog");
+    let socket = harness.path("log.socket");
+    let receiver = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    receiver.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let extra = [
+        "--stdout",
+        "syslog:daemon.info",
+        "--stderr",
+        "syslog:local3.err",
+        "--tag",
+        "web",
+        "--syslog-socket",
+    ];
+    let extra = [&extra[..], &[socket.to_str().unwrap()]].concat();
+    let script = "echo out1; echo err1 >&2; printf 'a\\nb'; sleep 30";
+    let (supervisor, program) = start(&harness, &extra, &["sh", "-c", script]);
+    let mut records: Vec<String> = Vec::new();
+    let mut receive = |count: usize| {
+        let mut buffer = [0u8; 1024];
+        while records.len() < count {
+            let n = receiver.recv(&mut buffer).expect("a syslog record in time");
+            records.push(text(&buffer[..n]));
+        }
+        records.clone()
+    };
+    let mut first = receive(3);
+    first.sort();
+    let (info, err) = (3 * 8 + 6, 19 * 8 + 3);
+    let at = |priority: u32, pid: i32, line: &str| format!("<{priority}>web[{pid}]: {line}");
+    let mut expected = [at(info, program.0, "a"), at(err, program.0, "err1"), at(info, program.0, "out1")];
+    expected.sort();
+    assert_eq!(first, expected);
+    // The partial line goes out when its stream ends; the supervisor's own
+    // message follows standard error to the log.
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let all = receive(5);
+    assert_eq!(all[3], at(info, program.0, "b"), "{all:?}");
+    let supervisor_says = format!("<{err}>web[{}]: daemon-run: ", supervisor.0);
+    let killed = format!("sh (pid {}) was killed by SIGKILL; restarting in 10ms", program.0);
+    assert!(all[4].starts_with(&supervisor_says) && all[4].ends_with(&killed), "{all:?}");
+}
+
+#[test]
+fn syslog_output_needs_respawn_and_a_log_socket() {
+    let harness = Harness::new("respawn_syslog_usage");
+    let output = harness.daemon_run(["--stdout", "syslog:daemon.info", "--", "sleep", "1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let missing = harness.path("no.socket");
+    let output = harness
+        .daemon_run([
+            "--respawn",
+            "--stdout",
+            "syslog:daemon.info",
+            "--syslog-socket",
+            missing.to_str().unwrap(),
+        ])
+        .args(["-p", harness.path("x.pid").to_str().unwrap(), "--", "sleep", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(73), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: stdio: {}: No such file or directory (os error 2)\n", missing.display())
+    );
+    assert!(!harness.path("x.pid").exists());
+    assert_eq!(harness.processes(), []);
+}
