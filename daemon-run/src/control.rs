@@ -1,16 +1,16 @@
 //! `--stop`, `--status`, `--signal`: operating a running daemon by its pid
-//! file's lock, through `daemon_runtime`'s `status`, `stop` and `signal`,
-//! which signal only the process holding the lock, through a pidfd. A
-//! stale file naming a reused pid never gets anyone signalled.
+//! file's lock, decided by `daemon_runtime::status` and `signal`, and
+//! signalling only the process holding the lock, through a pidfd. A stale
+//! file naming a reused pid never gets anyone signalled.
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use daemon_runtime::{Status, Stopped};
+use daemon_runtime::Status;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -60,59 +60,103 @@ pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
 /// `--stop`: follows `schedule` until the lock holder is gone, then removes
 /// the pid file it left. 0 gone (or was not running), 1 still running at
 /// the end of the schedule, 4 the pid file could not be read.
+///
+/// The holder is pinned by a pidfd opened while it holds the lock (read
+/// again after opening, as `daemon_runtime::stop` does): every signal of
+/// the schedule goes to that process and no other, and its exit is seen by
+/// polling the pidfd, at once, rather than by re-reading `/proc/locks`.
 pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
-    let first = match daemon_runtime::status(pid_file) {
+    let holder = || daemon_runtime::status(pid_file);
+    let pid = match holder() {
         Ok(Status::Running { pid }) => pid,
         Ok(_) => return finish(pid_file),
         Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
     };
-    // A pidfd to see the process itself go, not only its lock (released a
-    // moment before it exits); it names the lock holder only if the lock is
-    // still held by that pid after it was opened.
-    let pidfd = pidfd_open(first)
-        .ok()
-        .filter(|_| matches!(daemon_runtime::status(pid_file), Ok(Status::Running { pid }) if pid == first));
+    let pidfd = match pidfd_open(pid) {
+        Ok(pidfd) => pidfd,
+        Err(error) if error.raw_os_error() == Some(libc::ESRCH) => return finish(pid_file),
+        Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+    };
+    match holder() {
+        Ok(Status::Running { pid: still }) if still == pid => {}
+        // It released the lock meanwhile (it is going, or gone): the pidfd
+        // may name a reused pid, so nothing is signalled.
+        Ok(_) => return finish(pid_file),
+        Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+    }
+    // Gone means both: the process has exited, and the lock is released
+    // (children it forked may hold it a little longer: they inherit it).
+    let mut exited = false;
     for &(signal, timeout) in schedule.steps() {
-        // Each step signals whoever holds the lock now: only go on while
-        // that is still the process the first step found.
-        match daemon_runtime::status(pid_file) {
-            Ok(Status::Running { pid }) if pid == first => {}
-            Ok(_) => return gone(pid_file, pidfd.as_ref(), timeout),
-            Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
-        }
-        match daemon_runtime::stop(pid_file, signal, timeout, false) {
-            Ok(Stopped::Exited { .. } | Stopped::Killed { .. } | Stopped::NotRunning) => {
-                return gone(pid_file, pidfd.as_ref(), timeout);
+        let deadline = Instant::now() + timeout;
+        if !exited {
+            match pidfd_send_signal(&pidfd, signal) {
+                Ok(()) => exited = exit_by(&pidfd, deadline),
+                Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
+                Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
             }
-            Err(error) if error.kind() == io::ErrorKind::TimedOut => {}
-            Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+        }
+        if exited {
+            match released_by(pid_file, deadline) {
+                Ok(true) => return finish(pid_file),
+                Ok(false) => {}
+                Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+            }
         }
     }
-    eprintln!("error: stop: {}: pid {first} is still running after the schedule", pid_file.display());
+    match exited {
+        true => eprintln!(
+            "error: stop: {}: pid {pid} has exited, but processes it left still hold the lock",
+            pid_file.display()
+        ),
+        false => {
+            eprintln!("error: stop: {}: pid {pid} is still running after the schedule", pid_file.display())
+        }
+    }
     FAILED
 }
 
-/// The lock is released: waits (up to `timeout`) until the process has
-/// exited too, then cleans up.
-fn gone(pid_file: &Path, pidfd: Option<&OwnedFd>, timeout: Duration) -> i32 {
-    if let Some(pidfd) = pidfd {
+/// Waits until `deadline` for the process of `pidfd` to exit; the pidfd
+/// becomes readable at once when it does.
+fn exit_by(pidfd: &OwnedFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        loop {
-            match poll(&mut fds, PollTimeout::from(millis)) {
-                Err(Errno::EINTR) => continue,
-                Ok(0) => {
-                    eprintln!(
-                        "error: stop: {}: the lock is released but the process still runs",
-                        pid_file.display()
-                    );
-                    return FAILED;
-                }
-                _ => break,
-            }
+        match poll(&mut fds, PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) if left.is_zero() => return false,
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return true,
+            Err(_) => return false,
         }
     }
-    finish(pid_file)
+}
+
+/// Waits until `deadline` for nobody to hold the pid file's lock (read
+/// from `/proc/locks`: nothing to wait on, so it is polled).
+fn released_by(pid_file: &Path, deadline: Instant) -> io::Result<bool> {
+    loop {
+        if !matches!(daemon_runtime::status(pid_file)?, Status::Running { .. }) {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn pidfd_send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
+    // SAFETY: a pidfd we own, a signal number, no siginfo (null), no flags.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if sent < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// A pidfd for `pid` (nix has no wrapper).
