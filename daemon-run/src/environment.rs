@@ -16,12 +16,6 @@ pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /// What the environment should be: `vars` replace the launcher's own
 /// (entirely, when `clear`), and `unset` are removed.
-///
-/// ```
-/// use daemon_run::environment::{Environment, Target, SAFE_PATH};
-/// let plan = Environment::plan(true, &["TERM".into()], Target::Unchanged, |name| (name == "TERM").then(|| "xterm".into()));
-/// assert_eq!(plan.vars, [("TERM".into(), "xterm".into()), ("PATH".into(), SAFE_PATH.into())]);
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
     /// Whether every variable not in `vars` is removed.
@@ -104,10 +98,6 @@ impl Environment {
 /// The passwd entry of `--user` (a name, or a uid as the runtime reads it),
 /// or `None` when there is none: for a name, the runtime then reports the
 /// error; a bare uid runs without account variables ([`Target::Unknown`]).
-///
-/// ```
-/// assert_eq!(daemon_run::environment::account("0").unwrap().name, "root");
-/// ```
 pub fn account(user: &str) -> Option<User> {
     match user.parse::<u32>() {
         Ok(uid) => User::from_uid(Uid::from_raw(uid)).ok().flatten(),
@@ -119,11 +109,28 @@ pub fn account(user: &str) -> Option<User> {
 pub const ACCOUNT_VARS: [&str; 4] = ["HOME", "USER", "LOGNAME", "SHELL"];
 
 /// `true` for a name `--keep-env` accepts: non-empty, no `=` or NUL.
-///
-/// ```
-/// assert!(daemon_run::environment::valid_name("TERM".as_ref()));
-/// assert!(!daemon_run::environment::valid_name("A=B".as_ref()));
-/// ```
 pub fn valid_name(name: &OsStr) -> bool {
     !name.is_empty() && !name.as_bytes().iter().any(|&b| b == b'=' || b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cleared_environment_keeps_the_named_variables_and_a_safe_path() {
+        let current = |name: &OsStr| (name == "TERM").then(|| OsString::from("xterm"));
+        let plan = Environment::plan(true, &["TERM".into(), "GONE".into()], Target::Unchanged, current);
+        assert_eq!(plan.vars, [("TERM".into(), "xterm".into()), ("PATH".into(), SAFE_PATH.into())]);
+        let plan = Environment::plan(false, &[], Target::Unknown, current);
+        assert_eq!((plan.vars, plan.unset.len()), (vec![], 4));
+    }
+
+    #[test]
+    fn accounts_and_names() {
+        assert_eq!(account("0").unwrap().name, "root");
+        assert_eq!(account("root").unwrap().uid.as_raw(), 0);
+        assert!(valid_name("TERM".as_ref()));
+        assert!(!valid_name("A=B".as_ref()) && !valid_name("".as_ref()));
+    }
 }

@@ -13,12 +13,12 @@
 
 #![deny(missing_docs)]
 
-pub mod control;
-pub mod environment;
+mod control;
+mod environment;
 mod lookup;
 mod parse;
-pub mod respawn;
-pub mod syslog;
+mod respawn;
+mod syslog;
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -28,18 +28,17 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
-pub use environment::{Environment, SAFE_PATH};
+use environment::Environment;
+pub use environment::SAFE_PATH;
 pub use lookup::find_program;
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
+pub use respawn::{GAVE_UP, Policy};
 pub use syslog::Output;
+pub use syslog::Priority;
 
 /// The process exit code for "this form of the command is not supported"
 /// (`EX_USAGE`).
 pub const EX_USAGE: i32 = 64;
-
-/// The exit code of a usage error (an unknown flag, a bad value, a missing
-/// PROGRAM): clap's, before anything is started or signalled.
-pub const USAGE_ERROR: i32 = 2;
 
 /// The exit codes, as `--help` lists them (the README has the same table).
 const EXIT_CODES: &str = "\
@@ -199,6 +198,14 @@ pub struct Cli {
 
 impl Cli {
     /// PROGRAM as given (empty with `--stop`, `--status`, `--signal`).
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-p", "/run/x.pid", "sh", "-c", "exit", "--stdout"]);
+    /// assert_eq!(cli.program(), "sh");
+    /// assert_eq!(cli.args(), ["-c", "exit", "--stdout"]);
+    /// assert_eq!(cli.stdout, None, "an option after PROGRAM is PROGRAM's");
+    /// ```
     pub fn program(&self) -> &OsStr {
         self.command.first().map_or(OsStr::new(""), OsString::as_os_str)
     }
@@ -210,6 +217,12 @@ impl Cli {
 
     /// The syslog priorities of standard output and error, when either
     /// goes to the log.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-r", "-e", "syslog:daemon.err", "x"]);
+    /// assert_eq!(cli.syslog(), Some((None, Some(daemon_run::Priority::parse("daemon.err").unwrap()))));
+    /// ```
     pub fn syslog(&self) -> Option<(Option<syslog::Priority>, Option<syslog::Priority>)> {
         let priority = |output: &Option<Output>| match output {
             Some(Output::Syslog(priority)) => Some(*priority),
@@ -220,6 +233,12 @@ impl Cli {
     }
 
     /// `--retry`, else [`DEFAULT_SCHEDULE`].
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-p", "/run/x.pid", "--stop"]);
+    /// assert_eq!(cli.schedule(), daemon_run::Schedule::parse(daemon_run::DEFAULT_SCHEDULE).unwrap());
+    /// ```
     pub fn schedule(&self) -> Schedule {
         self.retry.clone().unwrap_or_default()
     }

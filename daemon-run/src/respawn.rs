@@ -61,7 +61,7 @@ impl Policy {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let policy = daemon_run::respawn::Policy { delay: Duration::from_secs(1), attempts: 3, window: Duration::from_secs(60) };
+    /// let policy = daemon_run::Policy { delay: Duration::from_secs(1), attempts: 3, window: Duration::from_secs(60) };
     /// let now = Instant::now();
     /// assert_eq!(policy.next_delay(&[now], 1, Duration::ZERO), Some(Duration::from_secs(1)));
     /// assert_eq!(policy.next_delay(&[now; 3], 3, Duration::ZERO), Some(Duration::from_secs(4)));

@@ -15,6 +15,14 @@ use daemon_runtime::{Error, Step};
 use nix::errno::Errno;
 
 /// Where `--stdout` or `--stderr` sends PROGRAM's output.
+///
+/// ```
+/// use clap::Parser;
+/// use daemon_run::{Cli, Output, Priority};
+/// let cli = Cli::parse_from(["daemon-run", "-r", "-o", "syslog:daemon.info", "-e", "/var/log/x.log", "x"]);
+/// assert_eq!(cli.stdout, Some(Output::Syslog(Priority::parse("daemon.info").unwrap())));
+/// assert_eq!(cli.stderr, Some(Output::File("/var/log/x.log".into())));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// A file, appended to.
@@ -26,7 +34,7 @@ pub enum Output {
 /// A syslog facility and level, as `daemon.info`.
 ///
 /// ```
-/// let priority = daemon_run::syslog::Priority::parse("local3.err").unwrap();
+/// let priority = daemon_run::Priority::parse("local3.err").unwrap();
 /// assert_eq!(priority.value(), 19 * 8 + 3);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,13 +103,6 @@ impl Priority {
 }
 
 /// Parses `--stdout`/`--stderr`: `syslog:FACILITY.LEVEL`, else a file path.
-///
-/// ```
-/// use daemon_run::syslog::{Output, parse_output};
-/// assert!(matches!(parse_output("syslog:daemon.info"), Ok(Output::Syslog(_))));
-/// assert_eq!(parse_output("/var/log/x.log"), Ok(Output::File("/var/log/x.log".into())));
-/// assert!(parse_output("syslog:nope").is_err());
-/// ```
 ///
 /// # Errors
 ///
@@ -226,3 +227,20 @@ impl Relay {
 
 /// How long [`Relay::finish`] waits for more output after PROGRAM's end.
 pub const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_parse_as_files_or_syslog_priorities() {
+        assert_eq!(
+            parse_output("syslog:daemon.info"),
+            Ok(Output::Syslog(Priority { facility: 3, level: 6 }))
+        );
+        assert_eq!(parse_output("/var/log/x.log"), Ok(Output::File("/var/log/x.log".into())));
+        for bad in ["syslog:nope", "syslog:daemon", "syslog:daemon.loud", "syslog:"] {
+            assert!(parse_output(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -113,7 +113,7 @@ fn a_program_that_keeps_failing_is_given_up_after_the_attempts() {
     let script = format!("echo run >> '{}'; sleep 0.1; exit 3", runs.display());
     let extra = ["--respawn-attempts", "2", "--stderr", log.to_str().unwrap()];
     let (supervisor, _) = start(&harness, &extra, &["sh", "-c", &script]);
-    assert_eq!(supervisor.reap(), Some(WaitStatus::Exited(supervisor.pid(), daemon_run::respawn::GAVE_UP)));
+    assert_eq!(supervisor.reap(), Some(WaitStatus::Exited(supervisor.pid(), daemon_run::GAVE_UP)));
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n".repeat(3), "the first run and 2 restarts");
     let log = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = log.lines().collect();
