@@ -1,8 +1,9 @@
-//! `daemon-run`: the steps of `#[daemon]`, then `exec` any program.
+//! `daemon-run`: the steps of `#[daemon]`, then `exec` any program; and
+//! `--stop`, `--status`, `--signal`, `--restart` for the daemon it started.
 //!
 //! The binary is `src/main.rs`; this library holds its command line
-//! ([`Cli`]) and what it does with it ([`run`]), so that tests can check the
-//! parser against the README's flag table.
+//! ([`Cli`]) and what it does with it ([`main`], [`run`]), so that tests can
+//! check the parser against the README's flag table.
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -12,61 +13,101 @@
 
 #![deny(missing_docs)]
 
+mod control;
+mod environment;
 pub mod listen;
+mod lookup;
+mod parse;
+mod respawn;
+mod syslog;
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use daemon_runtime::{Daemon, Error, Step};
-use nix::errno::Errno;
+use clap::{ArgGroup, Parser, ValueEnum};
+use daemon_runtime::{Daemon, Error};
+use nix::sys::signal::Signal;
+
+use environment::Environment;
+pub use environment::SAFE_PATH;
+pub use lookup::find_program;
+pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
+pub use respawn::{GAVE_UP, Policy};
+pub use syslog::Output;
+pub use syslog::Priority;
 
 /// The process exit code for "this form of the command is not supported"
 /// (`EX_USAGE`).
 pub const EX_USAGE: i32 = 64;
 
-/// The search path used when `PATH` is unset (glibc's `_CS_PATH`, what
-/// `execvp` uses).
-const DEFAULT_PATH: &str = "/bin:/usr/bin";
+/// The exit codes, as `--help` lists them (the README has the same table).
+const EXIT_CODES: &str = "\
+Exit codes of a start:
+  0    PROGRAM runs (was executed, or sent READY=1 with --ready notify)
+  2    usage error: nothing was started or signalled
+  67   no such user or group
+  70   PROGRAM exited before it was ready, or was not ready in time
+  71   a system call failed
+  73   pid file or log file not created, locked, written, or refused
+  75   already running (another process holds the pid file's lock)
+  77   switching users needs root
+  78   the working or chroot directory cannot be entered
+  126  PROGRAM cannot be executed
+  127  PROGRAM not found
+Exit codes of --stop, --status, --signal:
+  0    stopped (or was not running), running, signalled
+  1    --stop: still running after the schedule; --status: dead, pid file left
+  3    not running (--status, --signal)
+  4    the pid file or /proc/locks could not be read";
 
 /// Runs PROGRAM as a daemon: detached, with a locked pid file, then executed
 /// in place of `daemon-run`. Exits 0 once PROGRAM has been executed.
+///
+/// Parsing stops at PROGRAM: everything after it is PROGRAM's arguments,
+/// whether or not it looks like a flag (as for `env`, `sudo` and `nohup`).
 #[derive(Debug, Parser)]
-#[command(name = "daemon-run", version, about, max_term_width = 100)]
+#[command(
+    name = "daemon-run",
+    version,
+    about,
+    max_term_width = 100,
+    override_usage = "daemon-run [OPTIONS] [--] <PROGRAM> [ARGS]...\n       \
+                      daemon-run --pid-file <PATH> --stop|--status|--signal <SIGNAL> [--retry <SCHEDULE>]",
+    after_help = EXIT_CODES,
+    group(ArgGroup::new("action").args(["stop", "status", "signal", "restart"])),
+)]
 pub struct Cli {
     /// Pid file, created 0644 and locked; the lock is inherited by PROGRAM on fd 3.
-    #[arg(long, value_name = "P")]
+    #[arg(short = 'p', long, visible_alias = "pidfile", value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
 
-    /// User to run as (name or uid); needs root.
-    #[arg(long, value_name = "U")]
+    /// User to run as (name or uid); needs root. Sets HOME, USER, LOGNAME, SHELL from its passwd entry.
+    #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
 
     /// Group to run as (name or gid; default: the user's primary group).
-    #[arg(long, value_name = "G")]
+    #[arg(short, long, value_name = "GROUP")]
     pub group: Option<String>,
 
     /// Working directory (inside the new root with --chroot).
-    #[arg(long, value_name = "D", default_value = "/")]
+    #[arg(short = 'd', long, value_name = "DIR", default_value = "/")]
     pub chdir: PathBuf,
 
     /// File mode creation mask, in octal (027 is 0o027).
-    #[arg(long, value_name = "M", value_parser = parse_umask, default_value = "0")]
+    #[arg(short = 'k', long, value_name = "MASK", value_parser = parse_umask, default_value = "0")]
     pub umask: u32,
 
-    /// File that receives PROGRAM's standard output (appended, created 0640).
-    #[arg(long, value_name = "F")]
-    pub stdout: Option<PathBuf>,
+    /// Where PROGRAM's standard output goes: a file (appended, created 0640), or syslog:FACILITY.LEVEL with --respawn.
+    #[arg(short = 'o', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
+    pub stdout: Option<Output>,
 
-    /// File that receives PROGRAM's standard error (appended, created 0640).
-    #[arg(long, value_name = "F")]
-    pub stderr: Option<PathBuf>,
+    /// Where PROGRAM's standard error goes, likewise (syslog:daemon.err, say).
+    #[arg(short = 'e', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
+    pub stderr: Option<Output>,
 
     /// Directory to chroot into; PROGRAM and PATH are then looked up inside it.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "DIR")]
     pub chroot: Option<PathBuf>,
 
     /// Set RLIMIT_CORE to 0: a crash writes no core file.
@@ -74,32 +115,138 @@ pub struct Cli {
     pub no_core_dumps: bool,
 
     /// Inherited descriptor that PROGRAM keeps (repeatable; 3 or more).
-    #[arg(long = "keep-fd", value_name = "N", value_parser = clap::value_parser!(i32).range(3..))]
+    #[arg(long = "keep-fd", value_name = "FD", value_parser = clap::value_parser!(i32).range(3..))]
     pub keep_fds: Vec<i32>,
 
+    /// Start PROGRAM with only the variables named by --keep-env, and PATH set to a safe default.
+    #[arg(long)]
+    pub clear_env: bool,
+
+    /// A variable --clear-env keeps (repeatable).
+    #[arg(long = "keep-env", value_name = "NAME", requires = "clear_env", value_parser = env_name)]
+    pub keep_env: Vec<OsString>,
+
     /// When daemon-run returns: once PROGRAM is executed, or once it sends READY=1.
-    #[arg(long, value_enum, default_value_t = ReadyMode::Exec)]
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ReadyMode::Exec)]
     pub ready: ReadyMode,
 
-    /// How long to wait for the start to complete (500ms, 30s, 2m).
-    #[arg(long, value_name = "T", value_parser = parse_duration, default_value = "60s")]
+    /// How long to wait for the start to complete (500ms, 30s, 2m; at most a day).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     pub ready_timeout: Duration,
 
     /// Socket to bind and pass as LISTEN_FDS, from fd 3 (repeatable): [NAME=]tcp:IP:PORT, udp:IP:PORT, unix:/PATH.
-    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen)]
+    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen, conflicts_with = "respawn")]
     pub listen: Vec<listen::Listen>,
 
     /// Do not fork, setsid or redirect stdio; the other steps still run.
-    #[arg(long)]
+    #[arg(short = 'f', long)]
     pub foreground: bool,
 
-    /// The program, looked up in PATH when it has no `/`.
-    #[arg(required = true, value_name = "PROGRAM")]
-    pub program: OsString,
+    /// Stay as a supervisor that restarts PROGRAM when it exits abnormally; the pid file names the supervisor.
+    #[arg(short, long, help_heading = "Supervision")]
+    pub respawn: bool,
 
-    /// Its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
-    pub args: Vec<OsString>,
+    /// File naming PROGRAM's pid, rewritten at each restart (with --respawn).
+    #[arg(long, value_name = "PATH", requires = "respawn", help_heading = "Supervision")]
+    pub child_pid_file: Option<PathBuf>,
+
+    /// Delay before the first restart; it doubles with each quick failure, up to --respawn-window.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s", requires = "respawn", help_heading = "Supervision")]
+    pub respawn_delay: Duration,
+
+    /// Restarts allowed within --respawn-window; one more failure and the supervisor gives up (exit 70).
+    #[arg(long, value_name = "COUNT", default_value = "5", value_parser = clap::value_parser!(u32).range(1..), requires = "respawn", help_heading = "Supervision")]
+    pub respawn_attempts: u32,
+
+    /// A run this long counts as a success: it resets the delay, and older failures no longer count.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m", requires = "respawn", help_heading = "Supervision")]
+    pub respawn_window: Duration,
+
+    /// The tag of syslog records (default: PROGRAM's file name).
+    #[arg(long, value_name = "TAG", help_heading = "Supervision")]
+    pub tag: Option<String>,
+
+    /// The syslog socket records are sent to.
+    #[arg(long, value_name = "PATH", default_value = "/dev/log", help_heading = "Supervision")]
+    pub syslog_socket: PathBuf,
+
+    /// Stop the daemon holding the pid file's lock, following --retry; remove the pid file.
+    #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
+    pub stop: bool,
+
+    /// Tell whether the daemon runs (LSB codes: 0 running, 1 dead with a pid file left, 3 not running).
+    #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
+    pub status: bool,
+
+    /// Send a signal (HUP, USR1, 15) to the daemon holding the pid file's lock.
+    #[arg(long, value_name = "SIGNAL", requires = "pid_file", value_parser = parse_signal, help_heading = "Operating a running daemon")]
+    pub signal: Option<Signal>,
+
+    /// Stop the daemon (as --stop), then start PROGRAM with the other flags.
+    #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
+    pub restart: bool,
+
+    /// What --stop and --restart send, and how long each waits: SIG/TIMEOUT/... or a bare timeout.
+    #[arg(long, value_name = "SCHEDULE", value_parser = Schedule::parse, help_heading = "Operating a running daemon")]
+    pub retry: Option<Schedule>,
+
+    /// PROGRAM, looked up in the absolute entries of PATH when it has no `/`, then its arguments.
+    #[arg(
+        value_names = ["PROGRAM", "ARGS"],
+        num_args = 1..,
+        trailing_var_arg = true,
+        required_unless_present_any = ["stop", "status", "signal"],
+        conflicts_with_all = ["stop", "status", "signal"],
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl Cli {
+    /// PROGRAM as given (empty with `--stop`, `--status`, `--signal`).
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-p", "/run/x.pid", "sh", "-c", "exit", "--stdout"]);
+    /// assert_eq!(cli.program(), "sh");
+    /// assert_eq!(cli.args(), ["-c", "exit", "--stdout"]);
+    /// assert_eq!(cli.stdout, None, "an option after PROGRAM is PROGRAM's");
+    /// ```
+    pub fn program(&self) -> &OsStr {
+        self.command.first().map_or(OsStr::new(""), OsString::as_os_str)
+    }
+
+    /// PROGRAM's arguments (its `argv[1..]`).
+    pub fn args(&self) -> &[OsString] {
+        self.command.get(1..).unwrap_or_default()
+    }
+
+    /// The syslog priorities of standard output and error, when either
+    /// goes to the log.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-r", "-e", "syslog:daemon.err", "x"]);
+    /// assert_eq!(cli.syslog(), Some((None, Some(daemon_run::Priority::parse("daemon.err").unwrap()))));
+    /// ```
+    pub fn syslog(&self) -> Option<(Option<syslog::Priority>, Option<syslog::Priority>)> {
+        let priority = |output: &Option<Output>| match output {
+            Some(Output::Syslog(priority)) => Some(*priority),
+            _ => None,
+        };
+        let streams = (priority(&self.stdout), priority(&self.stderr));
+        (streams != (None, None)).then_some(streams)
+    }
+
+    /// `--retry`, else [`DEFAULT_SCHEDULE`].
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-p", "/run/x.pid", "--stop"]);
+    /// assert_eq!(cli.schedule(), daemon_run::Schedule::parse(daemon_run::DEFAULT_SCHEDULE).unwrap());
+    /// ```
+    pub fn schedule(&self) -> Schedule {
+        self.retry.clone().unwrap_or_default()
+    }
 }
 
 /// `--ready`: when the launching `daemon-run` exits 0.
@@ -111,136 +258,10 @@ pub enum ReadyMode {
     Notify,
 }
 
-/// Parses an octal umask: `027` is `0o027`; at most `777`.
-///
-/// ```
-/// assert_eq!(daemon_run::parse_umask("027"), Ok(0o027));
-/// assert!(daemon_run::parse_umask("8").is_err());
-/// ```
-///
-/// # Errors
-///
-/// Not octal digits, or above `777`.
-pub fn parse_umask(text: &str) -> Result<u32, String> {
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    match u32::from_str_radix(digits, 8) {
-        Ok(mask) if mask <= 0o777 && !digits.starts_with('+') => Ok(mask),
-        Ok(_) => Err("a umask is at most 777".into()),
-        Err(_) => Err("expected octal digits, such as 027".into()),
-    }
-}
-
-/// Parses a duration written as a whole number of `ms`, `s` or `m`, above 0.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(daemon_run::parse_duration("500ms"), Ok(Duration::from_millis(500)));
-/// assert_eq!(daemon_run::parse_duration("2m"), Ok(Duration::from_secs(120)));
-/// assert!(daemon_run::parse_duration("30").is_err());
-/// ```
-///
-/// # Errors
-///
-/// Another form, or zero.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("expected a whole number of ms, s or m above 0, such as 30s (got {text:?})");
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let number: u64 = number.parse().map_err(|_| invalid())?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.checked_mul(60).ok_or_else(invalid)?),
-        _ => return Err(invalid()),
-    };
-    if duration.is_zero() {
-        return Err(invalid());
-    }
-    Ok(duration)
-}
-
-/// Finds `program` as `execvp` would, before anything changes the working
-/// directory or the root: a name without `/` is looked up in `path` (the
-/// first executable regular file; else the first file found, which `exec`
-/// then refuses); a path with `/` is taken against the current directory.
-/// With `root` (`--chroot`), both are taken inside it. Returns the absolute
-/// path to execute (as seen from inside `root`).
-///
-/// # Errors
-///
-/// `exec: <program>: No such file or directory` (exit 127) when nothing is
-/// found; `Permission denied` (exit 126) when what was found cannot be
-/// executed: nothing has been started then.
-///
-/// ```
-/// let sh = daemon_run::find_program("sh".as_ref(), Some("/nonexistent:/bin".as_ref()), None).unwrap();
-/// assert_eq!(sh, std::path::Path::new("/bin/sh"));
-/// ```
-pub fn find_program(program: &OsStr, path: Option<&OsStr>, root: Option<&Path>) -> Result<PathBuf, Error> {
-    let outside = |inside: &Path| match root {
-        Some(root) => root.join(inside.strip_prefix("/").unwrap_or(inside)),
-        None => inside.to_path_buf(),
-    };
-    let error = |path: &Path, errno: i32| Error::Path {
-        step: Step::Exec,
-        path: path.to_path_buf(),
-        errno: Errno::from_raw(errno),
-    };
-    if program.is_empty() {
-        return Err(error(Path::new(program), ENOENT));
-    }
-    if program.as_bytes().contains(&b'/') {
-        let program = Path::new(program);
-        let absolute = match root {
-            Some(_) => Path::new("/").join(program),
-            None => std::path::absolute(program)
-                .map_err(|e| error(program, e.raw_os_error().unwrap_or(ENOENT)))?,
-        };
-        return match check(&outside(&absolute)) {
-            Ok(()) => Ok(absolute),
-            Err(errno) => Err(error(&absolute, errno)),
-        };
-    }
-    let search = path.unwrap_or(OsStr::new(DEFAULT_PATH));
-    let mut denied = None;
-    for dir in search.as_bytes().split(|&b| b == b':') {
-        // An empty entry means the current directory, as for execvp.
-        let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
-        let candidate = dir.join(program);
-        let candidate = match root {
-            Some(_) => Path::new("/").join(&candidate),
-            None => match std::path::absolute(&candidate) {
-                Ok(absolute) => absolute,
-                Err(_) => continue,
-            },
-        };
-        match check(&outside(&candidate)) {
-            Ok(()) => return Ok(candidate),
-            Err(errno) if errno != ENOENT && errno != Errno::ENOTDIR as i32 => {
-                denied.get_or_insert(candidate);
-            }
-            Err(_) => {}
-        }
-    }
-    match denied {
-        Some(candidate) => Err(error(&candidate, EACCES)),
-        None => Err(error(Path::new(program), ENOENT)),
-    }
-}
-
-const ENOENT: i32 = Errno::ENOENT as i32;
-const EACCES: i32 = Errno::EACCES as i32;
-
-/// `Ok` when `path` is a regular file that the caller may execute; the errno
-/// `exec` would fail with otherwise (`ENOENT`, `EACCES`).
-fn check(path: &Path) -> Result<(), i32> {
-    let metadata = std::fs::metadata(path).map_err(|e| e.raw_os_error().unwrap_or(ENOENT))?;
-    if !metadata.is_file() {
-        return Err(EACCES);
-    }
-    let executable = metadata.permissions().mode() & 0o111 != 0;
-    match executable && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok() {
-        true => Ok(()),
-        false => Err(EACCES),
+fn env_name(text: &str) -> Result<OsString, String> {
+    match environment::valid_name(text.as_ref()) {
+        true => Ok(text.into()),
+        false => Err("expected a variable name, without `=`".into()),
     }
 }
 
@@ -265,31 +286,99 @@ pub fn daemon(cli: &Cli) -> Daemon {
     if let Some(root) = &cli.chroot {
         daemon = daemon.chroot(root);
     }
-    if let Some(path) = &cli.stdout {
+    if let Some(Output::File(path)) = &cli.stdout {
         daemon = daemon.stdout(path);
     }
-    if let Some(path) = &cli.stderr {
+    if let Some(Output::File(path)) = &cli.stderr {
         daemon = daemon.stderr(path);
     }
     daemon
 }
 
-/// The binary: [`run`], then print the error and exit with its code.
+/// The binary: the verb asked for, or [`run`]; then exits with its code
+/// (printing the error, if any).
 pub fn main(cli: Cli) -> ! {
-    run(cli).exit()
+    let usage = |message: &str| -> ! {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    };
+    if cli.respawn && cli.ready == ReadyMode::Notify {
+        usage("--respawn cannot be used with --ready notify");
+    }
+    if !cli.respawn && cli.syslog().is_some() {
+        usage("syslog output needs --respawn: the supervisor relays it");
+    }
+    let pid_file = cli.pid_file.as_deref();
+    let code = match (pid_file, cli.signal) {
+        (Some(path), _) if cli.status => control::status(path),
+        (Some(path), _) if cli.stop => control::stop(path, &cli.schedule()),
+        (Some(path), Some(signal)) => control::signal(path, signal),
+        (Some(path), _) if cli.restart => match control::stop(path, &cli.schedule()) {
+            control::OK => run(cli).exit(),
+            code => code,
+        },
+        _ => run(cli).exit(),
+    };
+    std::process::exit(code)
 }
 
-/// What `daemon-run` does: finds PROGRAM, runs the steps, executes it.
-/// Returns only on failure, with the error to print and exit with
-/// ([`Error::exit`]); in the launcher, success exits 0.
+/// What a start does: sets PROGRAM's environment, finds it, runs the steps,
+/// executes it. Returns only on failure, with the error to print and exit
+/// with ([`Error::exit`]); in the launcher, success exits 0.
 pub fn run(cli: Cli) -> Error {
-    let program = match find_program(&cli.program, std::env::var_os("PATH").as_deref(), cli.chroot.as_deref())
-    {
+    let program = match prepare(&cli) {
         Ok(program) => program,
         Err(error) => return error,
     };
+    if cli.respawn {
+        let policy = respawn::Policy {
+            delay: cli.respawn_delay,
+            attempts: cli.respawn_attempts,
+            window: cli.respawn_window,
+        };
+        let logging = match cli.syslog() {
+            None => None,
+            Some((stdout, stderr)) => {
+                let tag = cli.tag.clone().unwrap_or_else(|| {
+                    program
+                        .file_name()
+                        .map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
+                });
+                match syslog::Sink::connect(&cli.syslog_socket, tag) {
+                    Ok(sink) => Some(respawn::Logging { sink, stdout, stderr }),
+                    Err(error) => return error,
+                }
+            }
+        };
+        let child_pid_file = cli.child_pid_file.as_deref();
+        return respawn::supervise(daemon(&cli), &program, cli.args(), child_pid_file, policy, logging);
+    }
     listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
-        ReadyMode::Exec => daemon(&cli).exec(program, &cli.args),
-        ReadyMode::Notify => daemon(&cli).exec_notify(program, &cli.args),
+        ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),
+        ReadyMode::Notify => daemon(&cli).exec_notify(program, cli.args()),
     })
+}
+
+/// Sets the environment PROGRAM will run with (`--clear-env`, `--user`),
+/// then finds PROGRAM in the `PATH` of that environment.
+///
+/// # Errors
+///
+/// More than one thread runs (the environment cannot be changed safely),
+/// or PROGRAM is missing (127) or not executable (126).
+fn prepare(cli: &Cli) -> Result<PathBuf, Error> {
+    let account = cli.user.as_deref().map(|user| (user, environment::account(user)));
+    let target = match &account {
+        None => environment::Target::Unchanged,
+        Some((_, Some(user))) => environment::Target::User(user),
+        // A name without an entry: the runtime reports it; a bare uid runs.
+        Some((name, None)) if name.parse::<u32>().is_err() => environment::Target::Unchanged,
+        Some((_, None)) => environment::Target::Unknown,
+    };
+    let plan = Environment::plan(cli.clear_env, &cli.keep_env, target, |name| std::env::var_os(name));
+    daemon_runtime::ensure_single_threaded()?;
+    // SAFETY: the line above proved that no other thread runs, and none
+    // is started before the runtime forks.
+    unsafe { plan.apply() };
+    find_program(cli.program(), std::env::var_os("PATH").as_deref(), cli.chroot.as_deref())
 }

@@ -381,48 +381,97 @@ fn readme_section() -> &'static str {
     &section[..end]
 }
 
-/// The README's flag table: (flag, value name if any, default cell).
-fn readme_flags() -> Vec<(String, Option<String>, String)> {
+/// A row of the README's flag table.
+#[derive(Debug)]
+struct Row {
+    /// `--pid-file`.
+    flag: String,
+    /// `PATH`, for a flag that takes a value.
+    value: Option<String>,
+    /// Other spellings: `-p`, `--pidfile`.
+    aliases: Vec<String>,
+    /// The last cell.
+    default: String,
+}
+
+/// The README's flag table: rows whose first cell starts with `` `--``.
+fn readme_flags() -> Vec<Row> {
     readme_section()
         .lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.strip_prefix("| `--")?.split(" | ").collect();
-            let flag = cells[0].strip_suffix('`')?;
-            let mut words = flag.split(' ');
-            let name = format!("--{}", words.next()?);
-            Some((name, words.next().map(str::to_string), cells.last()?.trim_end_matches(" |").to_string()))
+            let cells: Vec<&str> = line.strip_prefix("| ")?.split(" | ").collect();
+            let spellings: Vec<&str> = cells[0].split(", ").map(|s| s.trim_matches('`')).collect();
+            let mut words = spellings[0].strip_prefix("--")?.split(' ');
+            Some(Row {
+                flag: format!("--{}", words.next()?),
+                value: words.next().map(str::to_string),
+                aliases: spellings[1..].iter().map(|s| s.to_string()).collect(),
+                default: cells.last()?.trim_end_matches(" |").trim_end_matches('|').to_string(),
+            })
         })
         .collect()
+}
+
+/// What `flag` needs around it to parse: a pid file for the verbs, a
+/// PROGRAM for a start, `--clear-env` for `--keep-env`.
+fn context(flag: &str) -> &'static [&'static str] {
+    match flag {
+        "--stop" | "--status" | "--signal" => &["--pid-file", "x"],
+        "--restart" | "--retry" => &["--pid-file", "x", "--", "true"],
+        "--keep-env" => &["--clear-env", "--", "true"],
+        "--child-pid-file" | "--respawn-delay" | "--respawn-attempts" | "--respawn-window" => {
+            &["--respawn", "--", "true"]
+        }
+        _ => &["--", "true"],
+    }
 }
 
 #[test]
 fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
     let rows = readme_flags();
-    assert!(rows.len() >= 13, "flag table not found: {rows:?}");
+    assert!(rows.len() >= 20, "flag table not found: {rows:?}");
     let command = daemon_run::Cli::command();
-    for (flag, value, default) in &rows {
+    for Row { flag, value, aliases, default } in &rows {
         let sample = match flag.as_str() {
             "--umask" => "027",
             "--ready-timeout" => "500ms",
             "--ready" => "exec",
             "--keep-fd" => "3",
             "--listen" => "tcp:127.0.0.1:0",
+            "--signal" => "HUP",
+            "--retry" => "TERM/5/KILL/5",
+            "--respawn-delay" | "--respawn-window" => "1s",
+            "--respawn-attempts" => "3",
             _ => "x",
         };
-        let mut argv = vec!["daemon-run", flag.as_str()];
-        if value.is_some() {
-            argv.push(sample);
-        }
-        argv.extend(["--", "true"]);
-        if let Err(error) = command.clone().try_get_matches_from(&argv) {
-            panic!("README flag {flag} {value:?} is refused: {error}");
+        for spelling in std::iter::once(flag).chain(aliases) {
+            let mut argv = vec!["daemon-run", spelling.as_str()];
+            if value.is_some() {
+                argv.push(sample);
+            }
+            argv.extend(context(flag));
+            if let Err(error) = command.clone().try_get_matches_from(&argv) {
+                panic!("README flag {spelling} {value:?} is refused: {error}");
+            }
         }
         // A value-taking flag given without its value must be refused.
         if value.is_some() {
             assert!(command.clone().try_get_matches_from(["daemon-run", flag.as_str()]).is_err(), "{flag}");
         }
-        // The parser's default, when it has one, is the README's.
         let arg = command.get_arguments().find(|a| a.get_long() == flag.strip_prefix("--")).unwrap();
+        // The value's name is the parser's.
+        let names: Vec<&str> = arg.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
+        match value {
+            Some(value) => assert_eq!(names, [value.as_str()], "{flag}"),
+            None => {
+                assert!(!arg.get_action().takes_values(), "{flag} takes a value the README does not name")
+            }
+        }
+        // Every short flag and alias the parser knows is in the row.
+        let mut known: Vec<String> = arg.get_short().map(|c| format!("-{c}")).into_iter().collect();
+        known.extend(arg.get_visible_aliases().unwrap_or_default().iter().map(|a| format!("--{a}")));
+        assert_eq!(&known, aliases, "{flag}: spellings of the parser and the README");
+        // The parser's default, when it has one, is the README's.
         for parser_default in arg.get_default_values() {
             let parser_default = parser_default.to_str().unwrap();
             assert!(
@@ -431,7 +480,9 @@ fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
             );
         }
     }
-    let documented: Vec<&str> = rows.iter().map(|(flag, ..)| flag.as_str()).collect();
+    let retry = rows.iter().find(|row| row.flag == "--retry").expect("--retry row");
+    assert!(retry.default.contains(&format!("`{}`", daemon_run::DEFAULT_SCHEDULE)), "{retry:?}");
+    let documented: Vec<&str> = rows.iter().map(|row| row.flag.as_str()).collect();
     for arg in command.get_arguments() {
         if let Some(long) = arg.get_long().filter(|long| !["help", "version"].contains(long)) {
             assert!(

@@ -1,0 +1,448 @@
+//! `--respawn`: `daemon-run` stays, as a small supervisor in the daemon's
+//! place, and restarts PROGRAM when it exits abnormally.
+//!
+//! The supervisor is the daemon: [`Daemon::start`](daemon_runtime::Daemon::start)
+//! detaches it, locks the pid file (which names the supervisor, so
+//! `--stop`, `--status` and `--signal` reach it) and drops privileges. It
+//! then forks PROGRAM, writes its pid to `--child-pid-file`, forwards TERM,
+//! INT, HUP, USR1 and USR2 to it, and waits. PROGRAM exiting 0, or after a
+//! TERM or INT the supervisor forwarded, ends the supervisor; any other exit
+//! restarts it after a delay that doubles with each quick failure, until
+//! too many failures fall within the window. PROGRAM is killed by the
+//! kernel when the supervisor dies (`PR_SET_PDEATHSIG`), and what is left of
+//! its process group when it exits.
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use daemon_runtime::{Daemon, Error, Step};
+
+use crate::syslog::{Priority, Relay, Sink};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, killpg, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::{ForkResult, Pid};
+
+/// The signals the supervisor passes on to PROGRAM.
+pub const FORWARDED: [Signal; 5] =
+    [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGUSR1, Signal::SIGUSR2];
+
+/// The supervisor's exit code when it gives up on a PROGRAM that keeps
+/// failing (`EX_SOFTWARE`, as for a start that failed).
+pub const GAVE_UP: i32 = daemon_runtime::sysexits::EX_SOFTWARE;
+
+/// When to restart PROGRAM, and when to give up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The delay before the first restart; it doubles with each further
+    /// failure of a run shorter than `window`, up to `window`.
+    pub delay: Duration,
+    /// How many restarts are allowed within `window`; one more failure, and
+    /// the supervisor gives up.
+    pub attempts: u32,
+    /// A run at least this long resets the delay; failures older than this
+    /// no longer count against `attempts`.
+    pub window: Duration,
+}
+
+impl Policy {
+    /// The delay before the next restart after `failures` (their times,
+    /// oldest first, the latest just now) and a run that lasted `ran`;
+    /// `None` to give up.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let policy = daemon_run::Policy { delay: Duration::from_secs(1), attempts: 3, window: Duration::from_secs(60) };
+    /// let now = Instant::now();
+    /// assert_eq!(policy.next_delay(&[now], 1, Duration::ZERO), Some(Duration::from_secs(1)));
+    /// assert_eq!(policy.next_delay(&[now; 3], 3, Duration::ZERO), Some(Duration::from_secs(4)));
+    /// assert_eq!(policy.next_delay(&[now; 4], 4, Duration::ZERO), None);
+    /// ```
+    pub fn next_delay(&self, failures: &[Instant], consecutive: u32, ran: Duration) -> Option<Duration> {
+        let now = *failures.last()?;
+        let recent = failures.iter().filter(|&&at| now.duration_since(at) < self.window).count();
+        if recent > self.attempts as usize {
+            return None;
+        }
+        if ran >= self.window {
+            return Some(self.delay);
+        }
+        let factor = 1u32.checked_shl(consecutive.saturating_sub(1)).unwrap_or(u32::MAX);
+        Some(self.delay.saturating_mul(factor).min(self.window))
+    }
+}
+
+/// PROGRAM as `execv` takes it, built before any fork.
+struct Program {
+    path: CString,
+    /// Never read: kept alive because `argv` points into it.
+    _args: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+}
+
+impl Program {
+    fn new(path: &Path, args: &[OsString]) -> Result<Program, Error> {
+        let invalid = || Error::Path { step: Step::Exec, path: path.to_path_buf(), errno: Errno::EINVAL };
+        let path_c = CString::new(path.as_os_str().as_bytes()).map_err(|_| invalid())?;
+        let mut all = vec![path_c.clone()];
+        for arg in args {
+            all.push(CString::new(arg.as_bytes()).map_err(|_| invalid())?);
+        }
+        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        Ok(Program { path: path_c, _args: all, argv })
+    }
+}
+
+/// `--child-pid-file`: opened by the launcher as the starting user, with
+/// the pid file's care (no link followed, a regular file with one link,
+/// owned by that user), kept by the supervisor to write PROGRAM's pid into.
+struct ChildPidFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl ChildPidFile {
+    fn open(path: &Path) -> Result<ChildPidFile, Error> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let refuse = |errno: Errno| Error::Path { step: Step::PidFile, path: path.clone(), errno };
+        let file = File::options()
+            .write(true)
+            .create(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path)
+            .map_err(|e| refuse(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+        let meta = file.metadata().map_err(|_| refuse(Errno::EIO))?;
+        if !meta.file_type().is_file() || meta.nlink() != 1 || meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(refuse(Errno::EPERM));
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|_| refuse(Errno::EPERM))?;
+        file.set_len(0).map_err(|_| refuse(Errno::EIO))?;
+        Ok(ChildPidFile { path, file })
+    }
+
+    fn write(&mut self, pid: Option<Pid>) {
+        // A failure to record the pid must not stop the supervision.
+        let _ = self.file.set_len(0);
+        if let Some(pid) = pid {
+            let _ = std::os::unix::fs::FileExt::write_all_at(&self.file, format!("{pid}\n").as_bytes(), 0);
+        }
+    }
+}
+
+impl Drop for ChildPidFile {
+    fn drop(&mut self) {
+        self.write(None);
+        // Unprivileged now, the supervisor may not be allowed to: the file
+        // is left empty then, naming no process.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Where PROGRAM's output goes to the system log (`--stdout syslog:…`).
+#[derive(Debug)]
+pub struct Logging {
+    /// The connected log socket.
+    pub sink: Sink,
+    /// Standard output's priority, when it goes to the log.
+    pub stdout: Option<Priority>,
+    /// Standard error's, likewise; the supervisor's own messages follow it.
+    pub stderr: Option<Priority>,
+}
+
+/// Starts the supervisor (the launcher returns once it runs) and supervises
+/// PROGRAM at `program`. Returns only in the launcher, on failure.
+pub fn supervise(
+    daemon: Daemon,
+    program: &Path,
+    args: &[OsString],
+    child_pid_file: Option<&Path>,
+    policy: Policy,
+    logging: Option<Logging>,
+) -> Error {
+    let program = match Program::new(program, args) {
+        Ok(program) => program,
+        Err(error) => return error,
+    };
+    let child_pid_file = match child_pid_file.map(ChildPidFile::open).transpose() {
+        Ok(file) => file,
+        Err(error) => return error,
+    };
+    let keep = child_pid_file
+        .as_ref()
+        .map(|file| file.file.as_raw_fd())
+        .into_iter()
+        .chain(logging.as_ref().map(|logging| logging.sink.raw_fd()));
+    let running = match daemon.keep_fds(keep).start() {
+        Ok(running) => running,
+        Err(error) => {
+            if let Some(file) = &child_pid_file {
+                let _ = std::fs::remove_file(&file.path);
+            }
+            return error;
+        }
+    };
+    let code = Supervisor::new(program, child_pid_file, policy, logging)
+        .map_or(daemon_runtime::sysexits::EX_OSERR, |supervisor| supervisor.run());
+    drop(running); // removes the pid file, when the user may
+    std::process::exit(code)
+}
+
+struct Supervisor {
+    program: Program,
+    child_pid_file: Option<ChildPidFile>,
+    policy: Policy,
+    logging: Option<Logging>,
+    signals: SignalFd,
+    me: Pid,
+}
+
+impl Supervisor {
+    fn new(
+        program: Program,
+        child_pid_file: Option<ChildPidFile>,
+        policy: Policy,
+        logging: Option<Logging>,
+    ) -> Result<Supervisor, Errno> {
+        let mut mask = SigSet::empty();
+        FORWARDED.iter().chain([&Signal::SIGCHLD]).for_each(|&signal| mask.add(signal));
+        // Blocked, and read from a signalfd: no handler runs in the
+        // supervisor (not even the runtime's pid file handler for TERM).
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        Ok(Supervisor { program, child_pid_file, policy, logging, signals, me: nix::unistd::getpid() })
+    }
+
+    /// The supervision loop; returns the supervisor's exit code.
+    fn run(mut self) -> i32 {
+        let mut failures: Vec<Instant> = Vec::new();
+        let mut consecutive = 0;
+        loop {
+            let started = Instant::now();
+            let (child, mut relays) = match self.spawn() {
+                Ok(spawned) => spawned,
+                Err(errno) => {
+                    self.log(format_args!("cannot start {}: {}", self.name(), errno.desc()));
+                    return daemon_runtime::sysexits::EX_OSERR;
+                }
+            };
+            if let Some(file) = &mut self.child_pid_file {
+                file.write(Some(child));
+            }
+            let (status, stopping) = self.wait(child, &mut relays);
+            if let Some(file) = &mut self.child_pid_file {
+                file.write(None);
+            }
+            let ran = started.elapsed();
+            match status {
+                WaitStatus::Exited(_, 0) => return 0,
+                _ if stopping => return 0,
+                _ => {}
+            }
+            let now = Instant::now();
+            failures.retain(|&at| now.duration_since(at) < self.policy.window);
+            failures.push(now);
+            consecutive = if ran >= self.policy.window { 1 } else { consecutive + 1 };
+            let Some(delay) = self.policy.next_delay(&failures, consecutive, ran) else {
+                self.log(format_args!(
+                    "{} {}; {} failures within {:?}, giving up",
+                    self.name(),
+                    describe(status),
+                    failures.len(),
+                    self.policy.window
+                ));
+                return GAVE_UP;
+            };
+            self.log(format_args!("{} {}; restarting in {delay:?}", self.name(), describe(status)));
+            if self.pause(delay) {
+                return 0;
+            }
+        }
+    }
+
+    fn name(&self) -> String {
+        String::from_utf8_lossy(self.program.path.as_bytes()).into_owned()
+    }
+
+    /// One line on the supervisor's standard error (`--stderr`), or to the
+    /// log with `--stderr syslog:…`.
+    fn log(&self, message: std::fmt::Arguments<'_>) {
+        match &self.logging {
+            Some(Logging { sink, stderr: Some(priority), .. }) => {
+                sink.send(*priority, self.me.as_raw(), format!("daemon-run: {message}").as_bytes());
+            }
+            _ => {
+                let _ = writeln!(std::io::stderr(), "daemon-run: {message}");
+            }
+        }
+    }
+
+    /// Forks and executes PROGRAM; returns once the `exec` has happened,
+    /// with the relays of its output to the log.
+    fn spawn(&self) -> Result<(Pid, Vec<Relay>), Errno> {
+        let mut relays = Vec::new();
+        // The write ends the child puts on 1 and 2 (-1: left as it is).
+        let mut ends: [Option<OwnedFd>; 2] = [None, None];
+        if let Some(logging) = &self.logging {
+            for (end, priority) in ends.iter_mut().zip([logging.stdout, logging.stderr]) {
+                if let Some(priority) = priority {
+                    let (relay, write) = Relay::new(priority)?;
+                    relays.push(relay);
+                    *end = Some(write);
+                }
+            }
+        }
+        let targets = ends.each_ref().map(|end| end.as_ref().map_or(-1, AsRawFd::as_raw_fd));
+        let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        // SAFETY: the supervisor is single-threaded (the runtime checked it
+        // before detaching and nothing started a thread since); the child
+        // makes only async-signal-safe calls on memory prepared before.
+        match unsafe { nix::unistd::fork() }? {
+            ForkResult::Child => {
+                drop(from_child);
+                // SAFETY: see `exec_child`.
+                unsafe { exec_child(&self.program, self.me, targets, &to_parent) }
+            }
+            ForkResult::Parent { child } => {
+                drop(to_parent);
+                drop(ends);
+                let mut errno = [0u8; 4];
+                match nix::unistd::read(&from_child, &mut errno) {
+                    Ok(4) => {
+                        let _ = waitpid(child, None);
+                        Err(Errno::from_raw(i32::from_ne_bytes(errno)))
+                    }
+                    _ => Ok((child, relays)),
+                }
+            }
+        }
+    }
+
+    /// Waits for `child` to exit, forwarding signals; returns how it ended
+    /// and whether a TERM or INT asked the supervisor to stop.
+    fn wait(&self, child: Pid, relays: &mut [Relay]) -> (WaitStatus, bool) {
+        let mut stopping = false;
+        loop {
+            let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let pipes = relays.iter().filter_map(|relay| relay.pipe.as_ref());
+            fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
+            let _ = poll(&mut fds, PollTimeout::NONE);
+            drop(fds);
+            self.pump(relays, child);
+            while let Ok(Some(info)) = self.signals.read_signal() {
+                let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+                if signal == Signal::SIGCHLD {
+                    continue;
+                }
+                stopping |= matches!(signal, Signal::SIGTERM | Signal::SIGINT);
+                // `child` is unreaped, so its pid cannot name anyone else.
+                let _ = kill(child, signal);
+            }
+            // Seen without reaping: while the zombie keeps its pid, its
+            // process group id cannot be reused, so what is left of the
+            // group is surely PROGRAM's.
+            match waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => continue,
+                _ => {}
+            }
+            let _ = killpg(child, Signal::SIGKILL);
+            // What the group wrote before it ended.
+            if let Some(logging) = &self.logging {
+                relays.iter_mut().for_each(|relay| relay.finish(&logging.sink, child.as_raw()));
+            }
+            loop {
+                match waitpid(child, None) {
+                    Err(Errno::EINTR) => continue,
+                    Ok(status) => return (status, stopping),
+                    Err(_) => return (WaitStatus::Exited(child, 0), stopping),
+                }
+            }
+        }
+    }
+
+    /// Relays what PROGRAM's pipes hold to the log.
+    fn pump(&self, relays: &mut [Relay], child: Pid) {
+        if let Some(logging) = &self.logging {
+            relays.iter_mut().for_each(|relay| relay.pump(&logging.sink, child.as_raw()));
+        }
+    }
+
+    /// Sleeps `delay`; true when a TERM or INT came meanwhile (stop).
+    fn pause(&self, delay: Duration) -> bool {
+        let deadline = Instant::now() + delay;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(millis));
+            while let Ok(Some(info)) = self.signals.read_signal() {
+                if matches!(Signal::try_from(info.ssi_signo as i32), Ok(Signal::SIGTERM | Signal::SIGINT)) {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// In the forked child: PROGRAM's own process group, death with the
+/// supervisor, default dispositions and an empty mask, then `execv`. On
+/// failure, the errno goes to the supervisor through `report`.
+///
+/// # Safety
+///
+/// Called in the child of a fork of a single-threaded process: only
+/// async-signal-safe calls, on memory prepared before the fork.
+unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &OwnedFd) -> ! {
+    // SAFETY: sigaction, prctl, getppid, setpgid, sigprocmask, execv, write
+    // and _exit are async-signal-safe; the structs are fully initialized;
+    // `argv` is a null-terminated array of pointers into live C strings.
+    unsafe {
+        // The runtime's TERM/INT handler removes the supervisor's pid file:
+        // it must not run here, between the unblocking below and the exec.
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut default.sa_mask);
+        for signal in [libc::SIGTERM, libc::SIGINT] {
+            libc::sigaction(signal, &default, std::ptr::null_mut());
+        }
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        // The supervisor may have died before the line above took effect.
+        if libc::getppid() != supervisor.as_raw() {
+            libc::_exit(1);
+        }
+        libc::setpgid(0, 0);
+        // The log pipes' write ends on 1 and 2 (`dup2` clears close-on-exec).
+        for (fd, target) in stdio.into_iter().zip([1, 2]) {
+            if fd >= 0 && libc::dup2(fd, target) < 0 {
+                libc::_exit(127);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::execv(program.path.as_ptr(), program.argv.as_ptr());
+        let errno = (*libc::__errno_location()).to_ne_bytes();
+        libc::write(report.as_raw_fd(), errno.as_ptr().cast(), errno.len());
+        libc::_exit(127)
+    }
+}
+
+fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(pid, code) => format!("(pid {pid}) exited with status {code}"),
+        WaitStatus::Signaled(pid, signal, _) => format!("(pid {pid}) was killed by {signal}"),
+        other => format!("ended: {other:?}"),
+    }
+}

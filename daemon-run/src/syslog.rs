@@ -1,0 +1,246 @@
+//! `--stdout syslog:daemon.info`: PROGRAM's output relayed by the
+//! `--respawn` supervisor to the system log, one record per line.
+//!
+//! The socket (`/dev/log`, or `--syslog-socket`) is connected by the
+//! launcher, before `chroot` and the privilege drop, and kept by the
+//! supervisor; each record is a datagram `<PRI>TAG[PID]: LINE`, the form
+//! `syslog(3)` sends without its timestamp, which journald, rsyslog and
+//! syslog-ng all accept (they stamp the time of arrival).
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+
+use daemon_runtime::{Error, Step};
+use nix::errno::Errno;
+
+/// Where `--stdout` or `--stderr` sends PROGRAM's output.
+///
+/// ```
+/// use clap::Parser;
+/// use daemon_run::{Cli, Output, Priority};
+/// let cli = Cli::parse_from(["daemon-run", "-r", "-o", "syslog:daemon.info", "-e", "/var/log/x.log", "x"]);
+/// assert_eq!(cli.stdout, Some(Output::Syslog(Priority::parse("daemon.info").unwrap())));
+/// assert_eq!(cli.stderr, Some(Output::File("/var/log/x.log".into())));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A file, appended to.
+    File(PathBuf),
+    /// The system log, through the supervisor.
+    Syslog(Priority),
+}
+
+/// A syslog facility and level, as `daemon.info`.
+///
+/// ```
+/// let priority = daemon_run::Priority::parse("local3.err").unwrap();
+/// assert_eq!(priority.value(), 19 * 8 + 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priority {
+    facility: u8,
+    level: u8,
+}
+
+const FACILITIES: [(&str, u8); 20] = [
+    ("kern", 0),
+    ("user", 1),
+    ("mail", 2),
+    ("daemon", 3),
+    ("auth", 4),
+    ("syslog", 5),
+    ("lpr", 6),
+    ("news", 7),
+    ("uucp", 8),
+    ("cron", 9),
+    ("authpriv", 10),
+    ("ftp", 11),
+    ("local0", 16),
+    ("local1", 17),
+    ("local2", 18),
+    ("local3", 19),
+    ("local4", 20),
+    ("local5", 21),
+    ("local6", 22),
+    ("local7", 23),
+];
+
+const LEVELS: [(&str, u8); 10] = [
+    ("emerg", 0),
+    ("alert", 1),
+    ("crit", 2),
+    ("err", 3),
+    ("error", 3),
+    ("warning", 4),
+    ("warn", 4),
+    ("notice", 5),
+    ("info", 6),
+    ("debug", 7),
+];
+
+impl Priority {
+    /// Parses `FACILITY.LEVEL` (`daemon.info`, `local0.err`), the names of
+    /// `logger -p`.
+    ///
+    /// # Errors
+    ///
+    /// An unknown facility or level.
+    pub fn parse(text: &str) -> Result<Priority, String> {
+        let invalid = || format!("expected FACILITY.LEVEL, such as daemon.info or local0.err (got {text:?})");
+        let (facility, level) = text.split_once('.').ok_or_else(invalid)?;
+        let find = |table: &[(&str, u8)], name: &str| table.iter().find(|(n, _)| *n == name).map(|&(_, v)| v);
+        Ok(Priority {
+            facility: find(&FACILITIES, facility).ok_or_else(invalid)?,
+            level: find(&LEVELS, level).ok_or_else(invalid)?,
+        })
+    }
+
+    /// The number in a record's `<PRI>`: facility × 8 + level.
+    pub fn value(self) -> u8 {
+        self.facility * 8 + self.level
+    }
+}
+
+/// Parses `--stdout`/`--stderr`: `syslog:FACILITY.LEVEL`, else a file path.
+///
+/// # Errors
+///
+/// A `syslog:` value with an unknown facility or level.
+pub fn parse_output(text: &str) -> Result<Output, String> {
+    match text.strip_prefix("syslog:") {
+        Some(priority) => Priority::parse(priority).map(Output::Syslog),
+        None => Ok(Output::File(text.into())),
+    }
+}
+
+/// The socket records go to, connected in the launcher.
+#[derive(Debug)]
+pub struct Sink {
+    socket: UnixDatagram,
+    tag: String,
+}
+
+impl Sink {
+    /// Connects to the syslog socket at `path`, records tagged `tag`.
+    ///
+    /// # Errors
+    ///
+    /// `stdio: <path>: <cause>` (exit 73) when there is no log socket there.
+    pub fn connect(path: &Path, tag: String) -> Result<Sink, Error> {
+        let error = |e: std::io::Error| Error::Path {
+            step: Step::Stdio,
+            path: path.to_path_buf(),
+            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        };
+        let socket = UnixDatagram::unbound().map_err(error)?;
+        socket.connect(path).map_err(error)?;
+        Ok(Sink { socket, tag })
+    }
+
+    /// The descriptor the runtime must keep open across the start.
+    pub fn raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Sends `line` (without its newline) as one record about `pid`.
+    pub fn send(&self, priority: Priority, pid: i32, line: &[u8]) {
+        let mut record = format!("<{}>{}[{pid}]: ", priority.value(), self.tag).into_bytes();
+        record.extend_from_slice(line);
+        // A log that is down or full must not stop the service.
+        let _ = self.socket.send(&record);
+    }
+}
+
+/// One of PROGRAM's output streams being relayed: the read end of its
+/// pipe and the partial line read so far.
+pub struct Relay {
+    /// The pipe's read end (non-blocking); `None` once it reached its end.
+    pub pipe: Option<OwnedFd>,
+    priority: Priority,
+    pending: Vec<u8>,
+}
+
+impl Relay {
+    /// A pipe for one stream: the relay keeps the read end, the write end
+    /// is for the child to put on its descriptor 1 or 2.
+    ///
+    /// # Errors
+    ///
+    /// `pipe2` failed.
+    pub fn new(priority: Priority) -> Result<(Relay, OwnedFd), Errno> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+        // The child's end blocks, as a terminal or a file would.
+        nix::fcntl::fcntl(write.as_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()))?;
+        Ok((Relay { pipe: Some(read), priority, pending: Vec::new() }, write))
+    }
+
+    /// Reads what is there and sends each complete line; at the end of the
+    /// stream, sends what is left and closes the pipe.
+    pub fn pump(&mut self, sink: &Sink, pid: i32) {
+        let Some(pipe) = &self.pipe else { return };
+        let mut buffer = [0u8; 4096];
+        loop {
+            match nix::unistd::read(pipe, &mut buffer) {
+                Ok(0) => {
+                    if !self.pending.is_empty() {
+                        sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
+                    }
+                    self.pipe = None;
+                    return;
+                }
+                Ok(n) => self.pending.extend_from_slice(&buffer[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break, // EAGAIN: all read for now
+            }
+        }
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            sink.send(self.priority, pid, &line[..end]);
+        }
+        // A line longer than a record can be is sent in pieces.
+        if self.pending.len() > 8192 {
+            sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
+        }
+    }
+
+    /// PROGRAM has exited and its group was killed: relays what is left,
+    /// waiting up to [`LINGER`] for the pipe's end (a writer that left the
+    /// group may keep it open), then sends the last partial line.
+    pub fn finish(&mut self, sink: &Sink, pid: i32) {
+        self.pump(sink, pid);
+        while let Some(pipe) = &self.pipe {
+            let mut fds = [nix::poll::PollFd::new(pipe.as_fd(), nix::poll::PollFlags::POLLIN)];
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(LINGER.as_millis() as u16)) {
+                Ok(0) => break,
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+                Ok(_) => self.pump(sink, pid),
+            }
+        }
+        if !self.pending.is_empty() {
+            sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
+        }
+        self.pipe = None;
+    }
+}
+
+/// How long [`Relay::finish`] waits for more output after PROGRAM's end.
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_parse_as_files_or_syslog_priorities() {
+        assert_eq!(
+            parse_output("syslog:daemon.info"),
+            Ok(Output::Syslog(Priority { facility: 3, level: 6 }))
+        );
+        assert_eq!(parse_output("/var/log/x.log"), Ok(Output::File("/var/log/x.log".into())));
+        for bad in ["syslog:nope", "syslog:daemon", "syslog:daemon.loud", "syslog:"] {
+            assert!(parse_output(bad).is_err(), "{bad}");
+        }
+    }
+}

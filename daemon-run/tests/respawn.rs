@@ -1,0 +1,227 @@
+//! `daemon-run --respawn`: the supervisor and its program, seen from outside.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use daemon_runtime::Status;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::WaitStatus;
+
+/// Starts `daemon-run --respawn` with `extra` flags around `program`;
+/// returns (supervisor, program) once both run.
+fn start(harness: &Harness, extra: &[&str], program: &[&str]) -> (Proc, Proc) {
+    let output = harness
+        .daemon_run(["--respawn", "--respawn-delay", "10ms", "--pid-file"])
+        .arg(harness.path("supervisor.pid"))
+        .arg("--child-pid-file")
+        .arg(harness.path("program.pid"))
+        .args(extra)
+        .args(program)
+        .output()
+        .expect("launch");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let supervisor = wait_for_pid(&harness.path("supervisor.pid"));
+    let program = wait_for_pid(&harness.path("program.pid"));
+    (supervisor, program)
+}
+
+fn verb(harness: &Harness, args: &[&str]) -> i32 {
+    let output = harness.daemon_run(args).arg("-p").arg(harness.path("supervisor.pid")).output().unwrap();
+    output.status.code().expect("exit code")
+}
+
+/// The live program `program.pid` names, once it names one other than `old`.
+fn next_program(harness: &Harness, old: Proc) -> Proc {
+    let path = harness.path("program.pid");
+    let mut next = None;
+    eventually("a new pid in --child-pid-file", || {
+        next = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .map(Proc)
+            .filter(|&proc| proc != old && proc.alive());
+        next.is_some()
+    });
+    next.unwrap()
+}
+
+#[test]
+fn a_killed_program_is_restarted_and_stop_ends_supervisor_and_program() {
+    let harness = Harness::new("respawn_restart");
+    let hup = harness.path("hup.log");
+    let script = format!("trap 'echo hup >> \"{}\"' HUP; while :; do sleep 1 & wait $!; done", hup.display());
+    let (supervisor, program) = start(&harness, &[], &["sh", "-c", &script]);
+    assert_eq!(supervisor.comm(), "daemon-run", "the pid file names the supervisor");
+    assert_eq!(program.comm(), "sh");
+    assert_eq!(program.ppid(), supervisor.0);
+    assert_eq!(
+        daemon_runtime::status(harness.path("supervisor.pid")).unwrap(),
+        Status::Running { pid: supervisor.0 as u32 },
+        "the supervisor holds the lock"
+    );
+    assert!(
+        !program.fds().values().any(|target| target == &harness.path("supervisor.pid")),
+        "{:?}",
+        program.fds()
+    );
+
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert_eq!(second.ppid(), supervisor.0);
+
+    // Forwarded: HUP reaches the program, which keeps running.
+    assert_eq!(verb(&harness, &["--signal", "HUP"]), 0);
+    eventually("the program's HUP trap ran", || std::fs::read_to_string(&hup).is_ok_and(|t| t == "hup\n"));
+    assert!(second.alive() && supervisor.alive());
+
+    // --stop: TERM forwarded, the program ends, so does the supervisor.
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    assert!(!supervisor.alive());
+    eventually("the program is gone", || !second.alive());
+    assert!(!harness.path("supervisor.pid").exists());
+    assert!(!harness.path("program.pid").exists());
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn killing_the_supervisor_leaves_no_program_behind() {
+    let harness = Harness::new("respawn_orphan");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    kill(supervisor.pid(), Signal::SIGKILL).unwrap();
+    eventually("the program dies with its supervisor", || !program.alive());
+    assert_eq!(program.reap(), Some(WaitStatus::Signaled(program.pid(), Signal::SIGKILL, false)));
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn a_program_that_exits_0_ends_the_supervisor() {
+    let harness = Harness::new("respawn_done");
+    let runs = harness.path("runs");
+    let script = format!("echo run >> '{}'; sleep 0.2; exit 0", runs.display());
+    let (supervisor, _) = start(&harness, &[], &["sh", "-c", &script]);
+    assert_eq!(supervisor.reap(), Some(WaitStatus::Exited(supervisor.pid(), 0)));
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n", "not restarted");
+}
+
+#[test]
+fn a_program_that_keeps_failing_is_given_up_after_the_attempts() {
+    let harness = Harness::new("respawn_give_up");
+    let runs = harness.path("runs");
+    let log = harness.path("supervisor.log");
+    let script = format!("echo run >> '{}'; sleep 0.1; exit 3", runs.display());
+    let extra = ["--respawn-attempts", "2", "--stderr", log.to_str().unwrap()];
+    let (supervisor, _) = start(&harness, &extra, &["sh", "-c", &script]);
+    assert_eq!(supervisor.reap(), Some(WaitStatus::Exited(supervisor.pid(), daemon_run::GAVE_UP)));
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n".repeat(3), "the first run and 2 restarts");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(lines[0].ends_with("exited with status 3; restarting in 10ms"), "{log}");
+    assert!(lines[1].ends_with("exited with status 3; restarting in 20ms"), "{log}");
+    assert!(lines[2].ends_with("giving up"), "{log}");
+    assert!(!Path::new(&harness.path("program.pid")).exists());
+}
+
+#[test]
+fn respawn_as_nobody_runs_supervisor_and_program_as_nobody() {
+    if !root_or_skip("respawn_as_nobody_runs_supervisor_and_program_as_nobody", "switch users") {
+        return;
+    }
+    let harness = Harness::new("respawn_user");
+    let (supervisor, program) = start(&harness, &["--user", "nobody"], &["sleep", "30"]);
+    for proc in [supervisor, program] {
+        assert_eq!(proc.status("Uid"), "65534\t65534\t65534\t65534", "{}", proc.comm());
+    }
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert_eq!(second.status("Uid"), "65534\t65534\t65534\t65534");
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !second.alive());
+}
+
+#[test]
+fn respawn_flags_need_respawn_and_exec_readiness() {
+    let harness = Harness::new("respawn_usage");
+    for args in [
+        &["--child-pid-file", "x", "--", "sleep", "1"][..],
+        &["--respawn-delay", "1s", "--", "sleep", "1"],
+        &["--respawn", "--ready", "notify", "--", "sleep", "1"],
+        &["--respawn", "--respawn-attempts", "0", "--", "sleep", "1"],
+    ] {
+        let output = harness.daemon_run(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+    }
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn syslog_output_is_relayed_one_record_per_line() {
+    let harness = Harness::new("respawn_syslog");
+    let socket = harness.path("log.socket");
+    let receiver = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    receiver.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let extra = [
+        "--stdout",
+        "syslog:daemon.info",
+        "--stderr",
+        "syslog:local3.err",
+        "--tag",
+        "web",
+        "--syslog-socket",
+    ];
+    let extra = [&extra[..], &[socket.to_str().unwrap()]].concat();
+    let script = "echo out1; echo err1 >&2; printf 'a\\nb'; sleep 30";
+    let (supervisor, program) = start(&harness, &extra, &["sh", "-c", script]);
+    let mut records: Vec<String> = Vec::new();
+    let mut receive = |count: usize| {
+        let mut buffer = [0u8; 1024];
+        while records.len() < count {
+            let n = receiver.recv(&mut buffer).expect("a syslog record in time");
+            records.push(text(&buffer[..n]));
+        }
+        records.clone()
+    };
+    let mut first = receive(3);
+    first.sort();
+    let (info, err) = (3 * 8 + 6, 19 * 8 + 3);
+    let at = |priority: u32, pid: i32, line: &str| format!("<{priority}>web[{pid}]: {line}");
+    let mut expected = [at(info, program.0, "a"), at(err, program.0, "err1"), at(info, program.0, "out1")];
+    expected.sort();
+    assert_eq!(first, expected);
+    // The partial line goes out when its stream ends; the supervisor's own
+    // message follows standard error to the log.
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let all = receive(5);
+    assert_eq!(all[3], at(info, program.0, "b"), "{all:?}");
+    let supervisor_says = format!("<{err}>web[{}]: daemon-run: ", supervisor.0);
+    let killed = format!("sh (pid {}) was killed by SIGKILL; restarting in 10ms", program.0);
+    assert!(all[4].starts_with(&supervisor_says) && all[4].ends_with(&killed), "{all:?}");
+}
+
+#[test]
+fn syslog_output_needs_respawn_and_a_log_socket() {
+    let harness = Harness::new("respawn_syslog_usage");
+    let output = harness.daemon_run(["--stdout", "syslog:daemon.info", "--", "sleep", "1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let missing = harness.path("no.socket");
+    let output = harness
+        .daemon_run([
+            "--respawn",
+            "--stdout",
+            "syslog:daemon.info",
+            "--syslog-socket",
+            missing.to_str().unwrap(),
+        ])
+        .args(["-p", harness.path("x.pid").to_str().unwrap(), "--", "sleep", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(73), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: stdio: {}: No such file or directory (os error 2)\n", missing.display())
+    );
+    assert!(!harness.path("x.pid").exists());
+    assert_eq!(harness.processes(), []);
+}

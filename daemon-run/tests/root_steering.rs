@@ -1,0 +1,95 @@
+//! What the program `daemon-run --user nobody` executes cannot make root do:
+//! rewrite its root-owned pid file through the inherited lock (descriptor
+//! 3), or have root open a log file through a link it planted.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{Harness, eventually, root_or_skip, text, wait_for_pid};
+use daemon_runtime::Stopped;
+use nix::sys::signal::Signal;
+
+fn open_to_nobody(harness: &Harness) {
+    std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_program_run_as_nobody_cannot_rewrite_its_pid_file_through_descriptor_3() {
+    if !root_or_skip(
+        "a_program_run_as_nobody_cannot_rewrite_its_pid_file_through_descriptor_3",
+        "switch to nobody",
+    ) {
+        return;
+    }
+    let harness = Harness::new("tamper-fd-3");
+    open_to_nobody(&harness);
+    let pid_file = harness.path("d.pid");
+    let out = harness.path("attempts");
+    std::fs::write(&out, "").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // Truncate it by reopening the descriptor for writing, then write to it
+    // as it is; each attempt's exit status is recorded, then it sleeps.
+    let script = r#"(: > /proc/self/fd/3) 2>/dev/null; echo "reopen $?" >> "$1"
+        (printf 1 >&3) 2>/dev/null; echo "write $?" >> "$1"
+        exec sleep 60"#;
+    let output = harness
+        .daemon_run([
+            "--user",
+            "nobody",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let program = wait_for_pid(&pid_file);
+    eventually("the attempts are made", || program.comm() == "sleep");
+    let attempts = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(attempts.lines().count(), 2, "{attempts}");
+    assert!(attempts.lines().all(|line| !line.ends_with(" 0")), "an attempt succeeded: {attempts}");
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", program.0));
+    let flags = program.read("fdinfo/3");
+    let flags = flags.lines().find_map(|line| line.strip_prefix("flags:")).expect("flags").trim();
+    let flags = u32::from_str_radix(flags, 8).unwrap();
+    assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_RDONLY as u32, "fd 3 flags {flags:o}");
+    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
+    assert_eq!(stopped, Stopped::Exited { pid: program.0 as u32 });
+    assert!(!pid_file.exists(), "stop removes the file nobody could not");
+}
+
+#[test]
+fn a_log_file_link_planted_by_nobody_is_refused_with_73() {
+    if !root_or_skip("a_log_file_link_planted_by_nobody_is_refused_with_73", "chown a link to nobody") {
+        return;
+    }
+    let harness = Harness::new("log-link");
+    open_to_nobody(&harness);
+    let victim = harness.path("shadow");
+    std::fs::write(&victim, "root:secret\n").unwrap();
+    let logs = harness.path("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::os::unix::fs::chown(&logs, Some(65534), Some(65534)).unwrap();
+    let log = logs.join("app.log");
+    std::os::unix::fs::symlink(&victim, &log).unwrap();
+    std::os::unix::fs::lchown(&log, Some(65534), Some(65534)).unwrap();
+    let output = harness
+        .daemon_run(["--user", "nobody", "--stdout", log.to_str().unwrap(), "--", "echo", "overwritten"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: stdio: {}: is a symbolic link, refusing to follow it\n", log.display())
+    );
+    assert_eq!(output.status.code(), Some(73));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root:secret\n");
+    assert!(Path::new(&victim).exists());
+    assert_eq!(harness.processes(), []);
+}
