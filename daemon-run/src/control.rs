@@ -97,7 +97,7 @@ pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
             }
         }
         if exited {
-            match released_by(pid_file, deadline) {
+            match released_by(pid_file, pid, deadline) {
                 Ok(true) => return finish(pid_file),
                 Ok(false) => {}
                 Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
@@ -131,18 +131,42 @@ fn exit_by(pidfd: &OwnedFd, deadline: Instant) -> bool {
     }
 }
 
-/// Waits until `deadline` for nobody to hold the pid file's lock (read
-/// from `/proc/locks`: nothing to wait on, so it is polled).
-fn released_by(pid_file: &Path, deadline: Instant) -> io::Result<bool> {
+/// Waits until `deadline` for nobody to hold the pid file's lock, or for a
+/// new start to hold it. A process the stopped one forked may still hold the
+/// lock it inherited for a moment after its parent exited: the runtime no
+/// longer calls that "running" (no live holder is proven), so the lock
+/// itself is looked for in `/proc/locks`, without taking it.
+fn released_by(pid_file: &Path, stopped: u32, deadline: Instant) -> io::Result<bool> {
     loop {
-        if !matches!(daemon_runtime::status(pid_file)?, Status::Running { .. }) {
-            return Ok(true);
+        match daemon_runtime::status(pid_file)? {
+            Status::Running { pid } if pid != stopped => return Ok(true),
+            Status::Running { .. } => {}
+            _ if !locked(pid_file)? => return Ok(true),
+            _ => {}
         }
         if Instant::now() >= deadline {
             return Ok(false);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Whether any `flock` is held on the file at `path` (`/proc/locks` lists
+/// it as `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF`).
+fn locked(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    let (dev, ino) = (meta.dev(), meta.ino());
+    let inode = format!("{:02x}:{:02x}:{ino}", libc::major(dev), libc::minor(dev));
+    let locks = std::fs::read_to_string("/proc/locks")?;
+    Ok(locks.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&inode.as_str())
+    }))
 }
 
 fn pidfd_send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
