@@ -222,20 +222,20 @@ mod manager;
 mod notify;
 mod pid_vars;
 mod pidfile;
+mod preflight;
 mod privileges;
 mod readiness;
 mod report;
 mod resolve;
 mod signals;
 mod start;
-mod steps;
 mod supervisor;
 pub mod sysexits;
 mod termination;
 
 pub use activation::listen_fds;
 pub use builder::{Daemon, Running};
-pub use control::{Status, Stopped, signal, status, stop};
+pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
@@ -244,11 +244,17 @@ pub use manager::{
     notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
     watchdog_interval,
 };
+/// The signal [`signal`] and [`StopOptions::signal`] take: `nix`'s own
+/// type, re-exported so that a program names it as `daemon_runtime::Signal`
+/// without depending on `nix` (or on the same version of it). Which `nix`
+/// this is belongs to this crate's semver: a new major `nix` is a breaking
+/// release here.
+pub use nix::sys::signal::Signal;
 pub use pidfile::PidFile;
+pub use preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use privileges::Account;
 pub use readiness::{Ready, ready};
 pub use signals::reset_signals;
-pub use steps::{ensure_single_threaded, fill_closed_stdio, redirect_stdio};
 pub use supervisor::supervised;
 
 #[doc(hidden)]
