@@ -15,6 +15,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
+use crate::c_strings::CStringArray;
 use crate::error::{Error, Step};
 use crate::notify::NotifySocket;
 use crate::pidfile;
@@ -61,9 +62,8 @@ pub(crate) struct Prepared {
 /// null-terminated pointer array `execv` wants, built before forking.
 pub(crate) struct Exec {
     pub(crate) program: CString,
-    /// Never read: kept alive because `argv` points into it.
-    _args: Vec<CString>,
-    pub(crate) argv: Vec<*const libc::c_char>,
+    /// The program's path, then its arguments.
+    pub(crate) argv: CStringArray,
     /// With [`Daemon::exec_notify`]: the socket the program reports on.
     pub(crate) notify: Option<NotifySocket>,
 }
@@ -292,8 +292,7 @@ impl Exec {
         for arg in args {
             all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
         }
-        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Exec { program: program_c, _args: all, argv, notify: None })
+        Ok(Exec { program: program_c, argv: CStringArray::new(all, &[]), notify: None })
     }
 }
 
