@@ -62,6 +62,22 @@ fn stop_signals_the_holder_and_waits_for_the_lock() {
 }
 
 #[test]
+fn stop_sends_the_signal_its_options_name() {
+    let harness = Harness::new("stop-signal");
+    let pid_file = harness.path("d.pid");
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
+    let reaper = std::thread::spawn(move || daemon.reap());
+    let options = daemon_runtime::StopOptions::new()
+        .signal(daemon_runtime::Signal::SIGUSR1)
+        .timeout(common::PATIENCE)
+        .then_kill(false);
+    assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::Exited { pid: daemon.0 as u32 });
+    // The probe handles only SIGTERM: SIGUSR1's default action ended it.
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGUSR1, false)));
+    assert!(!pid_file.exists());
+}
+
+#[test]
 fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     let harness = Harness::new("stop-kill");
     let pid_file = harness.path("d.pid");

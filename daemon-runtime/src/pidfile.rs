@@ -87,9 +87,15 @@ impl PidFile {
     /// for a symbolic link, FIFO, directory, linked or foreign file;
     /// [`Error::Path`](crate::Error::Path) when a system call fails.
     ///
-    /// ```no_run
-    /// let pid_file = daemon_runtime::PidFile::acquire("/tmp/example.pid")?;
-    /// # Ok::<(), daemon_runtime::Error>(())
+    /// ```
+    /// use daemon_runtime::{Error, PidFile};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pid_file = PidFile::acquire(dir.path().join("example.pid"))?;
+    /// assert_eq!(std::fs::read_to_string(pid_file.path())?, format!("{}\n", std::process::id()));
+    /// // A second lock on the same file, even from this process, is refused.
+    /// assert!(matches!(PidFile::acquire(pid_file.path()), Err(Error::AlreadyRunning { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::Error> {
         let shown = crate::start::absolute(path.as_ref())?;
