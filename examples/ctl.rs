@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use daemon_runtime::{Daemon, Status, Stopped};
-use nix::sys::signal::Signal;
+use daemon_runtime::{Daemon, Signal, Status, StopOptions, Stopped};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,7 +69,7 @@ fn status(pid_file: &Path) -> ExitCode {
 }
 
 fn stop(pid_file: &Path) -> ExitCode {
-    match daemon_runtime::stop(pid_file, Signal::SIGTERM, Duration::from_secs(10), true) {
+    match daemon_runtime::stop(pid_file, StopOptions::new().timeout(Duration::from_secs(10))) {
         Ok(Stopped::Exited { pid }) => println!("stopped pid {pid}"),
         Ok(Stopped::Killed { pid }) => println!("killed pid {pid} after 10 s"),
         Ok(Stopped::NotRunning) => println!("not running"),

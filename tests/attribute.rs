@@ -29,16 +29,15 @@ fn started(harness: &Harness, program: &str) -> Proc {
 /// a daemon inherits from whoever launched it.
 fn inherit_at(command: &mut std::process::Command, file: &std::fs::File, fds: [i32; 3]) {
     let raw = file.as_raw_fd();
-    // SAFETY: the closure runs between fork and exec and only calls dup2,
-    // which is async-signal-safe. (Callers keep `file` open until the spawn.)
-    unsafe {
-        command.pre_exec(move || {
-            for fd in fds {
-                libc::dup2(raw, fd);
-            }
-            Ok(())
-        });
-    }
+    let leak = move || {
+        for fd in fds {
+            // SAFETY: dup2 takes any numbers; callers keep `file` open until the spawn.
+            unsafe { libc::dup2(raw, fd) };
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls dup2, async-signal-safe.
+    unsafe { command.pre_exec(leak) };
 }
 
 #[test]

@@ -67,20 +67,26 @@ fn signals_ignored_or_blocked_by_the_launcher_are_reset() {
     let out = harness.path("probe.out");
     let mut command = harness.command(PROBE);
     command.env("PROBE_OUT", &out);
-    // SAFETY: signal and sigprocmask are async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGTERM, libc::SIG_IGN);
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            libc::signal(libc::SIGUSR1, libc::SIG_IGN);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGINT);
-            libc::sigaddset(&mut set, libc::SIGUSR2);
-            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            Ok(())
-        });
-    }
+    let ignore_and_block = || {
+        for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1] {
+            // SAFETY: SIG_IGN runs no code.
+            unsafe { libc::signal(signal, libc::SIG_IGN) };
+        }
+        // SAFETY: all-zero is a valid `sigset_t`, emptied below.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a valid, writable `sigset_t` (for the three calls).
+        unsafe { libc::sigemptyset(&mut set) };
+        // SAFETY: as above.
+        unsafe { libc::sigaddset(&mut set, libc::SIGINT) };
+        // SAFETY: as above.
+        unsafe { libc::sigaddset(&mut set, libc::SIGUSR2) };
+        // SAFETY: `set` is initialized; no old mask is asked for.
+        unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and calls only signal,
+    // sigemptyset, sigaddset and sigprocmask, async-signal-safe.
+    unsafe { command.pre_exec(ignore_and_block) };
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.status("SigBlk"), "0000000000000000");
@@ -97,17 +103,19 @@ fn inherited_descriptors_are_closed_except_the_kept_one() {
     let mut command = harness.command(PROBE);
     command.args(["--keep-fd", "9", "--pid-file", pid_file.to_str().unwrap()]).env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
-    // SAFETY: setrlimit and dup2 are async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            for fd in (5..60).chain([9, high]) {
-                libc::dup2(raw, fd); // dup2 clears CLOEXEC: a leak to close
-            }
-            Ok(())
-        });
-    }
+    let raise_and_leak = move || {
+        let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
+        // SAFETY: `limit` is a valid `rlimit`.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        for fd in (5..60).chain([9, high]) {
+            // SAFETY: dup2 takes any numbers; `raw` is open in the parent, so in the child.
+            unsafe { libc::dup2(raw, fd) }; // dup2 clears CLOEXEC: a leak to close
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and calls only setrlimit
+    // and dup2, async-signal-safe, allocating nothing.
+    unsafe { command.pre_exec(raise_and_leak) };
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
@@ -126,15 +134,15 @@ fn listing_proc_self_fd_closes_the_same_descriptors() {
     let mut command = harness.command(PROBE);
     command.args(["--keep-fd", "7", "--close-by-listing"]).env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
-    // SAFETY: dup2 is async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            for fd in [5, 7, 40, 1000] {
-                libc::dup2(raw, fd);
-            }
-            Ok(())
-        });
-    }
+    let leak = move || {
+        for fd in [5, 7, 40, 1000] {
+            // SAFETY: dup2 takes any numbers; `raw` is open in the parent, so in the child.
+            unsafe { libc::dup2(raw, fd) };
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls dup2, async-signal-safe.
+    unsafe { command.pre_exec(leak) };
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
@@ -149,13 +157,13 @@ fn close_fds_false_keeps_inherited_descriptors() {
     let mut command = harness.command(PROBE);
     command.arg("--no-close-fds").env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
-    // SAFETY: dup2 is async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            libc::dup2(raw, 12);
-            Ok(())
-        });
-    }
+    let leak = move || {
+        // SAFETY: dup2 takes any numbers; `raw` is open in the parent, so in the child.
+        unsafe { libc::dup2(raw, 12) };
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls dup2, async-signal-safe.
+    unsafe { command.pre_exec(leak) };
     assert!(harness.run(&mut command).status.success());
     assert_eq!(wait_for_pid(&out).fds()[&12], harness.path("inherited"));
 }

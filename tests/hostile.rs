@@ -123,17 +123,19 @@ fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
     let raw = inherited.as_raw_fd();
     let mut command = harness.command(PROBE);
     command.args(["--keep-fd", "300"]).env("PROBE_OUT", harness.path("probe.out"));
-    // SAFETY: setrlimit and dup2 are async-signal-safe.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            for fd in (10..510).chain([high]) {
-                libc::dup2(raw, fd);
-            }
-            Ok(())
-        });
-    }
+    let raise_and_leak = move || {
+        let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
+        // SAFETY: `limit` is a valid `rlimit`.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        for fd in (10..510).chain([high]) {
+            // SAFETY: dup2 takes any numbers; `raw` is open in the parent, so in the child.
+            unsafe { libc::dup2(raw, fd) };
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and calls only setrlimit
+    // and dup2, async-signal-safe, allocating nothing.
+    unsafe { command.pre_exec(raise_and_leak) };
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&harness.path("probe.out"));
     assert_eq!(daemon.fds().into_keys().collect::<Vec<_>>(), [0, 1, 2, 300]);
@@ -143,14 +145,15 @@ fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
 fn a_daemon_launched_with_sigterm_ignored_still_dies_of_sigterm() {
     let harness = Harness::new("sigterm-default");
     let mut command = harness.command(example("minimal"));
-    // SAFETY: signal is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGTERM, libc::SIG_IGN);
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    let ignore = || {
+        for signal in [libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: SIG_IGN runs no code.
+            unsafe { libc::signal(signal, libc::SIG_IGN) };
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls signal, async-signal-safe.
+    unsafe { command.pre_exec(ignore) };
     assert!(harness.run(&mut command).status.success());
     let mut daemons = Vec::new();
     eventually("the daemon runs", || {
@@ -161,21 +164,24 @@ fn a_daemon_launched_with_sigterm_ignored_still_dies_of_sigterm() {
     assert_eq!(daemon.terminate(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGTERM, false)));
 }
 
+/// Closes descriptors 0 to 2, as `prog <&- >&- 2>&-` would.
+fn close_stdio() -> std::io::Result<()> {
+    for fd in 0..=2 {
+        // SAFETY: closing a descriptor no Rust value owns (stdio).
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
 #[test]
 fn a_launcher_with_stdio_closed_still_reports_and_the_daemon_gets_dev_null() {
     let harness = Harness::new("stdio-closed");
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(PROBE);
     command.arg("--pid-file").arg(&pid_file).env("PROBE_OUT", harness.path("probe.out"));
-    // SAFETY: close is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            for fd in 0..=2 {
-                libc::close(fd);
-            }
-            Ok(())
-        });
-    }
+    // SAFETY: the hook runs between fork and exec and only calls close
+    // (async-signal-safe), on descriptors no Rust value in the child owns.
+    unsafe { command.pre_exec(close_stdio) };
     let status = command.status().unwrap();
     assert!(status.success(), "{status:?}");
     let daemon = wait_for_pid(&harness.path("probe.out"));
@@ -187,15 +193,9 @@ fn a_launcher_with_stdio_closed_still_reports_and_the_daemon_gets_dev_null() {
     // And a failure is still reported through the exit code.
     let mut failing = harness.command(PROBE);
     failing.arg("--pid-file").arg(&pid_file);
-    // SAFETY: as above.
-    unsafe {
-        failing.pre_exec(|| {
-            for fd in 0..=2 {
-                libc::close(fd);
-            }
-            Ok(())
-        });
-    }
+    // SAFETY: the hook runs between fork and exec and only calls close
+    // (async-signal-safe), on descriptors no Rust value in the child owns.
+    unsafe { failing.pre_exec(close_stdio) };
     assert_eq!(failing.status().unwrap().code(), Some(75));
 }
 
@@ -322,16 +322,17 @@ fn started_from_a_deleted_directory_the_daemon_works_in_the_configured_one() {
     let doomed_c = std::ffi::CString::new(arg(&doomed)).unwrap();
     let mut command = harness.command(common::PROBE);
     command.env("PROBE_OUT", harness.path("probe.out"));
-    // SAFETY: chdir and rmdir are async-signal-safe; the C string was built before.
-    unsafe {
-        command.pre_exec(move || {
-            nix::unistd::chdir(doomed_c.as_c_str())?;
-            if libc::rmdir(doomed_c.as_ptr()) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let enter_and_remove = move || {
+        nix::unistd::chdir(doomed_c.as_c_str())?;
+        // SAFETY: `doomed_c` is a C string, alive in the closure.
+        if unsafe { libc::rmdir(doomed_c.as_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls chdir and
+    // rmdir, async-signal-safe; the C string was built before.
+    unsafe { command.pre_exec(enter_and_remove) };
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&harness.path("probe.out"));
     assert_eq!(daemon.cwd(), Path::new("/"), "never `(deleted)`");

@@ -41,20 +41,21 @@ fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
     let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let limit = processes_of(65534) + extra;
     let mut command = harness.command(PROBE);
-    // SAFETY: setgroups, setgid, setuid and setrlimit are async-signal-safe.
     // The limit is set after setuid: a setuid over the limit would make exec fail.
-    unsafe {
-        command.pre_exec(move || {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
-            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
-            let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-            if libc::setrlimit(libc::RLIMIT_NPROC, &rlimit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let become_nobody = move || {
+        nix::unistd::setgroups(&[])?;
+        nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
+        nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
+        let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+        // SAFETY: `rlimit` is a valid `rlimit`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &rlimit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls setgroups,
+    // setgid, setuid and setrlimit, async-signal-safe.
+    unsafe { command.pre_exec(become_nobody) };
     harness.run(&mut command)
 }
 

@@ -32,7 +32,11 @@ fn a_stale_file_naming_a_live_unrelated_process_is_never_signalled() {
     let pid_file = harness.path("d.pid");
     std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(100), true).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(100)),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::NotRunning);
     assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
     std::thread::sleep(Duration::from_millis(50));
@@ -47,9 +51,29 @@ fn stop_signals_the_holder_and_waits_for_the_lock() {
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
     assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn stop_sends_the_signal_its_options_name() {
+    let harness = Harness::new("stop-signal");
+    let pid_file = harness.path("d.pid");
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
+    let reaper = std::thread::spawn(move || daemon.reap());
+    let options = daemon_runtime::StopOptions::new()
+        .signal(daemon_runtime::Signal::SIGUSR1)
+        .timeout(common::PATIENCE)
+        .then_kill(false);
+    assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::Exited { pid: daemon.0 as u32 });
+    // The probe handles only SIGTERM: SIGUSR1's default action ended it.
+    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGUSR1, false)));
     assert!(!pid_file.exists());
 }
 
@@ -59,7 +83,11 @@ fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-ignore-term"]);
     let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(300), true).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::Killed { pid: daemon.0 as u32 });
     assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGKILL, false)));
 }

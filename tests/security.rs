@@ -43,12 +43,15 @@ fn as_nobody_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                // SAFETY: raw credential system calls on this thread only; no memory is touched.
-                unsafe {
-                    assert_eq!(libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()), 0);
-                    assert_eq!(libc::syscall(libc::SYS_setresgid, NOBODY, NOBODY, NOBODY), 0);
-                    assert_eq!(libc::syscall(libc::SYS_setresuid, NOBODY, NOBODY, NOBODY), 0);
-                }
+                // The raw credential system calls change this thread only.
+                // SAFETY: an empty group list (count 0, null pointer) reads no memory.
+                let groups =
+                    unsafe { libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) };
+                assert_eq!(groups, 0);
+                // SAFETY: three ids, no memory touched.
+                assert_eq!(unsafe { libc::syscall(libc::SYS_setresgid, NOBODY, NOBODY, NOBODY) }, 0);
+                // SAFETY: as above.
+                assert_eq!(unsafe { libc::syscall(libc::SYS_setresuid, NOBODY, NOBODY, NOBODY) }, 0);
                 f()
             })
             .join()
@@ -156,7 +159,11 @@ fn an_exclusive_lock_whose_taker_exited_does_not_block_a_start_nor_get_a_bystand
     wait_locked(&pid_file);
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
     assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGTERM).unwrap(), None);
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(200), true).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::NotRunning);
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
@@ -204,7 +211,11 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
     };
     // /proc/locks now names root's bystander as the lock's holder.
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_millis(200), true).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::NotRunning);
     assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
@@ -463,7 +474,11 @@ fn stop_removes_the_pid_file_a_daemon_of_nobody_could_not() {
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
     let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
     reaper.join().unwrap();
     assert!(!pid_file.exists(), "stop left the pid file of a daemon that dropped privileges");

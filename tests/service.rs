@@ -372,19 +372,18 @@ fn a_privilege_drop_that_would_not_hold_aborts_the_start() {
     let pid_file = harness.path("d.pid");
     let mut command = harness.command(PROBE);
     command.args(["--user", "nobody", "--pid-file", arg(&pid_file)]);
-    // SAFETY: prctl is async-signal-safe. SECBIT_NO_SETUID_FIXUP keeps the
-    // capabilities across setuid, so `setuid(0)` would succeed afterwards:
-    // exactly the drop that must not be trusted.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_SECUREBITS, libc::SECBIT_NO_SETUID_FIXUP as libc::c_ulong, 0, 0, 0)
-                != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    // SECBIT_NO_SETUID_FIXUP keeps the capabilities across setuid, so
+    // `setuid(0)` would succeed afterwards: exactly the drop that must not be trusted.
+    let keep_capabilities = || {
+        let bits = libc::SECBIT_NO_SETUID_FIXUP as libc::c_ulong;
+        // SAFETY: PR_SET_SECUREBITS takes the bits and three unused zeros.
+        if unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls prctl, async-signal-safe.
+    unsafe { command.pre_exec(keep_capabilities) };
     let output = harness.run(&mut command);
     harness.assert_failed(
         &output,

@@ -405,38 +405,40 @@ impl Supervisor {
 /// Called in the child of a fork of a single-threaded process: only
 /// async-signal-safe calls, on memory prepared before the fork.
 unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &OwnedFd) -> ! {
-    // SAFETY: sigaction, prctl, getppid, setpgid, sigprocmask, execv, write
-    // and _exit are async-signal-safe; the structs are fully initialized;
-    // `argv` is a null-terminated array of pointers into live C strings.
-    unsafe {
-        // The runtime's TERM/INT handler removes the supervisor's pid file:
-        // it must not run here, between the unblocking below and the exec.
-        let mut default: libc::sigaction = std::mem::zeroed();
-        default.sa_sigaction = libc::SIG_DFL;
-        libc::sigemptyset(&mut default.sa_mask);
-        for signal in [libc::SIGTERM, libc::SIGINT] {
-            libc::sigaction(signal, &default, std::ptr::null_mut());
-        }
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-        // The supervisor may have died before the line above took effect.
-        if libc::getppid() != supervisor.as_raw() {
-            libc::_exit(1);
-        }
-        libc::setpgid(0, 0);
-        // The log pipes' write ends on 1 and 2 (`dup2` clears close-on-exec).
-        for (fd, target) in stdio.into_iter().zip([1, 2]) {
-            if fd >= 0 && libc::dup2(fd, target) < 0 {
-                libc::_exit(127);
-            }
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        libc::execv(program.path.as_ptr(), program.argv.as_ptr());
-        let errno = (*libc::__errno_location()).to_ne_bytes();
-        libc::write(report.as_raw_fd(), errno.as_ptr().cast(), errno.len());
-        libc::_exit(127)
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, sigaction, sigprocmask};
+    let leave = |code: i32| -> ! {
+        // SAFETY: `_exit` ends the process without running any user-space code.
+        unsafe { libc::_exit(code) }
+    };
+    // The runtime's TERM/INT handler removes the supervisor's pid file:
+    // it must not run here, between the unblocking below and the exec.
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: installing SIG_DFL runs no code of ours on delivery.
+        let _ = unsafe { sigaction(signal, &default) };
     }
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // The supervisor may have died before the line above took effect.
+    if nix::unistd::getppid() != supervisor {
+        leave(1);
+    }
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    // The log pipes' write ends on 1 and 2 (`dup2` clears close-on-exec).
+    for (fd, target) in stdio.into_iter().zip([1, 2]) {
+        // SAFETY: `fd` is a pipe end this child inherited and `target` a
+        // standard stream; dup2 replaces the latter and touches no memory.
+        if fd >= 0 && unsafe { libc::dup2(fd, target) } < 0 {
+            leave(127);
+        }
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: `argv` is a null-terminated array of pointers into C strings
+    // that `program` keeps alive; execv returns only on failure. The raw
+    // call, not nix's, because nix's allocates, which a forked child must not.
+    unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) };
+    let errno = nix::errno::Errno::last_raw().to_ne_bytes();
+    let _ = nix::unistd::write(report, &errno);
+    leave(127)
 }
 
 fn describe(status: WaitStatus) -> String {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use clap::CommandFactory;
 use common::{Harness, Proc, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid};
 use daemon_runtime::{Status, Stopped};
-use nix::sys::signal::Signal;
 
 /// Runs a prepared `daemon-run` to completion: (exit code, stderr).
 fn run(mut command: impl std::borrow::BorrowMut<std::process::Command>) -> (i32, String) {
@@ -47,7 +46,11 @@ fn wraps_sleep_with_a_locked_pid_file_that_status_stop_and_a_second_start_honour
     );
     assert_eq!(harness.processes(), [sleep], "the refused start left nothing running");
 
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, Duration::from_secs(10), false).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(Duration::from_secs(10)).then_kill(false),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: sleep.0 as u32 });
     sleep.reap();
     // sleep cannot remove the file: `stop` does, once the lock is free.

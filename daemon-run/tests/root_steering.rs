@@ -9,7 +9,6 @@ use std::path::Path;
 
 use common::{Harness, eventually, root_or_skip, text, wait_for_pid};
 use daemon_runtime::Stopped;
-use nix::sys::signal::Signal;
 
 fn open_to_nobody(harness: &Harness) {
     std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -60,7 +59,11 @@ fn a_program_run_as_nobody_cannot_rewrite_its_pid_file_through_descriptor_3() {
     let flags = flags.lines().find_map(|line| line.strip_prefix("flags:")).expect("flags").trim();
     let flags = u32::from_str_radix(flags, 8).unwrap();
     assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_RDONLY as u32, "fd 3 flags {flags:o}");
-    let stopped = daemon_runtime::stop(&pid_file, Signal::SIGTERM, common::PATIENCE, false).unwrap();
+    let stopped = daemon_runtime::stop(
+        &pid_file,
+        daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false),
+    )
+    .unwrap();
     assert_eq!(stopped, Stopped::Exited { pid: program.0 as u32 });
     assert!(!pid_file.exists(), "stop removes the file nobody could not");
 }

@@ -88,7 +88,7 @@ pub fn listen_fds() -> Vec<(OwnedFd, Option<String>)> {
         // them open and never uses them, and `TAKEN` hands them out once.
         taken.push((unsafe { OwnedFd::from_raw_fd(fd) }, name));
     }
-    if crate::steps::ensure_single_threaded().is_ok() {
+    if crate::preflight::ensure_single_threaded().is_ok() {
         for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
             // SAFETY: this process runs one thread (just counted by the
             // kernel), this one, so nothing reads the environment meanwhile.

@@ -105,8 +105,8 @@ impl Daemon {
     /// let daemon = daemon_runtime::Daemon::new().chdir("/var/lib/myd");
     /// # drop(daemon);
     /// ```
-    pub fn chdir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.chdir = dir.into();
+    pub fn chdir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.chdir = dir.as_ref().to_path_buf();
         self
     }
 
@@ -217,8 +217,8 @@ impl Daemon {
     /// let daemon = daemon_runtime::Daemon::new().chroot("/srv/jail");
     /// # drop(daemon);
     /// ```
-    pub fn chroot(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.chroot = Some(dir.into());
+    pub fn chroot(mut self, dir: impl AsRef<Path>) -> Self {
+        self.chroot = Some(dir.as_ref().to_path_buf());
         self
     }
 
@@ -250,8 +250,8 @@ impl Daemon {
     /// let daemon = daemon_runtime::Daemon::new().stdout("/var/log/myd.out");
     /// # drop(daemon);
     /// ```
-    pub fn stdout(mut self, path: impl Into<PathBuf>) -> Self {
-        self.stdout = Some(path.into());
+    pub fn stdout(mut self, path: impl AsRef<Path>) -> Self {
+        self.stdout = Some(path.as_ref().to_path_buf());
         self
     }
 
@@ -262,8 +262,8 @@ impl Daemon {
     /// let daemon = daemon_runtime::Daemon::new().stderr("/var/log/myd.err");
     /// # drop(daemon);
     /// ```
-    pub fn stderr(mut self, path: impl Into<PathBuf>) -> Self {
-        self.stderr = Some(path.into());
+    pub fn stderr(mut self, path: impl AsRef<Path>) -> Self {
+        self.stderr = Some(path.as_ref().to_path_buf());
         self
     }
 

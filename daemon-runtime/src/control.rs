@@ -35,6 +35,9 @@ use crate::resolve::{self, Denied};
 
 /// What a pid file says about its daemon.
 ///
+/// Pids are plain `u32` everywhere in this crate's API, as
+/// [`std::process::id`] returns them.
+///
 /// ```no_run
 /// use daemon_runtime::{Status, status};
 /// match status("/run/myd.pid")? {
@@ -90,7 +93,7 @@ pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Status::Absent),
         Err(error) => return Err(error),
     };
-    Ok(match file.holder() {
+    Ok(match file.live_holder() {
         Some(holder) => Status::Running { pid: holder.pid },
         None => Status::Stale,
     })
@@ -99,9 +102,8 @@ pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
 /// What [`stop`] did.
 ///
 /// ```no_run
-/// use daemon_runtime::Stopped;
-/// use nix::sys::signal::Signal;
-/// match daemon_runtime::stop("/run/myd.pid", Signal::SIGTERM, std::time::Duration::from_secs(10), true)? {
+/// use daemon_runtime::{StopOptions, Stopped};
+/// match daemon_runtime::stop("/run/myd.pid", StopOptions::new())? {
 ///     Stopped::Exited { pid } => println!("{pid} stopped"),
 ///     Stopped::Killed { pid } => println!("{pid} ignored SIGTERM and was killed"),
 ///     Stopped::NotRunning => println!("was not running"),
@@ -124,11 +126,84 @@ pub enum Stopped {
     NotRunning,
 }
 
-/// Sends `signal` to the process holding the lock of the pid file at `path`
-/// and waits until the lock is released; after `timeout`, sends SIGKILL
-/// (when `escalate`) and waits as long again. Once the lock is free, the
-/// file is removed (the daemon may have dropped the privileges it needed to
-/// remove it itself).
+/// How [`stop`] stops a daemon: the signal sent first, how long to wait
+/// for the lock to be released, and whether to send SIGKILL after that.
+///
+/// [`StopOptions::new`] (also its `Default`) is SIGTERM, 10 seconds, then
+/// SIGKILL, as `start-stop-daemon --retry TERM/10/KILL/10` does.
+///
+/// ```
+/// use daemon_runtime::{Signal, StopOptions};
+/// use std::time::Duration;
+/// let gentle = StopOptions::new().signal(Signal::SIGINT).timeout(Duration::from_secs(30)).then_kill(false);
+/// # let _ = gentle;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopOptions {
+    signal: Signal,
+    timeout: Duration,
+    then_kill: bool,
+}
+
+impl StopOptions {
+    /// SIGTERM, a 10 second wait, then SIGKILL and as long again.
+    ///
+    /// ```
+    /// let options = daemon_runtime::StopOptions::new();
+    /// # let _ = options;
+    /// ```
+    pub fn new() -> Self {
+        StopOptions { signal: Signal::SIGTERM, timeout: Duration::from_secs(10), then_kill: true }
+    }
+
+    /// The signal sent first (SIGTERM unless set).
+    ///
+    /// ```
+    /// let options = daemon_runtime::StopOptions::new().signal(daemon_runtime::Signal::SIGQUIT);
+    /// # let _ = options;
+    /// ```
+    pub fn signal(mut self, signal: Signal) -> Self {
+        self.signal = signal;
+        self
+    }
+
+    /// How long to wait for the lock to be released after each signal (10
+    /// seconds unless set).
+    ///
+    /// ```
+    /// let options = daemon_runtime::StopOptions::new().timeout(std::time::Duration::from_secs(2));
+    /// # let _ = options;
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Whether a daemon still holding the lock after the timeout is sent
+    /// SIGKILL and waited for as long again (`true` unless set). With
+    /// `false`, [`stop`] returns a `TimedOut` error instead.
+    ///
+    /// ```
+    /// let options = daemon_runtime::StopOptions::new().then_kill(false);
+    /// # let _ = options;
+    /// ```
+    pub fn then_kill(mut self, then_kill: bool) -> Self {
+        self.then_kill = then_kill;
+        self
+    }
+}
+
+impl Default for StopOptions {
+    fn default() -> Self {
+        StopOptions::new()
+    }
+}
+
+/// Sends the options' signal to the process holding the lock of the pid
+/// file at `path` and waits until the lock is released; after the timeout,
+/// sends SIGKILL (unless [`then_kill(false)`](StopOptions::then_kill)) and
+/// waits as long again. Once the lock is free, the file is removed (the
+/// daemon may have dropped the privileges it needed to remove it itself).
 ///
 /// Only a process proven to hold the lock is ever signalled, never the pid
 /// written in a stale file.
@@ -139,28 +214,24 @@ pub enum Stopped {
 /// `TimedOut` when the lock is still held at the end.
 ///
 /// ```no_run
-/// use std::time::Duration;
-/// let stopped = daemon_runtime::stop("/run/myd.pid", nix::sys::signal::Signal::SIGTERM, Duration::from_secs(10), true)?;
+/// use daemon_runtime::StopOptions;
+/// let stopped = daemon_runtime::stop("/run/myd.pid", StopOptions::new())?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn stop(
-    path: impl AsRef<Path>,
-    signal: Signal,
-    timeout: Duration,
-    escalate: bool,
-) -> io::Result<Stopped> {
+pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped> {
+    let StopOptions { signal, timeout, then_kill } = options;
     let file = match PidPath::open(path.as_ref()) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.holder() else { return Ok(Stopped::NotRunning) };
+    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(Stopped::NotRunning) };
     pidfd_signal(&pidfd, signal as libc::c_int)?;
     if file.released(timeout) {
         file.remove();
         return Ok(Stopped::Exited { pid });
     }
-    if escalate {
+    if then_kill {
         pidfd_signal(&pidfd, Signal::SIGKILL as libc::c_int)?;
         if file.released(timeout) {
             file.remove();
@@ -179,7 +250,7 @@ pub fn stop(
 /// Reading the file or `/proc/locks`, opening a pidfd, sending the signal.
 ///
 /// ```no_run
-/// let reloaded = daemon_runtime::signal("/run/myd.pid", nix::sys::signal::Signal::SIGHUP)?;
+/// let reloaded = daemon_runtime::signal("/run/myd.pid", daemon_runtime::Signal::SIGHUP)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>> {
@@ -188,7 +259,7 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.holder() else { return Ok(None) };
+    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(None) };
     pidfd_signal(&pidfd, signal as libc::c_int)?;
     Ok(Some(pid))
 }
@@ -219,15 +290,16 @@ impl PidPath {
         Ok(PidPath { dir, name, file, opened, proc })
     }
 
-    fn holder(&self) -> Option<Holder> {
-        holder::holder(self.proc.as_fd(), self.file.as_fd(), &self.opened).holder()
+    /// The live process proven to hold the file's exclusive lock, if any.
+    fn live_holder(&self) -> Option<Holder> {
+        holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened).into_held()
     }
 
     /// Waits until no live process holds the lock, up to `timeout`.
     fn released(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.holder().is_none() {
+            if self.live_holder().is_none() {
                 return true;
             }
             if Instant::now() >= deadline {

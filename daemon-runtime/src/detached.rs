@@ -179,15 +179,19 @@ fn execute(exec: &crate::start::Exec, pid_file: Option<&PidFile>) -> Failure {
             return Failure::Sys(Step::Exec, errno);
         }
     }
-    // SAFETY: `argv` (and `envp`) are null-terminated arrays of pointers into
-    // C strings that `exec` owns and keeps alive; exec only returns on failure.
-    unsafe {
-        match &exec.notify {
-            None => libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()),
-            Some(notify) => {
-                libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), notify.envp_ptrs.as_ptr())
-            }
-        }
+    // Raw `execv`/`execve`, not nix's: nix's take slices of `CStr` and
+    // build the pointer arrays on every call, which allocates; here the
+    // arrays were built before the first fork (see `start::Exec`).
+    match &exec.notify {
+        // SAFETY: `program` is a C string and `argv` a null-terminated array
+        // of pointers into C strings, all owned by `exec`, which outlives
+        // the call; execv returns only on failure, touching nothing.
+        None => unsafe { libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()) },
+        // SAFETY: as above; `envp_ptrs` is null-terminated too, pointing
+        // into strings `notify` owns or the leaked entries of `pid_vars`.
+        Some(notify) => unsafe {
+            libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), notify.envp_ptrs.as_ptr())
+        },
     };
     Failure::Sys(Step::Exec, nix::errno::Errno::last())
 }

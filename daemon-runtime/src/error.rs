@@ -370,9 +370,9 @@ impl fmt::Display for Error {
                 "{step}: {count} threads are running; a process must be single-threaded to \
                  fork safely (start the daemon before spawning threads or an async runtime)"
             ),
-            Error::Sys { errno, .. } => write!(f, "{step}: {}", describe(*errno)),
+            Error::Sys { errno, .. } => write!(f, "{step}: {}", os_error(*errno)),
             Error::Path { path, errno, .. } => {
-                write!(f, "{step}: {}: {}", path.display(), describe(*errno))
+                write!(f, "{step}: {}: {}", path.display(), os_error(*errno))
             }
             Error::PidFileRefused { path, reason } | Error::Refused { path, reason, .. } => {
                 write!(f, "{step}: {}: {reason}", path.display())
@@ -387,7 +387,7 @@ impl fmt::Display for Error {
                 write!(f, "{step}: the daemon {status} before it was ready")
             }
             Error::NoSuchAccount { name, .. } => write!(f, "{step}: {name}: no such {step}"),
-            Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", describe(*errno)),
+            Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", os_error(*errno)),
             Error::RootRegained => {
                 write!(f, "{step}: root could be regained after dropping privileges; refusing to run")
             }
@@ -425,7 +425,7 @@ impl std::error::Error for Error {
 
 /// The kernel's words for `errno`, as `std::io::Error` renders them
 /// ("No such file or directory (os error 2)").
-fn describe(errno: Errno) -> std::io::Error {
+fn os_error(errno: Errno) -> std::io::Error {
     std::io::Error::from_raw_os_error(errno as i32)
 }
 

@@ -55,7 +55,7 @@ pub(crate) enum Proof {
 
 impl Proof {
     /// The proven holder, if any: what `status`, `stop` and `signal` act on.
-    pub(crate) fn holder(self) -> Option<Holder> {
+    pub(crate) fn into_held(self) -> Option<Holder> {
         match self {
             Proof::Held(holder) => Some(holder),
             Proof::Foreign | Proof::Unseen => None,
@@ -66,7 +66,7 @@ impl Proof {
 /// What the locks on `file` (whose `stat` is `opened`) prove, and the live
 /// process proven to hold its exclusive `flock`, if any. `proc` is a
 /// descriptor of `/proc`.
-pub(crate) fn holder(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+pub(crate) fn examine_locks(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
     let key = Key::of(opened);
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
@@ -355,14 +355,14 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let opened = stat::fstat(&file).unwrap();
         let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
-        let proof = || holder(proc.as_fd(), file.as_fd(), &opened);
+        let proof = || examine_locks(proc.as_fd(), file.as_fd(), &opened);
         assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
         // SAFETY: flock on a descriptor we own.
         assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) }, 0);
         assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
         // SAFETY: as above.
         assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        let found = proof().holder().expect("our lock");
+        let found = proof().into_held().expect("our lock");
         assert_eq!(found.pid, std::process::id());
     }
 

@@ -112,7 +112,7 @@
 //! 5. **`setsid`**: a new session, no controlling terminal.
 //! 6. **`fork` again** (`double_fork`): the session leader exits, so the
 //!    daemon can never acquire a controlling terminal by opening one.
-//! 7. **stdio** on `/dev/null` or the log files ([`redirect_stdio`]): the
+//! 7. **stdio** on `/dev/null` or the log files: the
 //!    launcher's terminal or pipe is released (`x=$(mydaemon)` returns). With
 //!    `ready = "manual"`, stdout and stderr stay the launcher's until
 //!    [`ready`], so startup messages and errors reach whoever started it.
@@ -155,13 +155,210 @@
 //!
 //! # Without the macro
 //!
-//! [`Daemon`] is the same machinery as a builder, and each step is a public
-//! function ([`ensure_single_threaded`], [`fill_closed_stdio`],
-//! [`close_inherited_fds`], [`reset_signals`], [`redirect_stdio`],
-//! [`PidFile::acquire`]) for programs that need to compose them differently.
-//! [`status`], [`stop`] and [`signal`] operate a running daemon by its pid
-//! file's lock, proven held by a live process, and `stop` removes the file; [`reopen_logs`] serves logrotate; [`supervised`] tells when
-//! a service manager already does the detaching.
+//! [`Daemon`] is the same machinery as a builder, and the steps a program
+//! may want to compose differently are public functions
+//! ([`ensure_single_threaded`], [`fill_closed_stdio`],
+//! [`close_inherited_fds`], [`reset_signals`], [`PidFile::acquire`]).
+//! [`status`], [`stop`] (with [`StopOptions`]) and [`signal`] operate a
+//! running daemon by its pid file's lock, proven held by a live process,
+//! and `stop` removes the file; [`reopen_logs`] serves logrotate;
+//! [`supervised`] tells when a service manager already does the detaching.
+//!
+//! # Types and errors
+//!
+//! - **Starting** ([`Daemon::start`], [`Daemon::start_with`],
+//!   [`Daemon::exec`], [`ensure_single_threaded`], [`PidFile::acquire`])
+//!   fails with [`Error`]: the [`Step`] that failed, a sysexits
+//!   [`exit_code`](Error::exit_code), and a `Display` of one line,
+//!   `<step>: <cause>`, that [`Error::exit`] prints after `error: `.
+//! - **Operating a running daemon** ([`status`], [`stop`], [`signal`],
+//!   [`reopen_logs`]) and the single steps ([`fill_closed_stdio`],
+//!   [`reset_signals`]) fail with [`std::io::Error`], whose `Display` names
+//!   the file and the kernel's reason.
+//! - **Pids** are plain `u32`, as [`std::process::id`] returns them.
+//! - **Signals** are [`Signal`], `nix`'s type re-exported: name it
+//!   `daemon_runtime::Signal::SIGHUP`, without depending on `nix`.
+//! - **Paths** are taken as `impl AsRef<Path>` everywhere.
+//!
+//! ```no_run
+//! use daemon_runtime::{Signal, StopOptions, Stopped};
+//! use std::time::Duration;
+//!
+//! daemon_runtime::signal("/run/myd.pid", Signal::SIGHUP)?; // reload
+//! match daemon_runtime::stop("/run/myd.pid", StopOptions::new().timeout(Duration::from_secs(5)))? {
+//!     Stopped::Exited { pid } | Stopped::Killed { pid } => println!("stopped {pid}"),
+//!     Stopped::NotRunning => println!("was not running"),
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # With tokio
+//!
+//! `#[daemon]` goes **above** `#[tokio::main]`: the runtime's threads must
+//! be created in the daemon, after the forks (a process with threads cannot
+//! fork safely, and is refused).
+//!
+//! ```no_run
+//! #[daemon_runtime::daemon(pid_file = "/run/myd.pid")]
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (_client, _) = listener.accept().await?;
+//!     }
+//! }
+//! ```
+//!
+//! # Logs and logrotate
+//!
+//! With `stdout`/`stderr` files, rotate by renaming the file and sending
+//! SIGHUP (logrotate's `postrotate` with `daemon_runtime::signal`, `kill
+//! -HUP`, or systemd's `ExecReload=`); the daemon calls [`reopen_logs`] when
+//! its handler saw the signal. A handler only sets a flag (with
+//! `signal-hook`): reopening allocates, which a signal handler must not.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//!
+//! #[daemon_runtime::daemon(stdout = "/var/log/myd.log", stderr = "/var/log/myd.log")]
+//! fn main() -> std::io::Result<()> {
+//!     let hangup = Arc::new(AtomicBool::new(false));
+//!     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hangup))?;
+//!     loop {
+//!         if hangup.swap(false, Ordering::Relaxed) {
+//!             daemon_runtime::reopen_logs()?; // later lines go to the new file
+//!         }
+//!         println!("working");
+//!         std::thread::sleep(std::time::Duration::from_secs(1));
+//!     }
+//! }
+//! ```
+//!
+//! ```text
+//! # /etc/logrotate.d/myd
+//! /var/log/myd.log {
+//!     weekly
+//!     postrotate
+//!         kill -HUP "$(cat /run/myd/myd.pid)"
+//!     endscript
+//! }
+//! ```
+//!
+//! # Where the pid file goes with `user =`
+//!
+//! The pid file is created as root, before the privilege drop, and stays
+//! root's. A daemon running as `user = "myd"` can remove it at exit only
+//! from a directory it may write: use one it owns, `/run/myd/myd.pid`
+//! (`install -d -o myd /run/myd` at package install, or systemd's
+//! `RuntimeDirectory=myd`), or let [`stop`], run as root, remove it, as it
+//! does once the lock is free.
+//!
+//! ```no_run
+//! #[daemon_runtime::daemon(user = "myd", group = "myd", pid_file = "/run/myd/myd.pid")]
+//! fn main() {}
+//! ```
+//!
+//! # Under systemd
+//!
+//! Let systemd do the detaching: [`supervised`] is true under it, so
+//! `foreground = daemon_runtime::supervised()` keeps one binary that
+//! detaches when started by hand and stays in the foreground as a
+//! `Type=notify` service (`ready = "manual"` sends `READY=1` at [`ready`]):
+//!
+//! ```text
+//! # /etc/systemd/system/myd.service
+//! [Service]
+//! Type=notify
+//! ExecStart=/usr/local/bin/myd
+//! RuntimeDirectory=myd
+//! ```
+//!
+//! A classic `Type=forking` unit with `PIDFile=/run/myd.pid` works too: the
+//! launcher exits once the pid file holds the daemon's pid. More units
+//! (`Type=notify-reload`, the watchdog, socket activation) are in the
+//! [README](https://github.com/daemon-rs/daemon/blob/main/README.md#running-it-in-production).
+//!
+//! # One example per key
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // umask, chdir, double_fork, close_fds, core_dumps: literals.
+//! #[daemon(umask = 0o027, chdir = "/var/lib/myd", double_fork = false, close_fds = true, core_dumps = false)]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // pid_file: a literal, or any `AsRef<Path>` expression.
+//! #[daemon(pid_file = std::env::var("MYD_PID").unwrap_or_else(|_| "/run/myd.pid".into()))]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // keep_fds: literal descriptors, or any `IntoIterator<Item = RawFd>`.
+//! #[daemon(keep_fds = [3, 4])]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // user and group: names or numeric ids; chroot: a root-owned directory.
+//! #[daemon(user = "nobody", group = 65534, chroot = "/srv/jail")]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // stdout and stderr: log files instead of /dev/null.
+//! #[daemon(stdout = "/var/log/myd.out", stderr = "/var/log/myd.err")]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // ready and ready_timeout: the launcher returns when the body calls ready().
+//! #[daemon(ready = "manual", ready_timeout = "30s")]
+//! fn main() {
+//!     // set up, then:
+//!     daemon_runtime::ready();
+//! }
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // foreground: any bool expression, evaluated before detaching.
+//! #[daemon(foreground = std::env::args().any(|arg| arg == "--foreground"))]
+//! fn main() {}
+//! ```
+//!
+//! ```no_run
+//! # use daemon_runtime::daemon;
+//! // init: runs as root after the pid file lock; its value is main's argument.
+//! fn bind() -> std::io::Result<std::net::TcpListener> {
+//!     std::net::TcpListener::bind("0.0.0.0:80")
+//! }
+//!
+//! #[daemon(init = bind, user = "nobody")]
+//! fn main(listener: std::net::TcpListener) {
+//! #   drop(listener);
+//! }
+//! ```
+//!
+//! ```no_run
+//! // crate: where the runtime is, when it is renamed or re-exported.
+//! use daemon_runtime as runtime;
+//! #[runtime::daemon(crate = "runtime")]
+//! fn main() {}
+//! ```
+//!
+//! # Cargo features and MSRV
+//!
+//! The crate has **no cargo features**: everything is always built. It
+//! supports Linux (it reads `/proc` and uses `close_range`, pidfds and
+//! `SO_PASSCRED`). The minimum supported Rust version is **1.88** (the
+//! workspace's `rust-version`); raising it is a minor release.
 //!
 //! # Under a service manager
 //!
@@ -211,6 +408,7 @@
 
 mod activation;
 mod builder;
+mod c_strings;
 mod control;
 mod detached;
 mod error;
@@ -222,20 +420,20 @@ mod manager;
 mod notify;
 mod pid_vars;
 mod pidfile;
+mod preflight;
 mod privileges;
 mod readiness;
 mod report;
 mod resolve;
 mod signals;
 mod start;
-mod steps;
 mod supervisor;
 pub mod sysexits;
 mod termination;
 
 pub use activation::listen_fds;
 pub use builder::{Daemon, Running};
-pub use control::{Status, Stopped, signal, status, stop};
+pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
 pub use fds::{close_inherited_fds, close_listed_fds};
@@ -244,11 +442,17 @@ pub use manager::{
     notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
     watchdog_interval,
 };
+/// The signal [`signal`] and [`StopOptions::signal`] take: `nix`'s own
+/// type, re-exported so that a program names it as `daemon_runtime::Signal`
+/// without depending on `nix` (or on the same version of it). Which `nix`
+/// this is belongs to this crate's semver: a new major `nix` is a breaking
+/// release here.
+pub use nix::sys::signal::Signal;
 pub use pidfile::PidFile;
+pub use preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use privileges::Account;
 pub use readiness::{Ready, ready};
 pub use signals::reset_signals;
-pub use steps::{ensure_single_threaded, fill_closed_stdio, redirect_stdio};
 pub use supervisor::supervised;
 
 #[doc(hidden)]

@@ -1,5 +1,6 @@
 //! The log files that receive the daemon's standard output and error.
 
+use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -84,14 +85,27 @@ pub(crate) fn remember(stdout: Option<PathBuf>, stderr: Option<PathBuf>, owner: 
 ///
 /// # Errors
 ///
-/// Opening a file, or `dup2`.
+/// Opening a file, or `dup2`, as a [`std::io::Error`] (like every function
+/// that operates a running daemon: [`status`](crate::status),
+/// [`stop`](crate::stop), [`signal`](crate::signal)) whose message names
+/// the file and the cause, like `stdio: /var/log/myd.out: permission denied`.
 ///
 /// ```no_run
 /// // On SIGHUP:
 /// daemon_runtime::reopen_logs()?;
-/// # Ok::<(), daemon_runtime::Error>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn reopen_logs() -> Result<(), Error> {
+pub fn reopen_logs() -> io::Result<()> {
+    reopen().map_err(|error| {
+        let kind = match &error {
+            Error::Path { errno, .. } => io::Error::from(*errno).kind(),
+            _ => io::ErrorKind::PermissionDenied,
+        };
+        io::Error::new(kind, error.to_string())
+    })
+}
+
+fn reopen() -> Result<(), Error> {
     let (stdout, stderr, owner) = CONFIGURED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     if let Some(path) = stdout {
         let fd = open(&path, owner)?;

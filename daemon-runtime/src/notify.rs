@@ -20,16 +20,15 @@ use nix::sys::socket::{
     socket, sockopt,
 };
 
+use crate::c_strings::CStringArray;
 use crate::error::{Error, Step};
 
 /// The launcher's end, and the environment the program is executed with.
 pub(crate) struct NotifySocket {
     socket: OwnedFd,
-    /// `KEY=value` strings: this process's environment with `NOTIFY_SOCKET`
-    /// set. Never read: kept alive because `envp_ptrs` points into it.
-    _envp: Vec<CString>,
-    /// Null-terminated pointers into `envp`, for `execve`.
-    pub(crate) envp_ptrs: Vec<*const libc::c_char>,
+    /// `KEY=value` strings for `execve`: this process's environment with
+    /// `NOTIFY_SOCKET` set.
+    pub(crate) envp_ptrs: CStringArray,
 }
 
 /// Why waiting for `READY=1` ended otherwise.
@@ -55,13 +54,8 @@ impl NotifySocket {
             .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
             .collect();
         envp.push(CString::new(format!("NOTIFY_SOCKET=@{name}")).map_err(|_| sys(Errno::EINVAL))?);
-        let envp_ptrs = envp
-            .iter()
-            .map(|var| var.as_ptr())
-            .chain(rewritten.iter().map(|&(_, entry)| entry))
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        Ok(NotifySocket { socket, _envp: envp, envp_ptrs })
+        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
+        Ok(NotifySocket { socket, envp_ptrs: CStringArray::new(envp, &entries) })
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.

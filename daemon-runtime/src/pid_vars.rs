@@ -56,17 +56,20 @@ impl PidVariable {
         let digits = crate::pidfile::format_pid(pid, &mut buf);
         let digits = &digits[..digits.len() - 1]; // without its newline
         let name = self.name.as_bytes();
-        // SAFETY: `entry` points to a leaked `[u8; ENTRY_LEN]` (see
-        // `PidVariable`), in which the name, `=`, at most 10 digits and the
-        // NUL fit. Only this module writes to it: in the launcher before the
-        // environment holds it, or in the daemon while it runs one thread
-        // (after the last fork, before the body), so nothing reads it meanwhile.
-        unsafe {
-            ptr::copy_nonoverlapping(name.as_ptr(), entry, name.len());
-            *entry.add(name.len()) = b'=';
-            ptr::copy_nonoverlapping(digits.as_ptr(), entry.add(name.len() + 1), digits.len());
-            *entry.add(name.len() + 1 + digits.len()) = 0;
-        }
+        // `entry` points to a leaked `[u8; ENTRY_LEN]` (see `PidVariable`),
+        // in which the name, `=`, at most 10 digits and the NUL fit. Only
+        // this module writes to it: in the launcher before the environment
+        // holds it, or in the daemon while it runs one thread (after the
+        // last fork, before the body), so nothing reads it meanwhile.
+        // SAFETY: as said, `entry` is the start of a live `[u8; ENTRY_LEN]`
+        // that nothing else reads or writes while this borrow lasts.
+        let entry = unsafe { &mut *entry.cast::<[u8; ENTRY_LEN]>() };
+        let equals = name.len();
+        let nul = equals + 1 + digits.len();
+        entry[..equals].copy_from_slice(name);
+        entry[equals] = b'=';
+        entry[equals + 1..nul].copy_from_slice(digits);
+        entry[nul] = 0;
     }
 }
 

@@ -5,12 +5,12 @@
 //! whatever it contains (see [`crate::holder`]), and its contents are never
 //! trusted (no signal is ever sent to the pid it names).
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString, OsString};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -46,12 +46,12 @@ const UNSEEN_RETRIES: usize = 3;
 /// ```no_run
 /// use daemon_runtime::PidFile;
 ///
-/// let pid_file = PidFile::acquire(c"/run/myd.pid".to_owned()).expect("pid file");
+/// let pid_file = PidFile::acquire("/run/myd.pid").expect("pid file");
 /// assert_eq!(pid_file.path(), std::path::Path::new("/run/myd.pid"));
 /// drop(pid_file); // removed and unlocked
 /// ```
 pub struct PidFile {
-    path: CString,
+    path: PathBuf,
     /// The directory and name, never freed once the termination handler
     /// reads them (it may run on another thread while this is dropped).
     at: ManuallyDrop<Location>,
@@ -87,12 +87,19 @@ impl PidFile {
     /// for a symbolic link, FIFO, directory, linked or foreign file;
     /// [`Error::Path`](crate::Error::Path) when a system call fails.
     ///
-    /// ```no_run
-    /// let pid_file = daemon_runtime::PidFile::acquire(c"/tmp/example.pid".to_owned())?;
-    /// # Ok::<(), daemon_runtime::Error>(())
     /// ```
-    pub fn acquire(path: CString) -> Result<PidFile, crate::Error> {
-        let shown = as_path(&path).to_path_buf();
+    /// use daemon_runtime::{Error, PidFile};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pid_file = PidFile::acquire(dir.path().join("example.pid"))?;
+    /// assert_eq!(std::fs::read_to_string(pid_file.path())?, format!("{}\n", std::process::id()));
+    /// // A second lock on the same file, even from this process, is refused.
+    /// assert!(matches!(PidFile::acquire(pid_file.path()), Err(Error::AlreadyRunning { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::Error> {
+        let shown = crate::start::absolute(path.as_ref())?;
+        let path = crate::start::c_string(shown.clone())?;
         let location = Location::find(&shown, None)?;
         match lock_at(&location) {
             Ok(locked) => Ok(PidFile::from_lock(path, location, locked)),
@@ -121,7 +128,8 @@ impl PidFile {
         let lock = lowest(locked.fd);
         let dir = lowest(dir);
         PidFile {
-            path,
+            // The C string's own bytes, moved without allocating (this runs between the forks).
+            path: PathBuf::from(OsString::from_vec(path.into_bytes())),
             at: ManuallyDrop::new(Location { dir, name, proc: None }),
             armed: false,
             inode: locked.inode,
@@ -132,11 +140,11 @@ impl PidFile {
     /// The path of the pid file.
     ///
     /// ```no_run
-    /// # let pid_file = daemon_runtime::PidFile::acquire(c"/tmp/x.pid".to_owned()).unwrap();
+    /// # let pid_file = daemon_runtime::PidFile::acquire("/tmp/x.pid").unwrap();
     /// println!("{}", pid_file.path().display());
     /// ```
     pub fn path(&self) -> &Path {
-        as_path(&self.path)
+        &self.path
     }
 }
 
@@ -161,10 +169,6 @@ impl Drop for PidFile {
             unsafe { ManuallyDrop::drop(&mut self.at) }
         }
     }
-}
-
-fn as_path(path: &CStr) -> &Path {
-    Path::new(OsStr::from_bytes(path.to_bytes()))
 }
 
 /// A file's device and inode.
@@ -246,7 +250,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             Ok(()) => {}
             Err(Errno::EWOULDBLOCK) => {
                 let Some(proc) = proc else { return Err(Failure::AlreadyRunning(None)) };
-                match holder::holder(proc, fd.as_fd(), &opened) {
+                match holder::examine_locks(proc, fd.as_fd(), &opened) {
                     Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
                     // Locked, but by no live daemon (a shared lock, or a
                     // taker that exited): not a pid file of ours. Replace it.

@@ -16,13 +16,18 @@ use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 ///
 /// # Errors
 ///
-/// The `errno` of `rt_sigaction` or `sigprocmask`.
+/// The error of `rt_sigaction` or `sigprocmask`.
 ///
 /// ```no_run
 /// daemon_runtime::reset_signals()?;
-/// # Ok::<(), nix::errno::Errno>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn reset_signals() -> nix::Result<()> {
+pub fn reset_signals() -> std::io::Result<()> {
+    reset().map_err(std::io::Error::from)
+}
+
+/// [`reset_signals`] with the `errno` the start reports.
+pub(crate) fn reset() -> nix::Result<()> {
     for signal in 1..=libc::SIGRTMAX() {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;

@@ -15,13 +15,14 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
+use crate::c_strings::CStringArray;
 use crate::error::{Error, Step};
 use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
 use crate::resolve::{self, Trust};
-use crate::{activation, fds, logs, pid_vars, signals, steps};
+use crate::{activation, fds, logs, preflight, signals};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -61,9 +62,8 @@ pub(crate) struct Prepared {
 /// null-terminated pointer array `execv` wants, built before forking.
 pub(crate) struct Exec {
     pub(crate) program: CString,
-    /// Never read: kept alive because `argv` points into it.
-    _args: Vec<CString>,
-    pub(crate) argv: Vec<*const libc::c_char>,
+    /// The program's path, then its arguments.
+    pub(crate) argv: CStringArray,
     /// With [`Daemon::exec_notify`]: the socket the program reports on.
     pub(crate) notify: Option<NotifySocket>,
 }
@@ -187,16 +187,7 @@ impl Daemon {
         exec: Option<Exec>,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
-        steps::ensure_single_threaded()?;
-        if !self.foreground {
-            // SAFETY: single-threaded, just checked.
-            unsafe { pid_vars::prepare_rewrite() }
-                .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
-        }
-        if !self.foreground && unistd::getpid().as_raw() == 1 {
-            return Err(Error::Pid1);
-        }
-        steps::fill_closed_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        preflight::check(self.foreground)?;
         let mut prepared = self.prepare()?;
         prepared.exec = exec;
         let pipe = match self.foreground {
@@ -213,7 +204,7 @@ impl Daemon {
             keep.extend(activation::kept());
             fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
-        signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
+        signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
@@ -223,9 +214,14 @@ impl Daemon {
         let Some((from_daemon, to_launcher)) = pipe else {
             return prepared.in_foreground(init);
         };
-        // SAFETY: the process is single-threaded (checked above), so the
-        // child's copy of every lock is unlocked; the child runs only
-        // async-signal-safe code until `start` returns in the daemon.
+        // SAFETY: what makes the child sound is the preflight: the process
+        // runs one thread (checked above, and nothing since starts one), so
+        // the child's copy of every lock, the allocator's included, is
+        // unlocked, and the child may allocate as any single-threaded
+        // process may. The child does not need to be async-signal-safe; by
+        // design (DESIGN.md invariant 2) it still allocates nothing up to
+        // the body, except where it runs the user's `init` (which may) and
+        // drops values (which frees), both as safe in a one-thread process.
         match unsafe { unistd::fork() } {
             Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
             Ok(ForkResult::Parent { child }) => {
@@ -296,8 +292,7 @@ impl Exec {
         for arg in args {
             all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
         }
-        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Exec { program: program_c, _args: all, argv, notify: None })
+        Ok(Exec { program: program_c, argv: CStringArray::new(all, &[]), notify: None })
     }
 }
 
@@ -321,7 +316,7 @@ fn log_owner(credentials: Option<&Credentials>) -> u32 {
 
 /// `path` made absolute against the launcher's working directory (before any
 /// `chdir` changes what a relative path means).
-fn absolute(path: &Path) -> Result<PathBuf, Error> {
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::path::absolute(path).map_err(|e| Error::Path {
         step: Step::Preflight,
         path: path.to_path_buf(),
@@ -330,7 +325,7 @@ fn absolute(path: &Path) -> Result<PathBuf, Error> {
 }
 
 /// An absolute path as the C string the system calls take.
-fn c_string(path: PathBuf) -> Result<CString, Error> {
+pub(crate) fn c_string(path: PathBuf) -> Result<CString, Error> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
         step: Step::Preflight,
         path,
@@ -338,6 +333,7 @@ fn c_string(path: PathBuf) -> Result<CString, Error> {
     })
 }
 
+/// A C string built by [`c_string`] as the path it was made from, for messages.
 pub(crate) fn as_path(path: &CStr) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(path.to_bytes()))
 }

@@ -71,22 +71,30 @@ pub(crate) fn arm(dir: BorrowedFd<'_>, name: &CStr, inode: Inode) {
     INO.store(inode.1, Ordering::SeqCst);
     ARMED.store(true, Ordering::SeqCst);
     for signal in TERMINATING {
-        // SAFETY: the handler only makes async-signal-safe calls and reads
-        // statics that are never freed; the action structs are fully initialized.
-        unsafe {
-            let mut current: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(signal, ptr::null(), &mut current) != 0
-                || current.sa_sigaction != libc::SIG_DFL
-            {
-                continue; // the program handles or ignores it already (builder users can)
-            }
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, ptr::null_mut());
+        if current_handler(signal) != Some(libc::SIG_DFL) {
+            continue; // the program handles or ignores it already (builder users can)
         }
+        // SAFETY: all-zero is a valid `sigaction` (no handler, no flags, an
+        // empty mask), filled in below.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: `sa_mask` is a valid, writable `sigset_t`.
+        unsafe { libc::sigemptyset(&mut action.sa_mask) };
+        // SAFETY: `action` is fully initialized; the handler only makes
+        // async-signal-safe calls and reads statics that are never freed.
+        unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
     }
+}
+
+/// The handler installed for `signal`, or `None` if it cannot be read.
+/// Async-signal-safe.
+fn current_handler(signal: libc::c_int) -> Option<libc::sighandler_t> {
+    // SAFETY: all-zero is a valid `sigaction`, overwritten by the kernel.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads; `current` is valid and writable.
+    let res = unsafe { libc::sigaction(signal, ptr::null(), &mut current) };
+    (res == 0).then_some(current.sa_sigaction)
 }
 
 /// Stops the handler from removing the file (its owner is removing it).
@@ -95,34 +103,41 @@ pub(crate) fn disarm() {
 }
 
 extern "C" fn on_terminate(signal: libc::c_int) {
-    // SAFETY: sigaction, fstatat, unlinkat, signal, sigprocmask and raise
-    // are async-signal-safe; DIR and NAME were leaked by `arm`'s caller, so
-    // the descriptor stays open and the name alive for the process's life.
-    unsafe {
-        let mut current: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal, ptr::null(), &mut current);
-        if current.sa_sigaction != on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t {
-            return; // chained to by a handler the body installed: it decides
-        }
-        crate::manager::send_stopping_from_signal_handler();
-        let name = NAME.load(Ordering::SeqCst);
-        if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
-            let dir = DIR.load(Ordering::SeqCst);
-            let mut now: libc::stat = std::mem::zeroed();
-            #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
-            if libc::fstatat(dir, name, &mut now, libc::AT_SYMLINK_NOFOLLOW) == 0
-                && now.st_dev as u64 == DEV.load(Ordering::SeqCst)
-                && now.st_ino as u64 == INO.load(Ordering::SeqCst)
-            {
-                libc::unlinkat(dir, name, 0);
-            }
-        }
-        // Die by the signal, so the exit status tells what happened.
-        libc::signal(signal, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, ptr::null_mut());
-        libc::raise(signal);
+    // Every call below is async-signal-safe (sigaction, fstatat, unlinkat,
+    // signal, sigemptyset, sigaddset, sigprocmask, raise).
+    if current_handler(signal) != Some(on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t) {
+        return; // chained to by a handler the body installed: it decides
     }
+    crate::manager::send_stopping_from_signal_handler();
+    let name = NAME.load(Ordering::SeqCst);
+    if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
+        let dir = DIR.load(Ordering::SeqCst);
+        // SAFETY: all-zero is a valid `stat`, overwritten by the kernel.
+        let mut now: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: DIR and NAME were leaked by `arm`'s caller, so the
+        // descriptor stays open and the NUL-terminated name alive for the
+        // process's life; `now` is valid and writable.
+        let found = unsafe { libc::fstatat(dir, name, &mut now, libc::AT_SYMLINK_NOFOLLOW) } == 0;
+        #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+        if found
+            && now.st_dev as u64 == DEV.load(Ordering::SeqCst)
+            && now.st_ino as u64 == INO.load(Ordering::SeqCst)
+        {
+            // SAFETY: as for `fstatat`: an open directory, a live C string.
+            unsafe { libc::unlinkat(dir, name, 0) };
+        }
+    }
+    // Die by the signal, so the exit status tells what happened.
+    // SAFETY: SIG_DFL runs no code of ours.
+    unsafe { libc::signal(signal, libc::SIG_DFL) };
+    // SAFETY: all-zero is a valid `sigset_t`, emptied then filled below.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable `sigset_t`.
+    unsafe { libc::sigemptyset(&mut set) };
+    // SAFETY: as above; `signal` is the number the kernel delivered.
+    unsafe { libc::sigaddset(&mut set, signal) };
+    // SAFETY: `set` is initialized; no old mask is asked for (null).
+    unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &set, ptr::null_mut()) };
+    // SAFETY: raising a signal is sound anywhere; its action is now the default.
+    unsafe { libc::raise(signal) };
 }

@@ -1,16 +1,32 @@
-//! The steps of the sequence that are more than one `nix` call.
-//!
-//! `setsid`, `umask` and `chdir` are [`nix::unistd::setsid`],
-//! [`nix::sys::stat::umask`] and [`nix::unistd::chdir`] as they are.
+//! Step 1's checks, in the launching process before anything is prepared:
+//! one thread, not PID 1, descriptors 0 to 2 open.
 
-use std::os::fd::AsFd;
-
-use nix::unistd;
+use std::io;
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
+use nix::unistd;
 
 use crate::error::{Error, Step};
+use crate::pid_vars;
+
+/// The preflight of [`Daemon::start`](crate::Daemon::start): refuses a
+/// process with more than one thread, or (detaching) PID 1 of its namespace;
+/// prepares the environment's `LISTEN_PID`/`WATCHDOG_PID` rewrite (detaching);
+/// fills closed stdio.
+pub(crate) fn check(foreground: bool) -> Result<(), Error> {
+    ensure_single_threaded()?;
+    if !foreground {
+        // SAFETY: the process runs one thread (just checked), so nothing
+        // reads or writes the environment concurrently.
+        unsafe { pid_vars::prepare_rewrite() }
+            .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        if unistd::getpid().as_raw() == 1 {
+            return Err(Error::Pid1);
+        }
+    }
+    fill_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })
+}
 
 /// Refuses to go on when the process runs more than one thread.
 ///
@@ -49,26 +65,6 @@ fn thread_count(stat: &[u8]) -> Option<usize> {
     field.parse().ok()
 }
 
-/// Points standard input, output and error at `target` (normally an open
-/// `/dev/null`), so that nothing the daemon does reads or writes a terminal
-/// or a pipe it inherited. Async-signal-safe: three `dup2` calls.
-///
-/// # Errors
-///
-/// The `errno` of `dup2`.
-///
-/// ```no_run
-/// let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
-/// daemon_runtime::redirect_stdio(&null)?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn redirect_stdio(target: impl AsFd) -> nix::Result<()> {
-    let target = target.as_fd();
-    unistd::dup2_stdin(target)?;
-    unistd::dup2_stdout(target)?;
-    unistd::dup2_stderr(target)
-}
-
 /// Opens `/dev/null` onto whichever of descriptors 0, 1 and 2 is closed.
 ///
 /// A launcher started with a standard stream closed (`prog <&-`) would
@@ -78,13 +74,17 @@ pub fn redirect_stdio(target: impl AsFd) -> nix::Result<()> {
 ///
 /// # Errors
 ///
-/// The `errno` of opening `/dev/null`.
+/// Opening `/dev/null`.
 ///
 /// ```no_run
 /// daemon_runtime::fill_closed_stdio()?;
-/// # Ok::<(), nix::errno::Errno>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn fill_closed_stdio() -> nix::Result<()> {
+pub fn fill_closed_stdio() -> io::Result<()> {
+    fill_stdio().map_err(io::Error::from)
+}
+
+fn fill_stdio() -> nix::Result<()> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
     use std::os::fd::{BorrowedFd, IntoRawFd};
     for fd in 0..=2 {
