@@ -309,7 +309,10 @@ impl Error {
     /// # drop(running);
     /// ```
     pub fn exit(&self) -> ! {
-        eprintln!("error: {self}");
+        use std::io::Write;
+        // Best effort: a full or closed stderr must not turn the documented
+        // code into a panic (`eprintln!` panics when the write fails).
+        let _ = writeln!(std::io::stderr().lock(), "error: {self}");
         std::process::exit(self.exit_code())
     }
 }

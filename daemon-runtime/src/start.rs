@@ -20,6 +20,7 @@ use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
+use crate::report::Relay;
 use crate::{fds, logs, signals, steps};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
@@ -44,6 +45,8 @@ pub(crate) struct Prepared {
     pub(crate) stderr: Option<OwnedFd>,
     /// With manual readiness: where stdout and stderr go once ready.
     pub(crate) deferred_stdio: Option<(OwnedFd, OwnedFd)>,
+    /// With manual readiness: stdout and stderr until then, relayed by the launcher.
+    pub(crate) relay: Option<Relay>,
     /// With [`Daemon::exec`]: the program and its arguments.
     pub(crate) exec: Option<Exec>,
     /// `$NOTIFY_SOCKET`, resolved now so that the daemon reports to it
@@ -184,6 +187,9 @@ impl Daemon {
         steps::fill_closed_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         let mut prepared = self.prepare()?;
         prepared.exec = exec;
+        if !self.foreground && self.ready == Ready::Manual && prepared.exec.is_none() {
+            prepared.relay = Some(Relay::new().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?);
+        }
         let pipe = match self.foreground {
             true => None,
             false => Some(
@@ -195,7 +201,11 @@ impl Daemon {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
             keep.extend(prepared.own_fds());
-            fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            // SAFETY: single-threaded (checked above), and every descriptor
+            // this process owns above 2 is in `keep`: the ones the caller
+            // asked to keep, and those step 1 opened.
+            unsafe { fds::close_inherited_fds(&keep) }
+                .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset_signals().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from
@@ -207,6 +217,7 @@ impl Daemon {
         let Some((from_daemon, to_launcher)) = pipe else {
             return prepared.in_foreground(init);
         };
+        crate::launcher::adopt_orphans()?;
         // SAFETY: the process is single-threaded (checked above), so the
         // child's copy of every lock is unlocked; the child runs only
         // async-signal-safe code until `start` returns in the daemon.
@@ -214,6 +225,9 @@ impl Daemon {
             Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
             Ok(ForkResult::Parent { child }) => {
                 drop(to_launcher);
+                if let Some(relay) = &mut prepared.relay {
+                    relay.write = None;
+                }
                 Err(prepared.wait_for_report(child, from_daemon))
             }
             Ok(ForkResult::Child) => {
@@ -250,6 +264,7 @@ impl Daemon {
             stdout: open_log(&self.stdout)?,
             stderr: open_log(&self.stderr)?,
             deferred_stdio: None,
+            relay: None,
             exec: None,
             service_manager: ServiceManager::from_env(),
         })
@@ -278,6 +293,7 @@ impl Prepared {
             .map(AsRawFd::as_raw_fd)
             .chain(self.pid_location.as_ref().map(pidfile::Location::dir_fd))
             .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
+            .chain(self.relay.iter().flat_map(Relay::fds).map(|fd| fd.as_raw_fd()))
     }
 }
 

@@ -67,7 +67,8 @@ fn main() -> Result<(), String> {
                 daemon
             }
             "--close-by-listing" => {
-                daemon_runtime::close_listed_fds(&keep).expect("close_listed_fds");
+                // SAFETY: argument parsing owns no descriptor above 2.
+                unsafe { daemon_runtime::__private::close_listed_fds(&keep) }.expect("close_listed_fds");
                 daemon.close_fds(false)
             }
             "--body-spawn-child" => {
