@@ -40,7 +40,9 @@ fn a_working_directory_that_is_a_file_fails_the_start() {
 fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
     let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let limit = processes_of(65534) + extra;
-    let mut command = harness.command(PROBE);
+    let (_dir, probe) = common::executable_by_nobody(std::path::Path::new(PROBE));
+    let mut command = harness.command(&probe);
+    command.current_dir("/");
     // SAFETY: setgroups, setgid, setuid and setrlimit are async-signal-safe.
     // The limit is set after setuid: a setuid over the limit would make exec fail.
     unsafe {
