@@ -18,8 +18,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd;
 
 use crate::error::{Refusal, Step};
@@ -226,7 +226,8 @@ pub(crate) struct Received {
 /// relayed output meanwhile. Returns at the first outcome; ending what is
 /// left of a failed start is the caller's job (it knows the processes).
 pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, relay: Option<&Relay>) -> Received {
-    let mut reader = Reader { pipe: &pipe, deadline: Instant::now() + timeout, relay, open: [true; 2], daemon: None };
+    let mut reader =
+        Reader { pipe: &pipe, deadline: Instant::now() + timeout, relay, open: [true; 2], daemon: None };
     let mut outcome = match reader.record() {
         Err(outcome) => outcome,
         Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
@@ -312,8 +313,12 @@ impl Reader<'_> {
                 Ok(0) | Err(Errno::EINTR) => {}
                 Ok(_) => {
                     let report = fds[0].any().unwrap_or(true);
-                    let ready: Vec<usize> =
-                        watched.iter().zip(&fds[1..]).filter(|(_, fd)| fd.any().unwrap_or(true)).map(|(&i, _)| i).collect();
+                    let ready: Vec<usize> = watched
+                        .iter()
+                        .zip(&fds[1..])
+                        .filter(|(_, fd)| fd.any().unwrap_or(true))
+                        .map(|(&i, _)| i)
+                        .collect();
                     drop(fds);
                     if let Some(relay) = self.relay {
                         for index in ready {
