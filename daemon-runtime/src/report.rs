@@ -201,11 +201,11 @@ impl Relay {
     /// Copies what is in the pipes now, without waiting for their end of
     /// file: children of the body may hold them for as long as they live.
     fn drain(&self, open: &mut [bool; 2]) {
-        for index in 0..2 {
-            while open[index] {
+        for (index, open) in open.iter_mut().enumerate() {
+            while *open {
                 let mut fds = [PollFd::new(self.read[index].as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, PollTimeout::ZERO) {
-                    Ok(1) => open[index] = self.copy(index),
+                    Ok(1) => *open = self.copy(index),
                     Err(Errno::EINTR) => {}
                     _ => break,
                 }
