@@ -9,6 +9,7 @@
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
@@ -20,6 +21,10 @@ use crate::notify::NotReady;
 use crate::pidfile;
 use crate::report::{self, Failure, Outcome, Received};
 use crate::start::{Prepared, as_path};
+
+/// How long a failed start's killed processes may take to close the report
+/// pipe (a process the body moved out of the group could hold it forever).
+const WRITERS_GONE: Duration = Duration::from_secs(1);
 
 /// Makes the launcher the subreaper of what it forks: the daemon, orphaned
 /// by the intermediate process, is re-parented to the launcher instead of
@@ -33,11 +38,28 @@ impl Prepared {
     /// process of the start, removes a pid file no one holds, and returns
     /// the error.
     pub(crate) fn wait_for_report(&self, child: Pid, from_daemon: OwnedFd) -> Error {
-        let Received { outcome, daemon } =
+        let Received { outcome, daemon, pipe } =
             report::receive(from_daemon, self.timeout, self.exec.is_some(), self.relay.as_ref());
         let daemon = match self.double_fork {
             true => daemon.and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw),
             false => Some(child),
+        };
+        // A step up to the pid file's failed, or the file was refused or
+        // held: it is not this start's (the pid file step removes what it
+        // made itself), so it is left alone.
+        let may_have_made_pid_file = match &outcome {
+            Outcome::Failed(Failure::Sys(step, _)) => !matches!(
+                step,
+                Step::Setsid
+                    | Step::SecondFork
+                    | Step::Stdio
+                    | Step::Limits
+                    | Step::Chroot
+                    | Step::Chdir
+                    | Step::PidFile
+            ),
+            Outcome::Failed(Failure::Refused(_) | Failure::AlreadyRunning(_)) => false,
+            _ => true,
         };
         let error = match outcome {
             Outcome::Ready { pid } => {
@@ -54,35 +76,35 @@ impl Prepared {
                         std::process::exit(0)
                     }
                     Err(NotReady::Exited) => {
-                        self.stop(child, daemon);
+                        self.stop(child, daemon, &pipe);
                         Error::Died { status: None }
                     }
                     Err(NotReady::TimedOut) => {
-                        self.stop(child, daemon);
+                        self.stop(child, daemon, &pipe);
                         Error::NotReady { timeout: self.timeout }
                     }
                 }
             }
             Outcome::Failed(failure) => {
-                self.stop(child, daemon);
+                self.stop(child, daemon, &pipe);
                 self.error(failure)
             }
             Outcome::InitFailed(message) => {
-                self.stop(child, daemon);
+                self.stop(child, daemon, &pipe);
                 Error::Init { message }
             }
             Outcome::Silent => {
                 // Every writer exited: the child's status says how, when it
                 // is the daemon, or the intermediate process failed.
-                let status = self.stop(child, daemon);
+                let status = self.stop(child, daemon, &pipe);
                 Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
             }
             Outcome::TimedOut => {
-                self.stop(child, daemon);
+                self.stop(child, daemon, &pipe);
                 Error::NotReady { timeout: self.timeout }
             }
         };
-        if let Some(path) = self.pid_file_seen_from_outside() {
+        if may_have_made_pid_file && let Some(path) = self.pid_file_seen_from_outside() {
             // The daemon may have created it and died, or dropped
             // privileges and could not remove it: no one holds it now.
             pidfile::remove_if_stale(&path);
@@ -102,10 +124,13 @@ impl Prepared {
     /// "started" record, sent before any code of the body ran; once the
     /// intermediate process is reaped the daemon is our child (we are its
     /// subreaper), so that pid is the daemon's, alive or a zombie, until we
-    /// reap it, even if the body left the group.
-    fn stop(&self, child: Pid, daemon: Option<Pid>) -> Option<WaitStatus> {
+    /// reap it, even if the body left the group. A daemon that failed
+    /// before saying its pid was in the group: the pipe's end of file says
+    /// it is gone.
+    fn stop(&self, child: Pid, daemon: Option<Pid>, pipe: &OwnedFd) -> Option<WaitStatus> {
         let _ = killpg(child, Signal::SIGKILL);
         let _ = kill(child, Signal::SIGKILL);
+        report::await_end(pipe, WRITERS_GONE);
         let status = reap(child);
         if let Some(daemon) = daemon.filter(|&daemon| daemon != child) {
             let _ = kill(daemon, Signal::SIGKILL);

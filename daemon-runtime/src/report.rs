@@ -220,6 +220,8 @@ impl Relay {
 pub(crate) struct Received {
     pub(crate) outcome: Outcome,
     pub(crate) daemon: Option<u32>,
+    /// The pipe, for [`await_end`].
+    pub(crate) pipe: OwnedFd,
 }
 
 /// Reads the daemon's records, waiting at most `timeout` in all, copying the
@@ -244,7 +246,32 @@ pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, relay: Optio
     if let Some(relay) = relay {
         relay.drain(&mut reader.open);
     }
-    Received { outcome, daemon: reader.daemon }
+    let daemon = reader.daemon;
+    Received { outcome, daemon, pipe }
+}
+
+/// Waits, at most `timeout`, for the pipe's end of file: every process that
+/// held it has exited, among them a daemon whose pid the launcher never
+/// learned (it failed before saying it), killed with its group.
+pub(crate) fn await_end(pipe: &OwnedFd, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut rest = [0u8; 64];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let millis = u32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u32::MAX);
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) if Instant::now() >= deadline => return,
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        match unistd::read(pipe, &mut rest) {
+            Ok(0) => return,
+            Ok(_) | Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// The launcher's end of the pipes while it waits.
