@@ -93,3 +93,47 @@ fn a_refused_second_fork_is_reported_and_leaves_no_orphan() {
     let output = as_nobody_with_process_limit(&harness, 2);
     harness.assert_failed(&output, 71, "error: second fork: Resource temporarily unavailable (os error 11)");
 }
+
+#[test]
+fn a_manually_ready_daemon_never_holds_the_launchers_terminal() {
+    let harness = Harness::new("relay");
+    let mut command = harness.command(PROBE);
+    command.args([
+        "--ready-manual",
+        "--ready-timeout-ms",
+        "20000",
+        "--body-print",
+        "before ready",
+        "--body-never-ready",
+    ]);
+    let master = common::on_pseudo_terminal(&mut command);
+    let mut launcher = command.spawn().expect("probe");
+    // What the body prints before `ready()` still reaches the terminal,
+    // relayed by the launcher, stdout and stderr each.
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !(seen.contains("before ready\r\n") && seen.contains("before ready (stderr)")) {
+        assert!(std::time::Instant::now() < deadline, "not relayed: {seen:?}");
+        let mut fds =
+            [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&master), nix::poll::PollFlags::POLLIN)];
+        if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0) > 0 {
+            let mut chunk = [0u8; 256];
+            let n = nix::unistd::read(&master, &mut chunk).unwrap_or(0);
+            seen.push_str(&common::text(&chunk[..n]));
+        }
+    }
+    let daemons: Vec<_> = harness.processes().into_iter().filter(|p| p.0 != launcher.id() as i32).collect();
+    assert!(!daemons.is_empty(), "no daemon found");
+    for daemon in daemons {
+        for (fd, target) in daemon.fds() {
+            let target = target.to_string_lossy().into_owned();
+            assert!(
+                !target.starts_with("/dev/pts/") && target != "/dev/tty",
+                "daemon {} fd {fd}: {target}",
+                daemon.0
+            );
+        }
+    }
+    let _ = launcher.kill();
+    let _ = launcher.wait();
+}
