@@ -15,9 +15,12 @@
 //! then failed, with `when=N` (the counter is per process: the N-th call of
 //! that syscall fails in every process that makes one). The probe's body
 //! after `ready` (sleeping until SIGTERM) is left out: the baseline is cut
-//! when the launcher exits. Glibc's NSS modules are not involved: the
-//! targets here switch no user. Targets: the builder with defaults and a
-//! pid file, and with manual readiness and log files.
+//! when the launcher exits, and so are calls that cannot fail (`getpid`...).
+//! Glibc's NSS modules are not involved: the targets here switch no user,
+//! and none execs a program. Targets: the builder with defaults and a pid
+//! file, and with manual readiness and log files. Not yet covered: the
+//! attribute with `user = "nobody"` (its NSS calls would need to be told
+//! apart) and `daemon-run` (it cannot stop itself at `main`).
 
 mod common;
 

@@ -137,3 +137,27 @@ fn a_manually_ready_daemon_never_holds_the_launchers_terminal() {
     let _ = launcher.kill();
     let _ = launcher.wait();
 }
+
+#[test]
+fn a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file() {
+    if !root_or_skip(
+        "a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file",
+        "switch users",
+    ) {
+        return;
+    }
+    let harness = Harness::new("died-as-nobody");
+    let pid_file = harness.path("d.pid");
+    let output = harness.launch_probe(&[
+        "--user",
+        "nobody",
+        "--ready-manual",
+        "--pid-file",
+        common::arg(&pid_file),
+        "--body-panic",
+        "boom",
+    ]);
+    harness.assert_failed(&output, 70, "error: report: the daemon exited before it was ready");
+    // `nobody` could not unlink it from root's directory: the launcher did.
+    assert!(!pid_file.exists(), "the pid file was left");
+}
