@@ -161,3 +161,17 @@ fn a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file() {
     // `nobody` could not unlink it from root's directory: the launcher did.
     assert!(!pid_file.exists(), "the pid file was left");
 }
+
+#[test]
+fn a_late_daemon_that_left_its_process_group_is_still_stopped() {
+    let harness = Harness::new("late-setsid");
+    let output = harness.launch_probe(&[
+        "--ready-manual",
+        "--ready-timeout-ms",
+        "300",
+        "--body-setsid",
+        "--body-never-ready",
+    ]);
+    // `assert_failed` checks that no process of the start is alive.
+    harness.assert_failed(&output, 70, "error: ready: not ready after 300ms");
+}

@@ -19,6 +19,7 @@ struct Body {
     panic: Option<String>,
     bind: bool,
     never_ready: bool,
+    setsid: bool,
     no_handler: bool,
     ignore_term: bool,
     log_lines: bool,
@@ -116,6 +117,10 @@ fn main() -> Result<(), String> {
                 body.log_lines = true;
                 daemon
             }
+            "--body-setsid" => {
+                body.setsid = true;
+                daemon
+            }
             "--body-never-ready" => {
                 body.never_ready = true;
                 daemon
@@ -139,6 +144,10 @@ fn main() -> Result<(), String> {
     }
     if let Some(error) = body.fail {
         return Err(error);
+    }
+    if body.setsid {
+        // Leaves the process group the launcher could kill.
+        nix::unistd::setsid().expect("setsid");
     }
     if body.never_ready {
         std::thread::sleep(Duration::from_secs(600));
