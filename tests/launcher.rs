@@ -40,7 +40,10 @@ fn a_working_directory_that_is_a_file_fails_the_start() {
 fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
     let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let limit = processes_of(65534) + extra;
-    let mut command = harness.command(PROBE);
+    let (_dir, probe) = common::executable_by_nobody(std::path::Path::new(PROBE));
+    let mut command = harness.command(&probe);
+    command.current_dir("/");
+    // SAFETY: setgroups, setgid, setuid and setrlimit are async-signal-safe.
     // The limit is set after setuid: a setuid over the limit would make exec fail.
     let become_nobody = move || {
         nix::unistd::setgroups(&[])?;
@@ -91,4 +94,86 @@ fn a_refused_second_fork_is_reported_and_leaves_no_orphan() {
     let harness = Harness::new("second-fork-refused");
     let output = as_nobody_with_process_limit(&harness, 2);
     harness.assert_failed(&output, 71, "error: second fork: Resource temporarily unavailable (os error 11)");
+}
+
+#[test]
+fn a_manually_ready_daemon_never_holds_the_launchers_terminal() {
+    let harness = Harness::new("relay");
+    let mut command = harness.command(PROBE);
+    command.args([
+        "--ready-manual",
+        "--ready-timeout-ms",
+        "20000",
+        "--body-print",
+        "before ready",
+        "--body-never-ready",
+    ]);
+    let master = common::on_pseudo_terminal(&mut command);
+    let mut launcher = command.spawn().expect("probe");
+    // What the body prints before `ready()` still reaches the terminal,
+    // relayed by the launcher, stdout and stderr each.
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !(seen.contains("before ready\r\n") && seen.contains("before ready (stderr)")) {
+        assert!(std::time::Instant::now() < deadline, "not relayed: {seen:?}");
+        let mut fds =
+            [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&master), nix::poll::PollFlags::POLLIN)];
+        if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0) > 0 {
+            let mut chunk = [0u8; 256];
+            let n = nix::unistd::read(&master, &mut chunk).unwrap_or(0);
+            seen.push_str(&common::text(&chunk[..n]));
+        }
+    }
+    let daemons: Vec<_> = harness.processes().into_iter().filter(|p| p.0 != launcher.id() as i32).collect();
+    assert!(!daemons.is_empty(), "no daemon found");
+    for daemon in daemons {
+        for (fd, target) in daemon.fds() {
+            let target = target.to_string_lossy().into_owned();
+            assert!(
+                !target.starts_with("/dev/pts/") && target != "/dev/tty",
+                "daemon {} fd {fd}: {target}",
+                daemon.0
+            );
+        }
+    }
+    let _ = launcher.kill();
+    let _ = launcher.wait();
+}
+
+#[test]
+fn a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file() {
+    if !root_or_skip(
+        "a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file",
+        "switch users",
+    ) {
+        return;
+    }
+    let harness = Harness::new("died-as-nobody");
+    let pid_file = harness.path("d.pid");
+    let output = harness.launch_probe(&[
+        "--user",
+        "nobody",
+        "--ready-manual",
+        "--pid-file",
+        common::arg(&pid_file),
+        "--body-panic",
+        "boom",
+    ]);
+    harness.assert_failed(&output, 70, "error: report: the daemon exited before it was ready");
+    // `nobody` could not unlink it from root's directory: the launcher did.
+    assert!(!pid_file.exists(), "the pid file was left");
+}
+
+#[test]
+fn a_late_daemon_that_left_its_process_group_is_still_stopped() {
+    let harness = Harness::new("late-setsid");
+    let output = harness.launch_probe(&[
+        "--ready-manual",
+        "--ready-timeout-ms",
+        "300",
+        "--body-setsid",
+        "--body-never-ready",
+    ]);
+    // `assert_failed` checks that no process of the start is alive.
+    harness.assert_failed(&output, 70, "error: ready: not ready after 300ms");
 }

@@ -21,7 +21,7 @@ use crate::sysexits;
 
 /// Leaves a forked process at once: `_exit`, so no atexit handler runs and no
 /// stdio buffer inherited from the launcher is flushed a second time.
-fn leave(code: i32) -> ! {
+pub(crate) fn leave(code: i32) -> ! {
     // SAFETY: `_exit` has no preconditions; it ends the process without
     // running any user-space code.
     unsafe { libc::_exit(code) }
@@ -31,8 +31,19 @@ fn leave(code: i32) -> ! {
 /// failed start leaves none behind.
 fn fail(to_launcher: &OwnedFd, failure: Failure, pid_file: Option<PidFile>) -> ! {
     drop(pid_file);
-    report::send(to_launcher, Err(failure));
+    let _ = report::send(to_launcher, Err(failure));
     leave(sysexits::EX_OSERR)
+}
+
+/// A record the launcher waits for could not be written ([`report::lost`]):
+/// leaves, the pid file removed, rather than run unseen while the launcher
+/// reports a failure (it also removes the file, should this process be
+/// unable to: after the privilege drop).
+fn unless_lost(sent: nix::Result<()>, pid_file: &mut Option<PidFile>) {
+    if report::lost(sent) {
+        drop(pid_file.take());
+        leave(sysexits::EX_OSERR)
+    }
 }
 
 impl Prepared {
@@ -61,11 +72,14 @@ impl Prepared {
         to_launcher: OwnedFd,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {
-        let pid_file = match self.lock_steps(true) {
+        let mut pid_file = match self.lock_steps(true) {
             Ok(pid_file) => pid_file,
             Err(failure) => fail(&to_launcher, failure, None),
         };
         crate::pid_vars::rewrite();
+        // Before `init`, the first code of the body, which could leave the
+        // process group: the launcher then knows whom to stop.
+        unless_lost(report::send_started(&to_launcher), &mut pid_file);
         let value = match init() {
             Ok(value) => value,
             Err(error) => {
@@ -79,25 +93,25 @@ impl Prepared {
         }
         if let Some(exec) = &self.exec {
             // "Ready" now; end of file once the exec closes the pipe.
-            report::send(&to_launcher, Ok(()));
+            unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
             let failure = execute(exec, pid_file.as_ref());
             let code = if failure == Failure::Sys(Step::Exec, nix::errno::Errno::ENOENT) { 127 } else { 126 };
             drop(pid_file);
-            report::send(&to_launcher, Err(failure));
+            let _ = report::send(&to_launcher, Err(failure));
             leave(code)
         }
         match self.ready {
             Ready::Auto => {
-                report::send(&to_launcher, Ok(()));
+                unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
                 drop(to_launcher);
                 if let Some(manager) = &self.service_manager {
                     manager.send_ready();
                 }
             }
             Ready::Manual => {
-                // Until `ready()`, stdout and stderr stay the launcher's:
-                // what the body prints, its error or its panic, reaches the
-                // person who started it.
+                // Until `ready()`, stdout and stderr are relayed by the
+                // launcher: what the body prints, its error or its panic,
+                // reaches the person who started it.
                 let stdio = self.deferred_stdio.take();
                 readiness::defer(Pending { report: Some(to_launcher), stdio });
             }
@@ -116,7 +130,13 @@ impl Prepared {
         let stdout = target(self.stdout.take())?;
         let stderr = target(self.stderr.take())?;
         match self.ready {
-            Ready::Manual if self.exec.is_none() => self.deferred_stdio = Some((stdout, stderr)),
+            Ready::Manual if self.exec.is_none() => {
+                if let Some([out, err]) = self.relay.take().and_then(|mut relay| relay.write.take()) {
+                    unistd::dup2_stdout(&out)?;
+                    unistd::dup2_stderr(&err)?;
+                }
+                self.deferred_stdio = Some((stdout, stderr));
+            }
             _ => {
                 unistd::dup2_stdout(&stdout)?;
                 unistd::dup2_stderr(&stderr)?;

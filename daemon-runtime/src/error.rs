@@ -356,7 +356,11 @@ impl Error {
     /// # drop(running);
     /// ```
     pub fn exit(&self) -> ! {
-        eprintln!("error: {self}");
+        use std::io::Write;
+        // Best effort: a full or closed stderr must not turn the documented
+        // code into a panic (`eprintln!` panics when the write fails).
+        // One write: the line reaches stderr whole or not at all.
+        let _ = std::io::stderr().lock().write_all(format!("error: {self}\n").as_bytes());
         std::process::exit(self.exit_code())
     }
 }

@@ -14,6 +14,14 @@ use nix::errno::Errno;
 ///
 /// The fallback allocates: call it before forking, as [`Daemon::start`](crate::Daemon::start) does.
 ///
+/// # Safety
+///
+/// Descriptors are closed by number: nothing in the process may own or use
+/// one that is above 2 and not in `keep` (a [`File`](std::fs::File), an
+/// [`OwnedFd`](std::os::fd::OwnedFd), a socket a library keeps), or it would
+/// later close or use whatever reuses that number. Call it early, with no
+/// other thread running, on descriptors the process inherited.
+///
 /// # Errors
 ///
 /// The `errno` of `close_range` when it fails for another reason than being
@@ -21,12 +29,14 @@ use nix::errno::Errno;
 ///
 /// ```no_run
 /// // Keep a listening socket passed as descriptor 3.
-/// daemon_runtime::close_inherited_fds(&[3])?;
+/// // SAFETY: first thing in `main`: nothing owns a descriptor above 2 yet.
+/// unsafe { daemon_runtime::close_inherited_fds(&[3]) }?;
 /// # Ok::<(), nix::errno::Errno>(())
 /// ```
-pub fn close_inherited_fds(keep: &[RawFd]) -> nix::Result<()> {
+pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> nix::Result<()> {
     match close_ranges(keep) {
-        Err(Errno::ENOSYS | Errno::EPERM) => close_listed_fds(keep),
+        // SAFETY: the caller's contract, passed on.
+        Err(Errno::ENOSYS | Errno::EPERM) => unsafe { close_listed_fds(keep) },
         other => other,
     }
 }
@@ -35,15 +45,19 @@ pub fn close_inherited_fds(keep: &[RawFd]) -> nix::Result<()> {
 /// `/proc/self/fd`: what [`close_inherited_fds`] falls back to where
 /// `close_range(2)` is missing (also blocked by some seccomp filters, hence `EPERM`).
 ///
+/// Not public: reachable as `__private::close_listed_fds` only so that the
+/// tests' probe can exercise the fallback on a kernel that has `close_range`
+/// (an environment variable switching the path in every daemon would be a
+/// knob nobody should have).
+///
+/// # Safety
+///
+/// As [`close_inherited_fds`].
+///
 /// # Errors
 ///
 /// The `errno` of reading `/proc/self/fd` (`ENOENT` when `/proc` is not mounted).
-///
-/// ```no_run
-/// daemon_runtime::close_listed_fds(&[])?;
-/// # Ok::<(), nix::errno::Errno>(())
-/// ```
-pub fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
+pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
     let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     // Collect first: closing while iterating could close the listing's own fd.
     let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
@@ -51,16 +65,16 @@ pub fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     for fd in open.into_iter().filter(|&fd| fd > 2 && !keep.contains(&fd)) {
-        // SAFETY: closing a descriptor number is memory-safe; the descriptors
-        // closed here are inherited ones that nothing in this process owns
-        // (the caller vouches for that by calling this step), and the one the
-        // listing used is already closed (EBADF, ignored).
+        // SAFETY: the caller guarantees that nothing owns a descriptor above
+        // 2 outside `keep`; the one the listing used is already closed
+        // (EBADF, ignored).
         unsafe { libc::close(fd) };
     }
     Ok(())
 }
 
-/// `close_range` over `[3, ∞)` minus `keep`.
+/// `close_range` over `[3, ∞)` minus `keep`; sound only under
+/// [`close_inherited_fds`]'s contract (private, so not an `unsafe fn`).
 fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
     let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd > 2).map(|&fd| fd as u32).collect();
     keep.sort_unstable();
@@ -76,8 +90,8 @@ fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
 }
 
 fn close_range(first: u32, last: u32) -> nix::Result<()> {
-    // SAFETY: close_range only closes descriptors; see `close_listed_fds`
-    // for why closing these is sound. nix has no wrapper, so libc's syscall
+    // SAFETY: close_range only closes descriptors; the callers' contract
+    // (`close_inherited_fds`) says nothing owns the ones in the range. nix has no wrapper, so libc's syscall
     // is used (the glibc wrapper needs glibc 2.34).
     let res = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
     Errno::result(res).map(drop)

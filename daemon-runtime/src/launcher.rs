@@ -1,11 +1,18 @@
 //! The launcher's side after the fork: wait for the daemon's report, then
-//! exit 0 or say what failed.
+//! exit 0, or stop what is left of the start and say what failed.
+//!
+//! Whatever the outcome but success, nothing of the start is left alive, and
+//! only processes proven to be the start's are signalled. The launcher is a
+//! child subreaper from before the fork, so the daemon, orphaned by the
+//! intermediate process, becomes its child: a pid that cannot name another
+//! process until the launcher reaps it.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
@@ -13,58 +20,127 @@ use crate::error::{self, Error, Step};
 use crate::notify::NotReady;
 use crate::pidfile;
 use crate::readiness::Ready;
-use crate::report::{self, Failure, Outcome};
+use crate::report::{self, Failure, Outcome, Received};
 use crate::start::{Prepared, as_path};
 
+/// How long a failed start's killed processes may take to close the report
+/// pipe (a process the body moved out of the group could hold it forever).
+const WRITERS_GONE: Duration = Duration::from_secs(1);
+
+/// Makes the launcher the subreaper of what it forks: the daemon, orphaned
+/// by the intermediate process, is re-parented to the launcher instead of
+/// init, so its pid stays its own until the launcher reaps it.
+pub(crate) fn adopt_orphans() -> Result<(), Error> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+}
+
 impl Prepared {
-    /// Reads the daemon's report. Exits 0 on "ready"; returns the error
-    /// otherwise, once the failed processes have exited.
+    /// Reads the daemon's report. Exits 0 on "ready"; otherwise stops every
+    /// process of the start, removes a pid file no one holds, and returns
+    /// the error.
     pub(crate) fn wait_for_report(&self, child: Pid, from_daemon: OwnedFd) -> Error {
-        let outcome = report::receive(from_daemon, self.timeout, self.exec.is_some(), || {
-            // The daemon and anything it started share the process group
-            // that `setsid` made, numbered after our child.
-            let _ = killpg(child, Signal::SIGKILL);
-        });
-        // The child is the intermediate process (gone right after the second
-        // fork) or, without a double fork, the daemon itself (only waited for
-        // when it failed).
-        let ready = matches!(outcome, Outcome::Ready { .. });
-        let status = if self.double_fork || !ready { reap(child) } else { None };
-        match outcome {
-            Outcome::Ready { pid } => match self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
-                None => std::process::exit(0),
-                Some(notify) => match notify.await_ready(pid, self.timeout) {
-                    Ok(()) => std::process::exit(0),
-                    Err(NotReady::Exited) => {
-                        // The program held the lock, not its removal: clean up after it.
-                        if let Some(path) = self.pid_file_seen_from_outside() {
-                            pidfile::remove_if_stale(&path);
+        let Received { outcome, daemon, pipe } =
+            report::receive(from_daemon, self.timeout, self.exec.is_some(), self.relay.as_ref());
+        let daemon = match self.double_fork {
+            true => daemon.and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw),
+            false => Some(child),
+        };
+        // A step up to the pid file's failed, or the file was refused or
+        // held: it is not this start's (the pid file step removes what it
+        // made itself), so it is left alone.
+        let may_have_made_pid_file = match &outcome {
+            Outcome::Failed(Failure::Sys(step, _)) => !matches!(
+                step,
+                Step::Setsid
+                    | Step::SecondFork
+                    | Step::Stdio
+                    | Step::Limits
+                    | Step::Chroot
+                    | Step::Chdir
+                    | Step::PidFile
+            ),
+            Outcome::Failed(Failure::Refused(_) | Failure::AlreadyRunning(_)) => false,
+            _ => true,
+        };
+        let error = match outcome {
+            Outcome::Ready { pid } => {
+                let notified = match self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+                    None => Ok(()),
+                    Some(notify) => notify.await_ready(pid, self.timeout),
+                };
+                match notified {
+                    Ok(()) => {
+                        if self.double_fork {
+                            // The intermediate process, gone right after the second fork.
+                            reap(child);
                         }
+                        std::process::exit(0)
+                    }
+                    Err(NotReady::Exited) => {
+                        self.stop(child, daemon, &pipe);
                         Error::Died { status: None }
                     }
-                    Err(NotReady::TimedOut) => self.time_out(child),
-                },
-            },
-            Outcome::Failed(failure) => self.error(failure),
-            Outcome::InitFailed(message) => Error::Init { message },
+                    Err(NotReady::TimedOut) => {
+                        self.stop(child, daemon, &pipe);
+                        // The program was to send `READY=1`, not call `ready()`.
+                        Error::NotReady { timeout: self.timeout, manual: false }
+                    }
+                }
+            }
+            Outcome::Failed(failure) => {
+                self.stop(child, daemon, &pipe);
+                self.error(failure)
+            }
+            Outcome::InitFailed(message) => {
+                self.stop(child, daemon, &pipe);
+                Error::Init { message }
+            }
             Outcome::Silent => {
+                // Every writer exited: the child's status says how, when it
+                // is the daemon, or the intermediate process failed.
+                let status = self.stop(child, daemon, &pipe);
                 Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
             }
-            Outcome::TimedOut => self.time_out(child),
-        }
-    }
-
-    /// The daemon was not ready in time: its process group is killed (again,
-    /// harmlessly, when the report pipe's timeout already did) and a pid
-    /// file it left is removed.
-    fn time_out(&self, child: Pid) -> Error {
-        let _ = killpg(child, Signal::SIGKILL);
-        if let Some(path) = self.pid_file_seen_from_outside() {
+            Outcome::TimedOut => {
+                self.stop(child, daemon, &pipe);
+                // With `exec`, the program was to send `READY=1`, not call `ready()`.
+                let manual = self.ready == Ready::Manual && self.exec.is_none();
+                Error::NotReady { timeout: self.timeout, manual }
+            }
+        };
+        if may_have_made_pid_file && let Some(path) = self.pid_file_seen_from_outside() {
+            // The daemon may have created it and died, or dropped
+            // privileges and could not remove it: no one holds it now.
             pidfile::remove_if_stale(&path);
         }
-        // With `exec`, the program was to send `READY=1`, not call `ready()`.
-        let manual = self.ready == Ready::Manual && self.exec.is_none();
-        Error::NotReady { timeout: self.timeout, manual }
+        // The caller may go on after the error: orphans are init's again.
+        let _ = nix::sys::prctl::set_child_subreaper(false);
+        error
+    }
+
+    /// Kills and reaps what is left of a failed start, signalling only by
+    /// proof; returns the child's status.
+    ///
+    /// While the child (intermediate process or daemon) is unreaped, its pid
+    /// cannot be reused, nor can the id of the process group its `setsid`
+    /// made (the same number): the group holds only the start's processes,
+    /// or does not exist yet (`ESRCH`). The daemon's pid comes from its
+    /// "started" record, sent before any code of the body ran; once the
+    /// intermediate process is reaped the daemon is our child (we are its
+    /// subreaper), so that pid is the daemon's, alive or a zombie, until we
+    /// reap it, even if the body left the group. A daemon that failed
+    /// before saying its pid was in the group: the pipe's end of file says
+    /// it is gone.
+    fn stop(&self, child: Pid, daemon: Option<Pid>, pipe: &OwnedFd) -> Option<WaitStatus> {
+        let _ = killpg(child, Signal::SIGKILL);
+        let _ = kill(child, Signal::SIGKILL);
+        report::await_end(pipe, WRITERS_GONE);
+        let status = reap(child);
+        if let Some(daemon) = daemon.filter(|&daemon| daemon != child) {
+            let _ = kill(daemon, Signal::SIGKILL);
+            reap(daemon);
+        }
+        status
     }
 
     /// The pid file's path as the launcher sees it (inside the chroot for the daemon).

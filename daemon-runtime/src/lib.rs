@@ -436,7 +436,7 @@ pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
-pub use fds::{close_inherited_fds, close_listed_fds};
+pub use fds::close_inherited_fds;
 pub use logs::reopen_logs;
 pub use manager::{
     notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
@@ -459,6 +459,10 @@ pub use supervisor::supervised;
 pub mod __private {
     //! What `#[daemon]` expands to calls. Not a public API.
     use crate::{Daemon, Running};
+
+    /// The `/proc/self/fd` fallback of closing inherited descriptors, for
+    /// the tests' probe only (see `fds.rs`).
+    pub use crate::fds::close_listed_fds;
 
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.

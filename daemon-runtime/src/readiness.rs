@@ -22,7 +22,8 @@ pub enum Ready {
     Auto,
     /// When the body calls [`ready`]: after binding its sockets, loading its
     /// configuration... Until then, what the body prints reaches the
-    /// launcher's terminal, and a body that returns an error, panics or exits
+    /// launcher's stdout and stderr (copied by the launcher: the daemon never
+    /// holds its terminal), and a body that returns an error, panics or exits
     /// makes the launcher fail with what it printed.
     Manual,
 }
@@ -70,8 +71,13 @@ pub fn ready() {
             let _ = unistd::dup2_stdout(&stdout);
             let _ = unistd::dup2_stderr(&stderr);
         }
-        if let Some(report) = pending.report {
-            report::send(&report, Ok(()));
+        if let Some(report) = pending.report
+            && report::lost(report::send(&report, Ok(())))
+        {
+            // The launcher waits for a record that cannot arrive and will
+            // report a failure: leave rather than run unseen. The launcher,
+            // still root, removes the pid file once this process is gone.
+            crate::detached::leave(crate::sysexits::EX_OSERR)
         }
     }
     notify_service_manager();

@@ -21,6 +21,7 @@ use crate::notify::NotifySocket;
 use crate::pidfile;
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
+use crate::report::Relay;
 use crate::resolve::{self, Trust};
 use crate::{activation, fds, logs, preflight, signals};
 
@@ -51,6 +52,8 @@ pub(crate) struct Prepared {
     pub(crate) stderr: Option<OwnedFd>,
     /// With manual readiness: where stdout and stderr go once ready.
     pub(crate) deferred_stdio: Option<(OwnedFd, OwnedFd)>,
+    /// With manual readiness: stdout and stderr until then, relayed by the launcher.
+    pub(crate) relay: Option<Relay>,
     /// With [`Daemon::exec`]: the program and its arguments.
     pub(crate) exec: Option<Exec>,
     /// `$NOTIFY_SOCKET`, resolved now so that the daemon reports to it
@@ -190,6 +193,9 @@ impl Daemon {
         preflight::check(self.foreground)?;
         let mut prepared = self.prepare()?;
         prepared.exec = exec;
+        if !self.foreground && self.ready == Ready::Manual && prepared.exec.is_none() {
+            prepared.relay = Some(Relay::new().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?);
+        }
         let pipe = match self.foreground {
             true => None,
             false => Some(
@@ -202,7 +208,11 @@ impl Daemon {
             keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
             keep.extend(prepared.own_fds());
             keep.extend(activation::kept());
-            fds::close_inherited_fds(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            // SAFETY: single-threaded (checked above), and every descriptor
+            // this process owns above 2 is in `keep`: the ones the caller
+            // asked to keep, and those step 1 opened.
+            unsafe { fds::close_inherited_fds(&keep) }
+                .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from
@@ -214,6 +224,7 @@ impl Daemon {
         let Some((from_daemon, to_launcher)) = pipe else {
             return prepared.in_foreground(init);
         };
+        crate::launcher::adopt_orphans()?;
         // SAFETY: what makes the child sound is the preflight: the process
         // runs one thread (checked above, and nothing since starts one), so
         // the child's copy of every lock, the allocator's included, is
@@ -226,6 +237,9 @@ impl Daemon {
             Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
             Ok(ForkResult::Parent { child }) => {
                 drop(to_launcher);
+                if let Some(relay) = &mut prepared.relay {
+                    relay.write = None;
+                }
                 Err(prepared.wait_for_report(child, from_daemon))
             }
             Ok(ForkResult::Child) => {
@@ -278,6 +292,7 @@ impl Daemon {
             stdout: open_log(&self.stdout)?,
             stderr: open_log(&self.stderr)?,
             deferred_stdio: None,
+            relay: None,
             exec: None,
             service_manager: ServiceManager::from_env(),
         })
@@ -306,6 +321,7 @@ impl Prepared {
             .map(AsRawFd::as_raw_fd)
             .chain(self.pid_location.iter().flat_map(pidfile::Location::fds))
             .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
+            .chain(self.relay.iter().flat_map(Relay::fds).map(|fd| fd.as_raw_fd()))
     }
 }
 

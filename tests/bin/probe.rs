@@ -19,6 +19,7 @@ struct Body {
     panic: Option<String>,
     bind: bool,
     never_ready: bool,
+    setsid: bool,
     no_handler: bool,
     ignore_term: bool,
     log_lines: bool,
@@ -27,6 +28,11 @@ struct Body {
 }
 
 fn main() -> Result<(), String> {
+    if std::env::var_os("PROBE_STOP_FOR_TRACER").is_some() {
+        // tests/faults.rs attaches strace now, so that its counters start
+        // after the loader and std's start-up, then continues us.
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    }
     let mut daemon = Daemon::new();
     let mut body = Body::default();
     let mut keep = Vec::new();
@@ -67,7 +73,8 @@ fn main() -> Result<(), String> {
                 daemon
             }
             "--close-by-listing" => {
-                daemon_runtime::close_listed_fds(&keep).expect("close_listed_fds");
+                // SAFETY: argument parsing owns no descriptor above 2.
+                unsafe { daemon_runtime::__private::close_listed_fds(&keep) }.expect("close_listed_fds");
                 daemon.close_fds(false)
             }
             "--body-spawn-child" => {
@@ -110,6 +117,10 @@ fn main() -> Result<(), String> {
                 body.log_lines = true;
                 daemon
             }
+            "--body-setsid" => {
+                body.setsid = true;
+                daemon
+            }
             "--body-never-ready" => {
                 body.never_ready = true;
                 daemon
@@ -133,6 +144,10 @@ fn main() -> Result<(), String> {
     }
     if let Some(error) = body.fail {
         return Err(error);
+    }
+    if body.setsid {
+        // Leaves the process group the launcher could kill.
+        nix::unistd::setsid().expect("setsid");
     }
     if body.never_ready {
         std::thread::sleep(Duration::from_secs(600));

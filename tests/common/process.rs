@@ -283,3 +283,16 @@ pub fn as_nobody(command: &mut Command) -> &mut Command {
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
+
+/// A copy of `program` that `nobody` can execute, in a world-readable
+/// temporary directory (the checkout may be one `nobody` cannot enter).
+/// Keep the returned directory alive while the copy runs.
+pub fn executable_by_nobody(program: &Path) -> (tempfile::TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let copy = dir.path().join(program.file_name().expect("file name"));
+    std::fs::copy(program, &copy).expect("copy program");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod program");
+    (dir, copy)
+}

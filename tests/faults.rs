@@ -1,0 +1,284 @@
+//! Nothing left behind, whatever system call fails: every system call a
+//! start makes after `main` begins fails in turn, under
+//! `strace -f -e inject=SYSCALL:error=ERRNO:when=N`, and each run must end
+//! in exactly one of two ways: the launcher exits 0 and the daemon is alive,
+//! named by its pid file; or one `error: <step>: <cause>` line, a documented
+//! non-zero code, no process of the start alive and no pid file left. Never
+//! a hang past the ready timeout, never a panic exit (101).
+//!
+//! How the calls are chosen: the probe, started with `PROBE_STOP_FOR_TRACER`,
+//! stops itself with SIGSTOP first thing in `main`; strace attaches then
+//! (`-p`), so its per-process counters start after the dynamic loader and
+//! std's start-up, whose calls are not the project's. One traced successful
+//! start lists, per process (launcher, intermediate, daemon), how many times
+//! each system call is made; each of the first `FIRST` calls of each is
+//! then failed, with `when=N` (the counter is per process: the N-th call of
+//! that syscall fails in every process that makes one). The probe's body
+//! after `ready` (sleeping until SIGTERM) is left out: the baseline is cut
+//! when the launcher exits, and so are calls that cannot fail (`getpid`...).
+//! Glibc's NSS modules are not involved: the targets here switch no user,
+//! and none execs a program. Targets: the builder with defaults and a pid
+//! file, and with manual readiness and log files. Not yet covered: the
+//! attribute with `user = "nobody"` (its NSS calls would need to be told
+//! apart) and `daemon-run` (it cannot stop itself at `main`).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{Harness, PROBE, arg};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// How many calls of each system call, per process, fail in turn.
+const FIRST: usize = 10;
+/// Injections known to break the rule in code owned by the pid-file rework
+/// (issue 13 item 2: the launcher's `remove_if_stale` takes the same
+/// per-process `when=1` flock failure as the daemon, so the file stays).
+/// Printed, not failed; to be emptied once that rework is merged.
+const KNOWN: &[&str] = &["flock:error=EIO:when=1"];
+/// Runs at once: the machine is small and shared.
+const POOL: usize = 3;
+/// The probe's ready timeout; a run taking much longer hangs.
+const READY_TIMEOUT_MS: u64 = 2000;
+
+fn strace() -> bool {
+    Command::new("strace").arg("-V").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// The errno a plausible failure of `syscall` has.
+fn errno_for(syscall: &str) -> &'static str {
+    match syscall {
+        "clone" | "clone3" | "fork" | "vfork" => "EAGAIN",
+        "pipe2" | "pipe" | "dup" | "dup2" | "dup3" | "socket" => "EMFILE",
+        "write" | "writev" | "pwrite64" => "ENOSPC",
+        _ => "EIO",
+    }
+}
+
+/// What one run under strace ended in.
+struct Run {
+    code: Option<i32>,
+    stderr: String,
+    elapsed: Duration,
+    /// Processes of the start alive when the launcher exited.
+    left: Vec<i32>,
+    pid_file_left: bool,
+    daemon_named: bool,
+    trace: String,
+}
+
+/// Starts the probe with `args`, stopped, attaches strace with `inject`
+/// (none for the baseline), lets it run, and checks what is left once the
+/// launcher exits.
+fn traced_start(name: &str, args: &[&str], inject: Option<&str>) -> Run {
+    let harness = Harness::new(name);
+    let pid_file = harness.path("d.pid");
+    let log = harness.path("out.log");
+    let stderr_path = harness.path("launcher.err");
+    let trace_path = harness.path("trace");
+    let mut command = harness.command(PROBE);
+    command
+        .args(args)
+        .args(["--pid-file", arg(&pid_file), "--ready-timeout-ms", &READY_TIMEOUT_MS.to_string()])
+        .args(
+            args.contains(&"--ready-manual")
+                .then_some(["--stdout", arg(&log), "--stderr", arg(&log)])
+                .iter()
+                .flatten(),
+        )
+        .env("PROBE_STOP_FOR_TRACER", "1")
+        .env("PROBE_OUT", harness.path("probe.out"))
+        .current_dir(harness.dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let mut launcher = command.spawn().expect("probe");
+    let pid = launcher.id() as i32;
+    common::eventually("the probe stops", || common::Proc(pid).state() == "T");
+    let mut strace = harness.command("strace");
+    strace.args(["-f", "-qq", "-o", arg(&trace_path), "-p", &pid.to_string()]);
+    if let Some(inject) = inject {
+        strace.args(["-e", &format!("inject={inject}")]);
+    }
+    let mut tracer = strace.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("strace");
+    common::eventually("strace attaches", || common::Proc(pid).status("TracerPid") != "0");
+    let started = Instant::now();
+    kill(Pid::from_raw(pid), Signal::SIGCONT).unwrap();
+    let deadline = started + Duration::from_millis(READY_TIMEOUT_MS) + common::PATIENCE;
+    let code = loop {
+        if let Some(status) = launcher.try_wait().unwrap() {
+            break status.code().or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                status.signal().map(|s| 128 + s)
+            });
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = started.elapsed();
+    let tracer_pid = tracer.id() as i32;
+    let left: Vec<i32> = harness.processes().into_iter().map(|p| p.0).filter(|&p| p != tracer_pid).collect();
+    let named = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())
+        .filter(|&daemon| common::Proc(daemon).alive() && left.contains(&daemon));
+    let run = Run {
+        code,
+        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        elapsed,
+        left: left.clone(),
+        pid_file_left: pid_file.exists(),
+        daemon_named: named.is_some(),
+        trace: String::new(),
+    };
+    for pid in &left {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    let _ = launcher.kill();
+    let _ = launcher.wait();
+    let strace_deadline = Instant::now() + common::PATIENCE;
+    while tracer.try_wait().unwrap().is_none() && Instant::now() < strace_deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = tracer.kill();
+    let _ = tracer.wait();
+    Run { trace: std::fs::read_to_string(&trace_path).unwrap_or_default(), ..run }
+}
+
+/// Per syscall, the largest number of calls any one process of the start
+/// made in the baseline, capped at [`FIRST`].
+fn calls_per_syscall(trace: &str) -> Vec<(String, usize)> {
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for line in trace.lines() {
+        let mut words = line.splitn(2, ' ');
+        let (Some(pid), Some(rest)) = (words.next(), words.next()) else { continue };
+        let rest = rest.trim_start();
+        // "<... read resumed>" continues a call counted when it began.
+        if rest.starts_with('<') || rest.starts_with("+++") || rest.starts_with("---") {
+            continue;
+        }
+        let Some(name) =
+            rest.split('(').next().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        else {
+            continue;
+        };
+        *counts.entry((name.to_string(), pid.to_string())).or_default() += 1;
+    }
+    let mut per_syscall: std::collections::BTreeMap<String, usize> = Default::default();
+    for ((name, _), count) in counts {
+        let most = per_syscall.entry(name).or_default();
+        *most = (*most).max(count.min(FIRST));
+    }
+    // The probe's body after `ready` sleeps until SIGTERM: not the start.
+    // The identity calls cannot fail: an injected error would only be read
+    // as a (wrong) pid or uid.
+    for never_fails in
+        ["clock_nanosleep", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "umask"]
+    {
+        per_syscall.remove(never_fails);
+    }
+    per_syscall.into_iter().collect()
+}
+
+/// Whether `run` ends in one of the two allowed ways; why not otherwise.
+/// With `write` failing, the launcher's own first write (its error line) may
+/// be the one that fails: then it exits with the code and prints nothing.
+fn verdict(run: &Run, inject: &str) -> Result<(), String> {
+    match run.code {
+        None => Err(format!("hang: the launcher still runs after {:?}", run.elapsed)),
+        Some(0) if run.daemon_named => Ok(()),
+        Some(0) => Err(format!("exit 0 but no live daemon named by the pid file (left: {:?})", run.left)),
+        Some(101) => Err(format!("panic exit 101: {}", run.stderr)),
+        Some(code) => {
+            let errors: Vec<&str> = run.stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+            let last = run.stderr.lines().last().unwrap_or("");
+            let documented = matches!(code, 64..=78 | 126 | 127);
+            let unprintable = run.stderr.is_empty() && inject.starts_with("write:");
+            if !unprintable
+                && (errors.len() != 1 || !last.starts_with("error: ") || last.splitn(3, ": ").count() < 3)
+            {
+                Err(format!("exit {code} without one `error: <step>: <cause>` line: {:?}", run.stderr))
+            } else if !documented {
+                Err(format!("exit {code} is not a documented code: {last}"))
+            } else if !run.left.is_empty() {
+                Err(format!("exit {code} ({last}) left running: {:?}", run.left))
+            } else if run.pid_file_left {
+                Err(format!("exit {code} ({last}) left the pid file"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+#[test]
+fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
+    let name = "every_failed_system_call_of_a_start_leaves_nothing_behind";
+    if !common::root_or_skip(name, "switch users and read every process's environment") {
+        return;
+    }
+    if !strace() {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "SKIPPED {name}: strace is not installed");
+        return;
+    }
+    let started = Instant::now();
+    let targets: [(&str, &[&str]); 2] = [("builder", &[]), ("manual", &["--ready-manual"])];
+    let mut cases = Vec::new();
+    for (target, args) in targets {
+        let baseline = traced_start("faults-baseline", args, None);
+        assert_eq!(
+            verdict(&baseline, ""),
+            Ok(()),
+            "{target}: the traced start without faults fails: {}",
+            baseline.stderr
+        );
+        for (syscall, count) in calls_per_syscall(&baseline.trace) {
+            for when in 1..=count {
+                cases.push((target, args, format!("{syscall}:error={}:when={when}", errno_for(&syscall))));
+            }
+        }
+    }
+    let queue = Mutex::new(cases.iter());
+    let failures = Mutex::new(Vec::new());
+    let known = Mutex::new(Vec::new());
+    let refused = std::sync::atomic::AtomicUsize::new(0);
+    let per_target = Mutex::new(std::collections::BTreeMap::<&str, usize>::new());
+    std::thread::scope(|scope| {
+        for _ in 0..POOL {
+            scope.spawn(|| {
+                loop {
+                    let Some((target, args, inject)) = queue.lock().unwrap().next() else { return };
+                    let run = traced_start("faults", args, Some(inject));
+                    *per_target.lock().unwrap().entry(target).or_default() += 1;
+                    if run.code != Some(0) {
+                        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    if let Err(why) = verdict(&run, inject) {
+                        let list = if KNOWN.contains(&inject.as_str()) { &known } else { &failures };
+                        list.lock().unwrap().push(format!("{target} inject={inject}: {why}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    use std::io::Write;
+    let known = known.into_inner().unwrap();
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "faults: {} injected runs ({:?}) in {:?}: {} failed the start, {} broke the rule, {} known:\n{}",
+        cases.len(),
+        per_target.into_inner().unwrap(),
+        started.elapsed(),
+        refused.into_inner(),
+        failures.len(),
+        known.len(),
+        known.join("\n"),
+    );
+    assert!(failures.is_empty(), "{} injected runs broke the rule:\n{}", failures.len(), failures.join("\n"));
+}
