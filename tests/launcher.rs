@@ -175,5 +175,9 @@ fn a_late_daemon_that_left_its_process_group_is_still_stopped() {
         "--body-never-ready",
     ]);
     // `assert_failed` checks that no process of the start is alive.
-    harness.assert_failed(&output, 70, "error: ready: not ready after 300ms: the body did not call `daemon_runtime::ready()`");
+    harness.assert_failed(
+        &output,
+        70,
+        "error: ready: not ready after 300ms: the body did not call `daemon_runtime::ready()`",
+    );
 }
