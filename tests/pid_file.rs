@@ -216,7 +216,10 @@ fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
     let harness = Harness::new("unwritable");
     std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let pid_file = harness.path("d.pid");
-    let mut command = harness.command(PROBE);
+    // A copy `nobody` can execute, whatever directory the checkout is in.
+    let (_dir, probe) = common::executable_by_nobody(std::path::Path::new(PROBE));
+    let mut command = harness.command(&probe);
+    command.current_dir("/");
     command.arg("--pid-file").arg(&pid_file);
     common::as_nobody(&mut command);
     let output = harness.run(&mut command);

@@ -76,7 +76,10 @@ fn a_non_root_launcher_asking_for_a_user_fails_before_forking() {
         return;
     }
     let harness = Harness::new("user-eperm");
-    let mut command = harness.command(PROBE);
+    // A copy `nobody` can execute, whatever directory the checkout is in.
+    let (_dir, probe) = common::executable_by_nobody(std::path::Path::new(PROBE));
+    let mut command = harness.command(&probe);
+    command.current_dir("/");
     command.args(["--user", "root"]);
     common::as_nobody(&mut command);
     let output = harness.run(&mut command);
