@@ -24,16 +24,26 @@ use nix::errno::Errno;
 ///
 /// # Errors
 ///
-/// The `errno` of `close_range` when it fails for another reason than being
+/// The error of `close_range` when it fails for another reason than being
 /// absent, or of listing `/proc/self/fd`.
 ///
 /// ```no_run
 /// // Keep a listening socket passed as descriptor 3.
 /// // SAFETY: first thing in `main`: nothing owns a descriptor above 2 yet.
 /// unsafe { daemon_runtime::close_inherited_fds(&[3]) }?;
-/// # Ok::<(), nix::errno::Errno>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
-pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> nix::Result<()> {
+pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { close_all_but(keep) }.map_err(std::io::Error::from)
+}
+
+/// [`close_inherited_fds`] with the `errno` the start reports.
+///
+/// # Safety
+///
+/// As [`close_inherited_fds`].
+pub(crate) unsafe fn close_all_but(keep: &[RawFd]) -> nix::Result<()> {
     match close_ranges(keep) {
         // SAFETY: the caller's contract, passed on.
         Err(Errno::ENOSYS | Errno::EPERM) => unsafe { close_listed_fds(keep) },

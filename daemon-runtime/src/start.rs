@@ -211,7 +211,7 @@ impl Daemon {
             // SAFETY: single-threaded (checked above), and every descriptor
             // this process owns above 2 is in `keep`: the ones the caller
             // asked to keep, and those step 1 opened.
-            unsafe { fds::close_inherited_fds(&keep) }
+            unsafe { fds::close_all_but(&keep) }
                 .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
