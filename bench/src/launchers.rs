@@ -145,11 +145,14 @@ pub fn run(tools: &[Tool], rounds: usize, dir: &Path, reaper: &mut Reaper) -> io
                 continue;
             }
             match result {
-                Some((start, stop)) => {
+                Ok((start, stop)) => {
                     measured[index].start.push(start);
                     measured[index].stop.push(stop);
                 }
-                None => measured[index].failures += 1,
+                Err(why) => {
+                    eprintln!("\nwarning: {} ({name}): {why}", tools[index].name);
+                    measured[index].failures += 1;
+                }
             }
         }
         if round % 10 == 0 || round == rounds {
@@ -160,28 +163,32 @@ pub fn run(tools: &[Tool], rounds: usize, dir: &Path, reaper: &mut Reaper) -> io
     Ok(measured)
 }
 
-/// One start, then one stop, of `tool`: both latencies, or `None` when the
-/// start failed, no process came up, or the stop left one.
-fn once(tool: &Tool, dir: &Path, name: &str, reaper: &mut Reaper) -> Option<(Duration, Duration)> {
+/// One start, then one stop, of `tool`: both latencies, or why not (the
+/// start failed, no process came up, or the stop left one).
+fn once(tool: &Tool, dir: &Path, name: &str, reaper: &mut Reaper) -> Result<(Duration, Duration), String> {
     let began = Instant::now();
-    let started = tool.start(dir, name).status().ok()?;
+    let started = tool.start(dir, name).status().map_err(|e| format!("start: {e}"))?;
     let start = began.elapsed();
     reaper.collect();
     if !started.success() {
-        return None;
+        return Err(format!("start: {started}"));
     }
-    let pids = wait_for_pids(&tool.pid_files(dir, name))?;
-    let watched: Vec<(i32, OwnedFd)> =
-        pids.iter().map(|&pid| pidfd_open(pid).map(|fd| (pid, fd))).collect::<io::Result<_>>().ok()?;
+    let pids =
+        wait_for_pids(&tool.pid_files(dir, name)).ok_or("the pid files named no live process in 5 s")?;
+    let watched: Vec<(i32, OwnedFd)> = pids
+        .iter()
+        .map(|&pid| pidfd_open(pid).map(|fd| (pid, fd)))
+        .collect::<io::Result<_>>()
+        .map_err(|e| format!("pidfd_open: {e}"))?;
 
     let began = Instant::now();
-    let child = tool.stop(dir, name).spawn().ok()?;
-    let command = pidfd_open(child.id() as i32).ok()?;
+    let child = tool.stop(dir, name).spawn().map_err(|e| format!("stop: {e}"))?;
+    let command = pidfd_open(child.id() as i32).map_err(|e| format!("pidfd_open: {e}"))?;
     let (mut returned, mut gone) = (None, vec![None; watched.len()]);
     let deadline = began + Duration::from_secs(15);
     while returned.is_none() || gone.iter().any(Option::is_none) {
         if Instant::now() > deadline {
-            return None;
+            return Err("not stopped in 15 s".into());
         }
         let mut fds = vec![PollFd::new(command.as_fd(), PollFlags::POLLIN)];
         fds.extend(watched.iter().map(|(_, fd)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)));
@@ -202,8 +209,8 @@ fn once(tool: &Tool, dir: &Path, name: &str, reaper: &mut Reaper) -> Option<(Dur
             }
         }
     }
-    let stop = gone.into_iter().flatten().chain(returned).max()?;
-    Some((start, stop))
+    let stop = gone.into_iter().flatten().chain(returned).max().unwrap_or_default();
+    Ok((start, stop))
 }
 
 /// Waits (untimed, up to 5 s) until every file names a live process.
