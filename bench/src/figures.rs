@@ -185,3 +185,43 @@ pub fn print_build_cost(costs: &[BuildCost]) {
     }
     table.print();
 }
+
+/// Figure 7: the service launchers' start and stop latencies, with ratios
+/// to `daemon-run` (the first tool) measured in the same rounds.
+pub fn print_launchers(tools: &[crate::launchers::Tool], measured: &[crate::launchers::Latencies]) {
+    let rounds = measured.iter().map(|m| m.start.len() + m.failures).max().unwrap_or(0);
+    let title = format!(
+        "7. Service launchers: start and stop of /bin/sleep, {rounds} interleaved rounds (start: command until it \
+         returns; stop: command until it returned and the processes are gone; ratios to daemon-run)"
+    );
+    let mut table = Table::new(
+        title,
+        &[
+            "launcher",
+            "start min",
+            "start median",
+            "start p99",
+            "start / daemon-run",
+            "stop min",
+            "stop median",
+            "stop p99",
+            "stop / daemon-run",
+            "failed",
+        ],
+    );
+    let reference = |pick: fn(&crate::launchers::Latencies) -> &Vec<std::time::Duration>| {
+        measured.first().and_then(|m| median_secs(pick(m)))
+    };
+    let (start_ref, stop_ref) = (reference(|m| &m.start), reference(|m| &m.stop));
+    for (tool, m) in tools.iter().zip(measured) {
+        let (start, stop) = (Summary::of(&m.start), Summary::of(&m.stop));
+        let mut row = vec![tool.name.to_owned()];
+        row.extend(summary_cells(start));
+        row.push(start.map_or("-".into(), |s| ratio(s.median.as_secs_f64(), start_ref)));
+        row.extend(summary_cells(stop));
+        row.push(stop.map_or("-".into(), |s| ratio(s.median.as_secs_f64(), stop_ref)));
+        row.push(format!("{}/{}", m.failures, m.failures + m.start.len()));
+        table.row(row);
+    }
+    table.print();
+}

@@ -10,6 +10,7 @@ mod cli;
 mod contenders;
 mod correctness;
 mod launch;
+mod launchers;
 mod measure;
 mod procfs;
 mod reaper;
@@ -51,6 +52,10 @@ fn main() -> ExitCode {
 }
 
 fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
+    if options.launchers_only {
+        println!("machine: {}", setup::machine());
+        return service_launchers(options, &mut Reaper::new()?);
+    }
     eprintln!("building the contenders …");
     let bin_dir = setup::build_contenders()?;
     let target_dir = bin_dir.parent().unwrap_or(&bin_dir).to_owned();
@@ -99,6 +104,22 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
         Some(costs) => figures::print_build_cost(&costs),
         None => println!("\n6. Build cost: not measured (--no-build-cost)"),
     }
+    service_launchers(options, &mut reaper)
+}
+
+/// Figure 7: builds `daemon-run`, then starts and stops `/bin/sleep` with
+/// it and with each peer found.
+fn service_launchers(options: &cli::Options, reaper: &mut Reaper) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!("figure 7: building daemon-run …");
+    let daemon_run = setup::build_daemon_run()?;
+    let tools = launchers::tools(&daemon_run);
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("daemon-bench-launchers-{}", std::process::id())));
+    fs::create_dir_all(&scratch.0)?;
+    eprintln!("figure 7: {} rounds …", options.launcher_rounds);
+    let measured = launchers::run(&tools, options.launcher_rounds, &scratch.0, reaper)?;
+    reaper.sweep();
+    figures::print_launchers(&tools, &measured);
     Ok(())
 }
 

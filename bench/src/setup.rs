@@ -33,6 +33,24 @@ pub fn build_contenders() -> Result<PathBuf, String> {
     Ok(dir.to_owned())
 }
 
+/// Builds `daemon-run` in release mode in the repository's own target
+/// directory and returns the binary.
+pub fn build_daemon_run() -> Result<PathBuf, String> {
+    let root = bench_dir().parent().ok_or("no repository above bench/")?;
+    let target = root.join("target");
+    let status = cargo()
+        .args(["build", "--release", "--quiet", "-p", "daemon-run", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building daemon-run failed: {status}"));
+    }
+    Ok(target.join("release/daemon-run"))
+}
+
 /// The venv's interpreter with python-daemon 3.1 installed (created under
 /// `target_dir` on first use), or why python-daemon is skipped.
 pub fn python_daemon(target_dir: &Path) -> Result<PathBuf, String> {

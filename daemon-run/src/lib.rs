@@ -17,6 +17,7 @@ mod control;
 mod environment;
 pub mod listen;
 mod lookup;
+mod notify;
 mod parse;
 mod respawn;
 mod syslog;
@@ -33,7 +34,7 @@ use environment::Environment;
 pub use environment::SAFE_PATH;
 pub use lookup::find_program;
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
-pub use respawn::{GAVE_UP, Policy};
+pub use respawn::{GAVE_UP, NOT_READY, Policy};
 pub use syslog::Output;
 pub use syslog::Priority;
 
@@ -126,7 +127,7 @@ pub struct Cli {
     #[arg(long = "keep-env", value_name = "NAME", requires = "clear_env", value_parser = env_name)]
     pub keep_env: Vec<OsString>,
 
-    /// When daemon-run returns: once PROGRAM is executed, or once it sends READY=1.
+    /// When daemon-run returns: once PROGRAM is executed, or once it sends READY=1 (with --respawn, its first instance).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ReadyMode::Exec)]
     pub ready: ReadyMode,
 
@@ -302,9 +303,6 @@ pub fn main(cli: Cli) -> ! {
         let mut command = <Cli as clap::CommandFactory>::command();
         command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
     };
-    if cli.respawn && cli.ready == ReadyMode::Notify {
-        usage("--respawn cannot be used with --ready notify");
-    }
     if !cli.respawn && cli.syslog().is_some() {
         usage("syslog output needs --respawn: the supervisor relays it");
     }
@@ -336,22 +334,33 @@ pub fn run(cli: Cli) -> Error {
             attempts: cli.respawn_attempts,
             window: cli.respawn_window,
         };
-        let logging = match cli.syslog() {
+        let notify = cli.ready == ReadyMode::Notify;
+        let destination = |output: &Option<Output>, fd| match output {
+            Some(Output::Syslog(priority)) => Some(syslog::Destination::Syslog(*priority)),
+            // The runtime opens the file onto the supervisor's own 1 or 2.
+            Some(Output::File(_)) => Some(syslog::Destination::Descriptor(fd)),
+            // Until READY=1, the supervisor's 1 and 2 are the launcher's:
+            // PROGRAM must not keep them after the launcher returned.
+            None if notify => Some(syslog::Destination::Descriptor(fd)),
             None => None,
-            Some((stdout, stderr)) => {
-                let tag = cli.tag.clone().unwrap_or_else(|| {
-                    program
-                        .file_name()
-                        .map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
-                });
-                match syslog::Sink::connect(&cli.syslog_socket, tag) {
-                    Ok(sink) => Some(respawn::Logging { sink, stdout, stderr }),
-                    Err(error) => return error,
-                }
-            }
         };
+        let mut logging = respawn::Logging {
+            sink: None,
+            stdout: destination(&cli.stdout, 1),
+            stderr: destination(&cli.stderr, 2),
+        };
+        if cli.syslog().is_some() {
+            let tag = cli.tag.clone().unwrap_or_else(|| {
+                program.file_name().map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
+            });
+            match syslog::Sink::connect(&cli.syslog_socket, tag) {
+                Ok(sink) => logging.sink = Some(sink),
+                Err(error) => return error,
+            }
+        }
+        let start = respawn::Start { policy, notify, timeout: cli.ready_timeout };
         let child_pid_file = cli.child_pid_file.as_deref();
-        return respawn::supervise(daemon(&cli), &program, cli.args(), child_pid_file, policy, logging);
+        return respawn::supervise(daemon(&cli), &program, cli.args(), child_pid_file, start, logging);
     }
     listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),

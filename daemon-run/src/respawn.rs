@@ -11,6 +11,12 @@
 //! too many failures fall within the window. PROGRAM is killed by the
 //! kernel when the supervisor dies (`PR_SET_PDEATHSIG`), and what is left of
 //! its process group when it exits.
+//!
+//! With `--ready notify`, the supervisor starts with the runtime's
+//! `Ready::Manual` and calls `daemon_runtime::ready()` once the first
+//! instance sent `READY=1` ([`crate::notify`]); with log files, PROGRAM's
+//! output goes through pipes the supervisor copies to its own descriptors
+//! 1 and 2, which it reopens on SIGHUP.
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -21,9 +27,10 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use daemon_runtime::{Daemon, Error, Step};
+use daemon_runtime::{Daemon, Error, Ready, Step};
 
-use crate::syslog::{Priority, Relay, Sink};
+use crate::notify::Receiver;
+use crate::syslog::{Destination, Relay, Sink};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -39,6 +46,11 @@ pub const FORWARDED: [Signal; 5] =
 /// The supervisor's exit code when it gives up on a PROGRAM that keeps
 /// failing (`EX_SOFTWARE`, as for a start that failed).
 pub const GAVE_UP: i32 = daemon_runtime::sysexits::EX_SOFTWARE;
+
+/// The supervisor's exit code when the first instance, with `--ready
+/// notify`, exited or was late before `READY=1` (`EX_UNAVAILABLE`); the
+/// launcher reports that the daemon died before it was ready.
+pub const NOT_READY: i32 = daemon_runtime::sysexits::EX_UNAVAILABLE;
 
 /// When to restart PROGRAM, and when to give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +99,8 @@ struct Program {
     /// Never read: kept alive because `argv` points into it.
     _args: Vec<CString>,
     argv: Vec<*const libc::c_char>,
+    /// With `--ready notify`: the environment naming the supervisor's socket.
+    envp: Option<*const *const libc::c_char>,
 }
 
 impl Program {
@@ -98,7 +112,7 @@ impl Program {
             all.push(CString::new(arg.as_bytes()).map_err(|_| invalid())?);
         }
         let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Program { path: path_c, _args: all, argv })
+        Ok(Program { path: path_c, _args: all, argv, envp: None })
     }
 }
 
@@ -148,15 +162,30 @@ impl Drop for ChildPidFile {
     }
 }
 
-/// Where PROGRAM's output goes to the system log (`--stdout syslog:…`).
-#[derive(Debug)]
+/// Which of PROGRAM's streams the supervisor relays, and where: to the
+/// system log (`--stdout syslog:…`), or to a log file (`--stdout FILE`) the
+/// supervisor holds as its own descriptor, so that it can reopen it on
+/// SIGHUP (`daemon_runtime::reopen_logs`) without PROGRAM's help.
+#[derive(Debug, Default)]
 pub struct Logging {
-    /// The connected log socket.
-    pub sink: Sink,
-    /// Standard output's priority, when it goes to the log.
-    pub stdout: Option<Priority>,
+    /// The connected log socket, when a stream goes to syslog.
+    pub sink: Option<Sink>,
+    /// Standard output's destination, when it is relayed.
+    pub stdout: Option<Destination>,
     /// Standard error's, likewise; the supervisor's own messages follow it.
-    pub stderr: Option<Priority>,
+    pub stderr: Option<Destination>,
+}
+
+/// How the supervisor starts: the policy, and whether the launcher waits
+/// for the first instance's `READY=1` (`--ready notify`) or its `exec`.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// When to restart, when to give up.
+    pub policy: Policy,
+    /// `--ready notify`: wait for `READY=1`, at most `timeout`.
+    pub notify: bool,
+    /// `--ready-timeout`.
+    pub timeout: Duration,
 }
 
 /// Starts the supervisor (the launcher returns once it runs) and supervises
@@ -166,8 +195,8 @@ pub fn supervise(
     program: &Path,
     args: &[OsString],
     child_pid_file: Option<&Path>,
-    policy: Policy,
-    logging: Option<Logging>,
+    start: Start,
+    logging: Logging,
 ) -> Error {
     let program = match Program::new(program, args) {
         Ok(program) => program,
@@ -181,8 +210,9 @@ pub fn supervise(
         .as_ref()
         .map(|file| file.file.as_raw_fd())
         .into_iter()
-        .chain(logging.as_ref().map(|logging| logging.sink.raw_fd()));
-    let running = match daemon.keep_fds(keep).start() {
+        .chain(logging.sink.as_ref().map(Sink::raw_fd));
+    let ready = if start.notify { Ready::Manual } else { Ready::Auto };
+    let running = match daemon.keep_fds(keep).ready(ready).start() {
         Ok(running) => running,
         Err(error) => {
             if let Some(file) = &child_pid_file {
@@ -191,7 +221,7 @@ pub fn supervise(
             return error;
         }
     };
-    let code = Supervisor::new(program, child_pid_file, policy, logging)
+    let code = Supervisor::new(program, child_pid_file, start, logging)
         .map_or(daemon_runtime::sysexits::EX_OSERR, |supervisor| supervisor.run());
     drop(running); // removes the pid file, when the user may
     std::process::exit(code)
@@ -201,25 +231,45 @@ struct Supervisor {
     program: Program,
     child_pid_file: Option<ChildPidFile>,
     policy: Policy,
-    logging: Option<Logging>,
+    logging: Logging,
     signals: SignalFd,
     me: Pid,
+    /// With `--ready notify`: PROGRAM's `NOTIFY_SOCKET`, read for the
+    /// supervisor's life (later instances' messages are drained). The
+    /// environment `program.envp` points into lives here.
+    notify: Option<Receiver>,
+    /// Until the first instance sent `READY=1`: the deadline.
+    pending: Option<Instant>,
 }
 
 impl Supervisor {
     fn new(
         program: Program,
         child_pid_file: Option<ChildPidFile>,
-        policy: Policy,
-        logging: Option<Logging>,
+        start: Start,
+        logging: Logging,
     ) -> Result<Supervisor, Errno> {
+        let mut program = program;
+        let notify = start.notify.then(Receiver::bind).transpose()?;
+        let pending = start.notify.then(|| Instant::now() + start.timeout);
+        program.envp = notify.as_ref().map(|receiver| receiver.envp.as_ptr());
         let mut mask = SigSet::empty();
         FORWARDED.iter().chain([&Signal::SIGCHLD]).for_each(|&signal| mask.add(signal));
         // Blocked, and read from a signalfd: no handler runs in the
         // supervisor (not even the runtime's pid file handler for TERM).
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
-        Ok(Supervisor { program, child_pid_file, policy, logging, signals, me: nix::unistd::getpid() })
+        let me = nix::unistd::getpid();
+        Ok(Supervisor {
+            program,
+            child_pid_file,
+            policy: start.policy,
+            logging,
+            signals,
+            me,
+            notify,
+            pending,
+        })
     }
 
     /// The supervision loop; returns the supervisor's exit code.
@@ -238,7 +288,9 @@ impl Supervisor {
             if let Some(file) = &mut self.child_pid_file {
                 file.write(Some(child));
             }
-            let (status, stopping) = self.wait(child, &mut relays);
+            let Some((status, stopping)) = self.wait(child, &mut relays) else {
+                return NOT_READY;
+            };
             if let Some(file) = &mut self.child_pid_file {
                 file.write(None);
             }
@@ -277,7 +329,7 @@ impl Supervisor {
     /// log with `--stderr syslog:…`.
     fn log(&self, message: std::fmt::Arguments<'_>) {
         match &self.logging {
-            Some(Logging { sink, stderr: Some(priority), .. }) => {
+            Logging { sink: Some(sink), stderr: Some(Destination::Syslog(priority)), .. } => {
                 sink.send(*priority, self.me.as_raw(), format!("daemon-run: {message}").as_bytes());
             }
             _ => {
@@ -292,13 +344,11 @@ impl Supervisor {
         let mut relays = Vec::new();
         // The write ends the child puts on 1 and 2 (-1: left as it is).
         let mut ends: [Option<OwnedFd>; 2] = [None, None];
-        if let Some(logging) = &self.logging {
-            for (end, priority) in ends.iter_mut().zip([logging.stdout, logging.stderr]) {
-                if let Some(priority) = priority {
-                    let (relay, write) = Relay::new(priority)?;
-                    relays.push(relay);
-                    *end = Some(write);
-                }
+        for (end, to) in ends.iter_mut().zip([self.logging.stdout, self.logging.stderr]) {
+            if let Some(to) = to {
+                let (relay, write) = Relay::new(to)?;
+                relays.push(relay);
+                *end = Some(write);
             }
         }
         let targets = ends.each_ref().map(|end| end.as_ref().map_or(-1, AsRawFd::as_raw_fd));
@@ -328,20 +378,47 @@ impl Supervisor {
     }
 
     /// Waits for `child` to exit, forwarding signals; returns how it ended
-    /// and whether a TERM or INT asked the supervisor to stop.
-    fn wait(&self, child: Pid, relays: &mut [Relay]) -> (WaitStatus, bool) {
+    /// and whether a TERM or INT asked the supervisor to stop. `None`: the
+    /// first instance, with `--ready notify`, exited or was late before
+    /// `READY=1` (its group is killed, the start fails).
+    fn wait(&mut self, child: Pid, relays: &mut [Relay]) -> Option<(WaitStatus, bool)> {
         let mut stopping = false;
         loop {
             let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
             let pipes = relays.iter().filter_map(|relay| relay.pipe.as_ref());
             fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
-            let _ = poll(&mut fds, PollTimeout::NONE);
+            let mut timeout = PollTimeout::NONE;
+            if let Some(receiver) = &self.notify {
+                fds.push(PollFd::new(receiver.fd(), PollFlags::POLLIN));
+            }
+            if let Some(deadline) = self.pending {
+                let left = deadline.saturating_duration_since(Instant::now());
+                timeout = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+            }
+            let _ = poll(&mut fds, timeout);
             drop(fds);
             self.pump(relays, child);
+            let ready = self.notify.as_ref().is_some_and(|receiver| receiver.ready_from(child));
+            if let Some(deadline) = self.pending {
+                if ready {
+                    // The launcher exits 0; stdout and stderr go to the log
+                    // files (or /dev/null) from now on.
+                    self.pending = None;
+                    daemon_runtime::ready();
+                } else if Instant::now() >= deadline {
+                    // The launcher, which started its clock first, reports it.
+                    let _ = killpg(child, Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                    return None;
+                }
+            }
             while let Ok(Some(info)) = self.signals.read_signal() {
                 let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
                 if signal == Signal::SIGCHLD {
                     continue;
+                }
+                if signal == Signal::SIGHUP {
+                    self.reopen_logs(relays, child);
                 }
                 stopping |= matches!(signal, Signal::SIGTERM | Signal::SIGINT);
                 // `child` is unreaped, so its pid cannot name anyone else.
@@ -356,24 +433,39 @@ impl Supervisor {
             }
             let _ = killpg(child, Signal::SIGKILL);
             // What the group wrote before it ended.
-            if let Some(logging) = &self.logging {
-                relays.iter_mut().for_each(|relay| relay.finish(&logging.sink, child.as_raw()));
-            }
-            loop {
+            relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), child.as_raw()));
+            let status = loop {
                 match waitpid(child, None) {
                     Err(Errno::EINTR) => continue,
-                    Ok(status) => return (status, stopping),
-                    Err(_) => return (WaitStatus::Exited(child, 0), stopping),
+                    Ok(status) => break status,
+                    Err(_) => break WaitStatus::Exited(child, 0),
                 }
+            };
+            if self.pending.is_some() {
+                return None;
             }
+            return Some((status, stopping));
+        }
+    }
+
+    /// SIGHUP with `--stdout FILE`/`--stderr FILE`: what PROGRAM wrote so
+    /// far goes to the old file, then the paths are opened again (after
+    /// logrotate renamed them), before the HUP is passed on. Not before the
+    /// first `READY=1`: until then, 1 and 2 are still the launcher's.
+    fn reopen_logs(&self, relays: &mut [Relay], child: Pid) {
+        let to_file = |to: Option<Destination>| matches!(to, Some(Destination::Descriptor(_)));
+        if self.pending.is_some() || !(to_file(self.logging.stdout) || to_file(self.logging.stderr)) {
+            return;
+        }
+        self.pump(relays, child);
+        if let Err(error) = daemon_runtime::reopen_logs() {
+            self.log(format_args!("cannot reopen the log files: {error}"));
         }
     }
 
     /// Relays what PROGRAM's pipes hold to the log.
     fn pump(&self, relays: &mut [Relay], child: Pid) {
-        if let Some(logging) = &self.logging {
-            relays.iter_mut().for_each(|relay| relay.pump(&logging.sink, child.as_raw()));
-        }
+        relays.iter_mut().for_each(|relay| relay.pump(self.logging.sink.as_ref(), child.as_raw()));
     }
 
     /// Sleeps `delay`; true when a TERM or INT came meanwhile (stop).
@@ -432,10 +524,17 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
         }
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    // SAFETY: `argv` is a null-terminated array of pointers into C strings
-    // that `program` keeps alive; execv returns only on failure. The raw
-    // call, not nix's, because nix's allocates, which a forked child must not.
-    unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) };
+    // The raw exec calls, not nix's, because nix's allocate, which a forked
+    // child must not. Either returns only on failure.
+    match program.envp {
+        // SAFETY: `argv` and `envp` are null-terminated arrays of pointers
+        // into C strings that `program` and the notify receiver (which
+        // outlives the supervisor's forks) keep alive.
+        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp) },
+        // SAFETY: `argv` is a null-terminated array of pointers into C
+        // strings that `program` keeps alive.
+        None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
+    };
     let errno = nix::errno::Errno::last_raw().to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)

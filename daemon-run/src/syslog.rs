@@ -6,6 +6,10 @@
 //! supervisor; each record is a datagram `<PRI>TAG[PID]: LINE`, the form
 //! `syslog(3)` sends without its timestamp, which journald, rsyslog and
 //! syslog-ng all accept (they stamp the time of arrival).
+//!
+//! The same relay copies a stream to the supervisor's own descriptor 1 or 2
+//! (`--stdout FILE` with `--respawn`), so that the supervisor, not PROGRAM,
+//! holds the log file and can reopen it on SIGHUP.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
@@ -152,12 +156,22 @@ impl Sink {
     }
 }
 
+/// Where a relayed stream of PROGRAM's goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// One record per line to the [`Sink`].
+    Syslog(Priority),
+    /// The supervisor's own descriptor of that number (1 or 2): the log
+    /// file the runtime opened, which `reopen_logs` replaces on SIGHUP.
+    Descriptor(RawFd),
+}
+
 /// One of PROGRAM's output streams being relayed: the read end of its
 /// pipe and the partial line read so far.
 pub struct Relay {
     /// The pipe's read end (non-blocking); `None` once it reached its end.
     pub pipe: Option<OwnedFd>,
-    priority: Priority,
+    to: Destination,
     pending: Vec<u8>,
 }
 
@@ -168,46 +182,75 @@ impl Relay {
     /// # Errors
     ///
     /// `pipe2` failed.
-    pub fn new(priority: Priority) -> Result<(Relay, OwnedFd), Errno> {
+    pub fn new(to: Destination) -> Result<(Relay, OwnedFd), Errno> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         // The child's end blocks, as a terminal or a file would.
         nix::fcntl::fcntl(write.as_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()))?;
-        Ok((Relay { pipe: Some(read), priority, pending: Vec::new() }, write))
+        Ok((Relay { pipe: Some(read), to, pending: Vec::new() }, write))
+    }
+
+    /// Sends one line (without its newline), or a piece of a long one.
+    fn emit(&self, sink: Option<&Sink>, pid: i32, line: &[u8], newline: bool) {
+        match (self.to, sink) {
+            (Destination::Syslog(priority), Some(sink)) => sink.send(priority, pid, line),
+            (Destination::Syslog(_), None) => {}
+            (Destination::Descriptor(fd), _) => {
+                // SAFETY: 1 and 2 stay open for the supervisor's life (the
+                // runtime put the log files or /dev/null there, and
+                // `reopen_logs` replaces them with `dup2`, never closing).
+                let out = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                let end: &[u8] = if newline { b"\n" } else { b"" };
+                for mut rest in [line, end] {
+                    while !rest.is_empty() {
+                        match nix::unistd::write(out, rest) {
+                            Ok(n) => rest = &rest[n..],
+                            Err(Errno::EINTR) => {}
+                            // A full disk must not stop the service.
+                            Err(_) => return,
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Reads what is there and sends each complete line; at the end of the
     /// stream, sends what is left and closes the pipe.
-    pub fn pump(&mut self, sink: &Sink, pid: i32) {
+    pub fn pump(&mut self, sink: Option<&Sink>, pid: i32) {
         let Some(pipe) = &self.pipe else { return };
         let mut buffer = [0u8; 4096];
+        let mut ended = false;
         loop {
             match nix::unistd::read(pipe, &mut buffer) {
                 Ok(0) => {
-                    if !self.pending.is_empty() {
-                        sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
-                    }
-                    self.pipe = None;
-                    return;
+                    ended = true;
+                    break;
                 }
                 Ok(n) => self.pending.extend_from_slice(&buffer[..n]),
                 Err(Errno::EINTR) => continue,
                 Err(_) => break, // EAGAIN: all read for now
             }
         }
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            sink.send(self.priority, pid, &line[..end]);
+        let mut pending = std::mem::take(&mut self.pending);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            self.emit(sink, pid, &line[..end], true);
         }
-        // A line longer than a record can be is sent in pieces.
-        if self.pending.len() > 8192 {
-            sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
+        // A line longer than a record can be is sent in pieces; at the end,
+        // the last partial line as it is.
+        if pending.len() > 8192 || (ended && !pending.is_empty()) {
+            self.emit(sink, pid, &std::mem::take(&mut pending), false);
+        }
+        self.pending = pending;
+        if ended {
+            self.pipe = None;
         }
     }
 
     /// PROGRAM has exited and its group was killed: relays what is left,
     /// waiting up to [`LINGER`] for the pipe's end (a writer that left the
     /// group may keep it open), then sends the last partial line.
-    pub fn finish(&mut self, sink: &Sink, pid: i32) {
+    pub fn finish(&mut self, sink: Option<&Sink>, pid: i32) {
         self.pump(sink, pid);
         while let Some(pipe) = &self.pipe {
             let mut fds = [nix::poll::PollFd::new(pipe.as_fd(), nix::poll::PollFlags::POLLIN)];
@@ -218,8 +261,9 @@ impl Relay {
                 Ok(_) => self.pump(sink, pid),
             }
         }
-        if !self.pending.is_empty() {
-            sink.send(self.priority, pid, &std::mem::take(&mut self.pending));
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.is_empty() {
+            self.emit(sink, pid, &rest, false);
         }
         self.pipe = None;
     }

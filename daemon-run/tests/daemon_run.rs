@@ -247,32 +247,7 @@ fn a_program_that_exits_at_once_still_counts_as_started() {
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
 }
 
-/// A program speaking sd_notify, in Python: sleeps `delay`, then sends
-/// `READY=1` itself, from a forked child (`child`), or not at all (`never`),
-/// then keeps running (or exits at once with `exit`).
-const NOTIFIER: &str = r#"
-import os, socket, sys, time
-mode, delay = sys.argv[1], float(sys.argv[2])
-time.sleep(delay)
-def ready():
-    address = os.environ["NOTIFY_SOCKET"]
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.connect(address)
-    s.send(b"READY=1\n")
-if mode == "ready":
-    ready()
-elif mode == "child":
-    if os.fork() == 0:
-        ready()
-        os._exit(0)
-elif mode == "exit":
-    sys.exit(0)
-time.sleep(600)
-"#;
-
-/// `daemon-run --ready notify` around [`NOTIFIER`], or `None` without python3.
+/// `daemon-run --ready notify` around [`common::NOTIFIER`], or `None` without python3.
 fn notify_run(
     harness: &Harness,
     test: &str,
@@ -280,18 +255,14 @@ fn notify_run(
     mode: &str,
     delay: &str,
 ) -> Option<(i32, String)> {
-    if std::process::Command::new("python3").arg("-c").arg("").status().is_err() {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("SKIPPED {test}: python3 is not installed\n").as_bytes(),
-        );
+    if !common::python3_or_skip(test) {
         return None;
     }
     let pid_file = harness.path("notify.pid");
     let mut args: Vec<&std::ffi::OsStr> = vec!["--ready".as_ref(), "notify".as_ref(), "--pid-file".as_ref()];
     args.push(pid_file.as_os_str());
     args.extend(extra.iter().map(std::ffi::OsStr::new));
-    Some(run(harness.daemon_run(args).args(["--", "python3", "-c", NOTIFIER, mode, delay])))
+    Some(run(harness.daemon_run(args).args(["--", "python3", "-c", common::NOTIFIER, mode, delay])))
 }
 
 #[test]

@@ -142,12 +142,11 @@ fn respawn_as_nobody_runs_supervisor_and_program_as_nobody() {
 }
 
 #[test]
-fn respawn_flags_need_respawn_and_exec_readiness() {
+fn respawn_flags_need_respawn() {
     let harness = Harness::new("respawn_usage");
     for args in [
         &["--child-pid-file", "x", "--", "sleep", "1"][..],
         &["--respawn-delay", "1s", "--", "sleep", "1"],
-        &["--respawn", "--ready", "notify", "--", "sleep", "1"],
         &["--respawn", "--respawn-attempts", "0", "--", "sleep", "1"],
     ] {
         let output = harness.daemon_run(args).output().unwrap();
@@ -224,4 +223,90 @@ fn syslog_output_needs_respawn_and_a_log_socket() {
     );
     assert!(!harness.path("x.pid").exists());
     assert_eq!(harness.processes(), []);
+}
+
+/// `start` with `--ready notify` around [`common::NOTIFIER`] in `mode`.
+fn start_notify(harness: &Harness, extra: &[&str], mode: &str) -> std::process::Output {
+    harness
+        .daemon_run(["--respawn", "--respawn-delay", "10ms", "--ready", "notify", "--pid-file"])
+        .arg(harness.path("supervisor.pid"))
+        .arg("--child-pid-file")
+        .arg(harness.path("program.pid"))
+        .args(extra)
+        .args(["--", "python3", "-c", common::NOTIFIER, mode, "0.3"])
+        .output()
+        .expect("launch")
+}
+
+#[test]
+fn ready_notify_returns_once_the_first_instance_sent_ready() {
+    let harness = Harness::new("respawn_notify");
+    if !common::python3_or_skip("ready_notify_returns_once_the_first_instance_sent_ready") {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let output = start_notify(&harness, &[], "ready");
+    assert_eq!((output.status.code(), text(&output.stderr).as_str()), (Some(0), ""));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "returned before READY=1");
+    let supervisor = wait_for_pid(&harness.path("supervisor.pid"));
+    let program = wait_for_pid(&harness.path("program.pid"));
+    assert_eq!(supervisor.comm(), "daemon-run");
+    assert_eq!(program.ppid(), supervisor.0);
+    let environ = program.read("environ");
+    assert!(environ.split('\0').any(|var| var.starts_with("NOTIFY_SOCKET=@daemon-run/")), "{environ:?}");
+    // The restarted instance sends READY=1 again, to a supervisor already
+    // ready: it keeps running, and so does the new program.
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert!(supervisor.alive());
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !second.alive());
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn ready_notify_fails_when_the_first_instance_exits_or_is_late() {
+    let harness = Harness::new("respawn_notify_fails");
+    if !common::python3_or_skip("ready_notify_fails_when_the_first_instance_exits_or_is_late") {
+        return;
+    }
+    // The supervisor is the runtime's body, so the runtime's message names
+    // `ready()`, which the supervisor calls on PROGRAM's READY=1.
+    let late = "error: ready: not ready after 1s: the body did not call `daemon_runtime::ready()`\n";
+    for (mode, extra, message) in [
+        ("exit", &[][..], "error: report: the daemon exited before it was ready\n"),
+        ("never", &["--ready-timeout", "1s"][..], late),
+        // READY=1 from another process than PROGRAM does not count.
+        ("child", &["--ready-timeout", "1s"][..], late),
+    ] {
+        let output = start_notify(&harness, extra, mode);
+        assert_eq!((output.status.code(), text(&output.stderr).as_str()), (Some(70), message), "{mode}");
+        assert_eq!(harness.processes(), [], "{mode}");
+        assert!(!harness.path("supervisor.pid").exists(), "{mode}");
+        assert!(!harness.path("program.pid").exists(), "{mode}");
+    }
+}
+
+#[test]
+fn log_files_are_reopened_on_hup_and_hup_is_forwarded() {
+    let harness = Harness::new("respawn_reopen");
+    let log = harness.path("out.log");
+    let rotated = harness.path("out.log.1");
+    let script =
+        "trap 'echo after; echo err-after >&2' HUP; echo before; while :; do sleep 1 & wait $!; done";
+    let extra = ["--stdout", log.to_str().unwrap(), "--stderr", log.to_str().unwrap()];
+    let (supervisor, program) = start(&harness, &extra, &["sh", "-c", script]);
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    eventually("the first line in the log", || read(&log) == "before\n");
+    std::fs::rename(&log, &rotated).unwrap();
+    kill(supervisor.pid(), Signal::SIGHUP).unwrap();
+    eventually("the program's next lines in a new file", || {
+        let mut lines: Vec<String> = read(&log).lines().map(String::from).collect();
+        lines.sort();
+        lines == ["after", "err-after"]
+    });
+    assert_eq!(read(&rotated), "before\n", "the renamed file keeps the earlier line");
+    assert!(program.alive(), "the program handled the forwarded HUP");
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !program.alive());
 }

@@ -47,3 +47,40 @@ fn settled(program: Proc) -> bool {
     let loading = before.values().any(|t| t.as_os_str().is_empty() || t.to_string_lossy().contains(".so"));
     asleep && !loading && program.fds() == before
 }
+
+/// A program speaking sd_notify, in Python: sleeps `delay`, then sends
+/// `READY=1` itself, from a forked child (`child`), or not at all (`never`),
+/// then keeps running (or exits at once with `exit`).
+pub const NOTIFIER: &str = r#"
+import os, socket, sys, time
+mode, delay = sys.argv[1], float(sys.argv[2])
+time.sleep(delay)
+def ready():
+    address = os.environ["NOTIFY_SOCKET"]
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(address)
+    s.send(b"READY=1\n")
+if mode == "ready":
+    ready()
+elif mode == "child":
+    if os.fork() == 0:
+        ready()
+        os._exit(0)
+elif mode == "exit":
+    sys.exit(0)
+time.sleep(600)
+"#;
+
+/// True when python3 runs (for [`NOTIFIER`]); else prints `SKIPPED`.
+pub fn python3_or_skip(test: &str) -> bool {
+    if Command::new("python3").arg("-c").arg("").status().is_ok_and(|status| status.success()) {
+        return true;
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("SKIPPED {test}: python3 is not installed\n").as_bytes(),
+    );
+    false
+}
