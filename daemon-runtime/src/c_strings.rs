@@ -1,8 +1,15 @@
 //! The null-terminated array of C string pointers that `execv` and `execve`
 //! take (`argv`, `envp`), built once before forking, as std's private
-//! `CStringArray` is for `Command`.
+//! `CStringArray` is for `Command`; and the paths made C strings before
+//! forking, with their way back for messages.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Step};
 
 /// Owned C strings and the null-terminated pointer array into them.
 pub(crate) struct CStringArray {
@@ -29,6 +36,30 @@ impl CStringArray {
     pub(crate) fn as_ptr(&self) -> *const *const libc::c_char {
         self.pointers.as_ptr()
     }
+}
+
+/// `path` made absolute against the launcher's working directory (before any
+/// `chdir` changes what a relative path means).
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|e| Error::Path {
+        step: Step::Preflight,
+        path: path.to_path_buf(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+    })
+}
+
+/// An absolute path as the C string the system calls take.
+pub(crate) fn c_string(path: PathBuf) -> Result<CString, Error> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
+        step: Step::Preflight,
+        path,
+        errno: Errno::EINVAL,
+    })
+}
+
+/// A C string built by [`c_string`] as the path it was made from, for messages.
+pub(crate) fn as_path(path: &CStr) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(path.to_bytes()))
 }
 
 #[cfg(test)]

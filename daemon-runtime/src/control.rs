@@ -21,7 +21,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
 use crate::holder::{self, Holder};
+use crate::pidfd::pidfd_signal;
 use crate::pidfile;
 use crate::resolve::{self, Denied};
 
@@ -313,31 +314,4 @@ impl PidPath {
     fn remove(&self) {
         pidfile::remove_released(self.dir.as_fd(), &self.name, self.file.as_fd());
     }
-}
-
-pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
-    // or -1; nix has no wrapper.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the descriptor was just returned to us and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// `pidfd_send_signal(2)`: `signal` (0 to ask whether it lives) to the process
-/// `pidfd` names, whatever its pid has become. Allocation-free.
-pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<()> {
-    // SAFETY: a valid pidfd, a signal number, no siginfo (null), no flags.
-    let res = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            signal,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if res < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }

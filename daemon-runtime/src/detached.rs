@@ -12,20 +12,13 @@ use nix::unistd::{self, ForkResult};
 
 use crate::builder::Running;
 use crate::error::{Error, Step};
+use crate::failure::Failure;
 use crate::pidfile::{self, PidFile};
+use crate::prepared::Prepared;
 use crate::privileges;
 use crate::readiness::{self, Pending, Ready};
-use crate::report::{self, Failure};
-use crate::start::Prepared;
-use crate::sysexits;
-
-/// Leaves a forked process at once: `_exit`, so no atexit handler runs and no
-/// stdio buffer inherited from the launcher is flushed a second time.
-pub(crate) fn leave(code: i32) -> ! {
-    // SAFETY: `_exit` has no preconditions; it ends the process without
-    // running any user-space code.
-    unsafe { libc::_exit(code) }
-}
+use crate::report;
+use crate::sysexits::{self, leave};
 
 /// Reports `failure` and leaves; `pid_file` is removed first, so that a
 /// failed start leaves none behind.
@@ -192,7 +185,7 @@ impl Prepared {
 }
 
 /// Executes the program, the pid file's lock inherited. Returns only on failure.
-fn execute(exec: &crate::start::Exec, pid_file: Option<&PidFile>) -> Failure {
+fn execute(exec: &crate::prepared::Exec, pid_file: Option<&PidFile>) -> Failure {
     if let Some(lock) = pid_file.and_then(PidFile::descriptor) {
         // The one descriptor the program inherits on purpose.
         if let Err(errno) = fcntl(lock, FcntlArg::F_SETFD(FdFlag::empty())) {
@@ -201,7 +194,7 @@ fn execute(exec: &crate::start::Exec, pid_file: Option<&PidFile>) -> Failure {
     }
     // Raw `execv`/`execve`, not nix's: nix's take slices of `CStr` and
     // build the pointer arrays on every call, which allocates; here the
-    // arrays were built before the first fork (see `start::Exec`).
+    // arrays were built before the first fork (see `prepared::Exec`).
     match &exec.notify {
         // SAFETY: `program` is a C string and `argv` a null-terminated array
         // of pointers into C strings, all owned by `exec`, which outlives

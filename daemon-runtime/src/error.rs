@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::report::Failure;
 use crate::sysexits;
 
 /// A step of the detachment sequence, in the order the steps run.
@@ -18,6 +17,7 @@ use crate::sysexits;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[repr(u8)]
 pub enum Step {
     /// Checks in the launching process: one thread, paths, `/dev/null`, the report pipe.
     Preflight,
@@ -58,26 +58,36 @@ pub enum Step {
 }
 
 impl Step {
-    pub(crate) const ALL: [Step; 18] = [
-        Step::Preflight,
-        Step::CloseFds,
-        Step::Signals,
-        Step::Fork,
-        Step::Setsid,
-        Step::SecondFork,
-        Step::Stdio,
-        Step::Limits,
-        Step::Chroot,
-        Step::Chdir,
-        Step::PidFile,
-        Step::User,
-        Step::Group,
-        Step::Init,
-        Step::Privileges,
-        Step::Exec,
-        Step::Report,
-        Step::Ready,
-    ];
+    /// The step's number on the report pipe between the daemon and the
+    /// launcher (its `#[repr(u8)]` discriminant).
+    pub(crate) fn wire(self) -> u8 {
+        self as u8
+    }
+
+    /// The step whose [`wire`](Step::wire) number is `value`, if any.
+    pub(crate) fn from_wire(value: u8) -> Option<Step> {
+        Some(match value {
+            _ if value == Step::Preflight as u8 => Step::Preflight,
+            _ if value == Step::CloseFds as u8 => Step::CloseFds,
+            _ if value == Step::Signals as u8 => Step::Signals,
+            _ if value == Step::Fork as u8 => Step::Fork,
+            _ if value == Step::Setsid as u8 => Step::Setsid,
+            _ if value == Step::SecondFork as u8 => Step::SecondFork,
+            _ if value == Step::Stdio as u8 => Step::Stdio,
+            _ if value == Step::Limits as u8 => Step::Limits,
+            _ if value == Step::Chroot as u8 => Step::Chroot,
+            _ if value == Step::Chdir as u8 => Step::Chdir,
+            _ if value == Step::PidFile as u8 => Step::PidFile,
+            _ if value == Step::User as u8 => Step::User,
+            _ if value == Step::Group as u8 => Step::Group,
+            _ if value == Step::Init as u8 => Step::Init,
+            _ if value == Step::Privileges as u8 => Step::Privileges,
+            _ if value == Step::Exec as u8 => Step::Exec,
+            _ if value == Step::Report as u8 => Step::Report,
+            _ if value == Step::Ready as u8 => Step::Ready,
+            _ => return None,
+        })
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -431,24 +441,6 @@ impl std::error::Error for Error {
 /// ("No such file or directory (os error 2)").
 fn os_error(errno: Errno) -> std::io::Error {
     std::io::Error::from_raw_os_error(errno as i32)
-}
-
-/// Turns what a forked process reported into an [`Error`], naming the path
-/// that `path_of` gives for the failed step (the chdir directory, the pid file).
-pub(crate) fn from_failure(failure: Failure, path_of: impl Fn(Step) -> Option<PathBuf>) -> Error {
-    match failure {
-        Failure::Sys(step, errno) => match path_of(step) {
-            Some(path) => Error::Path { step, path, errno },
-            None => Error::Sys { step, errno },
-        },
-        Failure::Refused(reason) => {
-            Error::PidFileRefused { path: path_of(Step::PidFile).unwrap_or_default(), reason }
-        }
-        Failure::RootRegained => Error::RootRegained,
-        Failure::AlreadyRunning(pid) => {
-            Error::AlreadyRunning { path: path_of(Step::PidFile).unwrap_or_default(), pid }
-        }
-    }
 }
 
 /// `30s`, `1.5s` or `500ms`: the units `ready_timeout` is written in.

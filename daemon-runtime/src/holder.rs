@@ -101,14 +101,14 @@ pub(crate) fn examine_locks(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: 
 fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
     let mut buf = [0u8; 24];
     let n = uio::pread(file, &mut buf, 0).ok()?;
-    crate::pidfile::parse_pid(&buf[..n])
+    crate::pid_text::parse_pid(&buf[..n])
 }
 
 /// Proves that `pid` holds an exclusive lock on the file `key` names.
 /// `listed`: `/proc/locks` named it, which is enough when its descriptors
 /// cannot be read.
 fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holder> {
-    let pidfd = crate::control::pidfd_open(pid).ok()?;
+    let pidfd = crate::pidfd::pidfd_open(pid).ok()?;
     let mut path = PathBuf64::new();
     path.push_decimal(u64::from(pid));
     path.push(b"/fd");
@@ -123,7 +123,7 @@ fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holde
         Err(_) => false,
     };
     // Still alive: `/proc/PID` was this process, not a successor of its pid.
-    (proven && crate::control::pidfd_signal(&pidfd, 0).is_ok()).then_some(Holder { pid, pidfd })
+    (proven && crate::pidfd::pidfd_signal(&pidfd, 0).is_ok()).then_some(Holder { pid, pidfd })
 }
 
 /// Whether a descriptor listed in `fds` (`/proc/PID/fd`) is the file `key`

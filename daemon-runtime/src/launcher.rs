@@ -16,12 +16,14 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::error::{self, Error, Step};
+use crate::c_strings::as_path;
+use crate::error::{Error, Step};
+use crate::failure::Failure;
 use crate::notify::NotReady;
 use crate::pidfile;
+use crate::prepared::Prepared;
 use crate::readiness::Ready;
-use crate::report::{self, Failure, Outcome, Received};
-use crate::start::{Prepared, as_path};
+use crate::report::{self, Outcome, Received};
 
 /// How long a failed start's killed processes may take to close the report
 /// pipe (a process the body moved out of the group could hold it forever).
@@ -154,7 +156,7 @@ impl Prepared {
 
     /// Turns what a step reported into an error naming the configured path.
     pub(crate) fn error(&self, failure: Failure) -> Error {
-        error::from_failure(failure, |step| match step {
+        failure.into_error(|step| match step {
             Step::Chdir => Some(as_path(&self.chdir)),
             Step::Chroot => self.chroot.as_deref().map(as_path),
             Step::PidFile => self.pid_file.as_deref().map(as_path),

@@ -66,7 +66,7 @@ impl NotifySocket {
     /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
     pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
         let deadline = Instant::now() + timeout;
-        let program = crate::control::pidfd_open(pid).map_err(|_| NotReady::Exited)?;
+        let program = crate::pidfd::pidfd_open(pid).map_err(|_| NotReady::Exited)?;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

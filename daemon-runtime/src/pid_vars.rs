@@ -53,7 +53,7 @@ impl PidVariable {
     /// Writes `NAME=<pid>` and a NUL into `entry`.
     fn write(&self, entry: *mut u8, pid: u32) {
         let mut buf = [0u8; 24];
-        let digits = crate::pidfile::format_pid(pid, &mut buf);
+        let digits = crate::pid_text::format_pid(pid, &mut buf);
         let digits = &digits[..digits.len() - 1]; // without its newline
         let name = self.name.as_bytes();
         // `entry` points to a leaked `[u8; ENTRY_LEN]` (see `PidVariable`),

@@ -20,9 +20,11 @@ use nix::sys::uio;
 use nix::unistd::{self, Pid};
 
 use crate::error::{Refusal, Step};
+use crate::failure::Failure;
 use crate::holder::{self, Proof};
-use crate::report::Failure;
+use crate::pid_text::format_pid;
 use crate::resolve;
+use crate::resolve::Inode;
 
 /// How often to start over when the file was replaced between `open` and
 /// `flock` (a stopping daemon unlinks it), or was found locked by no daemon
@@ -98,12 +100,12 @@ impl PidFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::Error> {
-        let shown = crate::start::absolute(path.as_ref())?;
-        let path = crate::start::c_string(shown.clone())?;
+        let shown = crate::c_strings::absolute(path.as_ref())?;
+        let path = crate::c_strings::c_string(shown.clone())?;
         let location = Location::find(&shown, None)?;
         match lock_at(&location) {
             Ok(locked) => Ok(PidFile::from_lock(path, location, locked)),
-            Err(failure) => Err(crate::error::from_failure(failure, |_| Some(shown.clone()))),
+            Err(failure) => Err(failure.into_error(|_| Some(shown.clone()))),
         }
     }
 
@@ -170,9 +172,6 @@ impl Drop for PidFile {
         }
     }
 }
-
-/// A file's device and inode.
-pub(crate) type Inode = (u64, u64);
 
 fn inode(file: &FileStat) -> Inode {
     #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
@@ -428,50 +427,4 @@ fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `pid` in decimal and a newline, formatted into `buf` without allocating.
-pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
-    let mut start = buf.len() - 1;
-    buf[start] = b'\n';
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (pid % 10) as u8;
-        pid /= 10;
-        if pid == 0 {
-            return &buf[start..];
-        }
-    }
-}
-
-/// A positive decimal pid followed by a newline, and nothing else.
-pub(crate) fn parse_pid(text: &[u8]) -> Option<u32> {
-    let digits = text.strip_suffix(b"\n")?;
-    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let pid = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pids_format_and_parse_back() {
-        for pid in [1, 9, 10, 4242, 4_194_304, i32::MAX as u32] {
-            let mut buf = [0u8; 24];
-            let text = format_pid(pid, &mut buf);
-            assert_eq!(text, format!("{pid}\n").as_bytes());
-            assert_eq!(parse_pid(text), Some(pid));
-        }
-    }
-
-    #[test]
-    fn garbage_is_no_pid() {
-        for text in ["", "\n", "abc\n", "-1\n", "0\n", "12", "99999999999\n", "2147483648\n", "1 2\n"] {
-            assert_eq!(parse_pid(text.as_bytes()), None, "{text:?}");
-        }
-    }
 }

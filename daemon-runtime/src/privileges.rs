@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::unistd::{self, Gid, Group, Uid, User};
 
 use crate::error::{Error, Step};
-use crate::report::Failure;
+use crate::failure::Failure;
 
 /// A user or group as configured: a name, or a numeric id.
 ///

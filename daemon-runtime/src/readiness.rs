@@ -77,7 +77,7 @@ pub fn ready() {
             // The launcher waits for a record that cannot arrive and will
             // report a failure: leave rather than run unseen. The launcher,
             // still root, removes the pid file once this process is gone.
-            crate::detached::leave(crate::sysexits::EX_OSERR)
+            crate::sysexits::leave(crate::sysexits::EX_OSERR)
         }
     }
     notify_service_manager();

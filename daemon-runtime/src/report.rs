@@ -23,17 +23,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd;
 
 use crate::error::{Refusal, Step};
-
-/// What went wrong in a forked process: `Copy`, no heap, so it can cross the
-/// pipe. The launcher turns it into an [`Error`](crate::Error) with the
-/// configured paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    Sys(Step, Errno),
-    Refused(Refusal),
-    AlreadyRunning(Option<u32>),
-    RootRegained,
-}
+use crate::failure::Failure;
 
 /// What the launcher learned from the pipe.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,7 +72,7 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
         Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
         Err(Failure::AlreadyRunning(pid)) => (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from)),
     };
-    let step = Step::ALL.iter().position(|&s| s == step).unwrap_or(0) as u8;
+    let step = step.wire();
     let mut record = [0u8; RECORD];
     record[0] = tag;
     record[1] = step;
@@ -92,7 +82,7 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
 }
 
 fn decode(record: &[u8; RECORD]) -> Outcome {
-    let step = Step::ALL.get(usize::from(record[1])).copied().unwrap_or(Step::Report);
+    let step = Step::from_wire(record[1]).unwrap_or(Step::Report);
     let errno = Errno::from_raw(i32::from_ne_bytes(record[4..8].try_into().unwrap_or_default()));
     let value = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
     let failure = match record[0] {
@@ -384,6 +374,16 @@ fn read_text(pipe: &OwnedFd, record: &[u8; RECORD]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_numbers_are_dense_and_round_trip() {
+        let steps: Vec<Step> = (0..=u8::MAX).map_while(Step::from_wire).collect();
+        assert!(steps.len() >= 18, "{steps:?}");
+        for (number, step) in steps.into_iter().enumerate() {
+            assert_eq!(usize::from(step.wire()), number);
+        }
+        assert_eq!(Step::from_wire(u8::MAX), None);
+    }
 
     #[test]
     fn every_record_round_trips() {

@@ -26,6 +26,9 @@ use nix::unistd;
 
 use crate::error::{Error, Refusal, Step};
 
+/// A file's device and inode.
+pub(crate) type Inode = (u64, u64);
+
 /// The most symbolic links one walk follows, as the kernel's `MAXSYMLINKS`.
 const MAX_HOPS: usize = 40;
 

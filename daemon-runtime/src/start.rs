@@ -1,10 +1,10 @@
 //! [`Daemon::start`], [`Daemon::start_with`] and [`Daemon::exec`]: step 1
 //! to 4, in the launching process, up to the fork.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CString, OsStr};
 use std::fmt::Display;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +15,11 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
-use crate::c_strings::CStringArray;
+use crate::c_strings::{CStringArray, absolute, c_string};
 use crate::error::{Error, Step};
 use crate::notify::NotifySocket;
 use crate::pidfile;
+use crate::prepared::{Exec, Prepared};
 use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
 use crate::report::Relay;
@@ -27,49 +28,6 @@ use crate::{activation, fds, logs, preflight, signals};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Everything the daemon's side needs, built before the first fork so that
-/// nothing between the forks allocates, formats or resolves a name.
-pub(crate) struct Prepared {
-    pub(crate) umask: Mode,
-    pub(crate) core_dumps: bool,
-    pub(crate) double_fork: bool,
-    pub(crate) ready: Ready,
-    pub(crate) timeout: Duration,
-    /// The configured paths, for messages and the launcher's cleanup.
-    pub(crate) chroot: Option<CString>,
-    pub(crate) chdir: CString,
-    pub(crate) pid_file: Option<CString>,
-    /// The directories, walked in the launcher (see [`crate::resolve`]):
-    /// the daemon enters them with `fchdir`, never by path.
-    pub(crate) chroot_dir: Option<OwnedFd>,
-    pub(crate) chdir_dir: Option<OwnedFd>,
-    pub(crate) pid_location: Option<pidfile::Location>,
-    pub(crate) credentials: Option<Credentials>,
-    /// Taken by the stdio step.
-    pub(crate) devnull: Option<OwnedFd>,
-    pub(crate) stdout: Option<OwnedFd>,
-    pub(crate) stderr: Option<OwnedFd>,
-    /// With manual readiness: where stdout and stderr go once ready.
-    pub(crate) deferred_stdio: Option<(OwnedFd, OwnedFd)>,
-    /// With manual readiness: stdout and stderr until then, relayed by the launcher.
-    pub(crate) relay: Option<Relay>,
-    /// With [`Daemon::exec`]: the program and its arguments.
-    pub(crate) exec: Option<Exec>,
-    /// `$NOTIFY_SOCKET`, resolved now so that the daemon reports to it
-    /// without allocating.
-    pub(crate) service_manager: Option<ServiceManager>,
-}
-
-/// A program to execute in place of the daemon's body: C strings and the
-/// null-terminated pointer array `execv` wants, built before forking.
-pub(crate) struct Exec {
-    pub(crate) program: CString,
-    /// The program's path, then its arguments.
-    pub(crate) argv: CStringArray,
-    /// With [`Daemon::exec_notify`]: the socket the program reports on.
-    pub(crate) notify: Option<NotifySocket>,
-}
 
 impl Daemon {
     /// Detaches the calling process; returns in the daemon only.
@@ -328,28 +286,4 @@ impl Prepared {
 /// Who may own a log file besides root: the daemon's user.
 fn log_owner(credentials: Option<&Credentials>) -> u32 {
     credentials.map_or(unistd::geteuid().as_raw(), Credentials::uid)
-}
-
-/// `path` made absolute against the launcher's working directory (before any
-/// `chdir` changes what a relative path means).
-pub(crate) fn absolute(path: &Path) -> Result<PathBuf, Error> {
-    std::path::absolute(path).map_err(|e| Error::Path {
-        step: Step::Preflight,
-        path: path.to_path_buf(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
-    })
-}
-
-/// An absolute path as the C string the system calls take.
-pub(crate) fn c_string(path: PathBuf) -> Result<CString, Error> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
-        step: Step::Preflight,
-        path,
-        errno: Errno::EINVAL,
-    })
-}
-
-/// A C string built by [`c_string`] as the path it was made from, for messages.
-pub(crate) fn as_path(path: &CStr) -> PathBuf {
-    PathBuf::from(OsStr::from_bytes(path.to_bytes()))
 }

@@ -27,7 +27,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 
-use crate::pidfile::Inode;
+use crate::resolve::Inode;
 
 /// The signals whose default action ends the process, that a program can
 /// catch and that do not report a fault of its own.

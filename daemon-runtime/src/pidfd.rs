@@ -1,0 +1,35 @@
+//! Process descriptors (`pidfd_open(2)`, `pidfd_send_signal(2)`): the
+//! proof that a signal reaches the process that was checked, not whatever
+//! reused its pid. nix has no wrappers.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// `pidfd_open(2)`: a descriptor that names process `pid` for as long as
+/// it is held, whatever the pid is reused for afterwards.
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
+    // or -1; nix has no wrapper.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor was just returned to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `pidfd_send_signal(2)`: `signal` (0 to ask whether it lives) to the process
+/// `pidfd` names, whatever its pid has become. Allocation-free.
+pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: a valid pidfd, a signal number, no siginfo (null), no flags.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if res < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
