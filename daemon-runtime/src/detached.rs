@@ -88,7 +88,10 @@ impl Prepared {
             // "Ready" now; end of file once the exec closes the pipe.
             unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
             let failure = execute(exec, pid_file.as_ref());
-            let code = if failure == Failure::Sys(Step::Exec, nix::errno::Errno::ENOENT) { 127 } else { 126 };
+            let code = match failure {
+                Failure::Sys(_, errno) => crate::error::exec_exit_code(errno),
+                _ => 126,
+            };
             drop(pid_file);
             let _ = report::send(&to_launcher, Err(failure));
             leave(code)

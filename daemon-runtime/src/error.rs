@@ -350,8 +350,7 @@ impl Error {
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Pid1 => sysexits::EX_CONFIG,
             Error::Init { .. } => sysexits::EX_UNAVAILABLE,
-            Error::Path { step: Step::Exec, errno: Errno::ENOENT, .. } => 127,
-            Error::Path { step: Step::Exec, .. } => 126,
+            Error::Path { step: Step::Exec, errno, .. } => exec_exit_code(*errno),
             Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
             Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
@@ -435,6 +434,12 @@ impl std::error::Error for Error {
             _ => None,
         }
     }
+}
+
+/// The shell's codes for a program that could not be executed: 127 when
+/// it is missing, 126 when it is there but cannot be run.
+pub(crate) fn exec_exit_code(errno: Errno) -> i32 {
+    if errno == Errno::ENOENT { 127 } else { 126 }
 }
 
 /// The kernel's words for `errno`, as `std::io::Error` renders them
