@@ -39,6 +39,19 @@ const FIRST: usize = 10;
 /// per-process `when=1` flock failure as the daemon, so the file stays).
 /// Printed, not failed; to be emptied once that rework is merged.
 const KNOWN: &[&str] = &["flock:error=EIO:when=1"];
+/// Injections whose outcome is the C library's, not the project's: with
+/// `passwd: files systemd` in `nsswitch.conf`, the user lookup of the
+/// targets that switch to `nobody` (in the launcher, before it forks) runs
+/// glibc's `initgroups` through `libnss_systemd`, whose first two
+/// `rt_sigprocmask` calls are asserted to succeed (it aborts: "Assertion
+/// 'sigprocmask_many(...) >= 0' failed at src/nss-systemd/nss-systemd.c"),
+/// and whose `pthread_once` wake-up `futex` makes glibc abort on an errno
+/// futex never returns ("The futex facility returned an unexpected error
+/// code"). Skipped only when the run ends exactly so: killed by SIGABRT
+/// (134) with nothing of the start alive and no pid file; any other outcome
+/// is judged.
+const NSS_ABORTS: &[&str] =
+    &["rt_sigprocmask:error=EIO:when=1", "rt_sigprocmask:error=EIO:when=2", "futex:error=EIO:when=1"];
 /// Runs at once: the machine is small and shared.
 const POOL: usize = 3;
 /// The probe's ready timeout; a run taking much longer hangs.
@@ -340,7 +353,13 @@ fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
                     if run.code == Some(0) && !run.daemon_named && run.after_exec {
                         // `daemon-run` executed the program, which then
                         // failed on its own injected call: not the project's.
-                        skipped.lock().unwrap().push(format!("{} inject={inject}", target.name()));
+                        skipped.lock().unwrap().push(format!("{} inject={inject}: the program's", target.name()));
+                        continue;
+                    }
+                    let switches_user = matches!(target, Target::Attribute | Target::DaemonRun);
+                    let nss_abort = run.code == Some(128 + libc::SIGABRT) && run.left.is_empty() && !run.pid_file_left;
+                    if switches_user && nss_abort && NSS_ABORTS.contains(&inject.as_str()) {
+                        skipped.lock().unwrap().push(format!("{} inject={inject}: NSS aborted", target.name()));
                         continue;
                     }
                     if run.code != Some(0) {
@@ -361,7 +380,7 @@ fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
     let _ = writeln!(
         std::io::stderr().lock(),
         "faults: {} injected runs ({:?}) in {:?}: {} failed the start, {} broke the rule, \
-         {} hit only the executed program, {} known:\n{}",
+         {} not the project's, {} known:\n{}\n{}",
         cases.len(),
         per_target.into_inner().unwrap(),
         started.elapsed(),
@@ -369,6 +388,7 @@ fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
         failures.len(),
         skipped.len(),
         known.len(),
+        skipped.join("\n"),
         known.join("\n"),
     );
     let _ = std::fs::remove_file(ATTR_LOG);
