@@ -21,7 +21,9 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -285,8 +287,7 @@ impl PidPath {
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty())?;
         let opened = stat::fstat(&file)?;
-        let proc =
-            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        let proc = holder::open_proc()?;
         Ok(PidPath { dir, name, file, opened, proc })
     }
 
@@ -315,6 +316,7 @@ impl PidPath {
     }
 }
 
+#[cfg(target_os = "linux")]
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
     // or -1; nix has no wrapper.
@@ -328,6 +330,7 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// `pidfd_send_signal(2)`: `signal` (0 to ask whether it lives) to the process
 /// `pidfd` names, whatever its pid has become. Allocation-free.
+#[cfg(target_os = "linux")]
 pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<()> {
     // SAFETY: a valid pidfd, a signal number, no siginfo (null), no flags.
     let res = unsafe {
@@ -340,4 +343,10 @@ pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<(
         )
     };
     if res < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Without pidfds a process cannot be pinned: nothing is signalled.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pidfd_signal(_pidfd: &OwnedFd, _signal: libc::c_int) -> io::Result<()> {
+    Err(holder::unsupported())
 }

@@ -44,15 +44,33 @@ pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
 ///
 /// As [`close_inherited_fds`].
 pub(crate) unsafe fn close_all_but(keep: &[RawFd]) -> nix::Result<()> {
+    #[cfg(all(target_os = "linux", not(daemon_portable)))]
     match close_ranges(keep) {
         // SAFETY: the caller's contract, passed on.
         Err(Errno::ENOSYS | Errno::EPERM) => unsafe { close_listed_fds(keep) },
         other => other,
     }
+    // FreeBSD's `/dev/fd` lists only 0 to 2 unless fdescfs is mounted: never
+    // trust it there; `close_range` exists since FreeBSD 13.
+    #[cfg(target_os = "freebsd")]
+    return close_ranges(keep);
+    // macOS (a real `/dev/fd` listing), and Linux built with
+    // `--cfg daemon_portable`, which runs this path in the tests.
+    #[cfg(not(any(all(target_os = "linux", not(daemon_portable)), target_os = "freebsd")))]
+    // SAFETY: the caller's contract, passed on.
+    return unsafe { close_listed_fds(keep) };
 }
 
+/// Where the process's open descriptors are listed: `/proc/self/fd` on
+/// Linux, `/dev/fd` elsewhere (a real listing on macOS; on Linux a link to
+/// the former, which is what `daemon_portable` exercises).
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
+const FD_DIR: &str = "/proc/self/fd";
+#[cfg(not(all(target_os = "linux", not(daemon_portable))))]
+const FD_DIR: &str = "/dev/fd";
+
 /// Closes every descriptor above 2 except those in `keep` by listing
-/// `/proc/self/fd`: what [`close_inherited_fds`] falls back to where
+/// `/proc/self/fd` (`/dev/fd` off Linux): what [`close_inherited_fds`] falls back to where
 /// `close_range(2)` is missing (also blocked by some seccomp filters, hence `EPERM`).
 ///
 /// Not public: reachable as `__private::close_listed_fds` only so that the
@@ -70,7 +88,7 @@ pub(crate) unsafe fn close_all_but(keep: &[RawFd]) -> nix::Result<()> {
 pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
     let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     // Collect first: closing while iterating could close the listing's own fd.
-    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+    let open: Vec<RawFd> = std::fs::read_dir(FD_DIR)
         .map_err(errno)?
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
         .collect();
@@ -85,6 +103,7 @@ pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
 
 /// `close_range` over `[3, ∞)` minus `keep`; sound only under
 /// [`close_inherited_fds`]'s contract (private, so not an `unsafe fn`).
+#[cfg(any(all(target_os = "linux", not(daemon_portable)), target_os = "freebsd"))]
 fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
     let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd > 2).map(|&fd| fd as u32).collect();
     keep.sort_unstable();
@@ -99,10 +118,19 @@ fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
     Ok(())
 }
 
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 fn close_range(first: u32, last: u32) -> nix::Result<()> {
     // SAFETY: close_range only closes descriptors; the callers' contract
     // (`close_inherited_fds`) says nothing owns the ones in the range. nix has no wrapper, so libc's syscall
     // is used (the glibc wrapper needs glibc 2.34).
     let res = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    Errno::result(res).map(drop)
+}
+
+#[cfg(target_os = "freebsd")]
+fn close_range(first: u32, last: u32) -> nix::Result<()> {
+    // SAFETY: close_range only closes descriptors; the callers' contract
+    // (`close_inherited_fds`) says nothing owns the ones in the range.
+    let res = unsafe { libc::close_range(first, last, 0) };
     Errno::result(res).map(drop)
 }

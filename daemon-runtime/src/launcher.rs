@@ -30,8 +30,41 @@ const WRITERS_GONE: Duration = Duration::from_secs(1);
 /// Makes the launcher the subreaper of what it forks: the daemon, orphaned
 /// by the intermediate process, is re-parented to the launcher instead of
 /// init, so its pid stays its own until the launcher reaps it.
+///
+/// Linux: `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`;
+/// macOS has no such thing (see [`SUBREAPER`]).
 pub(crate) fn adopt_orphans() -> Result<(), Error> {
-    nix::sys::prctl::set_child_subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+    subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+}
+
+/// Whether the launcher can be the subreaper of the daemon. Without it
+/// (macOS) a failed start kills the daemon through its process group only,
+/// while the unreaped intermediate process pins the group's id; a daemon
+/// that left that group before failing is not signalled, since its pid,
+/// now init's child, proves nothing.
+pub(crate) const SUBREAPER: bool =
+    cfg!(any(target_os = "linux", target_os = "android", target_os = "freebsd"));
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn subreaper(on: bool) -> nix::Result<()> {
+    nix::sys::prctl::set_child_subreaper(on)
+}
+
+#[cfg(target_os = "freebsd")]
+fn subreaper(on: bool) -> nix::Result<()> {
+    let command = if on { libc::PROC_REAP_ACQUIRE } else { libc::PROC_REAP_RELEASE };
+    let me = libc::id_t::from(std::process::id());
+    // SAFETY: PROC_REAP_ACQUIRE/RELEASE take no data (null) and act on this process only.
+    let res = unsafe { libc::procctl(libc::P_PID, me, command, std::ptr::null_mut()) };
+    if res == -1 && !on && Errno::last() == Errno::EINVAL {
+        return Ok(()); // was not a reaper: nothing to release
+    }
+    Errno::result(res).map(drop)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn subreaper(_on: bool) -> nix::Result<()> {
+    Ok(())
 }
 
 impl Prepared {
@@ -114,7 +147,7 @@ impl Prepared {
             pidfile::remove_if_stale(&path);
         }
         // The caller may go on after the error: orphans are init's again.
-        let _ = nix::sys::prctl::set_child_subreaper(false);
+        let _ = subreaper(false);
         error
     }
 
@@ -136,7 +169,8 @@ impl Prepared {
         let _ = kill(child, Signal::SIGKILL);
         report::await_end(pipe, WRITERS_GONE);
         let status = reap(child);
-        if let Some(daemon) = daemon.filter(|&daemon| daemon != child) {
+        // Without a subreaper the daemon is init's child now: its pid proves nothing.
+        if let Some(daemon) = daemon.filter(|&daemon| SUBREAPER && daemon != child) {
             let _ = kill(daemon, Signal::SIGKILL);
             reap(daemon);
         }

@@ -413,6 +413,10 @@ mod control;
 mod detached;
 mod error;
 mod fds;
+#[cfg(target_os = "linux")]
+mod holder;
+#[cfg(not(target_os = "linux"))]
+#[path = "holder_elsewhere.rs"]
 mod holder;
 mod launcher;
 mod logs;

@@ -28,7 +28,7 @@ pub fn reset_signals() -> std::io::Result<()> {
 
 /// [`reset_signals`] with the `errno` the start reports.
 pub(crate) fn reset() -> nix::Result<()> {
-    for signal in 1..=libc::SIGRTMAX() {
+    for signal in 1..=last_signal() {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
@@ -40,10 +40,27 @@ pub(crate) fn reset() -> nix::Result<()> {
     set_handler(libc::SIGPIPE, libc::SIG_IGN)
 }
 
+/// The highest signal number: the real-time ones included where they exist.
+#[cfg(target_os = "linux")]
+fn last_signal() -> libc::c_int {
+    libc::SIGRTMAX()
+}
+
+/// The highest signal number: macOS has 31 signals, FreeBSD 31 plus its
+/// real-time range up to 126 (`_SIG_MAXSIG`), none of them reserved by libc.
+#[cfg(not(target_os = "linux"))]
+fn last_signal() -> libc::c_int {
+    #[cfg(target_os = "freebsd")]
+    return 126;
+    #[cfg(not(target_os = "freebsd"))]
+    return 31;
+}
+
 /// The kernel's `struct sigaction`, whose first word is the handler on every
 /// Linux architecture but MIPS. The raw system call is used because the C
 /// library refuses to touch the signals it reserves (32 and 33 under glibc),
 /// which can be inherited ignored all the same.
+#[cfg(target_os = "linux")]
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
@@ -53,6 +70,7 @@ struct KernelSigaction {
     mask: u64,
 }
 
+#[cfg(target_os = "linux")]
 fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
     let mut old = KernelSigaction::default();
     let new = new.map_or(std::ptr::null(), |new| new as *const KernelSigaction);
@@ -65,10 +83,41 @@ fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Resu
     Errno::result(res).map(|_| old)
 }
 
+/// libc's `sigaction`, the only door where there is no raw system call to
+/// use (macOS, FreeBSD: their C libraries reserve no signal numbers).
+#[cfg(not(target_os = "linux"))]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
+    // SAFETY: an all-zero `struct sigaction` is a valid value (SIG_DFL, no
+    // flags, an empty mask).
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut wanted: libc::sigaction = unsafe { std::mem::zeroed() };
+    let new = match new {
+        Some(new) => {
+            wanted.sa_sigaction = new.handler;
+            &wanted as *const libc::sigaction
+        }
+        None => std::ptr::null(),
+    };
+    // SAFETY: both pointers are valid (or null for "no change"); only
+    // SIG_DFL and SIG_IGN are ever installed, so no code of ours runs on delivery.
+    let res = unsafe { libc::sigaction(signal, new, &mut old) };
+    Errno::result(res).map(|_| KernelSigaction { handler: old.sa_sigaction })
+}
+
 fn handler(signal: libc::c_int) -> nix::Result<libc::sighandler_t> {
     rt_sigaction(signal, None).map(|old| old.handler)
 }
 
 fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<()> {
-    rt_sigaction(signal, Some(&KernelSigaction { handler, ..KernelSigaction::default() })).map(drop)
+    #[cfg(target_os = "linux")]
+    let new = KernelSigaction { handler, ..KernelSigaction::default() };
+    #[cfg(not(target_os = "linux"))]
+    let new = KernelSigaction { handler };
+    rt_sigaction(signal, Some(&new)).map(drop)
 }
