@@ -43,9 +43,9 @@ pub(crate) fn adopt_orphans() -> Result<(), Error> {
 /// that left that group before failing is not signalled, since its pid,
 /// now init's child, proves nothing.
 pub(crate) const SUBREAPER: bool =
-    cfg!(any(target_os = "linux", target_os = "android", target_os = "freebsd"));
+    cfg!(all(any(target_os = "linux", target_os = "android", target_os = "freebsd"), not(daemon_portable)));
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(daemon_portable)))]
 fn subreaper(on: bool) -> nix::Result<()> {
     nix::sys::prctl::set_child_subreaper(on)
 }
@@ -62,7 +62,9 @@ fn subreaper(on: bool) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+/// macOS, and Linux with `--cfg daemon_portable` (so that the tests run
+/// the group-only cleanup macOS relies on).
+#[cfg(any(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")), daemon_portable))]
 fn subreaper(_on: bool) -> nix::Result<()> {
     Ok(())
 }

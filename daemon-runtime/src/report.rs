@@ -386,11 +386,11 @@ fn read_text(pipe: &OwnedFd, record: &[u8; RECORD]) -> String {
 /// set right after, which is race-free here because the start runs one
 /// thread (the preflight proved it): no other thread can fork in between.
 pub(crate) fn cloexec_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
-    #[cfg(not(target_vendor = "apple"))]
+    #[cfg(not(any(target_vendor = "apple", daemon_portable)))]
     {
         unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
     }
-    #[cfg(target_vendor = "apple")]
+    #[cfg(any(target_vendor = "apple", daemon_portable))]
     {
         use nix::fcntl::{FcntlArg, FdFlag, fcntl};
         let (read, write) = unistd::pipe()?;

@@ -32,7 +32,13 @@ pub(crate) fn reset() -> nix::Result<()> {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        if handler(signal)? == libc::SIG_IGN {
+        let current = match handler(signal) {
+            // glibc's `sigaction` refuses the signals it reserves (32, 33):
+            // only the Linux fast path can reset those.
+            Err(Errno::EINVAL) if cfg!(all(target_os = "linux", daemon_portable)) => continue,
+            other => other?,
+        };
+        if current == libc::SIG_IGN {
             set_handler(signal, libc::SIG_DFL)?;
         }
     }
@@ -60,7 +66,7 @@ fn last_signal() -> libc::c_int {
 /// Linux architecture but MIPS. The raw system call is used because the C
 /// library refuses to touch the signals it reserves (32 and 33 under glibc),
 /// which can be inherited ignored all the same.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
@@ -70,7 +76,7 @@ struct KernelSigaction {
     mask: u64,
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
     let mut old = KernelSigaction::default();
     let new = new.map_or(std::ptr::null(), |new| new as *const KernelSigaction);
@@ -84,13 +90,14 @@ fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Resu
 }
 
 /// libc's `sigaction`, the only door where there is no raw system call to
-/// use (macOS, FreeBSD: their C libraries reserve no signal numbers).
-#[cfg(not(target_os = "linux"))]
+/// use (macOS, FreeBSD: their C libraries reserve no signal numbers); on
+/// Linux with `--cfg daemon_portable`, so that the tests run it.
+#[cfg(any(not(target_os = "linux"), daemon_portable))]
 struct KernelSigaction {
     handler: libc::sighandler_t,
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(not(target_os = "linux"), daemon_portable))]
 fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
     // SAFETY: an all-zero `struct sigaction` is a valid value (SIG_DFL, no
     // flags, an empty mask).
@@ -115,9 +122,9 @@ fn handler(signal: libc::c_int) -> nix::Result<libc::sighandler_t> {
 }
 
 fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<()> {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(daemon_portable)))]
     let new = KernelSigaction { handler, ..KernelSigaction::default() };
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(any(not(target_os = "linux"), daemon_portable))]
     let new = KernelSigaction { handler };
     rt_sigaction(signal, Some(&new)).map(drop)
 }
