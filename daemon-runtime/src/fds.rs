@@ -7,10 +7,11 @@ use nix::errno::Errno;
 
 /// Closes every descriptor above 2 except those in `keep`.
 ///
-/// Uses `close_range(2)` over the gaps between the kept descriptors: a
-/// handful of system calls whatever the limit. On kernels without it (before
-/// Linux 5.9) it lists `/proc/self/fd` instead; it never loops up to
-/// `RLIMIT_NOFILE`, which can mean a million `close` calls.
+/// Uses `close_range(2)` over the gaps between the kept descriptors (Linux,
+/// FreeBSD ≥ 13): a handful of system calls whatever the limit. On kernels
+/// without it (before Linux 5.9) it lists `/proc/self/fd` instead, and on
+/// macOS `/dev/fd`; it never loops up to `RLIMIT_NOFILE`, which can mean a
+/// million `close` calls.
 ///
 /// The fallback allocates: call it before forking, as [`Daemon::start`](crate::Daemon::start) does.
 ///
@@ -25,7 +26,7 @@ use nix::errno::Errno;
 /// # Errors
 ///
 /// The error of `close_range` when it fails for another reason than being
-/// absent, or of listing `/proc/self/fd`.
+/// absent, or of listing `/proc/self/fd` (`/dev/fd`).
 ///
 /// ```no_run
 /// // Keep a listening socket passed as descriptor 3.

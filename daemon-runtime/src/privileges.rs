@@ -193,12 +193,19 @@ fn group_list(name: &std::ffi::CStr, gid: Gid) -> nix::Result<Vec<Gid>> {
 
 /// `setgroups`: macOS accepts at most `NGROUPS_MAX` (16); a user in more
 /// groups fails the step with `EINVAL` rather than silently losing some.
+/// The ids are copied to the stack: this runs between the forks.
 #[cfg(target_vendor = "apple")]
 fn set_groups(groups: &[Gid]) -> nix::Result<()> {
-    let len = libc::c_int::try_from(groups.len()).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: `Gid` is `repr(transparent)` over `gid_t`; the call reads
-    // `len` of them from the slice.
-    let res = unsafe { libc::setgroups(len, groups.as_ptr().cast()) };
+    const NGROUPS_MAX: usize = 16;
+    let mut ids: [libc::gid_t; NGROUPS_MAX] = [0; NGROUPS_MAX];
+    if groups.len() > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    for (id, group) in ids.iter_mut().zip(groups) {
+        *id = group.as_raw();
+    }
+    // SAFETY: the call reads `groups.len()` (at most 16) ids from our array.
+    let res = unsafe { libc::setgroups(groups.len() as libc::c_int, ids.as_ptr()) };
     Errno::result(res).map(drop)
 }
 

@@ -33,9 +33,10 @@ pub(crate) fn reset() -> nix::Result<()> {
             continue;
         }
         let current = match handler(signal) {
-            // glibc's `sigaction` refuses the signals it reserves (32, 33):
-            // only the Linux fast path can reset those.
-            Err(Errno::EINVAL) if cfg!(all(target_os = "linux", daemon_portable)) => continue,
+            // A C library's `sigaction` refuses the signals it reserves
+            // (glibc's 32 and 33, FreeBSD libthr's SIGTHR): only the Linux
+            // fast path can reset those.
+            Err(Errno::EINVAL) if cfg!(any(not(target_os = "linux"), daemon_portable)) => continue,
             other => other?,
         };
         if current == libc::SIG_IGN {
