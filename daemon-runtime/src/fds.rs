@@ -87,12 +87,8 @@ const FD_DIR: &str = "/dev/fd";
 ///
 /// The `errno` of reading `/proc/self/fd` (`ENOENT` when `/proc` is not mounted).
 pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
-    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     // Collect first: closing while iterating could close the listing's own fd.
-    let open: Vec<RawFd> = std::fs::read_dir(FD_DIR)
-        .map_err(errno)?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let open = listed_fds()?;
     for fd in open.into_iter().filter(|&fd| fd > 2 && !keep.contains(&fd)) {
         // SAFETY: the caller guarantees that nothing owns a descriptor above
         // 2 outside `keep`; the one the listing used is already closed
@@ -100,6 +96,38 @@ pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
         unsafe { libc::close(fd) };
     }
     Ok(())
+}
+
+/// The descriptors [`FD_DIR`] lists. libc's `opendir` rather than
+/// `std::fs::read_dir`, whose drop panics (debug builds) when `closedir`
+/// fails: closing the listing's descriptor can fail (`EIO`) after every
+/// entry was read, which changes nothing here.
+fn listed_fds() -> nix::Result<Vec<RawFd>> {
+    let path = std::ffi::CString::new(FD_DIR).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: a NUL-terminated path; the stream returned is ours alone.
+    let dir = unsafe { libc::opendir(path.as_ptr()) };
+    if dir.is_null() {
+        return Err(Errno::last());
+    }
+    let mut open = Vec::new();
+    loop {
+        // SAFETY: `dir` is the open stream from above, read by this thread only.
+        let entry = unsafe { libc::readdir(dir) };
+        if entry.is_null() {
+            break; // the end (an error ends the listing too: what was read is closed)
+        }
+        // SAFETY: readdir returned a valid entry that lives until the next
+        // readdir on `dir`, and this borrow ends before it.
+        let d_name = unsafe { &(*entry).d_name };
+        // SAFETY: `d_name` is NUL-terminated within the entry.
+        let name = unsafe { std::ffi::CStr::from_ptr(d_name.as_ptr()) };
+        if let Some(fd) = name.to_str().ok().and_then(|name| name.parse().ok()) {
+            open.push(fd);
+        }
+    }
+    // SAFETY: closes the stream opened above, once; its error changes nothing.
+    unsafe { libc::closedir(dir) };
+    Ok(open)
 }
 
 /// `close_range` over `[3, ∞)` minus `keep`; sound only under
