@@ -56,8 +56,10 @@ fn subreaper(on: bool) -> nix::Result<()> {
     let me = libc::id_t::from(std::process::id());
     // SAFETY: PROC_REAP_ACQUIRE/RELEASE take no data (null) and act on this process only.
     let res = unsafe { libc::procctl(libc::P_PID, me, command, std::ptr::null_mut()) };
-    if res == -1 && !on && Errno::last() == Errno::EINVAL {
-        return Ok(()); // was not a reaper: nothing to release
+    // Unlike Linux's prctl, acquiring twice fails (EBUSY) and releasing
+    // what is not held too (EINVAL): both leave the state asked for.
+    if res == -1 && matches!((on, Errno::last()), (true, Errno::EBUSY) | (false, Errno::EINVAL)) {
+        return Ok(());
     }
     Errno::result(res).map(drop)
 }
