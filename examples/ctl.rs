@@ -9,6 +9,10 @@
 //! ```
 //!
 //! The daemon writes `<dir>/ctl.log`.
+//!
+//! Linux only: `status`, `stop` and `signal` prove the lock's holder through
+//! `/proc` and pidfds; elsewhere they refuse (`Unsupported`), and so do
+//! `status`, `stop`, `restart` and `reload` here.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

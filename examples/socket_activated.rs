@@ -3,6 +3,9 @@
 //! under systemd's `.socket` units, `systemd-socket-activate`,
 //! `daemon-run --listen`, or a terminal.
 //!
+//! Socket activation is systemd's, so Linux's: elsewhere nothing sets
+//! `LISTEN_FDS` and the server binds its own port.
+//!
 //! Its directory is the first argument (default `/tmp/daemon-socket-activated`):
 //! it holds `socket_activated.pid` and, when it bound the port itself,
 //! `port` (the second argument, default 0: any free port). Each connection

@@ -5,7 +5,9 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+#[cfg(target_os = "linux")]
+use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -153,6 +155,7 @@ fn released_by(pid_file: &Path, stopped: u32, deadline: Instant) -> io::Result<b
 
 /// Whether any `flock` is held on the file at `path` (`/proc/locks` lists
 /// it as `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF`).
+#[cfg(target_os = "linux")]
 fn locked(path: &Path) -> io::Result<bool> {
     use std::os::unix::fs::MetadataExt;
     let meta = match std::fs::symlink_metadata(path) {
@@ -169,6 +172,7 @@ fn locked(path: &Path) -> io::Result<bool> {
     }))
 }
 
+#[cfg(target_os = "linux")]
 fn pidfd_send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
     // SAFETY: a pidfd we own, a signal number, no siginfo (null), no flags.
     let sent = unsafe {
@@ -184,6 +188,7 @@ fn pidfd_send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
 }
 
 /// A pidfd for `pid` (nix has no wrapper).
+#[cfg(target_os = "linux")]
 fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
@@ -193,6 +198,28 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     }
     // SAFETY: the kernel just returned this descriptor; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Off Linux, `daemon_runtime::status` already refused (no `/proc`, no
+/// pidfds): these are never reached, and would refuse as well.
+#[cfg(not(target_os = "linux"))]
+fn locked(_path: &Path) -> io::Result<bool> {
+    Err(unsupported())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pidfd_send_signal(_pidfd: &OwnedFd, _signal: Signal) -> io::Result<()> {
+    Err(unsupported())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pidfd_open(_pid: u32) -> io::Result<OwnedFd> {
+    Err(unsupported())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "pidfds and /proc/locks are linux's")
 }
 
 /// The daemon is gone: remove what it left (a wrapped program cannot

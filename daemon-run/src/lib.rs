@@ -17,6 +17,7 @@ mod control;
 mod environment;
 pub mod listen;
 mod lookup;
+#[cfg(target_os = "linux")]
 mod notify;
 mod parse;
 mod respawn;

@@ -18,26 +18,46 @@
 //! output goes through pipes the supervisor copies to its own descriptors
 //! 1 and 2, which it reopens on SIGHUP.
 
-use std::ffi::{CString, OsString};
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+// Off Linux the supervisor is Linux-only; the types parsing builds stay.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
+use std::ffi::OsString;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use daemon_runtime::{Daemon, Error, Ready, Step};
+use daemon_runtime::{Daemon, Error, Step};
+use nix::sys::signal::Signal;
 
+use crate::syslog::{Destination, Sink};
+
+// The supervisor itself: Linux only (signalfd, waitid on a pidfd, PR_SET_PDEATHSIG).
+#[cfg(target_os = "linux")]
+use std::{
+    ffi::CString,
+    fs::File,
+    io::Write,
+    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
+    os::unix::ffi::OsStrExt,
+    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
+    path::PathBuf,
+};
+
+#[cfg(target_os = "linux")]
 use crate::notify::Receiver;
-use crate::syslog::{Destination, Relay, Sink};
-use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, killpg, sigprocmask};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
-use nix::unistd::{ForkResult, Pid};
+#[cfg(target_os = "linux")]
+use crate::syslog::Relay;
+#[cfg(target_os = "linux")]
+use daemon_runtime::Ready;
+#[cfg(target_os = "linux")]
+use nix::{
+    errno::Errno,
+    fcntl::OFlag,
+    poll::{PollFd, PollFlags, PollTimeout, poll},
+    sys::signal::{SigSet, SigmaskHow, kill, killpg, sigprocmask},
+    sys::signalfd::{SfdFlags, SignalFd},
+    sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid},
+    unistd::{ForkResult, Pid},
+};
 
 /// The signals the supervisor passes on to PROGRAM.
 pub const FORWARDED: [Signal; 5] =
@@ -94,6 +114,7 @@ impl Policy {
 }
 
 /// PROGRAM as `execv` takes it, built before any fork.
+#[cfg(target_os = "linux")]
 struct Program {
     path: CString,
     /// Never read: kept alive because `argv` points into it.
@@ -103,6 +124,7 @@ struct Program {
     envp: Option<*const *const libc::c_char>,
 }
 
+#[cfg(target_os = "linux")]
 impl Program {
     fn new(path: &Path, args: &[OsString]) -> Result<Program, Error> {
         let invalid = || Error::Path { step: Step::Exec, path: path.to_path_buf(), errno: Errno::EINVAL };
@@ -119,11 +141,13 @@ impl Program {
 /// `--child-pid-file`: opened by the launcher as the starting user, with
 /// the pid file's care (no link followed, a regular file with one link,
 /// owned by that user), kept by the supervisor to write PROGRAM's pid into.
+#[cfg(target_os = "linux")]
 struct ChildPidFile {
     path: PathBuf,
     file: File,
 }
 
+#[cfg(target_os = "linux")]
 impl ChildPidFile {
     fn open(path: &Path) -> Result<ChildPidFile, Error> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -153,6 +177,7 @@ impl ChildPidFile {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for ChildPidFile {
     fn drop(&mut self) {
         self.write(None);
@@ -188,8 +213,23 @@ pub struct Start {
     pub timeout: Duration,
 }
 
+/// Refuses: the supervisor is built on `signalfd`, `waitid(P_PIDFD)` and
+/// `PR_SET_PDEATHSIG`, which only Linux has.
+#[cfg(not(target_os = "linux"))]
+pub fn supervise(
+    _daemon: Daemon,
+    _program: &Path,
+    _args: &[OsString],
+    _child_pid_file: Option<&Path>,
+    _start: Start,
+    _logging: Logging,
+) -> Error {
+    Error::Unsupported { step: Step::Preflight, what: "--respawn" }
+}
+
 /// Starts the supervisor (the launcher returns once it runs) and supervises
 /// PROGRAM at `program`. Returns only in the launcher, on failure.
+#[cfg(target_os = "linux")]
 pub fn supervise(
     daemon: Daemon,
     program: &Path,
@@ -227,6 +267,7 @@ pub fn supervise(
     std::process::exit(code)
 }
 
+#[cfg(target_os = "linux")]
 struct Supervisor {
     program: Program,
     child_pid_file: Option<ChildPidFile>,
@@ -242,6 +283,7 @@ struct Supervisor {
     pending: Option<Instant>,
 }
 
+#[cfg(target_os = "linux")]
 impl Supervisor {
     fn new(
         program: Program,
@@ -496,6 +538,7 @@ impl Supervisor {
 ///
 /// Called in the child of a fork of a single-threaded process: only
 /// async-signal-safe calls, on memory prepared before the fork.
+#[cfg(target_os = "linux")]
 unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &OwnedFd) -> ! {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, sigaction, sigprocmask};
     let leave = |code: i32| -> ! {
@@ -540,6 +583,7 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     leave(127)
 }
 
+#[cfg(target_os = "linux")]
 fn describe(status: WaitStatus) -> String {
     match status {
         WaitStatus::Exited(pid, code) => format!("(pid {pid}) exited with status {code}"),

@@ -11,6 +11,9 @@
 //! (`--stdout FILE` with `--respawn`), so that the supervisor, not PROGRAM,
 //! holds the log file and can reopen it on SIGHUP.
 
+// Off Linux the relay serves only `--respawn`, which is Linux-only.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -183,7 +186,7 @@ impl Relay {
     ///
     /// `pipe2` failed.
     pub fn new(to: Destination) -> Result<(Relay, OwnedFd), Errno> {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+        let (read, write) = nonblocking_pipe()?;
         // The child's end blocks, as a terminal or a file would.
         nix::fcntl::fcntl(write.as_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()))?;
         Ok((Relay { pipe: Some(read), to, pending: Vec::new() }, write))
@@ -271,6 +274,27 @@ impl Relay {
 
 /// How long [`Relay::finish`] waits for more output after PROGRAM's end.
 pub const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A pipe, both ends close-on-exec and non-blocking: `pipe2` where it
+/// exists; macOS has only `pipe`, the flags set right after (the supervisor
+/// runs one thread, so nothing forks in between).
+fn nonblocking_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    use nix::fcntl::OFlag;
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        let (read, write) = nix::unistd::pipe()?;
+        for end in [&read, &write] {
+            fcntl(end, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+            fcntl(end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        }
+        Ok((read, write))
+    }
+}
 
 #[cfg(test)]
 mod tests {

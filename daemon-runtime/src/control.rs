@@ -286,8 +286,7 @@ impl PidPath {
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty())?;
         let opened = stat::fstat(&file)?;
-        let proc =
-            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        let proc = holder::open_proc()?;
         Ok(PidPath { dir, name, file, opened, proc })
     }
 

@@ -222,6 +222,20 @@ pub enum Error {
     /// when the launcher exits, the kernel kills everything in it, the
     /// daemon included. Run in the foreground instead.
     Pid1,
+    /// The configuration asks for something this platform lacks (a
+    /// systemd notification socket off Linux, say): refused before
+    /// anything is forked, rather than done differently.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::Unsupported { step: daemon_runtime::Step::Preflight, what: "pidfds" };
+    /// assert_eq!(error.to_string(), format!("preflight: pidfds: not supported on {}", std::env::consts::OS));
+    /// ```
+    Unsupported {
+        /// The step that needs it.
+        step: Step,
+        /// What is missing.
+        what: &'static str,
+    },
     /// The daemon ended before it reported that it was ready.
     Died {
         /// How the launcher's child ended, when it was the one that died.
@@ -317,7 +331,10 @@ impl Error {
     pub fn step(&self) -> Step {
         match self {
             Error::Threads { .. } => Step::Preflight,
-            Error::Sys { step, .. } | Error::Path { step, .. } | Error::Refused { step, .. } => *step,
+            Error::Sys { step, .. }
+            | Error::Path { step, .. }
+            | Error::Refused { step, .. }
+            | Error::Unsupported { step, .. } => *step,
             Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
@@ -348,7 +365,7 @@ impl Error {
             Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
             Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
-            Error::Pid1 => sysexits::EX_CONFIG,
+            Error::Pid1 | Error::Unsupported { .. } => sysexits::EX_CONFIG,
             Error::Init { .. } => sysexits::EX_UNAVAILABLE,
             Error::Path { step: Step::Exec, errno, .. } => exec_exit_code(*errno),
             Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
@@ -398,6 +415,9 @@ impl fmt::Display for Error {
             }
             Error::Died { status: Some(status) } => {
                 write!(f, "{step}: the daemon {status} before it was ready")
+            }
+            Error::Unsupported { what, .. } => {
+                write!(f, "{step}: {what}: not supported on {}", std::env::consts::OS)
             }
             Error::NoSuchAccount { name, .. } => write!(f, "{step}: {name}: no such {step}"),
             Error::Account { name, errno, .. } => write!(f, "{step}: {name}: {}", os_error(*errno)),

@@ -7,10 +7,11 @@ use nix::errno::Errno;
 
 /// Closes every descriptor above 2 except those in `keep`.
 ///
-/// Uses `close_range(2)` over the gaps between the kept descriptors: a
-/// handful of system calls whatever the limit. On kernels without it (before
-/// Linux 5.9) it lists `/proc/self/fd` instead; it never loops up to
-/// `RLIMIT_NOFILE`, which can mean a million `close` calls.
+/// Uses `close_range(2)` over the gaps between the kept descriptors (Linux,
+/// FreeBSD ≥ 13): a handful of system calls whatever the limit. On kernels
+/// without it (before Linux 5.9) it lists `/proc/self/fd` instead, and on
+/// macOS `/dev/fd`; it never loops up to `RLIMIT_NOFILE`, which can mean a
+/// million `close` calls.
 ///
 /// The fallback allocates: call it before forking, as [`Daemon::start`](crate::Daemon::start) does.
 ///
@@ -25,7 +26,7 @@ use nix::errno::Errno;
 /// # Errors
 ///
 /// The error of `close_range` when it fails for another reason than being
-/// absent, or of listing `/proc/self/fd`.
+/// absent, or of listing `/proc/self/fd` (`/dev/fd`).
 ///
 /// ```no_run
 /// // Keep a listening socket passed as descriptor 3.
@@ -44,15 +45,33 @@ pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
 ///
 /// As [`close_inherited_fds`].
 pub(crate) unsafe fn close_all_but(keep: &[RawFd]) -> nix::Result<()> {
+    #[cfg(all(target_os = "linux", not(daemon_portable)))]
     match close_ranges(keep) {
         // SAFETY: the caller's contract, passed on.
         Err(Errno::ENOSYS | Errno::EPERM) => unsafe { close_listed_fds(keep) },
         other => other,
     }
+    // FreeBSD's `/dev/fd` lists only 0 to 2 unless fdescfs is mounted: never
+    // trust it there; `close_range` exists since FreeBSD 13.
+    #[cfg(target_os = "freebsd")]
+    return close_ranges(keep);
+    // macOS (a real `/dev/fd` listing), and Linux built with
+    // `--cfg daemon_portable`, which runs this path in the tests.
+    #[cfg(not(any(all(target_os = "linux", not(daemon_portable)), target_os = "freebsd")))]
+    // SAFETY: the caller's contract, passed on.
+    return unsafe { close_listed_fds(keep) };
 }
 
+/// Where the process's open descriptors are listed: `/proc/self/fd` on
+/// Linux, `/dev/fd` elsewhere (a real listing on macOS; on Linux a link to
+/// the former, which is what `daemon_portable` exercises).
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
+const FD_DIR: &str = "/proc/self/fd";
+#[cfg(not(all(target_os = "linux", not(daemon_portable))))]
+const FD_DIR: &str = "/dev/fd";
+
 /// Closes every descriptor above 2 except those in `keep` by listing
-/// `/proc/self/fd`: what [`close_inherited_fds`] falls back to where
+/// `/proc/self/fd` (`/dev/fd` off Linux): what [`close_inherited_fds`] falls back to where
 /// `close_range(2)` is missing (also blocked by some seccomp filters, hence `EPERM`).
 ///
 /// Not public: reachable as `__private::close_listed_fds` only so that the
@@ -68,12 +87,8 @@ pub(crate) unsafe fn close_all_but(keep: &[RawFd]) -> nix::Result<()> {
 ///
 /// The `errno` of reading `/proc/self/fd` (`ENOENT` when `/proc` is not mounted).
 pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
-    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     // Collect first: closing while iterating could close the listing's own fd.
-    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .map_err(errno)?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let open = listed_fds()?;
     for fd in open.into_iter().filter(|&fd| fd > 2 && !keep.contains(&fd)) {
         // SAFETY: the caller guarantees that nothing owns a descriptor above
         // 2 outside `keep`; the one the listing used is already closed
@@ -83,8 +98,41 @@ pub unsafe fn close_listed_fds(keep: &[RawFd]) -> nix::Result<()> {
     Ok(())
 }
 
+/// The descriptors [`FD_DIR`] lists. libc's `opendir` rather than
+/// `std::fs::read_dir`, whose drop panics (debug builds) when `closedir`
+/// fails: closing the listing's descriptor can fail (`EIO`) after every
+/// entry was read, which changes nothing here.
+fn listed_fds() -> nix::Result<Vec<RawFd>> {
+    let path = std::ffi::CString::new(FD_DIR).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: a NUL-terminated path; the stream returned is ours alone.
+    let dir = unsafe { libc::opendir(path.as_ptr()) };
+    if dir.is_null() {
+        return Err(Errno::last());
+    }
+    let mut open = Vec::new();
+    loop {
+        // SAFETY: `dir` is the open stream from above, read by this thread only.
+        let entry = unsafe { libc::readdir(dir) };
+        if entry.is_null() {
+            break; // the end (an error ends the listing too: what was read is closed)
+        }
+        // SAFETY: readdir returned a valid entry that lives until the next
+        // readdir on `dir`, and this borrow ends before it.
+        let d_name = unsafe { &(*entry).d_name };
+        // SAFETY: `d_name` is NUL-terminated within the entry.
+        let name = unsafe { std::ffi::CStr::from_ptr(d_name.as_ptr()) };
+        if let Some(fd) = name.to_str().ok().and_then(|name| name.parse().ok()) {
+            open.push(fd);
+        }
+    }
+    // SAFETY: closes the stream opened above, once; its error changes nothing.
+    unsafe { libc::closedir(dir) };
+    Ok(open)
+}
+
 /// `close_range` over `[3, ∞)` minus `keep`; sound only under
 /// [`close_inherited_fds`]'s contract (private, so not an `unsafe fn`).
+#[cfg(any(all(target_os = "linux", not(daemon_portable)), target_os = "freebsd"))]
 fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
     let mut keep: Vec<u32> = keep.iter().filter(|&&fd| fd > 2).map(|&fd| fd as u32).collect();
     keep.sort_unstable();
@@ -99,10 +147,19 @@ fn close_ranges(keep: &[RawFd]) -> nix::Result<()> {
     Ok(())
 }
 
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 fn close_range(first: u32, last: u32) -> nix::Result<()> {
     // SAFETY: close_range only closes descriptors; the callers' contract
     // (`close_inherited_fds`) says nothing owns the ones in the range. nix has no wrapper, so libc's syscall
     // is used (the glibc wrapper needs glibc 2.34).
     let res = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    Errno::result(res).map(drop)
+}
+
+#[cfg(target_os = "freebsd")]
+fn close_range(first: u32, last: u32) -> nix::Result<()> {
+    // SAFETY: close_range only closes descriptors; the callers' contract
+    // (`close_inherited_fds`) says nothing owns the ones in the range.
+    let res = unsafe { libc::close_range(first, last, 0) };
     Errno::result(res).map(drop)
 }

@@ -35,6 +35,11 @@ pub(crate) struct Holder {
     pub(crate) pidfd: OwnedFd,
 }
 
+/// A descriptor of `/proc`, for [`examine_locks`] (also from inside a chroot).
+pub(crate) fn open_proc() -> std::io::Result<OwnedFd> {
+    Ok(fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?)
+}
+
 /// The most `WRITE` entries on one file taken from `/proc/locks` (one is
 /// normal; more are only seen while locks change hands).
 const MAX_CANDIDATES: usize = 8;

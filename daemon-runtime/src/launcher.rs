@@ -32,8 +32,45 @@ const WRITERS_GONE: Duration = Duration::from_secs(1);
 /// Makes the launcher the subreaper of what it forks: the daemon, orphaned
 /// by the intermediate process, is re-parented to the launcher instead of
 /// init, so its pid stays its own until the launcher reaps it.
+///
+/// Linux: `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`;
+/// macOS has no such thing (see [`SUBREAPER`]).
 pub(crate) fn adopt_orphans() -> Result<(), Error> {
-    nix::sys::prctl::set_child_subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+    subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+}
+
+/// Whether the launcher can be the subreaper of the daemon. Without it
+/// (macOS) a failed start kills the daemon through its process group only,
+/// while the unreaped intermediate process pins the group's id; a daemon
+/// that left that group before failing is not signalled, since its pid,
+/// now init's child, proves nothing.
+pub(crate) const SUBREAPER: bool =
+    cfg!(all(any(target_os = "linux", target_os = "android", target_os = "freebsd"), not(daemon_portable)));
+
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(daemon_portable)))]
+fn subreaper(on: bool) -> nix::Result<()> {
+    nix::sys::prctl::set_child_subreaper(on)
+}
+
+#[cfg(target_os = "freebsd")]
+fn subreaper(on: bool) -> nix::Result<()> {
+    let command = if on { libc::PROC_REAP_ACQUIRE } else { libc::PROC_REAP_RELEASE };
+    let me = libc::id_t::from(std::process::id());
+    // SAFETY: PROC_REAP_ACQUIRE/RELEASE take no data (null) and act on this process only.
+    let res = unsafe { libc::procctl(libc::P_PID, me, command, std::ptr::null_mut()) };
+    // Unlike Linux's prctl, acquiring twice fails (EBUSY) and releasing
+    // what is not held too (EINVAL): both leave the state asked for.
+    if res == -1 && matches!((on, Errno::last()), (true, Errno::EBUSY) | (false, Errno::EINVAL)) {
+        return Ok(());
+    }
+    Errno::result(res).map(drop)
+}
+
+/// macOS, and Linux with `--cfg daemon_portable` (so that the tests run
+/// the group-only cleanup macOS relies on).
+#[cfg(any(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")), daemon_portable))]
+fn subreaper(_on: bool) -> nix::Result<()> {
+    Ok(())
 }
 
 impl Prepared {
@@ -116,7 +153,7 @@ impl Prepared {
             pidfile::remove_if_stale(&path);
         }
         // The caller may go on after the error: orphans are init's again.
-        let _ = nix::sys::prctl::set_child_subreaper(false);
+        let _ = subreaper(false);
         error
     }
 
@@ -138,7 +175,8 @@ impl Prepared {
         let _ = kill(child, Signal::SIGKILL);
         report::await_end(pipe, WRITERS_GONE);
         let status = reap(child);
-        if let Some(daemon) = daemon.filter(|&daemon| daemon != child) {
+        // Without a subreaper the daemon is init's child now: its pid proves nothing.
+        if let Some(daemon) = daemon.filter(|&daemon| SUBREAPER && daemon != child) {
             let _ = kill(daemon, Signal::SIGKILL);
             reap(daemon);
         }

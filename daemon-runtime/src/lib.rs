@@ -355,10 +355,23 @@
 //!
 //! # Cargo features and MSRV
 //!
-//! The crate has **no cargo features**: everything is always built. It
-//! supports Linux (it reads `/proc` and uses `close_range`, pidfds and
-//! `SO_PASSCRED`). The minimum supported Rust version is **1.88** (the
+//! The crate has **no cargo features**: everything is always built. The
+//! minimum supported Rust version is **1.88** (the
 //! workspace's `rust-version`); raising it is a minor release.
+//!
+//! # Platforms
+//!
+//! Linux (glibc or musl) is the platform it is tested on, with its fast
+//! paths: `/proc`, `close_range`, pidfds, `PR_SET_CHILD_SUBREAPER`,
+//! `SO_PASSCRED`. macOS and FreeBSD build and run every step by their own
+//! means (`proc_pidinfo` or `sysctl` for the thread count, a `/dev/fd`
+//! listing or `close_range`, libc `sigaction`, `procctl(PROC_REAP_ACQUIRE)`
+//! on FreeBSD; macOS has no subreaper), and refuse with
+//! [`Error::Unsupported`] or [`std::io::ErrorKind::Unsupported`] what has no
+//! safe means there: [`status`], [`stop`] and [`signal`] (no proven, pinned
+//! lock holder), [`Daemon::exec_notify`]; `$NOTIFY_SOCKET` is ignored.
+//! The README's platform table says what each step uses where, the minimum
+//! versions, and what CI compiles and runs.
 //!
 //! # Under a service manager
 //!
@@ -414,6 +427,10 @@ mod detached;
 mod error;
 mod failure;
 mod fds;
+#[cfg(target_os = "linux")]
+mod holder;
+#[cfg(not(target_os = "linux"))]
+#[path = "holder_elsewhere.rs"]
 mod holder;
 mod launcher;
 mod logs;

@@ -14,7 +14,7 @@ use crate::resolve;
 
 /// The mode of a log file the daemon creates: readable by the daemon's group
 /// (`adm` reads logs), by nobody else.
-const LOG_MODE: u32 = 0o640;
+const LOG_MODE: libc::mode_t = 0o640;
 
 /// Opens `path` for appending, creating it `0o640` whatever the launcher's
 /// umask. Called in the launcher, before `chroot` and the privilege drop, so

@@ -7,17 +7,25 @@
 //! blocks the daemon, and any thread may send. Without `$NOTIFY_SOCKET` each
 //! function does nothing. The manager learns the sender's pid from the
 //! kernel (`SCM_CREDENTIALS`), so messages come from the process itself.
+//!
+//! systemd is Linux's: elsewhere `$NOTIFY_SOCKET` is ignored, as if unset,
+//! and every function here does nothing.
 
+#[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
+#[cfg(target_os = "linux")]
 use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr, sendto, socket};
+use nix::sys::socket::UnixAddr;
+#[cfg(target_os = "linux")]
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, sendto, socket};
 
 /// `$NOTIFY_SOCKET`, resolved into an address that can be sent to without
 /// allocating (between the forks, or from a signal handler).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // never built there
 pub(crate) struct ServiceManager {
     address: UnixAddr,
 }
@@ -28,7 +36,14 @@ pub(crate) struct ServiceManager {
 static FOR_SIGNALS: OnceLock<ServiceManager> = OnceLock::new();
 
 impl ServiceManager {
+    /// Never: there is no service manager to notify off Linux.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn from_env() -> Option<ServiceManager> {
+        None
+    }
+
     /// `$NOTIFY_SOCKET`, when it is set and a valid address.
+    #[cfg(target_os = "linux")]
     pub(crate) fn from_env() -> Option<ServiceManager> {
         let address = std::env::var_os("NOTIFY_SOCKET")?;
         let address = match address.as_bytes().strip_prefix(b"@") {
@@ -49,7 +64,12 @@ impl ServiceManager {
         self.send(message.bytes());
     }
 
+    /// Nothing to send to off Linux.
+    #[cfg(not(target_os = "linux"))]
+    fn send(&self, _message: &[u8]) {}
+
     /// One datagram, never blocking, never raising SIGPIPE. Async-signal-safe.
+    #[cfg(target_os = "linux")]
     fn send(&self, message: &[u8]) {
         let Ok(socket) = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None) else {
             return;

@@ -6,15 +6,29 @@
 //! to clean up, no directory permissions to arrange after a privilege drop)
 //! and `SO_PASSCRED`, so a datagram is believed only when the kernel says it
 //! comes from the program's pid: no other local process can fake readiness.
+//!
+//! Abstract sockets, `SO_PASSCRED` and pidfds are Linux's: elsewhere
+//! [`NotifySocket::bind`] refuses with [`Error::Unsupported`], before
+//! anything is forked.
 
+#[cfg(target_os = "linux")]
 use std::ffi::CString;
+#[cfg(target_os = "linux")]
 use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+#[cfg(target_os = "linux")]
+use std::os::fd::AsFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+#[cfg(target_os = "linux")]
 use std::os::unix::ffi::OsStrExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(target_os = "linux")]
+use std::time::Instant;
 
+#[cfg(target_os = "linux")]
 use nix::errno::Errno;
+#[cfg(target_os = "linux")]
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+#[cfg(target_os = "linux")]
 use nix::sys::socket::{
     AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, bind, recvmsg, setsockopt,
     socket, sockopt,
@@ -32,13 +46,21 @@ pub(crate) struct NotifySocket {
 }
 
 /// Why waiting for `READY=1` ended otherwise.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // never waited for there
 pub(crate) enum NotReady {
     Exited,
     TimedOut,
 }
 
 impl NotifySocket {
+    /// Refuses: see the module's documentation.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn bind() -> Result<NotifySocket, Error> {
+        Err(Error::Unsupported { step: Step::Preflight, what: "a private NOTIFY_SOCKET (exec_notify)" })
+    }
+
     /// Binds the socket, in the launcher, before forking.
+    #[cfg(target_os = "linux")]
     pub(crate) fn bind() -> Result<NotifySocket, Error> {
         let sys = |errno| Error::Sys { step: Step::Preflight, errno };
         let socket =
@@ -63,7 +85,14 @@ impl NotifySocket {
         self.socket.as_raw_fd()
     }
 
+    /// Never reached: [`NotifySocket::bind`] refused.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn await_ready(&self, _pid: u32, _timeout: Duration) -> Result<(), NotReady> {
+        Err(NotReady::Exited)
+    }
+
     /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
+    #[cfg(target_os = "linux")]
     pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
         let deadline = Instant::now() + timeout;
         let program = crate::pidfd::pidfd_open(pid).map_err(|_| NotReady::Exited)?;
@@ -92,6 +121,7 @@ impl NotifySocket {
     }
 
     /// Reads one datagram: does it come from `pid` and say `READY=1`?
+    #[cfg(target_os = "linux")]
     fn ready_from(&self, pid: u32) -> bool {
         let mut buf = [0u8; 4096];
         let mut iov = [IoSliceMut::new(&mut buf)];

@@ -76,6 +76,7 @@ impl PidVariable {
 /// `(name, entry)` for each variable that names this process, for an `envp`
 /// built by hand ([`Daemon::exec_notify`](crate::Daemon::exec_notify)): the
 /// same memory that [`prepare_rewrite`] puts into the environment.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // for exec_notify, Linux-only
 pub(crate) fn entries() -> Vec<(&'static str, *const libc::c_char)> {
     VARIABLES.iter().filter_map(|var| Some((var.name, var.entry()?.cast_const().cast()))).collect()
 }

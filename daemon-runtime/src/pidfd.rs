@@ -3,10 +3,13 @@
 //! reused its pid. nix has no wrappers.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsRawFd, FromRawFd};
 
 /// `pidfd_open(2)`: a descriptor that names process `pid` for as long as
 /// it is held, whatever the pid is reused for afterwards.
+#[cfg(target_os = "linux")]
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
     // or -1; nix has no wrapper.
@@ -20,6 +23,7 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// `pidfd_send_signal(2)`: `signal` (0 to ask whether it lives) to the process
 /// `pidfd` names, whatever its pid has become. Allocation-free.
+#[cfg(target_os = "linux")]
 pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<()> {
     // SAFETY: a valid pidfd, a signal number, no siginfo (null), no flags.
     let res = unsafe {
@@ -32,4 +36,10 @@ pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<(
         )
     };
     if res < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Without pidfds a process cannot be pinned: nothing is signalled.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pidfd_signal(_pidfd: &OwnedFd, _signal: libc::c_int) -> io::Result<()> {
+    Err(crate::holder::unsupported())
 }

@@ -194,8 +194,7 @@ impl Location {
     pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
         let (dir, name) =
             resolve::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
-        let proc =
-            fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+        let proc = holder::open_proc().ok();
         Ok(Location { dir, name, proc })
     }
 

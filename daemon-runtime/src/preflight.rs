@@ -3,8 +3,6 @@
 
 use std::io;
 
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 use nix::unistd;
 
 use crate::error::{Error, Step};
@@ -32,12 +30,14 @@ pub(crate) fn check(foreground: bool) -> Result<(), Error> {
 ///
 /// `fork` copies only the calling thread: a lock another thread held (in
 /// `malloc`, in stdio) stays locked forever in the child. The count is the
-/// kernel's, field 20 of `/proc/self/stat`, read into a stack buffer (a
-/// directory listing of `/proc/self/task` would cost a 32 KiB buffer).
+/// kernel's: field 20 of `/proc/self/stat` on Linux, read into a stack buffer (a
+/// directory listing of `/proc/self/task` would cost a 32 KiB buffer);
+/// `proc_pidinfo(PROC_PIDTASKINFO)` on macOS; `sysctl(KERN_PROC_PID)` on FreeBSD.
 ///
 /// # Errors
 ///
-/// [`Error::Threads`] with the count, or [`Error::Path`] when `/proc` cannot be read.
+/// [`Error::Threads`] with the count, or [`Error::Path`] when `/proc` cannot
+/// be read ([`Error::Sys`] when the count cannot be had elsewhere).
 ///
 /// ```
 /// // A test harness runs tests on threads, so only the error case is shown.
@@ -46,19 +46,75 @@ pub(crate) fn check(foreground: bool) -> Result<(), Error> {
 /// assert!(error.to_string().starts_with("preflight: "));
 /// ```
 pub fn ensure_single_threaded() -> Result<(), Error> {
-    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
-    let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(unreadable)?;
-    let mut buf = [0u8; 1024];
-    let len = unistd::read(&stat, &mut buf).map_err(unreadable)?;
-    match thread_count(&buf[..len]).ok_or(unreadable(nix::errno::Errno::EPROTO))? {
+    match threads()? {
         1 => Ok(()),
         count => Err(Error::Threads { count }),
     }
 }
 
+/// The kernel's thread count of this process: field 20 of `/proc/self/stat`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn threads() -> Result<usize, Error> {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
+    let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(unreadable)?;
+    let mut buf = [0u8; 1024];
+    let len = unistd::read(&stat, &mut buf).map_err(unreadable)?;
+    thread_count(&buf[..len]).ok_or(unreadable(nix::errno::Errno::EPROTO))
+}
+
+/// The kernel's thread count of this process: `proc_pidinfo(PROC_PIDTASKINFO)`.
+#[cfg(target_vendor = "apple")]
+fn threads() -> Result<usize, Error> {
+    let failed = |errno| Error::Sys { step: Step::Preflight, errno };
+    // SAFETY: `proc_taskinfo` is plain integers: all-zero is a valid value.
+    let mut info: libc::proc_taskinfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
+    // SAFETY: the buffer is ours and `size` bytes long; the call writes at most that.
+    let written = unsafe {
+        libc::proc_pidinfo(
+            unistd::getpid().as_raw(),
+            libc::PROC_PIDTASKINFO,
+            0,
+            (&mut info as *mut libc::proc_taskinfo).cast(),
+            size,
+        )
+    };
+    if written != size {
+        return Err(failed(nix::errno::Errno::last()));
+    }
+    usize::try_from(info.pti_threadnum).map_err(|_| failed(nix::errno::Errno::EPROTO))
+}
+
+/// The kernel's thread count of this process: `sysctl(KERN_PROC_PID)`'s `ki_numthreads`.
+#[cfg(target_os = "freebsd")]
+fn threads() -> Result<usize, Error> {
+    let failed = |errno| Error::Sys { step: Step::Preflight, errno };
+    let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, unistd::getpid().as_raw()];
+    // SAFETY: `kinfo_proc` is plain data: all-zero is a valid value.
+    let mut info: libc::kinfo_proc = unsafe { std::mem::zeroed() };
+    let mut size = std::mem::size_of::<libc::kinfo_proc>();
+    // SAFETY: the name is 4 valid integers; the buffer is ours and `size`
+    // bytes long, and the call writes at most that, updating `size`.
+    let res = unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            mib.len() as libc::c_uint,
+            (&mut info as *mut libc::kinfo_proc).cast(),
+            &mut size,
+            std::ptr::null(),
+            0,
+        )
+    };
+    nix::errno::Errno::result(res).map_err(failed)?;
+    usize::try_from(info.ki_numthreads).map_err(|_| failed(nix::errno::Errno::EPROTO))
+}
+
 /// `num_threads` from the text of `/proc/PID/stat`: the 18th field after
 /// the command name, which is in parentheses and may itself hold spaces.
+#[cfg(any(target_os = "linux", target_os = "android", test))]
 fn thread_count(stat: &[u8]) -> Option<usize> {
     let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
     let field = std::str::from_utf8(after_name).ok()?.split_ascii_whitespace().nth(17)?;

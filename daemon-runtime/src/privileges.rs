@@ -106,8 +106,8 @@ pub(crate) fn resolve(user: Option<&Account>, group: Option<&Account>) -> Result
                     let gid = gid.unwrap_or(entry.gid);
                     let name = CString::new(entry.name.as_bytes())
                         .map_err(|_| lookup(Step::User, account, Errno::EINVAL))?;
-                    let groups = unistd::getgrouplist(&name, gid)
-                        .map_err(|errno| lookup(Step::User, account, errno))?;
+                    let groups =
+                        group_list(&name, gid).map_err(|errno| lookup(Step::User, account, errno))?;
                     (entry.uid, gid, groups)
                 }
                 (None, Account::Id(id)) => {
@@ -138,10 +138,9 @@ pub(crate) fn resolve(user: Option<&Account>, group: Option<&Account>) -> Result
 pub(crate) fn drop_to(credentials: &Credentials) -> Result<(), Failure> {
     let failed = |errno| Failure::Sys(Step::Privileges, errno);
     if unistd::geteuid().is_root() {
-        unistd::setgroups(&credentials.groups).map_err(failed)?;
+        set_groups(&credentials.groups).map_err(failed)?;
     }
-    unistd::setresgid(credentials.gid, credentials.gid, credentials.gid).map_err(failed)?;
-    unistd::setresuid(credentials.uid, credentials.uid, credentials.uid).map_err(failed)?;
+    set_ids(credentials).map_err(failed)?;
     if credentials.uid.is_root() {
         return Ok(());
     }
@@ -151,6 +150,7 @@ pub(crate) fn drop_to(credentials: &Credentials) -> Result<(), Failure> {
     if unistd::setuid(root).is_ok() {
         return Err(Failure::RootRegained);
     }
+    #[cfg(not(target_vendor = "apple"))]
     if unistd::setresuid(root, root, root).is_ok() {
         return Err(Failure::RootRegained);
     }
@@ -158,4 +158,74 @@ pub(crate) fn drop_to(credentials: &Credentials) -> Result<(), Failure> {
         return Err(Failure::RootRegained);
     }
     Ok(())
+}
+
+/// The user's groups from the group database, `gid` first.
+#[cfg(not(target_vendor = "apple"))]
+fn group_list(name: &std::ffi::CStr, gid: Gid) -> nix::Result<Vec<Gid>> {
+    unistd::getgrouplist(name, gid)
+}
+
+/// The user's groups from the group database, `gid` first: macOS's
+/// `getgrouplist` takes `int` ids and says how many it found when the
+/// buffer is too small (nix has no wrapper there).
+#[cfg(target_vendor = "apple")]
+fn group_list(name: &std::ffi::CStr, gid: Gid) -> nix::Result<Vec<Gid>> {
+    let mut len: libc::c_int = 16;
+    loop {
+        let mut ids = vec![0 as libc::c_int; len as usize];
+        let mut found = len;
+        // SAFETY: a NUL-terminated name; a buffer of `found` ints that the
+        // call writes at most `found` of, updating `found`.
+        let res = unsafe {
+            libc::getgrouplist(name.as_ptr(), gid.as_raw() as libc::c_int, ids.as_mut_ptr(), &mut found)
+        };
+        if res == 0 {
+            ids.truncate(found.max(0) as usize);
+            return Ok(ids.into_iter().map(|id| Gid::from_raw(id as libc::gid_t)).collect());
+        }
+        if len >= 65_536 {
+            return Err(Errno::EINVAL);
+        }
+        len = found.max(len * 2);
+    }
+}
+
+/// `setgroups`: macOS accepts at most `NGROUPS_MAX` (16); a user in more
+/// groups fails the step with `EINVAL` rather than silently losing some.
+/// The ids are copied to the stack: this runs between the forks.
+#[cfg(target_vendor = "apple")]
+fn set_groups(groups: &[Gid]) -> nix::Result<()> {
+    const NGROUPS_MAX: usize = 16;
+    let mut ids: [libc::gid_t; NGROUPS_MAX] = [0; NGROUPS_MAX];
+    if groups.len() > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    for (id, group) in ids.iter_mut().zip(groups) {
+        *id = group.as_raw();
+    }
+    // SAFETY: the call reads `groups.len()` (at most 16) ids from our array.
+    let res = unsafe { libc::setgroups(groups.len() as libc::c_int, ids.as_ptr()) };
+    Errno::result(res).map(drop)
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn set_groups(groups: &[Gid]) -> nix::Result<()> {
+    unistd::setgroups(groups)
+}
+
+/// Real, effective and saved ids at once: `setresgid`/`setresuid`; macOS
+/// has neither, and its `setgid`/`setuid` set all three when called by root
+/// (POSIX's "appropriate privileges"); [`drop_to`] then proves `setuid(0)` fails.
+fn set_ids(credentials: &Credentials) -> nix::Result<()> {
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        unistd::setresgid(credentials.gid, credentials.gid, credentials.gid)?;
+        unistd::setresuid(credentials.uid, credentials.uid, credentials.uid)
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        unistd::setgid(credentials.gid)?;
+        unistd::setuid(credentials.uid)
+    }
 }

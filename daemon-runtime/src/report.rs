@@ -18,7 +18,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd;
 
@@ -161,8 +160,8 @@ pub(crate) struct Relay {
 
 impl Relay {
     pub(crate) fn new() -> nix::Result<Relay> {
-        let (out_read, out_write) = unistd::pipe2(OFlag::O_CLOEXEC)?;
-        let (err_read, err_write) = unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let (out_read, out_write) = cloexec_pipe()?;
+        let (err_read, err_write) = cloexec_pipe()?;
         Ok(Relay { read: [out_read, err_read], write: Some([out_write, err_write]) })
     }
 
@@ -369,6 +368,27 @@ fn read_text(pipe: &OwnedFd, record: &[u8; RECORD]) -> String {
     }
     text.truncate(filled);
     String::from_utf8_lossy(&text).into_owned()
+}
+
+/// A pipe whose two ends close on `exec`.
+///
+/// `pipe2(O_CLOEXEC)` where it exists; macOS has only `pipe`, so the flag is
+/// set right after, which is race-free here because the start runs one
+/// thread (the preflight proved it): no other thread can fork in between.
+pub(crate) fn cloexec_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(not(any(target_vendor = "apple", daemon_portable)))]
+    {
+        unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+    }
+    #[cfg(any(target_vendor = "apple", daemon_portable))]
+    {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        let (read, write) = unistd::pipe()?;
+        for end in [&read, &write] {
+            fcntl(end, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+        }
+        Ok((read, write))
+    }
 }
 
 #[cfg(test)]

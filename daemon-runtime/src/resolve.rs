@@ -124,7 +124,7 @@ fn walk(start: OwnedFd, path: &Path, trust: Trust) -> Result<OwnedFd, Denied> {
             if dir_stat.st_uid != 0 && dir_stat.st_uid != euid {
                 return Err(Denied::Refused(Refusal::ForeignDirectory { uid: dir_stat.st_uid }));
             }
-            let target = fcntl::readlinkat(&fd, c"")?;
+            let target = read_link(&fd)?;
             let target = target.as_os_str();
             if Path::new(target).is_absolute() {
                 stack.truncate(1);
@@ -170,8 +170,42 @@ pub(crate) fn kind(found: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(found.st_mode) & SFlag::S_IFMT
 }
 
+/// The target of the symbolic link `link` is a descriptor of (from [`open_path`]).
+#[cfg(not(target_vendor = "apple"))]
+fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
+    fcntl::readlinkat(link, c"")
+}
+
+/// The target of the symbolic link `link` is a descriptor of: `freadlink`
+/// (macOS ≥ 13), since macOS's `readlinkat` takes no empty path.
+#[cfg(target_vendor = "apple")]
+fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
+    use std::os::fd::AsRawFd;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the buffer is ours and `buf.len()` bytes long; the call writes at most that.
+    let len = unsafe { libc::freadlink(link.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = usize::try_from(Errno::result(len)?).map_err(|_| Errno::EINVAL)?;
+    if len >= buf.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    buf.truncate(len);
+    Ok(OsString::from_vec(buf))
+}
+
+/// One component, not followed if it is a symbolic link: `O_PATH` where it
+/// exists (Linux, FreeBSD ≥ 14); macOS opens the link itself with
+/// `O_SYMLINK`, anything else read-only and non-blocking (a FIFO planted on
+/// the way must not hang the start).
 fn open_path(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Result<OwnedFd> {
-    fcntl::openat(dir, name, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+    #[cfg(not(target_vendor = "apple"))]
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    #[cfg(target_vendor = "apple")]
+    let flags = OFlag::from_bits_retain(libc::O_SYMLINK)
+        | OFlag::O_RDONLY
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    fcntl::openat(dir, name, flags, Mode::empty())
 }
 
 fn owned(fd: std::os::fd::RawFd) -> OwnedFd {

@@ -28,11 +28,18 @@ pub fn reset_signals() -> std::io::Result<()> {
 
 /// [`reset_signals`] with the `errno` the start reports.
 pub(crate) fn reset() -> nix::Result<()> {
-    for signal in 1..=libc::SIGRTMAX() {
+    for signal in 1..=last_signal() {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        if handler(signal)? == libc::SIG_IGN {
+        let current = match handler(signal) {
+            // A C library's `sigaction` refuses the signals it reserves
+            // (glibc's 32 and 33, FreeBSD libthr's SIGTHR): only the Linux
+            // fast path can reset those.
+            Err(Errno::EINVAL) if cfg!(any(not(target_os = "linux"), daemon_portable)) => continue,
+            other => other?,
+        };
+        if current == libc::SIG_IGN {
             set_handler(signal, libc::SIG_DFL)?;
         }
     }
@@ -40,10 +47,27 @@ pub(crate) fn reset() -> nix::Result<()> {
     set_handler(libc::SIGPIPE, libc::SIG_IGN)
 }
 
+/// The highest signal number: the real-time ones included where they exist.
+#[cfg(target_os = "linux")]
+fn last_signal() -> libc::c_int {
+    libc::SIGRTMAX()
+}
+
+/// The highest signal number: macOS has 31 signals, FreeBSD 31 plus its
+/// real-time range up to 126 (`_SIG_MAXSIG`), none of them reserved by libc.
+#[cfg(not(target_os = "linux"))]
+fn last_signal() -> libc::c_int {
+    #[cfg(target_os = "freebsd")]
+    return 126;
+    #[cfg(not(target_os = "freebsd"))]
+    return 31;
+}
+
 /// The kernel's `struct sigaction`, whose first word is the handler on every
 /// Linux architecture but MIPS. The raw system call is used because the C
 /// library refuses to touch the signals it reserves (32 and 33 under glibc),
 /// which can be inherited ignored all the same.
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
@@ -53,6 +77,7 @@ struct KernelSigaction {
     mask: u64,
 }
 
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
     let mut old = KernelSigaction::default();
     let new = new.map_or(std::ptr::null(), |new| new as *const KernelSigaction);
@@ -65,10 +90,42 @@ fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Resu
     Errno::result(res).map(|_| old)
 }
 
+/// libc's `sigaction`, the only door where there is no raw system call to
+/// use (macOS, FreeBSD: their C libraries reserve no signal numbers); on
+/// Linux with `--cfg daemon_portable`, so that the tests run it.
+#[cfg(any(not(target_os = "linux"), daemon_portable))]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+}
+
+#[cfg(any(not(target_os = "linux"), daemon_portable))]
+fn rt_sigaction(signal: libc::c_int, new: Option<&KernelSigaction>) -> nix::Result<KernelSigaction> {
+    // SAFETY: an all-zero `struct sigaction` is a valid value (SIG_DFL, no
+    // flags, an empty mask).
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut wanted: libc::sigaction = unsafe { std::mem::zeroed() };
+    let new = match new {
+        Some(new) => {
+            wanted.sa_sigaction = new.handler;
+            &wanted as *const libc::sigaction
+        }
+        None => std::ptr::null(),
+    };
+    // SAFETY: both pointers are valid (or null for "no change"); only
+    // SIG_DFL and SIG_IGN are ever installed, so no code of ours runs on delivery.
+    let res = unsafe { libc::sigaction(signal, new, &mut old) };
+    Errno::result(res).map(|_| KernelSigaction { handler: old.sa_sigaction })
+}
+
 fn handler(signal: libc::c_int) -> nix::Result<libc::sighandler_t> {
     rt_sigaction(signal, None).map(|old| old.handler)
 }
 
 fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<()> {
-    rt_sigaction(signal, Some(&KernelSigaction { handler, ..KernelSigaction::default() })).map(drop)
+    #[cfg(all(target_os = "linux", not(daemon_portable)))]
+    let new = KernelSigaction { handler, ..KernelSigaction::default() };
+    #[cfg(any(not(target_os = "linux"), daemon_portable))]
+    let new = KernelSigaction { handler };
+    rt_sigaction(signal, Some(&new)).map(drop)
 }

@@ -157,8 +157,7 @@ impl Daemon {
         let pipe = match self.foreground {
             true => None,
             false => Some(
-                unistd::pipe2(OFlag::O_CLOEXEC)
-                    .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?,
+                crate::report::cloexec_pipe().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?,
             ),
         };
         if self.close_fds {
@@ -231,7 +230,8 @@ impl Daemon {
         let open_log =
             |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
         Ok(Prepared {
-            umask: Mode::from_bits_truncate(self.umask),
+            // `mode_t` is 16 bits on macOS: the umask's 9 bits fit everywhere.
+            umask: Mode::from_bits_truncate((self.umask & 0o777) as libc::mode_t),
             core_dumps: self.core_dumps,
             double_fork: self.double_fork,
             ready: self.ready,

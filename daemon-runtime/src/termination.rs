@@ -31,7 +31,7 @@ use crate::resolve::Inode;
 
 /// The signals whose default action ends the process, that a program can
 /// catch and that do not report a fault of its own.
-pub(crate) const TERMINATING: [libc::c_int; 14] = [
+pub(crate) const TERMINATING: &[libc::c_int] = &[
     libc::SIGHUP,
     libc::SIGINT,
     libc::SIGQUIT,
@@ -42,9 +42,11 @@ pub(crate) const TERMINATING: [libc::c_int; 14] = [
     libc::SIGVTALRM,
     libc::SIGPROF,
     libc::SIGIO,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     libc::SIGPWR,
     libc::SIGXCPU,
     libc::SIGXFSZ,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     libc::SIGSTKFLT,
 ];
 
@@ -70,7 +72,7 @@ pub(crate) fn arm(dir: BorrowedFd<'_>, name: &CStr, inode: Inode) {
     DEV.store(inode.0, Ordering::SeqCst);
     INO.store(inode.1, Ordering::SeqCst);
     ARMED.store(true, Ordering::SeqCst);
-    for signal in TERMINATING {
+    for &signal in TERMINATING {
         if current_handler(signal) != Some(libc::SIG_DFL) {
             continue; // the program handles or ignores it already (builder users can)
         }
