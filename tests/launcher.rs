@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use common::{Harness, PROBE, root_or_skip};
 
 /// Tests that run the launcher as `nobody` under a process-count limit must
-/// not overlap: each counts `nobody`'s processes.
+/// not overlap with each other or with any test that starts a process as
+/// `nobody`: each counts `nobody`'s processes.
 static AS_NOBODY: Mutex<()> = Mutex::new(());
 
 #[test]
@@ -148,6 +149,9 @@ fn a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file() {
     ) {
         return;
     }
+    // Its daemon runs as `nobody`: it would change the count that the
+    // process-limit tests take.
+    let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let harness = Harness::new("died-as-nobody");
     let pid_file = harness.path("d.pid");
     let output = harness.launch_probe(&[
