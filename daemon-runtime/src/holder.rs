@@ -27,13 +27,7 @@ use nix::sys::stat::{self, FileStat, Mode};
 use nix::sys::uio;
 use nix::unistd;
 
-/// A live process proven to hold a file's exclusive lock, pinned.
-#[derive(Debug)]
-pub(crate) struct Holder {
-    pub(crate) pid: u32,
-    /// Names that very process, whatever happens to its pid number.
-    pub(crate) pidfd: OwnedFd,
-}
+pub(crate) use crate::lock_proof::{Holder, Proof};
 
 /// A descriptor of `/proc`, for [`examine_locks`] (also from inside a chroot).
 pub(crate) fn open_proc() -> std::io::Result<OwnedFd> {
@@ -43,30 +37,6 @@ pub(crate) fn open_proc() -> std::io::Result<OwnedFd> {
 /// The most `WRITE` entries on one file taken from `/proc/locks` (one is
 /// normal; more are only seen while locks change hands).
 const MAX_CANDIDATES: usize = 8;
-
-/// What the locks on a file prove.
-#[derive(Debug)]
-pub(crate) enum Proof {
-    /// A live process holds its exclusive lock: this one.
-    Held(Holder),
-    /// Locks are listed, but none proves a live daemon holds the file: a
-    /// shared lock, or one whose taker exited. The file is no daemon's.
-    Foreign,
-    /// `/proc/locks` lists no lock on it that names a process we can see
-    /// (none at all, or one held from a pid namespace outside ours):
-    /// nothing is known either way.
-    Unseen,
-}
-
-impl Proof {
-    /// The proven holder, if any: what `status`, `stop` and `signal` act on.
-    pub(crate) fn into_held(self) -> Option<Holder> {
-        match self {
-            Proof::Held(holder) => Some(holder),
-            Proof::Foreign | Proof::Unseen => None,
-        }
-    }
-}
 
 /// What the locks on `file` (whose `stat` is `opened`) prove, and the live
 /// process proven to hold its exclusive `flock`, if any. `proc` is a

@@ -14,35 +14,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use nix::sys::stat::FileStat;
 
-/// A live process proven to hold a file's exclusive lock: never built here.
-#[derive(Debug)]
-pub(crate) struct Holder {
-    pub(crate) pid: u32,
-    /// What Linux pins the process with; kept so that the callers are the same.
-    pub(crate) pidfd: OwnedFd,
-}
-
-/// What the locks on a file prove: here, always [`Proof::Unseen`].
-#[derive(Debug)]
-#[allow(dead_code)] // the variants Linux builds are matched on by the callers
-pub(crate) enum Proof {
-    /// A live process holds its exclusive lock: this one.
-    Held(Holder),
-    /// No live daemon holds the file.
-    Foreign,
-    /// Nothing is known either way.
-    Unseen,
-}
-
-impl Proof {
-    /// The proven holder, if any.
-    pub(crate) fn into_held(self) -> Option<Holder> {
-        match self {
-            Proof::Held(holder) => Some(holder),
-            Proof::Foreign | Proof::Unseen => None,
-        }
-    }
-}
+pub(crate) use crate::lock_proof::{Holder, Proof};
 
 /// Nothing can be proven without `/proc`.
 pub(crate) fn examine_locks(_proc: BorrowedFd<'_>, _file: BorrowedFd<'_>, _opened: &FileStat) -> Proof {

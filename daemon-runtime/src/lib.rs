@@ -433,6 +433,7 @@ mod holder;
 #[path = "holder_elsewhere.rs"]
 mod holder;
 mod launcher;
+mod lock_proof;
 mod logs;
 mod manager;
 mod notify;
