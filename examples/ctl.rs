@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use daemon_runtime::{Daemon, Signal, Status, StopOptions, Stopped};
+use daemon_runtime::{Daemon, Ready, Signal, Status, StopOptions, Stopped};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -87,16 +87,24 @@ fn fail(error: std::io::Error) -> ExitCode {
     ExitCode::from(4) // LSB: status unknown / insufficient privilege
 }
 
-/// Detaches (the launcher exits here with the start's outcome), then runs
-/// the daemon's loop.
+/// Detaches, installs the signal handlers and only then reports ready (the
+/// launcher exits here with the start's outcome): a `reload` sent as soon as
+/// `start` returned must find the SIGHUP handler, not SIGHUP's default action.
+/// Then runs the daemon's loop.
 fn start(dir: &Path, pid_file: &PathBuf) -> ExitCode {
-    let running = Daemon::new().umask(0o022).pid_file(pid_file).start().unwrap_or_else(|error| error.exit());
+    let running = Daemon::new()
+        .umask(0o022)
+        .pid_file(pid_file)
+        .ready(Ready::Manual)
+        .start()
+        .unwrap_or_else(|error| error.exit());
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("ctl.log"));
     let mut log = log.expect("open log");
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop)).expect("SIGTERM");
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload)).expect("SIGHUP");
+    daemon_runtime::ready();
     let _ = writeln!(log, "started pid {}", std::process::id());
     while !stop.load(Ordering::Relaxed) {
         if reload.swap(false, Ordering::Relaxed) {
