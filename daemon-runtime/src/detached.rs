@@ -63,8 +63,27 @@ impl Prepared {
     pub(crate) fn detach<T, E: Display>(
         mut self,
         to_launcher: OwnedFd,
+        verdict: Option<OwnedFd>,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {
+        if let Err(failure) = unistd::setsid() {
+            fail(&to_launcher, Failure::Sys(Step::Setsid, failure), None)
+        }
+        if self.double_fork {
+            // SAFETY: still single-threaded (the first child of a
+            // single-threaded process); the same rules as the first fork.
+            match unsafe { unistd::fork() } {
+                Err(errno) => fail(&to_launcher, Failure::Sys(Step::SecondFork, errno), None),
+                Ok(ForkResult::Parent { child }) => match verdict {
+                    Some(verdict) => {
+                        self.release_for_verdict(to_launcher);
+                        crate::verdict::await_in_intermediate(verdict, child)
+                    }
+                    None => leave(0),
+                },
+                Ok(ForkResult::Child) => drop(verdict),
+            }
+        }
         let mut pid_file = match self.lock_steps(true) {
             Ok(pid_file) => pid_file,
             Err(failure) => fail(&to_launcher, failure, None),
@@ -115,6 +134,20 @@ impl Prepared {
         (Running { pid_file }, value)
     }
 
+    /// The intermediate process, waiting for the verdict, holds nothing the
+    /// start's outcome depends on: the launcher waits for the end of file of
+    /// every writer of the report and relay pipes, and the daemon must not
+    /// share its launcher's terminal through its parent.
+    fn release_for_verdict(&mut self, to_launcher: OwnedFd) {
+        drop(to_launcher);
+        drop(self.relay.take());
+        if let Some(devnull) = &self.devnull {
+            let _ = unistd::dup2_stdin(devnull);
+            let _ = unistd::dup2_stdout(devnull);
+            let _ = unistd::dup2_stderr(devnull);
+        }
+    }
+
     /// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
     /// `/dev/null`, now (automatic readiness) or when the body calls `ready()`.
     /// Every descriptor used here is closed afterwards, so the pid file's
@@ -141,19 +174,11 @@ impl Prepared {
         Ok(())
     }
 
-    /// Steps 5 to 10 (5 to 7 only when `detach`): up to the locked pid file.
+    /// Steps 7 to 10 (7 only when `detach`; 5 and 6, `setsid` and the second
+    /// fork, are [`detach`](Prepared::detach)'s): up to the locked pid file.
     fn lock_steps(&mut self, detach: bool) -> Result<Option<PidFile>, Failure> {
         let sys = |step| move |errno| Failure::Sys(step, errno);
         if detach {
-            unistd::setsid().map_err(sys(Step::Setsid))?;
-            if self.double_fork {
-                // SAFETY: still single-threaded (the first child of a
-                // single-threaded process); the same rules as the first fork.
-                match unsafe { unistd::fork() }.map_err(sys(Step::SecondFork))? {
-                    ForkResult::Parent { .. } => leave(0),
-                    ForkResult::Child => {}
-                }
-            }
             self.redirect_stdio().map_err(sys(Step::Stdio))?;
         }
         stat::umask(self.umask);

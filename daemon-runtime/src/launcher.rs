@@ -5,7 +5,9 @@
 //! only processes proven to be the start's are signalled. The launcher is a
 //! child subreaper from before the fork, so the daemon, orphaned by the
 //! intermediate process, becomes its child: a pid that cannot name another
-//! process until the launcher reaps it.
+//! process until the launcher reaps it. Where there is no subreaper, the
+//! intermediate process stays the daemon's parent until the verdict
+//! (`verdict.rs`).
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use crate::pidfile;
 use crate::prepared::Prepared;
 use crate::readiness::Ready;
 use crate::report::{self, Outcome, Received};
+use crate::verdict::Verdict;
 
 /// How long a failed start's killed processes may take to close the report
 /// pipe (a process the body moved out of the group could hold it forever).
@@ -40,10 +43,8 @@ pub(crate) fn adopt_orphans() -> Result<(), Error> {
 }
 
 /// Whether the launcher can be the subreaper of the daemon. Without it
-/// (macOS) a failed start kills the daemon through its process group only,
-/// while the unreaped intermediate process pins the group's id; a daemon
-/// that left that group before failing is not signalled, since its pid,
-/// now init's child, proves nothing.
+/// (macOS), the intermediate process stays the daemon's parent until the
+/// launcher's verdict, and kills it on a failure ([`crate::verdict`]).
 pub(crate) const SUBREAPER: bool =
     cfg!(all(any(target_os = "linux", target_os = "android", target_os = "freebsd"), not(daemon_portable)));
 
@@ -77,7 +78,12 @@ impl Prepared {
     /// Reads the daemon's report. Exits 0 on "ready"; otherwise stops every
     /// process of the start, removes a pid file no one holds, and returns
     /// the error.
-    pub(crate) fn wait_for_report(&self, child: Pid, from_daemon: OwnedFd) -> Error {
+    pub(crate) fn wait_for_report(
+        &self,
+        child: Pid,
+        from_daemon: OwnedFd,
+        verdict: Option<Verdict>,
+    ) -> Error {
         let Received { outcome, daemon, pipe } =
             report::receive(from_daemon, self.timeout, self.exec.is_some(), self.relay.as_ref());
         let daemon = match self.double_fork {
@@ -109,6 +115,9 @@ impl Prepared {
                 };
                 match notified {
                     Ok(()) => {
+                        if let Some(verdict) = verdict {
+                            verdict.succeeded();
+                        }
                         if self.double_fork {
                             // The intermediate process, gone right after the second fork.
                             reap(child);
@@ -116,32 +125,32 @@ impl Prepared {
                         std::process::exit(0)
                     }
                     Err(NotReady::Exited) => {
-                        self.stop(child, daemon, &pipe);
+                        self.stop(child, daemon, &pipe, verdict);
                         Error::Died { status: None }
                     }
                     Err(NotReady::TimedOut) => {
-                        self.stop(child, daemon, &pipe);
+                        self.stop(child, daemon, &pipe, verdict);
                         // The program was to send `READY=1`, not call `ready()`.
                         Error::NotReady { timeout: self.timeout, manual: false }
                     }
                 }
             }
             Outcome::Failed(failure) => {
-                self.stop(child, daemon, &pipe);
+                self.stop(child, daemon, &pipe, verdict);
                 self.error(failure)
             }
             Outcome::InitFailed(message) => {
-                self.stop(child, daemon, &pipe);
+                self.stop(child, daemon, &pipe, verdict);
                 Error::Init { message }
             }
             Outcome::Silent => {
                 // Every writer exited: the child's status says how, when it
                 // is the daemon, or the intermediate process failed.
-                let status = self.stop(child, daemon, &pipe);
+                let status = self.stop(child, daemon, &pipe, verdict);
                 Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
             }
             Outcome::TimedOut => {
-                self.stop(child, daemon, &pipe);
+                self.stop(child, daemon, &pipe, verdict);
                 // With `exec`, the program was to send `READY=1`, not call `ready()`.
                 let manual = self.ready == Ready::Manual && self.exec.is_none();
                 Error::NotReady { timeout: self.timeout, manual }
@@ -170,7 +179,20 @@ impl Prepared {
     /// reap it, even if the body left the group. A daemon that failed
     /// before saying its pid was in the group: the pipe's end of file says
     /// it is gone.
-    fn stop(&self, child: Pid, daemon: Option<Pid>, pipe: &OwnedFd) -> Option<WaitStatus> {
+    ///
+    /// Without a subreaper, the intermediate process is still the daemon's
+    /// parent (see [`crate::verdict`]): told of the failure, it kills and
+    /// reaps the daemon first, then exits, unreaped, pinning the group's id.
+    fn stop(
+        &self,
+        child: Pid,
+        daemon: Option<Pid>,
+        pipe: &OwnedFd,
+        verdict: Option<Verdict>,
+    ) -> Option<WaitStatus> {
+        if let Some(verdict) = verdict {
+            verdict.failed(child);
+        }
         let _ = killpg(child, Signal::SIGKILL);
         let _ = kill(child, Signal::SIGKILL);
         report::await_end(pipe, WRITERS_GONE);

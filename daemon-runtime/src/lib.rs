@@ -366,7 +366,8 @@
 //! `SO_PASSCRED`. macOS and FreeBSD build and run every step by their own
 //! means (`proc_pidinfo` or `sysctl` for the thread count, a `/dev/fd`
 //! listing or `close_range`, libc `sigaction`, `procctl(PROC_REAP_ACQUIRE)`
-//! on FreeBSD; macOS has no subreaper), and refuse with
+//! on FreeBSD; on macOS, which has no subreaper, the intermediate process
+//! stays the daemon's parent until the start's verdict), and refuse with
 //! [`Error::Unsupported`] or [`std::io::ErrorKind::Unsupported`] what has no
 //! safe means there: [`status`], [`stop`] and [`signal`] (no proven, pinned
 //! lock holder), [`Daemon::exec_notify`]; `$NOTIFY_SOCKET` is ignored.
@@ -452,6 +453,7 @@ mod start;
 mod supervisor;
 pub mod sysexits;
 mod termination;
+mod verdict;
 
 pub use activation::listen_fds;
 pub use builder::{Daemon, Running};

@@ -24,6 +24,7 @@ use crate::privileges::{self, Credentials};
 use crate::readiness::{Ready, ServiceManager};
 use crate::report::Relay;
 use crate::resolve::{self, Trust};
+use crate::verdict::VerdictPipe;
 use crate::{activation, fds, logs, preflight, signals};
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
@@ -160,9 +161,14 @@ impl Daemon {
                 crate::report::cloexec_pipe().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?,
             ),
         };
+        let verdict = match !self.foreground && self.double_fork && !crate::launcher::SUBREAPER {
+            true => Some(VerdictPipe::new().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?),
+            false => None,
+        };
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
+            keep.extend(verdict.iter().flat_map(VerdictPipe::fds));
             keep.extend(prepared.own_fds());
             keep.extend(activation::kept());
             // SAFETY: single-threaded (checked above), and every descriptor
@@ -197,11 +203,11 @@ impl Daemon {
                 if let Some(relay) = &mut prepared.relay {
                     relay.write = None;
                 }
-                Err(prepared.wait_for_report(child, from_daemon))
+                Err(prepared.wait_for_report(child, from_daemon, verdict.map(VerdictPipe::into_launcher_end)))
             }
             Ok(ForkResult::Child) => {
                 drop(from_daemon);
-                Ok(prepared.detach(to_launcher, init))
+                Ok(prepared.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), init))
             }
         }
     }
