@@ -109,9 +109,14 @@ fn await_exit_unreaped(child: Pid) {
 /// on `awaited`, kills and reaps the daemon if the start failed, and exits 0.
 pub(crate) fn await_in_intermediate(awaited: OwnedFd, daemon: Pid) -> ! {
     let mut byte = [0u8; 1];
+    // A read of a pipe fails only when interrupted (or when a fault is
+    // injected): retried, since giving up would leave a daemon the launcher
+    // may be about to report failed.
+    let mut errors_left = 8;
     let failed = loop {
         match unistd::read(&awaited, &mut byte) {
             Err(Errno::EINTR) => {}
+            Err(_) if errors_left > 0 => errors_left -= 1,
             Ok(1) => break byte[0] == FAILED,
             // End of file: the launcher was killed and said nothing.
             _ => break false,
