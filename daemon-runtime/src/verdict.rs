@@ -122,8 +122,9 @@ pub(crate) fn await_in_intermediate(awaited: OwnedFd, daemon: Pid) -> ! {
             _ => break false,
         }
     };
-    if failed {
-        let _ = kill(daemon, Signal::SIGKILL);
+    // Waiting for a daemon the kill missed would hang the launcher, which
+    // waits for this process: only a delivered SIGKILL is waited for.
+    if failed && (0..8).any(|_| kill(daemon, Signal::SIGKILL).is_ok()) {
         while let Err(Errno::EINTR) = waitpid(daemon, None) {}
     }
     leave(0)
