@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Harness, PROBE, Proc, arg, eventually, example, on_pseudo_terminal, text, wait_for_pid};
+use common::{
+    Bystander, Harness, PROBE, Proc, arg, eventually, example, on_pseudo_terminal, text, wait_for_pid,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 
@@ -41,11 +43,7 @@ fn fifty_concurrent_launches_give_one_daemon_and_forty_nine_named_refusals() {
 #[test]
 fn a_daemon_killed_with_sigkill_leaves_a_stale_file_the_next_start_takes_over() {
     let harness = Harness::new("sigkill-stale");
-    let pid_file = harness.path("d.pid");
-    let first = harness.start_probe(&["--pid-file", arg(&pid_file)]);
-    kill(first.pid(), Signal::SIGKILL).unwrap();
-    assert_eq!(first.reap(), Some(WaitStatus::Signaled(first.pid(), Signal::SIGKILL, false)));
-    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", first.0), "stale file left");
+    let (pid_file, _) = harness.stale_pid_file();
     let second = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", second.0));
 }
@@ -53,7 +51,8 @@ fn a_daemon_killed_with_sigkill_leaves_a_stale_file_the_next_start_takes_over() 
 #[test]
 fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
     // A live process that must receive no signal: it would die of SIGTERM.
-    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let outer = Harness::new("garbage-bystander");
+    let bystander = Bystander::spawn(&outer);
     let contents = [
         String::new(),
         "abc\n".into(),
@@ -61,7 +60,7 @@ fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
         "0\n".into(),
         "1\n".into(),
         "99999999999999999999\n".into(),
-        format!("{}\n", bystander.id()),
+        format!("{}\n", bystander.pid()),
     ];
     for garbage in contents {
         let harness = Harness::new("garbage");
@@ -74,9 +73,7 @@ fn garbage_in_an_unlocked_pid_file_is_overwritten_and_nobody_is_signalled() {
             "after {garbage:?}"
         );
     }
-    assert!(bystander.try_wait().unwrap().is_none(), "the pid named in a stale file was signalled");
-    bystander.kill().unwrap();
-    bystander.wait().unwrap();
+    bystander.assert_untouched();
 }
 
 #[test]

@@ -7,8 +7,11 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Harness, PROBE, arg, eventually, example, text, wait_for_pid};
-use daemon_runtime::{Status, Stopped};
+use common::{
+    Bystander, Harness, PROBE, arg, assert_stale_and_nobody_signalled, eventually, example, stop_and_reap,
+    text, wait_for_pid,
+};
+use daemon_runtime::{Status, StopOptions, Stopped};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
@@ -19,8 +22,7 @@ fn status_tells_running_stale_and_absent_by_the_lock() {
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: daemon.0 as u32 });
-    nix::sys::signal::kill(daemon.pid(), Signal::SIGKILL).unwrap();
-    daemon.reap();
+    daemon.kill();
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
     assert_eq!(Status::Stale.lsb_code(), 1);
 }
@@ -28,21 +30,12 @@ fn status_tells_running_stale_and_absent_by_the_lock() {
 #[test]
 fn a_stale_file_naming_a_live_unrelated_process_is_never_signalled() {
     let harness = Harness::new("stale-bystander");
-    let mut bystander = Command::new("sleep").arg("60").spawn().unwrap();
+    let bystander = Bystander::spawn(&harness);
     let pid_file = harness.path("d.pid");
-    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
-    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(100)),
-    )
-    .unwrap();
-    assert_eq!(stopped, Stopped::NotRunning);
-    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
-    std::thread::sleep(Duration::from_millis(50));
-    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
-    bystander.kill().unwrap();
-    bystander.wait().unwrap();
+    std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
+    assert_stale_and_nobody_signalled(&pid_file);
+    bystander.assert_untouched();
+    assert!(!pid_file.exists(), "stop removes a stale file nobody holds");
 }
 
 #[test]
@@ -50,14 +43,10 @@ fn stop_signals_the_holder_and_waits_for_the_lock() {
     let harness = Harness::new("stop");
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
-    let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false),
-    )
-    .unwrap();
+    let options = StopOptions::new().timeout(common::PATIENCE).then_kill(false);
+    let (stopped, ended) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
-    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+    assert_eq!(ended, Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert!(!pid_file.exists());
 }
 
@@ -66,14 +55,11 @@ fn stop_sends_the_signal_its_options_name() {
     let harness = Harness::new("stop-signal");
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
-    let reaper = std::thread::spawn(move || daemon.reap());
-    let options = daemon_runtime::StopOptions::new()
-        .signal(daemon_runtime::Signal::SIGUSR1)
-        .timeout(common::PATIENCE)
-        .then_kill(false);
-    assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::Exited { pid: daemon.0 as u32 });
+    let options = StopOptions::new().signal(Signal::SIGUSR1).timeout(common::PATIENCE).then_kill(false);
+    let (stopped, ended) = stop_and_reap(daemon, &pid_file, options);
+    assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
     // The probe handles only SIGTERM: SIGUSR1's default action ended it.
-    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGUSR1, false)));
+    assert_eq!(ended, Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGUSR1, false)));
     assert!(!pid_file.exists());
 }
 
@@ -82,14 +68,35 @@ fn stop_escalates_to_sigkill_when_sigterm_is_ignored() {
     let harness = Harness::new("stop-kill");
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-ignore-term"]);
-    let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(300)),
-    )
-    .unwrap();
+    let options = StopOptions::new().timeout(Duration::from_millis(300));
+    let (stopped, ended) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Killed { pid: daemon.0 as u32 });
-    assert_eq!(reaper.join().unwrap(), Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGKILL, false)));
+    assert_eq!(ended, Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGKILL, false)));
+    assert!(!pid_file.exists(), "stop removes the file a killed daemon could not");
+}
+
+#[test]
+fn stop_follows_every_step_of_its_schedule_in_order() {
+    // Ignoring TERM, the probe dies of the schedule's second signal (USR2,
+    // whose default action ends it), before the final SIGKILL.
+    let harness = Harness::new("stop-schedule");
+    let pid_file = harness.path("d.pid");
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-ignore-term"]);
+    let options =
+        StopOptions::new().timeout(Duration::from_millis(300)).then_signal(Signal::SIGUSR2, common::PATIENCE);
+    let (stopped, ended) = stop_and_reap(daemon, &pid_file, options);
+    assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
+    assert_eq!(ended, Some(WaitStatus::Signaled(daemon.pid(), Signal::SIGUSR2, false)));
+    assert!(!pid_file.exists());
+
+    // A schedule that runs out with the daemon still there is an error
+    // naming it, and leaves it running with its file.
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file), "--body-ignore-term"]);
+    let options = StopOptions::new().timeout(Duration::from_millis(100)).then_kill(false);
+    let error = daemon_runtime::stop(&pid_file, options).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    assert_eq!(error.to_string(), format!("pid {} is still running after the schedule", daemon.0));
+    assert!(daemon.alive() && pid_file.exists());
 }
 
 #[test]

@@ -15,18 +15,14 @@ use std::process::{Child, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Harness, arg, eventually, root_or_skip, text, wait_for_pid};
+use common::{
+    Bystander, Harness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip, stop_and_reap,
+    text, wait_for_pid,
+};
 use daemon_runtime::{Status, Stopped};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::WaitStatus;
 
 const NOBODY: u32 = 65534;
-
-/// The harness's directory made enterable, and `probe.out` writable, for `nobody`.
-fn open_to_nobody(harness: &Harness) {
-    std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(harness.path("probe.out"), "").unwrap();
-    std::fs::set_permissions(harness.path("probe.out"), std::fs::Permissions::from_mode(0o666)).unwrap();
-}
 
 /// A directory inside the harness's that `nobody` owns.
 fn nobody_dir(harness: &Harness, name: &str) -> PathBuf {
@@ -75,16 +71,6 @@ fn nobody_shell(harness: &Harness, script: &str, args: &[&Path]) -> Attacker {
     Attacker(common::as_nobody(&mut command).spawn().unwrap())
 }
 
-/// A pid file left by a daemon killed with SIGKILL: root's, `0644`, naming a dead pid.
-fn leftover_pid_file(harness: &Harness) -> PathBuf {
-    let pid_file = harness.path("d.pid");
-    let first = harness.start_probe(&["--pid-file", arg(&pid_file)]);
-    kill(first.pid(), Signal::SIGKILL).unwrap();
-    first.reap();
-    assert!(pid_file.exists());
-    pid_file
-}
-
 /// Waits until `/proc/locks` lists a lock on `path` (the staged attacker took it).
 fn wait_locked(path: &Path) {
     let ino = std::fs::metadata(path).unwrap().ino();
@@ -99,7 +85,7 @@ fn a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only() {
         return;
     }
     let harness = Harness::new("pid-read-only");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
     assert_eq!(daemon.status("Uid").split_whitespace().next(), Some("65534"));
@@ -127,8 +113,8 @@ fn a_shared_lock_taken_by_nobody_on_a_leftover_pid_file_does_not_block_the_next_
         return;
     }
     let harness = Harness::new("shared-lock");
-    open_to_nobody(&harness);
-    let pid_file = leftover_pid_file(&harness);
+    harness.open_to_nobody();
+    let (pid_file, _) = harness.stale_pid_file();
     let _attacker = nobody_shell(&harness, r#"exec flock -s "$1" sleep 60"#, &[&pid_file]);
     wait_locked(&pid_file);
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale, "a shared lock proves nothing");
@@ -146,43 +132,32 @@ fn an_exclusive_lock_whose_taker_exited_does_not_block_a_start_nor_get_a_bystand
         return;
     }
     let harness = Harness::new("orphan-lock");
-    open_to_nobody(&harness);
-    let pid_file = leftover_pid_file(&harness);
+    harness.open_to_nobody();
+    let (pid_file, _) = harness.stale_pid_file();
     // Root's bystander, named by the file: a start, status or stop that
     // trusted the file would signal it.
-    let mut bystander = harness.command("sleep").arg("60").spawn().unwrap();
-    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    let bystander = Bystander::spawn(&harness);
+    std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
     // `flock` takes LOCK_EX on a read-only descriptor and exits; the shell
     // (then `sleep`) keeps the description, so the lock stays, recorded
     // under the dead taker's pid.
     let _attacker = nobody_shell(&harness, r#"exec 9<"$1"; flock -x 9; exec sleep 60"#, &[&pid_file]);
     wait_locked(&pid_file);
-    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGTERM).unwrap(), None);
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(200)),
-    )
-    .unwrap();
-    assert_eq!(stopped, Stopped::NotRunning);
+    assert_stale_and_nobody_signalled(&pid_file);
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
-    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
-    bystander.kill().unwrap();
-    bystander.wait().unwrap();
+    bystander.assert_untouched();
 }
 
-/// Root's `sleep 60` started at pid `pid`, through `ns_last_pid`; `None` when
-/// other forks on the machine keep taking it first.
-fn bystander_at(harness: &Harness, pid: i32) -> Option<Child> {
+/// Root's bystander started at pid `pid`, through `ns_last_pid`; `None`
+/// when other forks on the machine keep taking it first.
+fn bystander_at(harness: &Harness, pid: i32) -> Option<Bystander> {
     for _ in 0..200 {
         std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).ok()?;
-        let mut child = harness.command("sleep").arg("60").spawn().unwrap();
-        if child.id() as i32 == pid {
-            return Some(child);
+        let bystander = Bystander::spawn(harness);
+        if bystander.pid() as i32 == pid {
+            return Some(bystander);
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
     }
     None
 }
@@ -193,8 +168,8 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
         return;
     }
     let harness = Harness::new("recycled-lock-pid");
-    open_to_nobody(&harness);
-    let pid_file = leftover_pid_file(&harness);
+    harness.open_to_nobody();
+    let (pid_file, _) = harness.stale_pid_file();
     let attacker = nobody_shell(&harness, r#"exec 9<"$1"; flock -x 9; exec sleep 60"#, &[&pid_file]);
     wait_locked(&pid_file);
     let ino = std::fs::metadata(&pid_file).unwrap().ino();
@@ -205,24 +180,15 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
         .and_then(|line| line.split_whitespace().nth(4)?.parse().ok())
         .unwrap();
     assert_ne!(taker, attacker.0.id() as i32, "the taker was `flock`, which exited");
-    let Some(mut bystander) = bystander_at(&harness, taker) else {
+    let Some(bystander) = bystander_at(&harness, taker) else {
         eprintln!("SKIPPED a_recycled_lock_taker_pid_is_never_signalled: pid {taker} kept being taken");
         return;
     };
     // /proc/locks now names root's bystander as the lock's holder.
-    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(Duration::from_millis(200)),
-    )
-    .unwrap();
-    assert_eq!(stopped, Stopped::NotRunning);
-    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
+    assert_stale_and_nobody_signalled(&pid_file);
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
-    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
-    bystander.kill().unwrap();
-    bystander.wait().unwrap();
+    bystander.assert_untouched();
 }
 
 #[test]
@@ -265,7 +231,7 @@ fn a_log_file_symlink_planted_by_nobody_is_refused_and_its_victim_untouched() {
         return;
     }
     let harness = Harness::new("log-symlink");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let victim = harness.path("shadow");
     std::fs::write(&victim, "root:secret\n").unwrap();
     let logs = nobody_dir(&harness, "logs");
@@ -298,7 +264,7 @@ fn a_hard_link_or_a_file_of_another_user_at_the_log_path_is_refused() {
         return;
     }
     let harness = Harness::new("log-owner");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let victim = harness.path("passwd");
     std::fs::write(&victim, "root:x:0:0\n").unwrap();
     let logs = nobody_dir(&harness, "logs");
@@ -349,7 +315,7 @@ fn a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_dire
         return;
     }
     let harness = Harness::new("rename-race");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let secret = harness.path("root-only");
     std::fs::create_dir(&secret).unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -435,7 +401,7 @@ fn a_chroot_below_a_directory_of_nobody_is_refused_even_when_swapped_for_a_link_
         return;
     }
     let harness = Harness::new("chroot-owner");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let theirs = nobody_dir(&harness, "theirs");
     let jail = theirs.join("jail");
     std::fs::create_dir(&jail).unwrap(); // root's, inside nobody's
@@ -470,17 +436,13 @@ fn stop_removes_the_pid_file_a_daemon_of_nobody_could_not() {
         return;
     }
     let harness = Harness::new("stop-removes");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
-    let reaper = std::thread::spawn(move || daemon.reap());
-    let stopped = daemon_runtime::stop(
-        &pid_file,
-        daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false),
-    )
-    .unwrap();
+    let options = daemon_runtime::StopOptions::new().timeout(common::PATIENCE).then_kill(false);
+    let (stopped, ended) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
-    reaper.join().unwrap();
+    assert_eq!(ended, Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert!(!pid_file.exists(), "stop left the pid file of a daemon that dropped privileges");
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Absent);
 }
@@ -494,7 +456,7 @@ fn a_link_of_roots_in_a_directory_of_nobody_is_not_followed() {
         return;
     }
     let harness = Harness::new("foreign-dir-link");
-    open_to_nobody(&harness);
+    harness.open_to_nobody();
     let secret = harness.path("root-only");
     std::fs::create_dir(&secret).unwrap();
     let theirs = nobody_dir(&harness, "theirs");

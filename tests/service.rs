@@ -13,20 +13,13 @@ use std::process::Stdio;
 use common::{Harness, PROBE, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
 use nix::sys::wait::WaitStatus;
 
-/// Lets a daemon that dropped to another user write `$PROBE_OUT`.
-fn writable_by_anyone(harness: &Harness) {
-    std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(harness.path("probe.out"), "").unwrap();
-    std::fs::set_permissions(harness.path("probe.out"), std::fs::Permissions::from_mode(0o666)).unwrap();
-}
-
 #[test]
 fn user_nobody_drops_every_id_group_and_capability() {
     if !root_or_skip("user_nobody_drops_every_id_group_and_capability", "switch to nobody") {
         return;
     }
     let harness = Harness::new("user-nobody");
-    writable_by_anyone(&harness);
+    harness.open_to_nobody();
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
     assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
@@ -45,7 +38,7 @@ fn a_numeric_uid_without_passwd_entry_still_clears_supplementary_groups() {
         return;
     }
     let harness = Harness::new("user-numeric");
-    writable_by_anyone(&harness);
+    harness.open_to_nobody();
     assert!(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(54321)).unwrap().is_none());
     let daemon = harness.start_probe(&["--user", "54321"]);
     assert_eq!(daemon.status("Uid"), "54321\t54321\t54321\t54321");

@@ -17,8 +17,6 @@ mod control;
 mod environment;
 pub mod listen;
 mod lookup;
-#[cfg(target_os = "linux")]
-mod notify;
 mod parse;
 mod respawn;
 mod syslog;
@@ -61,7 +59,8 @@ Exit codes of --stop, --status, --signal:
   0    stopped (or was not running), running, signalled
   1    --stop: still running after the schedule; --status: dead, pid file left
   3    not running (--status, --signal)
-  4    the pid file or /proc/locks could not be read";
+  4    the pid file or the kernel's list of locks could not be read,
+       a signal not sent, or the pid file left not removed";
 
 /// Runs PROGRAM as a daemon: detached, with a locked pid file, then executed
 /// in place of `daemon-run`. Exits 0 once PROGRAM has been executed.

@@ -4,7 +4,8 @@
 //! (sd_listen_fds(3)): on descriptors 3, 4, ..., announced by `LISTEN_FDS`,
 //! `LISTEN_FDNAMES` and `LISTEN_PID`, which the runtime rewrites to the
 //! daemon's pid (PROGRAM's, as `exec` keeps it). A program written for socket
-//! activation then runs unchanged on a machine without systemd.
+//! activation then runs unchanged on a machine without systemd. A `unix:`
+//! socket file is created with mode [`UNIX_SOCKET_MODE`], as systemd's is.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
@@ -14,9 +15,20 @@ use std::path::PathBuf;
 use daemon_runtime::{Error, Step};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
+use nix::sys::stat::{Mode, umask};
 
 /// The first descriptor of socket activation (`SD_LISTEN_FDS_START`).
 const FIRST: RawFd = 3;
+
+/// The mode of a `unix:/PATH` socket file, whatever `daemon-run`'s umask:
+/// `0666`, the default of systemd's `SocketMode=`, so that any local user
+/// may connect, as to the socket of a `.socket` unit (PROGRAM decides what a
+/// client may do; the directory decides who reaches the path).
+///
+/// ```
+/// assert_eq!(daemon_run::listen::UNIX_SOCKET_MODE, 0o666);
+/// ```
+pub const UNIX_SOCKET_MODE: u32 = 0o666;
 
 /// One `--listen` socket: what to bind, and the name PROGRAM sees for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +48,8 @@ pub enum Address {
     Tcp(SocketAddr),
     /// `udp:IP:PORT`: a bound datagram socket.
     Udp(SocketAddr),
-    /// `unix:/PATH`: a listening stream socket at an absolute path, which must not exist.
+    /// `unix:/PATH`: a listening stream socket at an absolute path, which
+    /// must not exist; created with mode [`UNIX_SOCKET_MODE`].
     Unix(PathBuf),
 }
 
@@ -83,11 +96,23 @@ pub fn parse_listen(text: &str) -> Result<Listen, String> {
 }
 
 impl Listen {
+    /// Binds the socket. Call it while the process runs one thread: a
+    /// `unix:` socket changes the umask for the moment of its `bind`.
     fn bind(&self) -> std::io::Result<OwnedFd> {
         Ok(match &self.address {
             Address::Tcp(address) => TcpListener::bind(address)?.into(),
             Address::Udp(address) => UdpSocket::bind(address)?.into(),
-            Address::Unix(path) => UnixListener::bind(path)?.into(),
+            Address::Unix(path) => {
+                // bind(2) creates the file `0777` less the umask, and no
+                // later chmod by path could be trusted to reach the same
+                // file: the umask is set around the call, as systemd does.
+                #[allow(clippy::unnecessary_cast)] // mode_t is u16 on macOS and FreeBSD
+                let mask = Mode::from_bits_truncate((0o777 & !UNIX_SOCKET_MODE) as libc::mode_t);
+                let before = umask(mask);
+                let bound = UnixListener::bind(path);
+                umask(before);
+                bound?.into()
+            }
         })
     }
 }
@@ -100,9 +125,11 @@ impl Listen {
 /// [`Daemon::exec`](daemon_runtime::Daemon::exec) does). Call it while the
 /// process runs one thread. On failure, the Unix socket files it bound are
 /// removed, so a failed start leaves none behind. Returns the error to print:
-/// `preflight: ADDR: <cause>` when a socket cannot be bound (exit 71), or
-/// would land on a `--keep-fd` descriptor; `preflight: N threads are
-/// running...` when the environment cannot be changed safely; else `start`'s.
+/// `listen: ADDR: <cause>` (step [`Step::Listen`], exit 71) when a socket
+/// cannot be bound (the address is in use, or not this machine's; the
+/// socket file's directory is missing), or would land on a `--keep-fd`
+/// descriptor; `preflight: N threads are running...` when the environment
+/// cannot be changed safely; else `start`'s.
 ///
 /// ```no_run
 /// let web = daemon_run::listen::parse_listen("tcp:127.0.0.1:8080").unwrap();
@@ -126,9 +153,10 @@ fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) 
     if listen.is_empty() {
         return Ok(());
     }
+    // Also what makes the umask of `Listen::bind` and `set_var` below safe.
     daemon_runtime::ensure_single_threaded()?;
     let failed = |listen: &Listen, errno: Errno| Error::Path {
-        step: Step::Preflight,
+        step: Step::Listen,
         path: PathBuf::from(&listen.text),
         errno,
     };

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use daemon_runtime::StopOptions;
 use nix::sys::signal::Signal;
 
 /// The longest duration a flag accepts: one day. Anything longer is a typo,
@@ -140,6 +141,27 @@ impl Schedule {
     /// Each signal and how long to wait for the process to go after it.
     pub fn steps(&self) -> &[(Signal, Duration)] {
         &self.0
+    }
+
+    /// The runtime's [`StopOptions`] that follow this schedule, step by
+    /// step: its first signal and timeout, the others as
+    /// [`then_signal`](StopOptions::then_signal), and no SIGKILL but the
+    /// schedule's own.
+    ///
+    /// ```
+    /// use daemon_runtime::{Signal, StopOptions};
+    /// use std::time::Duration;
+    /// let options = daemon_run::Schedule::parse("TERM/5/KILL/1").unwrap().options();
+    /// let expected = StopOptions::new()
+    ///     .timeout(Duration::from_secs(5))
+    ///     .then_kill(false)
+    ///     .then_signal(Signal::SIGKILL, Duration::from_secs(1));
+    /// assert_eq!(options, expected);
+    /// ```
+    pub fn options(&self) -> StopOptions {
+        let Some((&(signal, timeout), rest)) = self.0.split_first() else { return StopOptions::new() };
+        let first = StopOptions::new().signal(signal).timeout(timeout).then_kill(false);
+        rest.iter().fold(first, |options, &(signal, timeout)| options.then_signal(signal, timeout))
     }
 }
 

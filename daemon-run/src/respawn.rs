@@ -13,8 +13,10 @@
 //! its process group when it exits.
 //!
 //! With `--ready notify`, the supervisor starts with the runtime's
-//! `Ready::Manual` and calls `daemon_runtime::ready()` once the first
-//! instance sent `READY=1` ([`crate::notify`]); with log files, PROGRAM's
+//! `Ready::Manual`, gives PROGRAM the private `NOTIFY_SOCKET` of a
+//! [`NotifyReceiver`](daemon_runtime::NotifyReceiver) (only datagrams from
+//! PROGRAM's pid count), and calls `daemon_runtime::ready()` once the first
+//! instance sent `READY=1`; with log files, PROGRAM's
 //! output goes through pipes the supervisor copies to its own descriptors
 //! 1 and 2, which it reopens on SIGHUP.
 
@@ -43,11 +45,9 @@ use std::{
 };
 
 #[cfg(target_os = "linux")]
-use crate::notify::Receiver;
-#[cfg(target_os = "linux")]
 use crate::syslog::Relay;
 #[cfg(target_os = "linux")]
-use daemon_runtime::Ready;
+use daemon_runtime::{NotifyReceiver, Ready};
 #[cfg(target_os = "linux")]
 use nix::{
     errno::Errno,
@@ -120,8 +120,11 @@ struct Program {
     /// Never read: kept alive because `argv` points into it.
     _args: Vec<CString>,
     argv: Vec<*const libc::c_char>,
-    /// With `--ready notify`: the environment naming the supervisor's socket.
-    envp: Option<*const *const libc::c_char>,
+    /// Never read: kept alive because `envp` points into it.
+    _vars: Vec<CString>,
+    /// With `--ready notify`: the null-terminated environment naming the
+    /// supervisor's socket, for `execve`.
+    envp: Option<Vec<*const libc::c_char>>,
 }
 
 #[cfg(target_os = "linux")]
@@ -134,7 +137,21 @@ impl Program {
             all.push(CString::new(arg.as_bytes()).map_err(|_| invalid())?);
         }
         let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Program { path: path_c, _args: all, argv, envp: None })
+        Ok(Program { path: path_c, _args: all, argv, _vars: Vec::new(), envp: None })
+    }
+
+    /// Executes PROGRAM with the supervisor's environment, `NOTIFY_SOCKET`
+    /// set to `address` (built now: the forked child must not allocate).
+    fn notify_to(&mut self, address: &str) -> Result<(), Errno> {
+        let mut vars: Vec<CString> = std::env::vars_os()
+            .filter(|(key, _)| key != "NOTIFY_SOCKET")
+            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
+            .collect();
+        vars.push(CString::new(format!("NOTIFY_SOCKET={address}")).map_err(|_| Errno::EINVAL)?);
+        self.envp =
+            Some(vars.iter().map(|var| var.as_ptr()).chain(std::iter::once(std::ptr::null())).collect());
+        self._vars = vars;
+        Ok(())
     }
 }
 
@@ -276,9 +293,8 @@ struct Supervisor {
     signals: SignalFd,
     me: Pid,
     /// With `--ready notify`: PROGRAM's `NOTIFY_SOCKET`, read for the
-    /// supervisor's life (later instances' messages are drained). The
-    /// environment `program.envp` points into lives here.
-    notify: Option<Receiver>,
+    /// supervisor's life (later instances' messages are drained).
+    notify: Option<NotifyReceiver>,
     /// Until the first instance sent `READY=1`: the deadline.
     pending: Option<Instant>,
 }
@@ -292,9 +308,12 @@ impl Supervisor {
         logging: Logging,
     ) -> Result<Supervisor, Errno> {
         let mut program = program;
-        let notify = start.notify.then(Receiver::bind).transpose()?;
+        let errno = |error: std::io::Error| Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
+        let notify = start.notify.then(NotifyReceiver::bind).transpose().map_err(errno)?;
+        if let Some(receiver) = &notify {
+            program.notify_to(receiver.address())?;
+        }
         let pending = start.notify.then(|| Instant::now() + start.timeout);
-        program.envp = notify.as_ref().map(|receiver| receiver.envp.as_ptr());
         let mut mask = SigSet::empty();
         FORWARDED.iter().chain([&Signal::SIGCHLD]).for_each(|&signal| mask.add(signal));
         // Blocked, and read from a signalfd: no handler runs in the
@@ -431,7 +450,7 @@ impl Supervisor {
             fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
             let mut timeout = PollTimeout::NONE;
             if let Some(receiver) = &self.notify {
-                fds.push(PollFd::new(receiver.fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(receiver.as_fd(), PollFlags::POLLIN));
             }
             if let Some(deadline) = self.pending {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -440,7 +459,8 @@ impl Supervisor {
             let _ = poll(&mut fds, timeout);
             drop(fds);
             self.pump(relays, child);
-            let ready = self.notify.as_ref().is_some_and(|receiver| receiver.ready_from(child));
+            let ready =
+                self.notify.as_ref().is_some_and(|receiver| receiver.ready_from(child.as_raw() as u32));
             if let Some(deadline) = self.pending {
                 if ready {
                     // The launcher exits 0; stdout and stderr go to the log
@@ -569,11 +589,10 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     // The raw exec calls, not nix's, because nix's allocate, which a forked
     // child must not. Either returns only on failure.
-    match program.envp {
+    match &program.envp {
         // SAFETY: `argv` and `envp` are null-terminated arrays of pointers
-        // into C strings that `program` and the notify receiver (which
-        // outlives the supervisor's forks) keep alive.
-        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp) },
+        // into C strings that `program` keeps alive.
+        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp.as_ptr()) },
         // SAFETY: `argv` is a null-terminated array of pointers into C
         // strings that `program` keeps alive.
         None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },

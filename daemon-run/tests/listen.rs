@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -137,6 +137,26 @@ fn listen_binds_a_privileged_port_for_a_program_run_as_nobody() {
 }
 
 #[test]
+fn a_unix_socket_is_created_0666_whatever_the_umask_daemon_run_inherited() {
+    let harness = Harness::new("listen-mode");
+    let pid_file = harness.path("hello.pid");
+    let unix = harness.path("mode.sock");
+    // A umask of 077 would have made it 0700: only root could connect.
+    let output = harness
+        .command("sh")
+        .args(["-c", r#"umask 077 && exec "$0" "$@""#, common::DAEMON_RUN, "--pid-file", arg(&pid_file)])
+        .args(["--listen", &format!("unix:{}", unix.display()), "--", arg(&hello_activated())])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let program = wait_for_pid(&pid_file);
+    let meta = std::fs::symlink_metadata(&unix).unwrap();
+    assert!(meta.file_type().is_socket(), "{meta:?}");
+    assert_eq!(format!("{:o}", meta.permissions().mode() & 0o7777), "666", "systemd's SocketMode= default");
+    assert_eq!(read_all(UnixStream::connect(&unix).unwrap()), hello(program, "unix"));
+}
+
+#[test]
 fn listen_in_the_foreground_passes_the_sockets_to_daemon_runs_own_pid() {
     let harness = Harness::new("listen-foreground");
     let unix = harness.path("fg.sock");
@@ -177,7 +197,7 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
     assert_eq!(output.status.code(), Some(71), "{output:?}");
     assert_eq!(
         text(&output.stderr),
-        format!("error: preflight: {spec}: Address already in use (os error 98)\n")
+        format!("error: listen: {spec}: Address already in use (os error 98)\n")
     );
     assert!(harness.processes().is_empty() && !pid_file.exists());
 
@@ -186,11 +206,7 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
     let unix = harness.path("kept.sock");
     let listen = format!("unix:{}", unix.display());
     for (flags, code, message) in [
-        (
-            ["--keep-fd", "3"],
-            71,
-            format!("error: preflight: {listen}: Device or resource busy (os error 16)\n"),
-        ),
+        (["--keep-fd", "3"], 71, format!("error: listen: {listen}: Device or resource busy (os error 16)\n")),
         (
             ["--chdir", "/nonexistent"],
             78,

@@ -253,7 +253,9 @@ fn ready_notify_returns_once_the_first_instance_sent_ready() {
     assert_eq!(supervisor.comm(), "daemon-run");
     assert_eq!(program.ppid(), supervisor.0);
     let environ = program.read("environ");
-    assert!(environ.split('\0').any(|var| var.starts_with("NOTIFY_SOCKET=@daemon-run/")), "{environ:?}");
+    // The supervisor's own receiver (the runtime's NotifyReceiver, bound by its pid).
+    let socket = format!("NOTIFY_SOCKET=@daemon-runtime/{}/", supervisor.0);
+    assert!(environ.split('\0').any(|var| var.starts_with(&socket)), "{environ:?}");
     // The restarted instance sends READY=1 again, to a supervisor already
     // ready: it keeps running, and so does the new program.
     kill(program.pid(), Signal::SIGKILL).unwrap();

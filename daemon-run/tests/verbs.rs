@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Harness, Proc, eventually, text, wait_for_pid};
+use common::{Bystander, Harness, Proc, eventually, text, wait_for_pid};
 
 /// Runs `daemon-run` with `args` to completion: (exit code, stdout, stderr).
 fn verb(harness: &Harness, args: &[&str], pid_file: &Path) -> (i32, String, String) {
@@ -93,8 +93,8 @@ fn stop_follows_the_retry_schedule_to_sigkill() {
 fn a_stale_pid_file_naming_a_bystander_never_gets_it_signalled() {
     let harness = Harness::new("verbs_stale");
     let pid_file = harness.path("stale.pid");
-    let mut bystander = harness.command("sleep").arg("30").spawn().expect("bystander");
-    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    let bystander = Bystander::spawn(&harness);
+    std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
 
     let (code, stdout, _) = verb(&harness, &["--status"], &pid_file);
     assert_eq!(
@@ -107,10 +107,8 @@ fn a_stale_pid_file_naming_a_bystander_never_gets_it_signalled() {
     }
     let (code, _, stderr) = verb(&harness, &["--stop", "--retry", "KILL/1"], &pid_file);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(bystander.try_wait().unwrap(), None, "the bystander was signalled");
+    bystander.assert_untouched();
     assert!(!pid_file.exists(), "the stale file is removed");
-    bystander.kill().unwrap();
-    bystander.wait().unwrap();
 }
 
 #[test]

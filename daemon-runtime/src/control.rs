@@ -11,8 +11,10 @@
 //! it while the proof was made, so that a pid reused in between cannot be hit.
 //!
 //! The path is walked as a start walks it (symbolic links followed only
-//! when root or the caller owns them), and `stop` removes the file through
-//! the walked directory once the lock is free.
+//! when root or the caller owns them). `stop` follows a schedule of
+//! signals ([`StopOptions`]) until the process has exited (its pidfd says
+//! so) and the lock is free, then removes the file through the walked
+//! directory.
 //!
 //! A user who cannot read `/proc/PID/fdinfo` of the holder (anyone but root
 //! asking about a root daemon) gets the pid of a live process that
@@ -29,8 +31,8 @@ use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
-use crate::holder::{self, Holder};
-use crate::pidfd::pidfd_signal;
+use crate::holder::{self, Holder, Proof};
+use crate::pidfd::{self, pidfd_signal};
 use crate::pidfile;
 use crate::resolve::{self, Denied};
 
@@ -113,12 +115,13 @@ pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
-    /// The daemon released its lock after `signal`.
+    /// The daemon went before it was sent SIGKILL.
     Exited {
         /// The pid that was signalled.
         pid: u32,
     },
-    /// It did not within the timeout, and was killed with SIGKILL.
+    /// It went after it was sent SIGKILL (the earlier signals, if any, did
+    /// not end it in time).
     Killed {
         /// The pid that was killed.
         pid: u32,
@@ -127,22 +130,33 @@ pub enum Stopped {
     NotRunning,
 }
 
-/// How [`stop`] stops a daemon: the signal sent first, how long to wait
-/// for the lock to be released, and whether to send SIGKILL after that.
+/// How [`stop`] stops a daemon: the signals it sends in turn, and how long
+/// it waits after each for the daemon to be gone.
 ///
 /// [`StopOptions::new`] (also its `Default`) is SIGTERM, 10 seconds, then
-/// SIGKILL, as `start-stop-daemon --retry TERM/10/KILL/10` does.
+/// SIGKILL and 10 seconds again, as `start-stop-daemon --retry
+/// TERM/10/KILL/10` does. The whole schedule is the first signal and its
+/// [`timeout`](StopOptions::timeout), then each
+/// [`then_signal`](StopOptions::then_signal) step in the order given, then
+/// SIGKILL with the same timeout unless [`then_kill(false)`](StopOptions::then_kill).
 ///
 /// ```
 /// use daemon_runtime::{Signal, StopOptions};
 /// use std::time::Duration;
 /// let gentle = StopOptions::new().signal(Signal::SIGINT).timeout(Duration::from_secs(30)).then_kill(false);
-/// # let _ = gentle;
+/// // start-stop-daemon's --retry TERM/5/INT/5/KILL/2:
+/// let retry = StopOptions::new()
+///     .timeout(Duration::from_secs(5))
+///     .then_signal(Signal::SIGINT, Duration::from_secs(5))
+///     .then_kill(false)
+///     .then_signal(Signal::SIGKILL, Duration::from_secs(2));
+/// # let _ = (gentle, retry);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopOptions {
     signal: Signal,
     timeout: Duration,
+    then: Vec<(Signal, Duration)>,
     then_kill: bool,
 }
 
@@ -154,7 +168,12 @@ impl StopOptions {
     /// # let _ = options;
     /// ```
     pub fn new() -> Self {
-        StopOptions { signal: Signal::SIGTERM, timeout: Duration::from_secs(10), then_kill: true }
+        StopOptions {
+            signal: Signal::SIGTERM,
+            timeout: Duration::from_secs(10),
+            then: Vec::new(),
+            then_kill: true,
+        }
     }
 
     /// The signal sent first (SIGTERM unless set).
@@ -168,7 +187,8 @@ impl StopOptions {
         self
     }
 
-    /// How long to wait for the lock to be released after each signal (10
+    /// How long to wait for the daemon to be gone after the first signal,
+    /// and after the SIGKILL of [`then_kill`](StopOptions::then_kill) (10
     /// seconds unless set).
     ///
     /// ```
@@ -180,9 +200,30 @@ impl StopOptions {
         self
     }
 
-    /// Whether a daemon still holding the lock after the timeout is sent
-    /// SIGKILL and waited for as long again (`true` unless set). With
-    /// `false`, [`stop`] returns a `TimedOut` error instead.
+    /// One more step, after the first signal's wait and before the final
+    /// SIGKILL of [`then_kill`](StopOptions::then_kill): when the daemon is
+    /// still there, sends `signal` and waits up to `timeout`. Repeatable;
+    /// the steps run in the order given. A daemon that ignored SIGTERM may
+    /// stop on SIGINT or SIGQUIT before it has to be killed.
+    ///
+    /// ```
+    /// use daemon_runtime::{Signal, StopOptions};
+    /// use std::time::Duration;
+    /// // SIGTERM, 5 s; SIGQUIT, 5 s; SIGKILL, 5 s.
+    /// let options = StopOptions::new()
+    ///     .timeout(Duration::from_secs(5))
+    ///     .then_signal(Signal::SIGQUIT, Duration::from_secs(5));
+    /// # let _ = options;
+    /// ```
+    pub fn then_signal(mut self, signal: Signal, timeout: Duration) -> Self {
+        self.then.push((signal, timeout));
+        self
+    }
+
+    /// Whether a daemon still there at the end of the other steps is sent
+    /// SIGKILL and waited for as long as [`timeout`](StopOptions::timeout)
+    /// (`true` unless set). With `false`, [`stop`] returns a `TimedOut`
+    /// error instead.
     ///
     /// ```
     /// let options = daemon_runtime::StopOptions::new().then_kill(false);
@@ -192,6 +233,12 @@ impl StopOptions {
         self.then_kill = then_kill;
         self
     }
+
+    /// Every signal of the schedule in turn, with its wait.
+    fn steps(&self) -> impl Iterator<Item = (Signal, Duration)> + '_ {
+        let kill = self.then_kill.then_some((Signal::SIGKILL, self.timeout));
+        std::iter::once((self.signal, self.timeout)).chain(self.then.iter().copied()).chain(kill)
+    }
 }
 
 impl Default for StopOptions {
@@ -200,19 +247,27 @@ impl Default for StopOptions {
     }
 }
 
-/// Sends the options' signal to the process holding the lock of the pid
-/// file at `path` and waits until the lock is released; after the timeout,
-/// sends SIGKILL (unless [`then_kill(false)`](StopOptions::then_kill)) and
-/// waits as long again. Once the lock is free, the file is removed (the
-/// daemon may have dropped the privileges it needed to remove it itself).
+/// Stops the daemon holding the lock of the pid file at `path`, following
+/// `options`: sends each signal in turn, as long as the daemon is still
+/// there, and waits after each for it to be gone. Gone means both: the
+/// process has exited (its pidfd says so at once), and no process holds
+/// the file's lock any more (children the daemon forked inherit it and may
+/// hold it a little longer), or a new start holds it. Then the file is
+/// removed (the daemon may have dropped the privileges it needed to remove
+/// it itself), unless a new start holds it.
 ///
 /// Only a process proven to hold the lock is ever signalled, never the pid
-/// written in a stale file.
+/// written in a stale file, and every signal goes through the pidfd that
+/// pinned it during the proof. A stale file, which no live process holds,
+/// is removed and nothing is signalled.
 ///
 /// # Errors
 ///
-/// Reading the file or `/proc/locks`, opening a pidfd, sending the signal;
-/// `TimedOut` when the lock is still held at the end.
+/// Reading the file or `/proc/locks`, sending a signal, removing the file
+/// once the daemon is gone (`not removed: …`); `TimedOut` when the
+/// schedule ran out with the daemon still there: `pid N is still running
+/// after the schedule`, or `pid N has exited, but processes it left still
+/// hold the lock`. Off Linux, `Unsupported`.
 ///
 /// ```no_run
 /// use daemon_runtime::StopOptions;
@@ -220,26 +275,36 @@ impl Default for StopOptions {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped> {
-    let StopOptions { signal, timeout, then_kill } = options;
     let file = match PidPath::open(path.as_ref()) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(Stopped::NotRunning) };
-    pidfd_signal(&pidfd, signal as libc::c_int)?;
-    if file.released(timeout) {
-        file.remove();
-        return Ok(Stopped::Exited { pid });
-    }
-    if then_kill {
-        pidfd_signal(&pidfd, Signal::SIGKILL as libc::c_int)?;
-        if file.released(timeout) {
-            file.remove();
-            return Ok(Stopped::Killed { pid });
+    let Some(Holder { pid, pidfd }) = file.live_holder() else {
+        file.remove()?;
+        return Ok(Stopped::NotRunning);
+    };
+    let (mut exited, mut killed) = (false, false);
+    for (signal, timeout) in options.steps() {
+        let deadline = Instant::now() + timeout;
+        if !exited {
+            match pidfd_signal(&pidfd, signal as libc::c_int) {
+                Ok(()) => exited = pidfd::exited_by(&pidfd, deadline),
+                Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
+                Err(error) => return Err(error),
+            }
+            killed |= signal == Signal::SIGKILL;
+        }
+        if exited && file.released_by(pid, deadline) {
+            file.remove()?;
+            return Ok(if killed { Stopped::Killed { pid } } else { Stopped::Exited { pid } });
         }
     }
-    Err(io::Error::new(io::ErrorKind::TimedOut, format!("pid {pid} still holds {}", path.as_ref().display())))
+    let left = match exited {
+        true => format!("pid {pid} has exited, but processes it left still hold the lock"),
+        false => format!("pid {pid} is still running after the schedule"),
+    };
+    Err(io::Error::new(io::ErrorKind::TimedOut, left))
 }
 
 /// Sends `signal` (SIGHUP to reload, say) to the process holding the lock of
@@ -276,6 +341,9 @@ struct PidPath {
 
 impl PidPath {
     fn open(path: &Path) -> io::Result<PidPath> {
+        // First: without `/proc` (off Linux) nothing can be proven, whether
+        // or not the file exists.
+        let proc = holder::open_proc()?;
         let (dir, name) = resolve::parent(path, None).map_err(|denied| match denied {
             Denied::Sys(errno) => io::Error::from_raw_os_error(errno as i32),
             Denied::Refused(reason) => {
@@ -286,7 +354,6 @@ impl PidPath {
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty())?;
         let opened = stat::fstat(&file)?;
-        let proc = holder::open_proc()?;
         Ok(PidPath { dir, name, file, opened, proc })
     }
 
@@ -295,12 +362,17 @@ impl PidPath {
         holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened).into_held()
     }
 
-    /// Waits until no live process holds the lock, up to `timeout`.
-    fn released(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+    /// Waits until `deadline` for the lock to be free of the daemon `stopped`
+    /// (whose process has exited): `/proc/locks` lists no lock on the file
+    /// that we can see, or a new start is proven to hold it. A lock the
+    /// daemon's children inherited is still listed (under its pid) until
+    /// the last of them closes it.
+    fn released_by(&self, stopped: u32, deadline: Instant) -> bool {
         loop {
-            if self.live_holder().is_none() {
-                return true;
+            match holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened) {
+                Proof::Held(holder) if holder.pid != stopped => return true,
+                Proof::Unseen => return true,
+                Proof::Held(_) | Proof::Foreign => {}
             }
             if Instant::now() >= deadline {
                 return false;
@@ -310,7 +382,10 @@ impl PidPath {
     }
 
     /// Removes the file if it is still at its name and nobody holds its lock.
-    fn remove(&self) {
-        pidfile::remove_released(self.dir.as_fd(), &self.name, self.file.as_fd());
+    fn remove(&self) -> io::Result<()> {
+        pidfile::remove_released(self.dir.as_fd(), &self.name, self.file.as_fd()).map_err(|errno| {
+            let cause = io::Error::from_raw_os_error(errno as i32);
+            io::Error::new(cause.kind(), format!("not removed: {cause}"))
+        })
     }
 }

@@ -55,6 +55,10 @@ pub enum Step {
     Report,
     /// Waiting for the daemon to call [`ready`](crate::ready) in time.
     Ready,
+    /// Binding the sockets `daemon-run --listen` passes to its program
+    /// (socket activation without a service manager); never a step of
+    /// the runtime's own.
+    Listen,
 }
 
 impl Step {
@@ -85,6 +89,7 @@ impl Step {
             _ if value == Step::Exec as u8 => Step::Exec,
             _ if value == Step::Report as u8 => Step::Report,
             _ if value == Step::Ready as u8 => Step::Ready,
+            _ if value == Step::Listen as u8 => Step::Listen,
             _ => return None,
         })
     }
@@ -109,6 +114,7 @@ impl Step {
             Step::Exec => "exec",
             Step::Report => "report",
             Step::Ready => "ready",
+            Step::Listen => "listen",
         }
     }
 }

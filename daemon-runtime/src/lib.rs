@@ -159,10 +159,12 @@
 //! may want to compose differently are public functions
 //! ([`ensure_single_threaded`], [`fill_closed_stdio`],
 //! [`close_inherited_fds`], [`reset_signals`], [`PidFile::acquire`]).
-//! [`status`], [`stop`] (with [`StopOptions`]) and [`signal`] operate a
-//! running daemon by its pid file's lock, proven held by a live process,
-//! and `stop` removes the file; [`reopen_logs`] serves logrotate;
-//! [`supervised`] tells when a service manager already does the detaching.
+//! [`status`], [`stop`] (with [`StopOptions`], a schedule of signals like
+//! `start-stop-daemon --retry`) and [`signal`] operate a running daemon by
+//! its pid file's lock, proven held by a live process, and `stop` removes
+//! the file; [`reopen_logs`] serves logrotate; [`supervised`] tells when a
+//! service manager already does the detaching; a program that starts its
+//! own children waits for their `READY=1` on a [`NotifyReceiver`].
 //!
 //! # Types and errors
 //!
@@ -370,7 +372,8 @@
 //! stays the daemon's parent until the start's verdict), and refuse with
 //! [`Error::Unsupported`] or [`std::io::ErrorKind::Unsupported`] what has no
 //! safe means there: [`status`], [`stop`] and [`signal`] (no proven, pinned
-//! lock holder), [`Daemon::exec_notify`]; `$NOTIFY_SOCKET` is ignored.
+//! lock holder), [`Daemon::exec_notify`] and [`NotifyReceiver`];
+//! `$NOTIFY_SOCKET` is ignored.
 //! The README's platform table says what each step uses where, the minimum
 //! versions, and what CI compiles and runs.
 //!
@@ -472,6 +475,7 @@ pub use manager::{
 /// this is belongs to this crate's semver: a new major `nix` is a breaking
 /// release here.
 pub use nix::sys::signal::Signal;
+pub use notify::NotifyReceiver;
 pub use pidfile::PidFile;
 pub use preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use privileges::Account;

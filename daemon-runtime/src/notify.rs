@@ -1,6 +1,8 @@
-//! A private `NOTIFY_SOCKET` for a program started by [`Daemon::exec_notify`](crate::Daemon::exec_notify):
-//! the launcher returns only once the program itself sends `READY=1`, as
-//! `start-stop-daemon --notify-await` and systemd's `Type=notify` do.
+//! A private `NOTIFY_SOCKET` on which a launcher waits for a program's own
+//! `READY=1`, as `start-stop-daemon --notify-await` and systemd's
+//! `Type=notify` do: [`NotifyReceiver`], public for a program that starts
+//! its own children (`daemon-run --respawn` does), and what
+//! [`Daemon::exec_notify`](crate::Daemon::exec_notify) builds on.
 //!
 //! The socket has an abstract address (reachable after a `chroot`, no file
 //! to clean up, no directory permissions to arrange after a privilege drop)
@@ -8,23 +10,17 @@
 //! comes from the program's pid: no other local process can fake readiness.
 //!
 //! Abstract sockets, `SO_PASSCRED` and pidfds are Linux's: elsewhere
-//! [`NotifySocket::bind`] refuses with [`Error::Unsupported`], before
-//! anything is forked.
+//! [`NotifyReceiver::bind`] refuses with [`io::ErrorKind::Unsupported`], and
+//! `exec_notify` with [`Error::Unsupported`], before anything is forked.
 
-#[cfg(target_os = "linux")]
 use std::ffi::CString;
-#[cfg(target_os = "linux")]
-use std::io::IoSliceMut;
-#[cfg(target_os = "linux")]
-use std::os::fd::AsFd;
-use std::os::fd::{AsRawFd, OwnedFd};
-#[cfg(target_os = "linux")]
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 #[cfg(target_os = "linux")]
 use std::time::Instant;
 
-#[cfg(target_os = "linux")]
 use nix::errno::Errno;
 #[cfg(target_os = "linux")]
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -37,63 +33,120 @@ use nix::sys::socket::{
 use crate::c_strings::CStringArray;
 use crate::error::{Error, Step};
 
-/// The launcher's end, and the environment the program is executed with.
-pub(crate) struct NotifySocket {
+/// A private `NOTIFY_SOCKET`: give its [`address`](NotifyReceiver::address)
+/// to a program you start, then learn from [`ready_from`](NotifyReceiver::ready_from)
+/// when that very process sends `READY=1` (sd_notify(3)). Datagrams from
+/// any other process, its own children included, are read and ignored.
+///
+/// The socket is non-blocking and close-on-exec: wait for it with `poll`
+/// on its descriptor ([`AsFd`]) beside others, or simply call
+/// `ready_from` again a little later. Linux only: elsewhere
+/// [`bind`](NotifyReceiver::bind) refuses.
+///
+/// ```no_run
+/// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+/// let mut child = std::process::Command::new("/usr/sbin/myd")
+///     .env("NOTIFY_SOCKET", receiver.address())
+///     .spawn()?;
+/// while !receiver.ready_from(child.id()) {
+///     if child.try_wait()?.is_some() {
+///         panic!("myd exited before it was ready");
+///     }
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+/// }
+/// println!("myd is ready");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NotifyReceiver {
     socket: OwnedFd,
-    /// `KEY=value` strings for `execve`: this process's environment with
-    /// `NOTIFY_SOCKET` set.
-    pub(crate) envp_ptrs: CStringArray,
+    /// `@` and the abstract name, as `NOTIFY_SOCKET` writes it.
+    address: String,
 }
 
-/// Why waiting for `READY=1` ended otherwise.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // never waited for there
-pub(crate) enum NotReady {
-    Exited,
-    TimedOut,
-}
-
-impl NotifySocket {
-    /// Refuses: see the module's documentation.
-    #[cfg(not(target_os = "linux"))]
-    pub(crate) fn bind() -> Result<NotifySocket, Error> {
-        Err(Error::Unsupported { step: Step::Preflight, what: "a private NOTIFY_SOCKET (exec_notify)" })
-    }
-
-    /// Binds the socket, in the launcher, before forking.
+impl NotifyReceiver {
+    /// Binds a new socket at a fresh abstract address, with `SO_PASSCRED`.
+    ///
+    /// # Errors
+    ///
+    /// `socket`, `bind` or `setsockopt` failed; off Linux, `Unsupported`.
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[cfg(target_os = "linux")]
-    pub(crate) fn bind() -> Result<NotifySocket, Error> {
-        let sys = |errno| Error::Sys { step: Step::Preflight, errno };
-        let socket =
-            socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(sys)?;
+    pub fn bind() -> io::Result<NotifyReceiver> {
+        let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+        let socket = socket(AddressFamily::Unix, SockType::Datagram, flags, None)?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let name = format!("daemon-runtime/{}/{}", std::process::id(), nanos.as_nanos());
-        bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name.as_bytes()).map_err(sys)?).map_err(sys)?;
-        setsockopt(&socket, sockopt::PassCred, &true).map_err(sys)?;
-        // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
-        let rewritten = crate::pid_vars::entries();
-        let mut envp: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
-            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
-            .collect();
-        envp.push(CString::new(format!("NOTIFY_SOCKET=@{name}")).map_err(|_| sys(Errno::EINVAL))?);
-        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
-        Ok(NotifySocket { socket, envp_ptrs: CStringArray::new(envp, &entries) })
+        bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name.as_bytes())?)?;
+        setsockopt(&socket, sockopt::PassCred, &true)?;
+        Ok(NotifyReceiver { socket, address: format!("@{name}") })
     }
 
-    /// The socket's descriptor, to keep open while closing inherited ones.
-    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.socket.as_raw_fd()
-    }
-
-    /// Never reached: [`NotifySocket::bind`] refused.
+    /// Refuses: see the module's documentation.
     #[cfg(not(target_os = "linux"))]
-    pub(crate) fn await_ready(&self, _pid: u32, _timeout: Duration) -> Result<(), NotReady> {
-        Err(NotReady::Exited)
+    pub fn bind() -> io::Result<NotifyReceiver> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "a private NOTIFY_SOCKET needs abstract sockets and SO_PASSCRED, which only linux has",
+        ))
+    }
+
+    /// What the program's `NOTIFY_SOCKET` must say: `@` and the abstract
+    /// name (`@daemon-runtime/PID/NANOS`).
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// assert!(receiver.address().starts_with("@daemon-runtime/"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Reads every datagram waiting, without blocking: did one come from
+    /// process `pid` and say `READY=1` (on a line of its own)? The others
+    /// (`STATUS=`, a child's, a later instance's) are consumed and dropped.
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// assert!(!receiver.ready_from(std::process::id()), "nothing was sent yet");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn ready_from(&self, pid: u32) -> bool {
+        let mut ready = false;
+        loop {
+            let mut buf = [0u8; 4096];
+            let mut iov = [io::IoSliceMut::new(&mut buf)];
+            let mut control = nix::cmsg_space!(libc::ucred);
+            let Ok(message) =
+                recvmsg::<()>(self.socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::empty())
+            else {
+                return ready; // EAGAIN: nothing more
+            };
+            let bytes = message.bytes;
+            let from_program = message.cmsgs().is_ok_and(|mut cmsgs| {
+                cmsgs.any(
+                    |cmsg| matches!(cmsg, ControlMessageOwned::ScmCredentials(c) if c.pid() as u32 == pid),
+                )
+            });
+            ready |= from_program && buf[..bytes].split(|&b| b == b'\n').any(|line| line == b"READY=1");
+        }
+    }
+
+    /// Never true: no receiver is ever bound there.
+    #[cfg(not(target_os = "linux"))]
+    pub fn ready_from(&self, _pid: u32) -> bool {
+        false
     }
 
     /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
     #[cfg(target_os = "linux")]
-    pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
+    fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
         let deadline = Instant::now() + timeout;
         let program = crate::pidfd::pidfd_open(pid).map_err(|_| NotReady::Exited)?;
         loop {
@@ -119,22 +172,66 @@ impl NotifySocket {
             }
         }
     }
+}
 
-    /// Reads one datagram: does it come from `pid` and say `READY=1`?
+impl AsFd for NotifyReceiver {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+/// [`Daemon::exec_notify`](crate::Daemon::exec_notify)'s receiver, in the
+/// launcher, and the environment the program is executed with.
+pub(crate) struct NotifySocket {
+    receiver: NotifyReceiver,
+    /// `KEY=value` strings for `execve`: this process's environment with
+    /// `NOTIFY_SOCKET` set.
+    pub(crate) envp_ptrs: CStringArray,
+}
+
+/// Why waiting for `READY=1` ended otherwise.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // never waited for there
+pub(crate) enum NotReady {
+    Exited,
+    TimedOut,
+}
+
+impl NotifySocket {
+    /// Binds the socket, in the launcher, before forking.
+    pub(crate) fn bind() -> Result<NotifySocket, Error> {
+        let sys = |errno| Error::Sys { step: Step::Preflight, errno };
+        let receiver = NotifyReceiver::bind().map_err(|error| match error.raw_os_error() {
+            Some(errno) => sys(Errno::from_raw(errno)),
+            None => {
+                Error::Unsupported { step: Step::Preflight, what: "a private NOTIFY_SOCKET (exec_notify)" }
+            }
+        })?;
+        // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
+        let rewritten = crate::pid_vars::entries();
+        let mut envp: Vec<CString> = std::env::vars_os()
+            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
+            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
+            .collect();
+        let variable = format!("NOTIFY_SOCKET={}", receiver.address());
+        envp.push(CString::new(variable).map_err(|_| sys(Errno::EINVAL))?);
+        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
+        Ok(NotifySocket { receiver, envp_ptrs: CStringArray::new(envp, &entries) })
+    }
+
+    /// The socket's descriptor, to keep open while closing inherited ones.
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.receiver.socket.as_raw_fd()
+    }
+
+    /// Never reached: [`NotifySocket::bind`] refused.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn await_ready(&self, _pid: u32, _timeout: Duration) -> Result<(), NotReady> {
+        Err(NotReady::Exited)
+    }
+
+    /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
     #[cfg(target_os = "linux")]
-    fn ready_from(&self, pid: u32) -> bool {
-        let mut buf = [0u8; 4096];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut control = nix::cmsg_space!(libc::ucred);
-        let Ok(message) =
-            recvmsg::<()>(self.socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::empty())
-        else {
-            return false;
-        };
-        let bytes = message.bytes;
-        let from_program = message.cmsgs().is_ok_and(|mut cmsgs| {
-            cmsgs.any(|cmsg| matches!(cmsg, ControlMessageOwned::ScmCredentials(c) if c.pid() as u32 == pid))
-        });
-        from_program && buf[..bytes].split(|&b| b == b'\n').any(|line| line == b"READY=1")
+    pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
+        self.receiver.await_ready(pid, timeout)
     }
 }

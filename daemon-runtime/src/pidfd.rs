@@ -3,9 +3,13 @@
 //! reused its pid. nix has no wrappers.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 #[cfg(target_os = "linux")]
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// `pidfd_open(2)`: a descriptor that names process `pid` for as long as
 /// it is held, whatever the pid is reused for afterwards.
@@ -42,4 +46,20 @@ pub(crate) fn pidfd_signal(pidfd: &OwnedFd, signal: libc::c_int) -> io::Result<(
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn pidfd_signal(_pidfd: &OwnedFd, _signal: libc::c_int) -> io::Result<()> {
     Err(crate::holder::unsupported())
+}
+
+/// Waits until `deadline` for the process `pidfd` names to exit: a pidfd
+/// becomes readable at once when it does (reaped or not), so no polling of
+/// `/proc` is needed. False at the deadline.
+pub(crate) fn exited_by(pidfd: &OwnedFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) if left.is_zero() => return false,
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return true,
+            Err(_) => return false,
+        }
+    }
 }

@@ -162,7 +162,7 @@ impl Drop for PidFile {
         if let Some(lock) = self.lock.take() {
             // Unlink while still holding the lock: a starter that opened the
             // old file sees the name no longer names it and starts over.
-            remove_named(self.at.dir.as_fd(), &self.at.name, self.inode);
+            let _ = remove_named(self.at.dir.as_fd(), &self.at.name, self.inode);
             // Explicitly: a child forked without exec shares the description.
             let _ = flock(&lock, libc::LOCK_UN);
         }
@@ -235,7 +235,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         };
         let abandon = |failure| {
             if created {
-                remove_if_unheld(dir, name, fd.as_fd());
+                let _ = remove_if_unheld(dir, name, fd.as_fd());
             }
             failure
         };
@@ -274,7 +274,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         if let Err(errno) = written {
             // The file is ours now (locked, still at the path): a failed
             // start must not leave it behind.
-            remove_named(dir, name, inode(&opened));
+            let _ = remove_named(dir, name, inode(&opened));
             return Err(sys(errno));
         }
         return Ok(Locked { fd, inode: inode(&opened) });
@@ -297,24 +297,23 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
 /// Removes `name` from `dir` while it still names the file `locked`. Only the
 /// holder of that file's lock calls it, so no one can put another file there
 /// in between (a replacement needs the lock free, a creation the name free).
-fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> bool {
+/// `Ok` also when the name no longer names that file: it is not ours to remove.
+fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
     match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(now) if inode(&now) == locked => {
-            unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir).is_ok()
-        }
-        _ => false,
+        Ok(now) if inode(&now) == locked => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
+        Ok(_) | Err(Errno::ENOENT) => Ok(()),
+        Err(errno) => Err(errno),
     }
 }
 
 /// Removes the file `fd` opened at `name` if no process holds its lock (it
-/// takes the lock to be sure, and keeps it while unlinking).
-fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> bool {
-    if flock(fd, libc::LOCK_EX | libc::LOCK_NB).is_err() {
-        return false;
-    }
-    match stat::fstat(fd) {
-        Ok(opened) => remove_named(dir, name, inode(&opened)),
-        Err(_) => false,
+/// takes the lock to be sure, and keeps it while unlinking). `Ok` also when
+/// someone holds the lock (a new start): the file is theirs.
+fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => remove_named(dir, name, inode(&stat::fstat(fd)?)),
+        Err(Errno::EWOULDBLOCK) => Ok(()),
+        Err(errno) => Err(errno),
     }
 }
 
@@ -360,7 +359,7 @@ pub(crate) fn remove_if_stale(path: &Path) {
     for _ in 0..200 {
         match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(()) => {
-                remove_if_unheld(dir.as_fd(), &name, fd.as_fd());
+                let _ = remove_if_unheld(dir.as_fd(), &name, fd.as_fd());
                 return;
             }
             Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
@@ -370,8 +369,10 @@ pub(crate) fn remove_if_stale(path: &Path) {
 }
 
 /// [`remove_if_stale`]'s unlink for a descriptor already open at `name`:
-/// what `stop` does once the daemon it stopped released the lock.
-pub(crate) fn remove_released(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> bool {
+/// what `stop` does once the daemon it stopped released the lock. `Ok` when
+/// the file is removed, or is not ours to remove (locked again by a new
+/// start, or no longer at its name); the failed call's errno otherwise.
+pub(crate) fn remove_released(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
     remove_if_unheld(dir, name, fd)
 }
 

@@ -5,8 +5,14 @@
 
 mod process;
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
+
+use daemon_runtime::{Status, StopOptions, Stopped};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
 
 pub use process::*;
 
@@ -38,6 +44,24 @@ impl Harness {
         wait_for_pid(&self.path("probe.out"))
     }
 
+    /// Makes this test's directory enterable, and `probe.out` writable, for
+    /// `nobody`: for a daemon that drops to it, or an attacker run as it.
+    pub fn open_to_nobody(&self) {
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(self.path("probe.out"), "").unwrap();
+        std::fs::set_permissions(self.path("probe.out"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+
+    /// A pid file left by a probe daemon killed with SIGKILL (`d.pid`: the
+    /// test user's, `0644`, naming a dead pid), and that daemon.
+    pub fn stale_pid_file(&self) -> (PathBuf, Proc) {
+        let pid_file = self.path("d.pid");
+        let killed = self.start_probe(&["--pid-file", arg(&pid_file)]);
+        assert_eq!(killed.kill(), Some(WaitStatus::Signaled(killed.pid(), Signal::SIGKILL, false)));
+        assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", killed.0), "stale file left");
+        (pid_file, killed)
+    }
+
     /// Asserts a launch failed with `code`, that `message` is its one error
     /// line and the last line of its stderr (startup output may come
     /// before), and that nothing it started still runs.
@@ -48,4 +72,25 @@ impl Harness {
         assert_eq!(output.status.code(), Some(code), "{output:?}");
         assert!(self.processes().is_empty(), "left running: {:?}", self.processes());
     }
+}
+
+/// Asserts that the pid file at `path` is stale by its lock, whatever pid
+/// it names, and that neither `signal` nor `stop` signals anyone (the
+/// caller then checks its [`Bystander`]). `stop` may remove the file.
+pub fn assert_stale_and_nobody_signalled(path: &Path) {
+    assert_eq!(daemon_runtime::status(path).unwrap(), Status::Stale);
+    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+        assert_eq!(daemon_runtime::signal(path, signal).unwrap(), None, "{signal} was sent");
+    }
+    let stopped = daemon_runtime::stop(path, StopOptions::new().timeout(Duration::from_millis(200))).unwrap();
+    assert_eq!(stopped, Stopped::NotRunning);
+}
+
+/// Stops `daemon`, this test's child, through its pid file at `path`
+/// following `options`, then reaps it: what `stop` said, and how the
+/// daemon ended. `stop` returns once the process has exited, so the reap
+/// finds it at once.
+pub fn stop_and_reap(daemon: Proc, path: &Path, options: StopOptions) -> (Stopped, Option<WaitStatus>) {
+    let stopped = daemon_runtime::stop(path, options).unwrap();
+    (stopped, daemon.reap())
 }

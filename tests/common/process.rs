@@ -178,6 +178,47 @@ impl Proc {
         kill(self.pid(), Signal::SIGTERM).expect("SIGTERM");
         self.reap()
     }
+
+    /// Sends SIGKILL and waits for the exit status.
+    pub fn kill(self) -> Option<WaitStatus> {
+        kill(self.pid(), Signal::SIGKILL).expect("SIGKILL");
+        self.reap()
+    }
+}
+
+/// A live process that must never be signalled (what a stale pid file
+/// names, say): `sleep 60` by default, killed and reaped when dropped.
+pub struct Bystander(pub std::process::Child);
+
+impl Bystander {
+    /// Starts `sleep 60` as this test's user.
+    pub fn spawn(harness: &Harness) -> Bystander {
+        Bystander(harness.command("sleep").arg("60").spawn().expect("bystander"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Asserts that no signal reached it: it lives, and none is pending.
+    /// Every signal a `sleep` can be sent ends it, and one just sent stays
+    /// pending until it has, so this needs no waiting.
+    pub fn assert_untouched(&self) {
+        let status = Proc(self.pid() as i32).read("status");
+        let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+        let gone = field("State:").is_none_or(|state| state.starts_with(['Z', 'X']));
+        let pending = [field("SigPnd:"), field("ShdPnd:")]
+            .iter()
+            .any(|mask| mask.is_none_or(|m| !m.trim_start_matches('0').is_empty()));
+        assert!(!gone && !pending, "the bystander was signalled: {status}");
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Waits until `path` holds a complete line and returns the file's text.
