@@ -114,8 +114,7 @@ fn a_program_that_cannot_be_executed_fails_with_126() {
 fn program_is_found_in_path_and_relative_paths_before_chdir() {
     let harness = Harness::new("lookup");
     let script = harness.path("wrapper.sh");
-    std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_script(&script, "exec sleep 30");
 
     // A relative path, taken against the launching directory although the
     // daemon runs in `/`.

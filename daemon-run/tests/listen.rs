@@ -112,7 +112,7 @@ fn listen_binds_a_privileged_port_for_a_program_run_as_nobody() {
     // `nobody` must be able to execute the program: a world-readable copy.
     std::fs::set_permissions(harness.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let program_path = harness.path("hello_activated");
-    std::fs::copy(hello_activated(), &program_path).unwrap();
+    common::install_executable(&hello_activated(), &program_path);
     let port = (600..1000)
         .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
         .expect("a free port below 1024");

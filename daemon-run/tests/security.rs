@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{Harness, Proc, root_or_skip, text, wait_for_pid};
@@ -30,12 +29,6 @@ fn environ(daemon: Proc) -> BTreeMap<String, String> {
 /// PROGRAM's arguments after `argv[0]`, from `/proc/PID/cmdline`.
 fn arguments(daemon: Proc) -> Vec<String> {
     daemon.read("cmdline").split('\0').skip(1).filter(|a| !a.is_empty()).map(str::to_string).collect()
-}
-
-/// An executable shell script at `path`.
-fn script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 #[test]
@@ -73,8 +66,11 @@ fn path_lookup_skips_dot_and_empty_entries() {
     std::fs::create_dir(&planted).unwrap();
     let ran = harness.path("planted-ran");
     // A program only the working directory has, and one that shadows sleep.
-    script(&planted.join("daemon-run-only-here"), &format!("touch '{}'; exec sleep 30", ran.display()));
-    script(&planted.join("sleep"), &format!("touch '{}'; exec /bin/sleep 30", ran.display()));
+    common::write_script(
+        &planted.join("daemon-run-only-here"),
+        &format!("touch '{}'; exec sleep 30", ran.display()),
+    );
+    common::write_script(&planted.join("sleep"), &format!("touch '{}'; exec /bin/sleep 30", ran.display()));
 
     for path in [".:/usr/bin:/bin", ":/usr/bin:/bin", "/usr/bin::/bin:.", "planted:/usr/bin:/bin"] {
         let pid_file = harness.path("only.pid");

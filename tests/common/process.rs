@@ -349,7 +349,25 @@ pub fn executable_by_nobody(program: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
     let copy = dir.path().join(program.file_name().expect("file name"));
-    std::fs::copy(program, &copy).expect("copy program");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod program");
+    install_executable(program, &copy);
     (dir, copy)
+}
+
+/// Copies `source` to `target`, mode 0755, with `cp`: never through a
+/// descriptor open for writing in this process, which the children other
+/// tests fork meanwhile would inherit, so that executing `target` fails
+/// (ETXTBSY) until they exec.
+pub fn install_executable(source: &Path, target: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let copied = Command::new("cp").arg(source).arg(target).status().expect("cp");
+    assert!(copied.success(), "cp {} {}", source.display(), target.display());
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o755)).expect("chmod program");
+}
+
+/// An executable shell script at `path` running `body` (written beside it,
+/// then installed by [`install_executable`]).
+pub fn write_script(path: &Path, body: &str) {
+    let source = path.with_extension("source");
+    std::fs::write(&source, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    install_executable(&source, path);
 }
