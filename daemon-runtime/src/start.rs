@@ -162,8 +162,10 @@ impl Daemon {
         };
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
-            keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
-            keep.extend(prepared.own_fds());
+            if let Some((read, write)) = &pipe {
+                keep.extend([read.as_raw_fd(), write.as_raw_fd()]);
+            }
+            prepared.own_fds(&mut keep);
             keep.extend(activation::kept());
             // SAFETY: single-threaded (checked above), and every descriptor
             // this process owns above 2 is in `keep`: the ones the caller
@@ -270,16 +272,24 @@ impl Exec {
 }
 
 impl Prepared {
-    /// Descriptors opened in step 1 that the daemon needs.
-    fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
-            .into_iter()
-            .chain([self.chroot_dir.as_ref(), self.chdir_dir.as_ref()])
-            .flatten()
-            .map(AsRawFd::as_raw_fd)
-            .chain(self.pid_location.iter().flat_map(pidfile::Location::fds))
-            .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
-            .chain(self.relay.iter().flat_map(Relay::fds).map(|fd| fd.as_raw_fd()))
+    /// Adds the descriptors opened in step 1 that the daemon needs to `keep`.
+    /// Pushed one by one: a chain of iterators here cost some 4 KiB of code.
+    fn own_fds(&self, keep: &mut Vec<RawFd>) {
+        let owned = [&self.devnull, &self.stdout, &self.stderr, &self.chroot_dir, &self.chdir_dir];
+        for fd in owned.into_iter().flatten() {
+            keep.push(fd.as_raw_fd());
+        }
+        if let Some(location) = &self.pid_location {
+            keep.extend(location.fds());
+        }
+        if let Some(notify) = self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+            keep.push(notify.raw_fd());
+        }
+        if let Some(relay) = &self.relay {
+            for fd in relay.fds() {
+                keep.push(fd.as_raw_fd());
+            }
+        }
     }
 }
 
