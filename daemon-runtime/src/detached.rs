@@ -58,10 +58,12 @@ impl Prepared {
         Ok((Running { pid_file }, value))
     }
 
-    /// The daemon's side: the steps, `init`, the privilege drop, the report.
+    /// The daemon's side: the steps, `init` (the caller's when `has_init`),
+    /// the privilege drop, the report.
     pub(crate) fn detach<T, E: Display>(
         mut self,
         to_launcher: OwnedFd,
+        has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {
         let mut pid_file = match self.lock_steps(true) {
@@ -69,9 +71,17 @@ impl Prepared {
             Err(failure) => fail(&to_launcher, failure, None),
         };
         crate::pid_vars::rewrite();
-        // Before `init`, the first code of the body, which could leave the
-        // process group: the launcher then knows whom to stop.
-        unless_lost(report::send_started(&to_launcher), &mut pid_file);
+        // The "started" record goes before the first code of the body (`init`,
+        // the program executed, or the body before its `ready()`), which could
+        // leave the process group: the launcher then knows whom to stop. When
+        // nothing runs or can fail between it and "ready" (no `init`, no
+        // privileges to drop, readiness at once or the exec), both go in one
+        // write, and the launcher wakes once.
+        let with_ready =
+            !has_init && self.credentials.is_none() && (self.exec.is_some() || self.ready == Ready::Auto);
+        if !with_ready {
+            unless_lost(report::send_started(&to_launcher), &mut pid_file);
+        }
         let value = match init() {
             Ok(value) => value,
             Err(error) => {
@@ -85,7 +95,7 @@ impl Prepared {
         }
         if let Some(exec) = &self.exec {
             // "Ready" now; end of file once the exec closes the pipe.
-            unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
+            unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
             let failure = execute(exec, pid_file.as_ref());
             let code = match failure {
                 Failure::Sys(_, errno) => crate::error::exec_exit_code(errno),
@@ -97,7 +107,7 @@ impl Prepared {
         }
         match self.ready {
             Ready::Auto => {
-                unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
+                unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
                 drop(to_launcher);
                 if let Some(manager) = &self.service_manager {
                     manager.send_ready();

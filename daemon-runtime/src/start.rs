@@ -54,7 +54,7 @@ impl Daemon {
     /// # drop(running);
     /// ```
     pub fn start(self) -> Result<Running, Error> {
-        self.start_with(|| Ok::<(), std::convert::Infallible>(())).map(|(running, ())| running)
+        self.launch(None, false, || Ok::<(), std::convert::Infallible>(())).map(|(running, ())| running)
     }
 
     /// [`start`](Daemon::start), running `init` in the daemon after the pid
@@ -82,7 +82,7 @@ impl Daemon {
         self,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
-        self.launch(None, init)
+        self.launch(None, true, init)
     }
 
     /// Runs the steps, then executes `program` with `args` (its `argv[1..]`)
@@ -137,15 +137,18 @@ impl Daemon {
     }
 
     fn run_program(self, exec: Exec) -> Error {
-        match self.launch(Some(exec), || Ok::<(), std::convert::Infallible>(())) {
+        match self.launch(Some(exec), false, || Ok::<(), std::convert::Infallible>(())) {
             Ok(_) => unreachable!("a successful exec does not return"),
             Err(error) => error,
         }
     }
 
+    /// The start; `has_init` says whether `init` is the caller's (false: a
+    /// stand-in that returns at once, as for [`start`](Daemon::start)).
     fn launch<T, E: Display>(
         self,
         exec: Option<Exec>,
+        has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         preflight::check(self.foreground)?;
@@ -203,7 +206,7 @@ impl Daemon {
             }
             Ok(ForkResult::Child) => {
                 drop(from_daemon);
-                Ok(prepared.detach(to_launcher, init))
+                Ok(prepared.detach(to_launcher, has_init, init))
             }
         }
     }
