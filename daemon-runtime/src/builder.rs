@@ -171,8 +171,6 @@ impl Daemon {
     /// ```
     pub fn keep_fds(mut self, fds: impl IntoIterator<Item = RawFd>) -> Self {
         self.keep_fds.extend(fds.into_iter().filter(|&fd| fd > 2));
-        self.keep_fds.sort_unstable();
-        self.keep_fds.dedup();
         self
     }
 

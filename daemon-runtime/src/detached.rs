@@ -7,7 +7,6 @@ use std::os::fd::OwnedFd;
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::stat;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::Running;
@@ -59,11 +58,13 @@ impl Prepared {
         Ok((Running { pid_file }, value))
     }
 
-    /// The daemon's side: the steps, `init`, the privilege drop, the report.
+    /// The daemon's side: the steps, `init` (the caller's when `has_init`),
+    /// the privilege drop, the report.
     pub(crate) fn detach<T, E: Display>(
         mut self,
         to_launcher: OwnedFd,
         verdict: Option<OwnedFd>,
+        has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {
         if let Err(failure) = unistd::setsid() {
@@ -89,9 +90,17 @@ impl Prepared {
             Err(failure) => fail(&to_launcher, failure, None),
         };
         crate::pid_vars::rewrite();
-        // Before `init`, the first code of the body, which could leave the
-        // process group: the launcher then knows whom to stop.
-        unless_lost(report::send_started(&to_launcher), &mut pid_file);
+        // The "started" record goes before the first code of the body (`init`,
+        // the program executed, or the body before its `ready()`), which could
+        // leave the process group: the launcher then knows whom to stop. When
+        // nothing runs or can fail between it and "ready" (no `init`, no
+        // privileges to drop, readiness at once or the exec), both go in one
+        // write, and the launcher wakes once.
+        let with_ready =
+            !has_init && self.credentials.is_none() && (self.exec.is_some() || self.ready == Ready::Auto);
+        if !with_ready {
+            unless_lost(report::send_started(&to_launcher), &mut pid_file);
+        }
         let value = match init() {
             Ok(value) => value,
             Err(error) => {
@@ -105,7 +114,7 @@ impl Prepared {
         }
         if let Some(exec) = &self.exec {
             // "Ready" now; end of file once the exec closes the pipe.
-            unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
+            unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
             let failure = execute(exec, pid_file.as_ref());
             let code = match failure {
                 Failure::Sys(_, errno) => crate::error::exec_exit_code(errno),
@@ -117,7 +126,7 @@ impl Prepared {
         }
         match self.ready {
             Ready::Auto => {
-                unless_lost(report::send(&to_launcher, Ok(())), &mut pid_file);
+                unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
                 drop(to_launcher);
                 if let Some(manager) = &self.service_manager {
                     manager.send_ready();
@@ -131,6 +140,7 @@ impl Prepared {
                 readiness::defer(Pending { report: Some(to_launcher), stdio });
             }
         }
+        self.retire();
         (Running { pid_file }, value)
     }
 
@@ -146,6 +156,40 @@ impl Prepared {
             let _ = unistd::dup2_stdout(devnull);
             let _ = unistd::dup2_stderr(devnull);
         }
+    }
+
+    /// The daemon's end of `Prepared`, before the body: what still holds a
+    /// descriptor is closed, the strings and lists the launcher built are
+    /// left to the daemon's exit. The daemon frees nothing it need not
+    /// (DESIGN.md, invariant 2), and a free would fault the allocator's code,
+    /// far from this crate's in the binary, into its memory for nothing
+    /// (peak RSS is what a daemon is measured by). Every field is named, so a
+    /// new one has to be sorted here.
+    fn retire(self) {
+        let Prepared {
+            umask: _,
+            core_dumps: _,
+            double_fork: _,
+            ready: _,
+            timeout: _,
+            chroot,
+            chdir,
+            pid_file,
+            chroot_dir,
+            chdir_dir,
+            pid_location,
+            credentials,
+            devnull,
+            stdout,
+            stderr,
+            deferred_stdio,
+            relay,
+            exec,
+            service_manager: _,
+        } = self;
+        // All taken by the steps by now; dropped in case one is not.
+        drop((chroot_dir, chdir_dir, pid_location, devnull, stdout, stderr, deferred_stdio, relay, exec));
+        std::mem::forget((chroot, chdir, pid_file, credentials));
     }
 
     /// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
@@ -181,7 +225,12 @@ impl Prepared {
         if detach {
             self.redirect_stdio().map_err(sys(Step::Stdio))?;
         }
-        stat::umask(self.umask);
+        // libc's `umask`, not nix's: nix's is not inlined, and every function
+        // the daemon calls outside this crate's code brings another 64 KiB
+        // window of the binary into its memory (the kernel maps text around
+        // each fault).
+        // SAFETY: umask cannot fail and reads or writes no memory.
+        unsafe { libc::umask(self.umask.bits()) };
         if !self.core_dumps {
             setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
         }

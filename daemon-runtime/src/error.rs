@@ -474,11 +474,30 @@ fn os_error(errno: Errno) -> std::io::Error {
     std::io::Error::from_raw_os_error(errno as i32)
 }
 
-/// `30s`, `1.5s` or `500ms`: the units `ready_timeout` is written in.
+/// `30s`, `1.5s` or `500ms`: the units `ready_timeout` is written in, to
+/// the millisecond. Integers only: `{}` of an `f64` would link float
+/// formatting (some 20 KiB) into every daemon.
 fn seconds(duration: std::time::Duration) -> String {
     match (duration.subsec_millis(), duration.as_secs()) {
         (0, secs) => format!("{secs}s"),
-        (_, 0) => format!("{}ms", duration.as_millis()),
-        _ => format!("{}s", duration.as_secs_f64()),
+        (millis, 0) => format!("{millis}ms"),
+        (millis, secs) => {
+            let fraction = format!("{millis:03}");
+            format!("{secs}.{}s", fraction.trim_end_matches('0'))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_read_as_written() {
+        for (millis, text) in
+            [(30_000, "30s"), (1_500, "1.5s"), (2_250, "2.25s"), (1_001, "1.001s"), (300, "300ms")]
+        {
+            assert_eq!(super::seconds(Duration::from_millis(millis)), text);
+        }
     }
 }

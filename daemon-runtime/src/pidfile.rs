@@ -5,12 +5,12 @@
 //! whatever it contains (see [`crate::holder`]), and its contents are never
 //! trusted (no signal is ever sent to the pid it names).
 
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -53,7 +53,8 @@ const UNSEEN_RETRIES: usize = 3;
 /// drop(pid_file); // removed and unlocked
 /// ```
 pub struct PidFile {
-    path: PathBuf,
+    /// The path as configured; [`PidFile::path`] borrows it as a `Path`.
+    path: CString,
     /// The directory and name, never freed once the termination handler
     /// reads them (it may run on another thread while this is dropped).
     at: ManuallyDrop<Location>,
@@ -130,8 +131,8 @@ impl PidFile {
         let lock = lowest(locked.fd);
         let dir = lowest(dir);
         PidFile {
-            // The C string's own bytes, moved without allocating (this runs between the forks).
-            path: PathBuf::from(OsString::from_vec(path.into_bytes())),
+            // Kept as it is: no conversion runs between the forks.
+            path,
             at: ManuallyDrop::new(Location { dir, name, proc: None }),
             armed: false,
             inode: locked.inode,
@@ -146,7 +147,7 @@ impl PidFile {
     /// println!("{}", pid_file.path().display());
     /// ```
     pub fn path(&self) -> &Path {
-        &self.path
+        Path::new(OsStr::from_bytes(self.path.to_bytes()))
     }
 }
 

@@ -10,7 +10,8 @@
 //!
 //! Before any code of the body can run (`init`), the daemon sends its pid in
 //! a "started" record: the launcher, its subreaper, then knows which child
-//! to stop if the start fails, even one that left the process group. With
+//! to stop if the start fails, even one that left the process group. When
+//! nothing runs between the two, "started" and "ready" go in one write. With
 //! manual readiness the pipe carries the body's stdout and stderr too, on
 //! two more pipes ([`Relay`]), so that the daemon never holds the terminal.
 
@@ -111,6 +112,21 @@ pub(crate) fn send_started(pipe: impl AsFd) -> nix::Result<()> {
     record[0] = STARTED;
     record[8..16].copy_from_slice(&u64::from(unistd::getpid().as_raw().unsigned_abs()).to_ne_bytes());
     write_all(pipe.as_fd(), &record)
+}
+
+/// Sends "ready", after the "started" record in the same write when
+/// `started_too` (one wake-up of the launcher, not two). Async-signal-safe.
+pub(crate) fn send_ready(pipe: impl AsFd, started_too: bool) -> nix::Result<()> {
+    let ready = encode(Ok(()));
+    if !started_too {
+        return write_all(pipe.as_fd(), &ready);
+    }
+    // Both carry the pid, in the same place.
+    let mut records = [0u8; 2 * RECORD];
+    records[0] = STARTED;
+    records[8..RECORD].copy_from_slice(&ready[8..]);
+    records[RECORD..].copy_from_slice(&ready);
+    write_all(pipe.as_fd(), &records)
 }
 
 /// Whether a record the launcher waits for was lost: then the daemon must

@@ -28,9 +28,18 @@ pub fn reset_signals() -> std::io::Result<()> {
 
 /// [`reset_signals`] with the `errno` the start reports.
 pub(crate) fn reset() -> nix::Result<()> {
+    let listed = ignored();
     for signal in 1..=last_signal() {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
+        }
+        if let Some(ignored) = listed {
+            // Only what the kernel lists as ignored needs a look; SIGPIPE is
+            // ignored again below.
+            let bit = u32::try_from(signal - 1).ok().and_then(|bit| 1u64.checked_shl(bit)).unwrap_or(0);
+            if ignored & bit == 0 || signal == libc::SIGPIPE {
+                continue;
+            }
         }
         let current = match handler(signal) {
             // A C library's `sigaction` refuses the signals it reserves
@@ -45,6 +54,48 @@ pub(crate) fn reset() -> nix::Result<()> {
     }
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
     set_handler(libc::SIGPIPE, libc::SIG_IGN)
+}
+
+/// The signals this process ignores, as the kernel lists them (`SigIgn` in
+/// `/proc/self/status`, one bit per signal): one read instead of a
+/// `sigaction` for each of the 64 signals. `None` when it cannot be read,
+/// or where there is no such list: then every signal is looked at.
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
+fn ignored() -> Option<u64> {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let status =
+        nix::fcntl::open(c"/proc/self/status", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    // `SigIgn` comes some 700 bytes in; a longer `Groups` line can push it
+    // out of the buffer, and then it is not found.
+    let mut buf = [0u8; 2048];
+    let mut len = 0;
+    while len < buf.len() {
+        match nix::unistd::read(&status, &mut buf[len..]) {
+            Ok(0) => break,
+            // The mask is always 16 digits: once read whole, it is the value.
+            Ok(n) => match sig_ign(&buf[..len + n]) {
+                Some(mask) => return Some(mask),
+                None => len += n,
+            },
+            Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[cfg(any(not(target_os = "linux"), daemon_portable))]
+fn ignored() -> Option<u64> {
+    None
+}
+
+/// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
+#[cfg(any(all(target_os = "linux", not(daemon_portable)), test))]
+fn sig_ign(status: &[u8]) -> Option<u64> {
+    let line = status.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"SigIgn:"))?;
+    let hex = std::str::from_utf8(line).ok()?.trim();
+    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
 }
 
 /// The highest signal number: the real-time ones included where they exist.
@@ -128,4 +179,17 @@ fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> nix::Result<
     #[cfg(any(not(target_os = "linux"), daemon_portable))]
     let new = KernelSigaction { handler };
     rt_sigaction(signal, Some(&new)).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sig_ign_is_read_from_status() {
+        let status =
+            b"Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001001\nSigCgt:\t0000000180000000\n";
+        assert_eq!(super::sig_ign(status), Some(0x1001));
+        // Cut before the line ends (a buffer too short): not trusted.
+        assert_eq!(super::sig_ign(b"SigIgn:\t00000000000"), None);
+        assert_eq!(super::sig_ign(b"Name:\tx\n"), None);
+    }
 }

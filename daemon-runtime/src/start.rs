@@ -55,7 +55,7 @@ impl Daemon {
     /// # drop(running);
     /// ```
     pub fn start(self) -> Result<Running, Error> {
-        self.start_with(|| Ok::<(), std::convert::Infallible>(())).map(|(running, ())| running)
+        self.launch(None, false, || Ok::<(), std::convert::Infallible>(())).map(|(running, ())| running)
     }
 
     /// [`start`](Daemon::start), running `init` in the daemon after the pid
@@ -83,7 +83,7 @@ impl Daemon {
         self,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
-        self.launch(None, init)
+        self.launch(None, true, init)
     }
 
     /// Runs the steps, then executes `program` with `args` (its `argv[1..]`)
@@ -138,15 +138,18 @@ impl Daemon {
     }
 
     fn run_program(self, exec: Exec) -> Error {
-        match self.launch(Some(exec), || Ok::<(), std::convert::Infallible>(())) {
+        match self.launch(Some(exec), false, || Ok::<(), std::convert::Infallible>(())) {
             Ok(_) => unreachable!("a successful exec does not return"),
             Err(error) => error,
         }
     }
 
+    /// The start; `has_init` says whether `init` is the caller's (false: a
+    /// stand-in that returns at once, as for [`start`](Daemon::start)).
     fn launch<T, E: Display>(
         self,
         exec: Option<Exec>,
+        has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         preflight::check(self.foreground)?;
@@ -167,9 +170,13 @@ impl Daemon {
         };
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
-            keep.extend(pipe.iter().flat_map(|(r, w)| [r.as_raw_fd(), w.as_raw_fd()]));
-            keep.extend(verdict.iter().flat_map(VerdictPipe::fds));
-            keep.extend(prepared.own_fds());
+            if let Some((read, write)) = &pipe {
+                keep.extend([read.as_raw_fd(), write.as_raw_fd()]);
+            }
+            prepared.own_fds(&mut keep);
+            if let Some(verdict) = &verdict {
+                keep.extend(verdict.fds());
+            }
             keep.extend(activation::kept());
             // SAFETY: single-threaded (checked above), and every descriptor
             // this process owns above 2 is in `keep`: the ones the caller
@@ -207,7 +214,7 @@ impl Daemon {
             }
             Ok(ForkResult::Child) => {
                 drop(from_daemon);
-                Ok(prepared.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), init))
+                Ok(prepared.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), has_init, init))
             }
         }
     }
@@ -276,16 +283,24 @@ impl Exec {
 }
 
 impl Prepared {
-    /// Descriptors opened in step 1 that the daemon needs.
-    fn own_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        [self.devnull.as_ref(), self.stdout.as_ref(), self.stderr.as_ref()]
-            .into_iter()
-            .chain([self.chroot_dir.as_ref(), self.chdir_dir.as_ref()])
-            .flatten()
-            .map(AsRawFd::as_raw_fd)
-            .chain(self.pid_location.iter().flat_map(pidfile::Location::fds))
-            .chain(self.exec.as_ref().and_then(|exec| exec.notify.as_ref()).map(NotifySocket::raw_fd))
-            .chain(self.relay.iter().flat_map(Relay::fds).map(|fd| fd.as_raw_fd()))
+    /// Adds the descriptors opened in step 1 that the daemon needs to `keep`.
+    /// Pushed one by one: a chain of iterators here cost some 4 KiB of code.
+    fn own_fds(&self, keep: &mut Vec<RawFd>) {
+        let owned = [&self.devnull, &self.stdout, &self.stderr, &self.chroot_dir, &self.chdir_dir];
+        for fd in owned.into_iter().flatten() {
+            keep.push(fd.as_raw_fd());
+        }
+        if let Some(location) = &self.pid_location {
+            keep.extend(location.fds());
+        }
+        if let Some(notify) = self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+            keep.push(notify.raw_fd());
+        }
+        if let Some(relay) = &self.relay {
+            for fd in relay.fds() {
+                keep.push(fd.as_raw_fd());
+            }
+        }
     }
 }
 
