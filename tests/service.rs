@@ -307,7 +307,7 @@ fn start_stop_daemon_starts_stops_and_sees_it_running() {
     };
     let output = start();
     assert!(output.status.success(), "{output:?}");
-    let daemon = wait_for_pid(&pid_file); // ready when start-stop-daemon returned
+    let daemon = common::pidfile_example_running(&dir); // ready when start-stop-daemon returned
     let again = start();
     assert_eq!(again.status.code(), Some(1), "a second --start must find it running: {again:?}");
     assert!(text(&again.stdout).contains("already running"), "{again:?}");
@@ -355,7 +355,7 @@ fn start_stop_daemon_notify_await_receives_readiness() {
             .arg(&dir),
     );
     assert!(output.status.success(), "{output:?}");
-    let daemon = wait_for_pid(&pid_file);
+    let daemon = common::pidfile_example_running(&dir);
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
 }
 

@@ -27,6 +27,19 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// The `pidfile` example's daemon in `dir`, once its body runs: its first
+/// heartbeat is written after its SIGTERM handler is installed. (Readiness
+/// is automatic there: a SIGTERM sent as soon as the pid file exists may
+/// still find the crate's handler, which removes the file and dies by the
+/// signal, not the body's, which returns from `main`.)
+pub fn pidfile_example_running(dir: &std::path::Path) -> Proc {
+    let daemon = wait_for_pid(&dir.join("pidfile.pid"));
+    eventually("the first heartbeat", || {
+        std::fs::read_to_string(dir.join("heartbeat.log")).is_ok_and(|text| text.contains('\n'))
+    });
+    daemon
+}
+
 impl Harness {
     /// Runs the probe daemon's launcher with `args`; the daemon's body
     /// writes its pid to this test's `probe.out`.
