@@ -2,22 +2,26 @@
 //!
 //! The lock is what counts, proven as a start proves it (see
 //! [`crate::holder`]): only a live process holding an exclusive `flock` on
-//! the file, found through its own `/proc/PID/fdinfo`, is running. A pid file
-//! no such process holds is stale whatever it says, and its pid may have been
-//! reused by an unrelated process, which must never be signalled; so may the
-//! pid `/proc/locks` names for a lock whose taker forked and exited. The
-//! holder is found without taking the lock (a status check must never make a
-//! concurrent start fail), and it is signalled through the pidfd that pinned
-//! it while the proof was made, so that a pid reused in between cannot be hit.
+//! the file, found through its own `/proc/PID/fdinfo` on Linux (through the
+//! pid written in the file and its open descriptors on macOS and FreeBSD),
+//! is running. A pid file no such process holds is stale whatever it says,
+//! and its pid may have been reused by an unrelated process, which must
+//! never be signalled; so may the pid `/proc/locks` names for a lock whose
+//! taker forked and exited. The holder is found without waiting for the
+//! lock (Linux never takes it; the portable proof's probe holds it for an
+//! instant only when it is free, and a start that meets it looks again),
+//! and it is signalled through the handle that pinned it while the proof
+//! was made (a pidfd, or a kqueue watching its exit), so that a pid reused
+//! in between cannot be hit.
 //!
 //! The path is walked as a start walks it (symbolic links followed only
 //! when root or the caller owns them), and `stop` removes the file through
 //! the walked directory once the lock is free.
 //!
-//! A user who cannot read `/proc/PID/fdinfo` of the holder (anyone but root
-//! asking about a root daemon) gets the pid of a live process that
+//! On Linux, a user who cannot read `/proc/PID/fdinfo` of the holder (anyone
+//! but root asking about a root daemon) gets the pid of a live process that
 //! `/proc/locks` lists as holding an exclusive lock on the file, unproven;
-//! such a user could not signal it anyway.
+//! such a user could not signal it anyway. Elsewhere that user gets `Stale`.
 
 use std::ffi::CString;
 use std::io;
@@ -30,7 +34,7 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
 use crate::holder::{self, Holder};
-use crate::pidfd::pidfd_signal;
+use crate::lock_proof::ProcessHandle;
 use crate::pidfile;
 use crate::resolve::{self, Denied};
 
@@ -55,8 +59,9 @@ pub enum Status {
         /// The lock holder's pid, proven (never only the file's word).
         pid: u32,
     },
-    /// The file exists but no live process holds its exclusive lock (the
-    /// daemon was killed, or only a shared lock is held).
+    /// The file exists but no live process is proven to hold its exclusive
+    /// lock (the daemon was killed, or only a shared lock is held, or the
+    /// holder cannot be named: see the README's platform table).
     Stale,
     /// There is no pid file.
     Absent,
@@ -226,15 +231,15 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(Stopped::NotRunning) };
-    pidfd_signal(&pidfd, signal as libc::c_int)?;
-    if file.released(timeout) {
+    let Some(Holder { pid, process }) = file.live_holder() else { return Ok(Stopped::NotRunning) };
+    process.signal(signal)?;
+    if file.released(&process, timeout) {
         file.remove();
         return Ok(Stopped::Exited { pid });
     }
     if then_kill {
-        pidfd_signal(&pidfd, Signal::SIGKILL as libc::c_int)?;
-        if file.released(timeout) {
+        process.signal(Signal::SIGKILL)?;
+        if file.released(&process, timeout) {
             file.remove();
             return Ok(Stopped::Killed { pid });
         }
@@ -260,8 +265,8 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(None) };
-    pidfd_signal(&pidfd, signal as libc::c_int)?;
+    let Some(Holder { pid, process }) = file.live_holder() else { return Ok(None) };
+    process.signal(signal)?;
     Ok(Some(pid))
 }
 
@@ -271,7 +276,7 @@ struct PidPath {
     name: CString,
     file: OwnedFd,
     opened: FileStat,
-    proc: OwnedFd,
+    proc: Option<OwnedFd>,
 }
 
 impl PidPath {
@@ -292,20 +297,31 @@ impl PidPath {
 
     /// The live process proven to hold the file's exclusive lock, if any.
     fn live_holder(&self) -> Option<Holder> {
-        holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened).into_held()
+        holder::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened)
+            .into_held()
     }
 
-    /// Waits until no live process holds the lock, up to `timeout`.
-    fn released(&self, timeout: Duration) -> bool {
+    /// Waits until no live process holds the lock, up to `timeout`: at once
+    /// when `process`, the holder signalled, exits (its handle says so), and
+    /// otherwise looking again every 50 ms (it may release the lock and live
+    /// on), then every 5 ms once it has exited (a child of it may hold the
+    /// lock a moment longer).
+    fn released(&self, process: &ProcessHandle, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        let mut exited = false;
         loop {
             if self.live_holder().is_none() {
                 return true;
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            if exited {
+                std::thread::sleep(left.min(Duration::from_millis(5)));
+            } else {
+                exited = process.wait_exit(left.min(Duration::from_millis(50)));
+            }
         }
     }
 
