@@ -38,6 +38,85 @@ fn a_stale_file_naming_a_live_unrelated_process_is_never_signalled() {
     assert!(!pid_file.exists(), "stop removes a stale file nobody holds");
 }
 
+/// Waits until a lock on `path` refuses even a shared one: `holder` took it.
+fn wait_exclusively_locked(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    let probe = std::fs::File::open(path).unwrap();
+    eventually("the holder has the exclusive lock", || {
+        // SAFETY: flock on a descriptor we own, touching no memory.
+        let shared = unsafe { libc::flock(probe.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+        // SAFETY: as above; releases what the probe got.
+        unsafe { libc::flock(probe.as_raw_fd(), libc::LOCK_UN) };
+        !shared
+    });
+}
+
+#[test]
+fn a_stale_file_naming_a_bystander_gets_nobody_signalled_while_a_stranger_holds_its_lock() {
+    // The portable proof (macOS, FreeBSD, `--cfg daemon_portable`) goes by
+    // the pid written in the file: here a live process that does not have
+    // the file open, while a process the file does not name holds the lock.
+    let harness = Harness::new("stale-locked");
+    let pid_file = harness.path("d.pid");
+    let mut bystander = harness.command("sleep").arg("60").spawn().unwrap();
+    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    // `flock` takes LOCK_EX on the shell's descriptor 9 and exits; the
+    // shell, then `sleep`, keeps the description, and with it the lock.
+    let mut holder = harness
+        .command("sh")
+        .args(["-c", r#"exec 9<"$1"; flock -x 9; exec sleep 60"#, "sh", arg(&pid_file)])
+        .spawn()
+        .unwrap();
+    wait_exclusively_locked(&pid_file);
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
+    let options = daemon_runtime::StopOptions::new().timeout(Duration::from_millis(100));
+    assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::NotRunning);
+    // Locked by no daemon: a start replaces the file.
+    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
+    assert!(holder.try_wait().unwrap().is_none(), "the stranger holding the lock was signalled");
+    for child in [&mut bystander, &mut holder] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn a_live_lock_taker_the_file_does_not_name_is_found_only_through_proc_locks() {
+    // Linux's `/proc/locks` names the process that took the lock, and that
+    // is the holder; the portable proof knows only the pid written in the
+    // file, a bystander here, and so signals nobody. Neither signals it.
+    let harness = Harness::new("named-bystander");
+    let pid_file = harness.path("d.pid");
+    let mut bystander = harness.command("sleep").arg("60").spawn().unwrap();
+    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    let mut taker = harness.command("flock").args(["-x", arg(&pid_file), "sleep", "60"]).spawn().unwrap();
+    wait_exclusively_locked(&pid_file);
+    let (status, signalled) = if cfg!(daemon_portable) {
+        (Status::Stale, None)
+    } else {
+        (Status::Running { pid: taker.id() }, Some(taker.id()))
+    };
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), status);
+    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), signalled);
+    if signalled.is_some() {
+        let killed = taker.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed), Some(libc::SIGKILL));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
+    if signalled.is_none() {
+        assert!(taker.try_wait().unwrap().is_none(), "the unproven taker was signalled");
+    }
+    // (The taker's `sleep`, holding the lock after a SIGKILL, goes with the harness.)
+    for child in [&mut bystander, &mut taker] {
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+}
+
 #[test]
 fn stop_signals_the_holder_and_waits_for_the_lock() {
     let harness = Harness::new("stop");

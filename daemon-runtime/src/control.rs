@@ -2,13 +2,17 @@
 //!
 //! The lock is what counts, proven as a start proves it (see
 //! [`crate::holder`]): only a live process holding an exclusive `flock` on
-//! the file, found through its own `/proc/PID/fdinfo`, is running. A pid file
-//! no such process holds is stale whatever it says, and its pid may have been
-//! reused by an unrelated process, which must never be signalled; so may the
-//! pid `/proc/locks` names for a lock whose taker forked and exited. The
-//! holder is found without taking the lock (a status check must never make a
-//! concurrent start fail), and it is signalled through the pidfd that pinned
-//! it while the proof was made, so that a pid reused in between cannot be hit.
+//! the file, found through its own `/proc/PID/fdinfo` on Linux (through the
+//! pid written in the file and its open descriptors on macOS and FreeBSD),
+//! is running. A pid file no such process holds is stale whatever it says,
+//! and its pid may have been reused by an unrelated process, which must
+//! never be signalled; so may the pid `/proc/locks` names for a lock whose
+//! taker forked and exited. The holder is found without waiting for the
+//! lock (Linux never takes it; the portable proof's probe holds it for an
+//! instant only when it is free, and a start that meets it looks again),
+//! and it is signalled through the handle that pinned it while the proof
+//! was made (a pidfd, or a kqueue watching its exit), so that a pid reused
+//! in between cannot be hit.
 //!
 //! The path is walked as a start walks it (symbolic links followed only
 //! when root or the caller owns them). `stop` follows a schedule of
@@ -16,10 +20,10 @@
 //! so) and the lock is free, then removes the file through the walked
 //! directory.
 //!
-//! A user who cannot read `/proc/PID/fdinfo` of the holder (anyone but root
-//! asking about a root daemon) gets the pid of a live process that
+//! On Linux, a user who cannot read `/proc/PID/fdinfo` of the holder (anyone
+//! but root asking about a root daemon) gets the pid of a live process that
 //! `/proc/locks` lists as holding an exclusive lock on the file, unproven;
-//! such a user could not signal it anyway.
+//! such a user could not signal it anyway. Elsewhere that user gets `Stale`.
 
 use std::ffi::CString;
 use std::io;
@@ -32,7 +36,6 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
 use crate::holder::{self, Holder, Proof};
-use crate::pidfd::{self, pidfd_signal};
 use crate::pidfile;
 use crate::resolve::{self, Denied};
 
@@ -57,8 +60,9 @@ pub enum Status {
         /// The lock holder's pid, proven (never only the file's word).
         pid: u32,
     },
-    /// The file exists but no live process holds its exclusive lock (the
-    /// daemon was killed, or only a shared lock is held).
+    /// The file exists but no live process is proven to hold its exclusive
+    /// lock (the daemon was killed, or only a shared lock is held, or the
+    /// holder cannot be named: see the README's platform table).
     Stale,
     /// There is no pid file.
     Absent,
@@ -280,7 +284,7 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.live_holder() else {
+    let Some(Holder { pid, process }) = file.live_holder() else {
         file.remove()?;
         return Ok(Stopped::NotRunning);
     };
@@ -288,8 +292,8 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
     for (signal, timeout) in options.steps() {
         let deadline = Instant::now() + timeout;
         if !exited {
-            match pidfd_signal(&pidfd, signal as libc::c_int) {
-                Ok(()) => exited = pidfd::exited_by(&pidfd, deadline),
+            match process.signal(signal) {
+                Ok(()) => exited = process.wait_exit(deadline.saturating_duration_since(Instant::now())),
                 Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
                 Err(error) => return Err(error),
             }
@@ -325,8 +329,8 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, pidfd }) = file.live_holder() else { return Ok(None) };
-    pidfd_signal(&pidfd, signal as libc::c_int)?;
+    let Some(Holder { pid, process }) = file.live_holder() else { return Ok(None) };
+    process.signal(signal)?;
     Ok(Some(pid))
 }
 
@@ -336,7 +340,7 @@ struct PidPath {
     name: CString,
     file: OwnedFd,
     opened: FileStat,
-    proc: OwnedFd,
+    proc: Option<OwnedFd>,
 }
 
 impl PidPath {
@@ -359,7 +363,8 @@ impl PidPath {
 
     /// The live process proven to hold the file's exclusive lock, if any.
     fn live_holder(&self) -> Option<Holder> {
-        holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened).into_held()
+        holder::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened)
+            .into_held()
     }
 
     /// Waits until `deadline` for the lock to be free of the daemon `stopped`
@@ -369,15 +374,17 @@ impl PidPath {
     /// the last of them closes it.
     fn released_by(&self, stopped: u32, deadline: Instant) -> bool {
         loop {
-            match holder::examine_locks(self.proc.as_fd(), self.file.as_fd(), &self.opened) {
+            match holder::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened)
+            {
                 Proof::Held(holder) if holder.pid != stopped => return true,
                 Proof::Unseen => return true,
                 Proof::Held(_) | Proof::Foreign => {}
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(left.min(Duration::from_millis(5)));
         }
     }
 

@@ -1,7 +1,9 @@
 //! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
 //! `signal` all decide by. Allocation-free, so a daemon between the forks
 //! (and inside its chroot, through a `/proc` descriptor opened before) can
-//! run it.
+//! run it. Linux's fast path, through `/proc/locks`; macOS, FreeBSD and
+//! `--cfg daemon_portable` prove it from the file instead
+//! (`holder_portable.rs`).
 //!
 //! Only an exclusive `flock` held by a live process counts. The candidates
 //! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
@@ -18,20 +20,21 @@
 //! live pid of a `/proc/locks` `WRITE` entry is taken as it is: that user
 //! could not signal it anyway.
 
-use std::ffi::CStr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{self, AtFlags, OFlag};
+use nix::fcntl::{self, OFlag};
 use nix::sys::stat::{self, FileStat, Mode};
-use nix::sys::uio;
 use nix::unistd;
 
+use crate::lock_proof::ProcessHandle;
 pub(crate) use crate::lock_proof::{Holder, Proof};
+use crate::pid_text::written_pid;
+use crate::proc_fds::{self, PathBuf64};
 
 /// A descriptor of `/proc`, for [`examine_locks`] (also from inside a chroot).
-pub(crate) fn open_proc() -> std::io::Result<OwnedFd> {
-    Ok(fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?)
+pub(crate) fn open_proc() -> std::io::Result<Option<OwnedFd>> {
+    proc_fds::open_proc().map(Some)
 }
 
 /// The most `WRITE` entries on one file taken from `/proc/locks` (one is
@@ -40,8 +43,9 @@ const MAX_CANDIDATES: usize = 8;
 
 /// What the locks on `file` (whose `stat` is `opened`) prove, and the live
 /// process proven to hold its exclusive `flock`, if any. `proc` is a
-/// descriptor of `/proc`.
-pub(crate) fn examine_locks(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+/// descriptor of `/proc`; without one nothing can be seen.
+pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+    let Some(proc) = proc else { return Proof::Unseen };
     let key = Key::of(opened);
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
@@ -72,77 +76,31 @@ pub(crate) fn examine_locks(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, opened: 
     if listed && !invisible { Proof::Foreign } else { Proof::Unseen }
 }
 
-/// The pid written in the file, if it is one.
-fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
-    let mut buf = [0u8; 24];
-    let n = uio::pread(file, &mut buf, 0).ok()?;
-    crate::pid_text::parse_pid(&buf[..n])
-}
-
 /// Proves that `pid` holds an exclusive lock on the file `key` names.
 /// `listed`: `/proc/locks` named it, which is enough when its descriptors
 /// cannot be read.
 fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holder> {
-    let pidfd = crate::pidfd::pidfd_open(pid).ok()?;
-    let mut path = PathBuf64::new();
-    path.push_decimal(u64::from(pid));
-    path.push(b"/fd");
-    let proven = match fcntl::openat(
-        proc,
-        path.as_c_str()?,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fds) => holds_lock(proc, pid, fds.as_fd(), key),
+    let process = ProcessHandle::open(pid).ok()?;
+    // A descriptor of that very file whose `fdinfo` lists an exclusive `flock`.
+    let proven = match proc_fds::any_fd(proc, pid, |name, target| {
+        Key::of(target) == key && fdinfo_has_lock(proc, pid, name, key)
+    }) {
+        Ok(found) => found,
         Err(Errno::EACCES | Errno::EPERM) => listed,
         Err(_) => false,
     };
     // Still alive: `/proc/PID` was this process, not a successor of its pid.
-    (proven && crate::pidfd::pidfd_signal(&pidfd, 0).is_ok()).then_some(Holder { pid, pidfd })
+    (proven && process.alive()).then_some(Holder { pid, process })
 }
 
-/// Whether a descriptor listed in `fds` (`/proc/PID/fd`) is the file `key`
-/// names and carries an exclusive `flock` in its `fdinfo`.
-fn holds_lock(proc: BorrowedFd<'_>, pid: u32, fds: BorrowedFd<'_>, key: Key) -> bool {
-    let mut buf = [0u8; 4096];
-    loop {
-        // SAFETY: getdents64 writes at most `buf.len()` bytes of records into
-        // the buffer we own; nix has no allocation-free directory reader.
-        let len =
-            unsafe { libc::syscall(libc::SYS_getdents64, fds.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
-        if len <= 0 {
-            return false;
-        }
-        let mut at = 0;
-        while at < len as usize {
-            // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name.
-            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
-            let name = &buf[at + 19..at + reclen];
-            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            at += reclen;
-            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
-                continue;
-            }
-            let mut entry = PathBuf64::new();
-            entry.push(name);
-            let Some(entry_c) = entry.as_c_str() else { continue };
-            // Following the magic link stats the open file itself.
-            match stat::fstatat(fds, entry_c, AtFlags::empty()) {
-                Ok(target) if Key::of(&target) == key => {}
-                _ => continue,
-            }
-            let mut info = PathBuf64::new();
-            info.push_decimal(u64::from(pid));
-            info.push(b"/fdinfo/");
-            info.push(name);
-            if fdinfo_has_lock(proc, &info, key) {
-                return true;
-            }
-        }
-    }
-}
-
-fn fdinfo_has_lock(proc: BorrowedFd<'_>, path: &PathBuf64, key: Key) -> bool {
+/// Whether `/proc/PID/fdinfo/NAME` lists an exclusive `flock` on the file
+/// `key` names (the kernel lists there only the locks owned by that open
+/// file description).
+fn fdinfo_has_lock(proc: BorrowedFd<'_>, pid: u32, name: &[u8], key: Key) -> bool {
+    let mut path = PathBuf64::new();
+    path.push_decimal(u64::from(pid));
+    path.push(b"/fdinfo/");
+    path.push(name);
     let Some(path) = path.as_c_str() else { return false };
     let Ok(info) = fcntl::openat(proc, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) else {
         return false;
@@ -260,48 +218,10 @@ fn each_line(fd: BorrowedFd<'_>, buf: &mut [u8], mut each: impl FnMut(&[u8]) -> 
     }
 }
 
-/// A short relative path under `/proc`, built on the stack.
-struct PathBuf64 {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl PathBuf64 {
-    fn new() -> PathBuf64 {
-        PathBuf64 { bytes: [0; 64], len: 0 }
-    }
-
-    fn push(&mut self, text: &[u8]) {
-        let room = self.bytes.len() - 1 - self.len;
-        let text = &text[..text.len().min(room)];
-        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
-        self.len += text.len();
-    }
-
-    fn push_decimal(&mut self, n: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut n = n;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[start..]);
-    }
-
-    /// The path as a C string (the byte after it is always 0).
-    fn as_c_str(&self) -> Option<&CStr> {
-        CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn lock_lines_parse() {
@@ -330,7 +250,7 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let opened = stat::fstat(&file).unwrap();
         let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
-        let proof = || examine_locks(proc.as_fd(), file.as_fd(), &opened);
+        let proof = || examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
         assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
         // SAFETY: flock on a descriptor we own.
         assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) }, 0);

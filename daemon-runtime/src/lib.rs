@@ -369,10 +369,16 @@
 //! means (`proc_pidinfo` or `sysctl` for the thread count, a `/dev/fd`
 //! listing or `close_range`, libc `sigaction`, `procctl(PROC_REAP_ACQUIRE)`
 //! on FreeBSD; on macOS, which has no subreaper, the intermediate process
-//! stays the daemon's parent until the start's verdict), and refuse with
-//! [`Error::Unsupported`] or [`std::io::ErrorKind::Unsupported`] what has no
-//! safe means there: [`status`], [`stop`] and [`signal`] (no proven, pinned
-//! lock holder), [`Daemon::exec_notify`] and [`NotifyReceiver`];
+//! stays the daemon's parent until the start's verdict). There a pid file's lock holder, for
+//! a start, [`status`], [`stop`] and [`signal`], is proven from the pid
+//! written in the file: the lock refuses a non-blocking `flock`, that
+//! process (pinned by a kqueue `EVFILT_PROC` watch) has the file open
+//! (`proc_pidinfo`, `sysctl(KERN_PROC_FILEDESC)`), and it is signalled only
+//! while the watch shows it has not exited; a holder the file does not name
+//! is never found, so never signalled. What has no safe means there is
+//! refused with [`Error::Unsupported`] or
+//! [`std::io::ErrorKind::Unsupported`]: [`Daemon::exec_notify`] and
+//! [`NotifyReceiver`];
 //! `$NOTIFY_SOCKET` is ignored.
 //! The README's platform table says what each step uses where, the minimum
 //! versions, and what CI compiles and runs.
@@ -431,23 +437,43 @@ mod detached;
 mod error;
 mod failure;
 mod fds;
-#[cfg(target_os = "linux")]
+// Who holds a pid file's lock: Linux's `/proc/locks` proof, the portable
+// one (macOS, FreeBSD, Linux with `--cfg daemon_portable`), or none.
+#[cfg(all(target_os = "linux", not(daemon_portable)))]
 mod holder;
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(all(target_os = "linux", daemon_portable), target_os = "macos", target_os = "freebsd"))]
+#[path = "holder_portable.rs"]
+mod holder;
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
 #[path = "holder_elsewhere.rs"]
 mod holder;
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+mod kqueue;
 mod launcher;
 mod lock_proof;
 mod logs;
 mod manager;
 mod notify;
+// Whether a process has a file open, for the portable proof.
+#[cfg(all(target_os = "linux", daemon_portable))]
+#[path = "open_files_proc.rs"]
+mod open_files;
+#[cfg(target_os = "macos")]
+#[path = "open_files_macos.rs"]
+mod open_files;
+#[cfg(target_os = "freebsd")]
+#[path = "open_files_freebsd.rs"]
+mod open_files;
 mod pid_text;
 mod pid_vars;
+#[cfg(target_os = "linux")]
 mod pidfd;
 mod pidfile;
 mod preflight;
 mod prepared;
 mod privileges;
+#[cfg(target_os = "linux")]
+mod proc_fds;
 mod readiness;
 mod report;
 mod resolve;

@@ -1,6 +1,8 @@
 //! A pid as a pid file holds it: decimal digits and a newline, written and
 //! read without allocating (between the forks, in a signal handler).
 
+use std::os::fd::BorrowedFd;
+
 /// `pid` in decimal and a newline, formatted into `buf` without allocating.
 pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
     let mut start = buf.len() - 1;
@@ -15,9 +17,16 @@ pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
     }
 }
 
+/// The pid written in `file`, if it holds one and nothing else.
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")), allow(dead_code))]
+pub(crate) fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
+    let mut buf = [0u8; 24];
+    let n = nix::sys::uio::pread(file, &mut buf, 0).ok()?;
+    parse_pid(&buf[..n])
+}
+
 /// A positive decimal pid followed by a newline, and nothing else.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the holder's proof reads it on Linux
-pub(crate) fn parse_pid(text: &[u8]) -> Option<u32> {
+fn parse_pid(text: &[u8]) -> Option<u32> {
     let digits = text.strip_suffix(b"\n")?;
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -24,7 +24,7 @@ use crate::failure::Failure;
 use crate::holder::{self, Proof};
 use crate::pid_text::format_pid;
 use crate::resolve;
-use crate::resolve::Inode;
+use crate::resolve::{Inode, inode};
 
 /// How often to start over when the file was replaced between `open` and
 /// `flock` (a stopping daemon unlinks it), or was found locked by no daemon
@@ -32,8 +32,8 @@ use crate::resolve::Inode;
 /// few passes are plenty.
 const ATTEMPTS: usize = 16;
 
-/// How often a lock that `/proc/locks` does not show is tried again before
-/// the start is refused as "already running".
+/// How often a lock whose holder cannot be seen (see [`crate::holder`]) is
+/// tried again before the start is refused as "already running".
 const UNSEEN_RETRIES: usize = 3;
 
 /// A locked pid file holding this process's pid.
@@ -174,11 +174,6 @@ impl Drop for PidFile {
     }
 }
 
-fn inode(file: &FileStat) -> Inode {
-    #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
-    (file.st_dev as u64, file.st_ino as u64)
-}
-
 /// Where the pid file goes, found in the launcher by the walk: its directory
 /// opened (so that nothing swapped into the path later is followed), its
 /// name, and `/proc` (to prove who holds a lock, even inside a chroot).
@@ -195,7 +190,7 @@ impl Location {
     pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
         let (dir, name) =
             resolve::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
-        let proc = holder::open_proc().ok();
+        let proc = holder::open_proc().ok().flatten();
         Ok(Location { dir, name, proc })
     }
 
@@ -248,7 +243,6 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(()) => {}
             Err(Errno::EWOULDBLOCK) => {
-                let Some(proc) = proc else { return Err(Failure::AlreadyRunning(None)) };
                 match holder::examine_locks(proc, fd.as_fd(), &opened) {
                     Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
                     // Locked, but by no live daemon (a shared lock, or a
