@@ -9,8 +9,8 @@
 //! TERM or INT the supervisor forwarded, ends the supervisor; any other exit
 //! restarts it after a delay that doubles with each quick failure, until
 //! too many failures fall within the window. PROGRAM is killed by the
-//! kernel when the supervisor dies (`PR_SET_PDEATHSIG`), and what is left of
-//! its process group when it exits.
+//! kernel when the supervisor dies ([`parent_death`]; not on macOS), and
+//! what is left of its process group when it exits.
 //!
 //! With `--ready notify`, the supervisor starts with the runtime's
 //! `Ready::Manual`, gives PROGRAM the private `NOTIFY_SOCKET` of a
@@ -19,45 +19,43 @@
 //! instance sent `READY=1`; with log files, PROGRAM's
 //! output goes through pipes the supervisor copies to its own descriptors
 //! 1 and 2, which it reopens on SIGHUP.
+//!
+//! What differs between systems lives in one module per concern, each with
+//! its Linux fast path and the POSIX means macOS and FreeBSD take (also on
+//! Linux built with `--cfg daemon_portable`, so that the tests run them):
+//! [`signals`] (a `signalfd`, or `signal-hook`'s self-pipe), [`child`]
+//! (PROGRAM's end seen unreaped, or reaped), [`parent_death`] and
+//! [`readiness`] (`--ready notify`, Linux only).
 
-// Off Linux the supervisor is Linux-only; the types parsing builds stay.
-#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod child;
+mod parent_death;
+mod readiness;
+mod signals;
 
-use std::ffi::OsString;
-use std::path::Path;
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use daemon_runtime::{Daemon, Error, Step};
-use nix::sys::signal::Signal;
+use daemon_runtime::{Daemon, Error, Ready, Step};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid};
 
-use crate::syslog::{Destination, Sink};
+use crate::syslog::{Destination, Relay, Sink};
+use daemon_runtime::NotifyReceiver;
+use signals::{Blocked, Signals};
 
-// The supervisor itself: Linux only (signalfd, waitid on a pidfd, PR_SET_PDEATHSIG).
-#[cfg(target_os = "linux")]
-use std::{
-    ffi::CString,
-    fs::File,
-    io::Write,
-    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
-    os::unix::ffi::OsStrExt,
-    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
-    path::PathBuf,
-};
-
-#[cfg(target_os = "linux")]
-use crate::syslog::Relay;
-#[cfg(target_os = "linux")]
-use daemon_runtime::{NotifyReceiver, Ready};
-#[cfg(target_os = "linux")]
-use nix::{
-    errno::Errno,
-    fcntl::OFlag,
-    poll::{PollFd, PollFlags, PollTimeout, poll},
-    sys::signal::{SigSet, SigmaskHow, kill, killpg, sigprocmask},
-    sys::signalfd::{SfdFlags, SignalFd},
-    sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid},
-    unistd::{ForkResult, Pid},
-};
+/// How long after the first instance's readiness deadline the supervisor
+/// gives up on its own: time for the launcher to report the timeout.
+const LAUNCHER_DECIDES: Duration = Duration::from_secs(1);
 
 /// The signals the supervisor passes on to PROGRAM.
 pub const FORWARDED: [Signal; 5] =
@@ -114,7 +112,6 @@ impl Policy {
 }
 
 /// PROGRAM as `execv` takes it, built before any fork.
-#[cfg(target_os = "linux")]
 struct Program {
     path: CString,
     /// Never read: kept alive because `argv` points into it.
@@ -127,7 +124,6 @@ struct Program {
     envp: Option<Vec<*const libc::c_char>>,
 }
 
-#[cfg(target_os = "linux")]
 impl Program {
     fn new(path: &Path, args: &[OsString]) -> Result<Program, Error> {
         let invalid = || Error::Path { step: Step::Exec, path: path.to_path_buf(), errno: Errno::EINVAL };
@@ -158,13 +154,11 @@ impl Program {
 /// `--child-pid-file`: opened by the launcher as the starting user, with
 /// the pid file's care (no link followed, a regular file with one link,
 /// owned by that user), kept by the supervisor to write PROGRAM's pid into.
-#[cfg(target_os = "linux")]
 struct ChildPidFile {
     path: PathBuf,
     file: File,
 }
 
-#[cfg(target_os = "linux")]
 impl ChildPidFile {
     fn open(path: &Path) -> Result<ChildPidFile, Error> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -194,7 +188,6 @@ impl ChildPidFile {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl Drop for ChildPidFile {
     fn drop(&mut self) {
         self.write(None);
@@ -230,23 +223,8 @@ pub struct Start {
     pub timeout: Duration,
 }
 
-/// Refuses: the supervisor is built on `signalfd`, `waitid(P_PIDFD)` and
-/// `PR_SET_PDEATHSIG`, which only Linux has.
-#[cfg(not(target_os = "linux"))]
-pub fn supervise(
-    _daemon: Daemon,
-    _program: &Path,
-    _args: &[OsString],
-    _child_pid_file: Option<&Path>,
-    _start: Start,
-    _logging: Logging,
-) -> Error {
-    Error::Unsupported { step: Step::Preflight, what: "--respawn" }
-}
-
 /// Starts the supervisor (the launcher returns once it runs) and supervises
 /// PROGRAM at `program`. Returns only in the launcher, on failure.
-#[cfg(target_os = "linux")]
 pub fn supervise(
     daemon: Daemon,
     program: &Path,
@@ -255,6 +233,9 @@ pub fn supervise(
     start: Start,
     logging: Logging,
 ) -> Error {
+    if let Err(error) = readiness::check(start.notify) {
+        return error;
+    }
     let program = match Program::new(program, args) {
         Ok(program) => program,
         Err(error) => return error,
@@ -284,13 +265,12 @@ pub fn supervise(
     std::process::exit(code)
 }
 
-#[cfg(target_os = "linux")]
 struct Supervisor {
     program: Program,
     child_pid_file: Option<ChildPidFile>,
     policy: Policy,
     logging: Logging,
-    signals: SignalFd,
+    signals: Signals,
     me: Pid,
     /// With `--ready notify`: PROGRAM's `NOTIFY_SOCKET`, read for the
     /// supervisor's life (later instances' messages are drained).
@@ -299,7 +279,6 @@ struct Supervisor {
     pending: Option<Instant>,
 }
 
-#[cfg(target_os = "linux")]
 impl Supervisor {
     fn new(
         program: Program,
@@ -313,13 +292,11 @@ impl Supervisor {
         if let Some(receiver) = &notify {
             program.notify_to(receiver.address())?;
         }
-        let pending = start.notify.then(|| Instant::now() + start.timeout);
-        let mut mask = SigSet::empty();
-        FORWARDED.iter().chain([&Signal::SIGCHLD]).for_each(|&signal| mask.add(signal));
-        // Blocked, and read from a signalfd: no handler runs in the
-        // supervisor (not even the runtime's pid file handler for TERM).
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        // The launcher's clock decides (it kills this process group when the
+        // time is up): it may start after ours, since the child runs first
+        // after a fork. Ours is only the backstop of a launcher that is gone.
+        let pending = start.notify.then(|| Instant::now() + start.timeout + LAUNCHER_DECIDES);
+        let signals = Signals::new()?;
         let me = nix::unistd::getpid();
         Ok(Supervisor {
             program,
@@ -413,21 +390,33 @@ impl Supervisor {
             }
         }
         let targets = ends.each_ref().map(|end| end.as_ref().map_or(-1, AsRawFd::as_raw_fd));
-        let (from_child, to_parent) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        // The child's errno if its exec fails; end of file once it worked.
+        // A socket pair, because std makes it close-on-exec everywhere
+        // (macOS has no `pipe2`).
+        let io_errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+        let (mut from_child, to_parent) = UnixStream::pair().map_err(io_errno)?;
+        let blocked = Blocked::new()?;
         // SAFETY: the supervisor is single-threaded (the runtime checked it
         // before detaching and nothing started a thread since); the child
         // makes only async-signal-safe calls on memory prepared before.
         match unsafe { nix::unistd::fork() }? {
             ForkResult::Child => {
                 drop(from_child);
-                // SAFETY: see `exec_child`.
+                // SAFETY: see `exec_child`; the watched signals are blocked.
                 unsafe { exec_child(&self.program, self.me, targets, &to_parent) }
             }
             ForkResult::Parent { child } => {
+                drop(blocked);
                 drop(to_parent);
                 drop(ends);
                 let mut errno = [0u8; 4];
-                match nix::unistd::read(&from_child, &mut errno) {
+                let read = loop {
+                    match from_child.read(&mut errno) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                match read {
                     Ok(4) => {
                         let _ = waitpid(child, None);
                         Err(Errno::from_raw(i32::from_ne_bytes(errno)))
@@ -445,7 +434,7 @@ impl Supervisor {
     fn wait(&mut self, child: Pid, relays: &mut [Relay]) -> Option<(WaitStatus, bool)> {
         let mut stopping = false;
         loop {
-            let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
             let pipes = relays.iter().filter_map(|relay| relay.pipe.as_ref());
             fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
             let mut timeout = PollTimeout::NONE;
@@ -468,14 +457,13 @@ impl Supervisor {
                     self.pending = None;
                     daemon_runtime::ready();
                 } else if Instant::now() >= deadline {
-                    // The launcher, which started its clock first, reports it.
+                    // The launcher is gone (it would have killed us by now).
                     let _ = killpg(child, Signal::SIGKILL);
                     let _ = waitpid(child, None);
                     return None;
                 }
             }
-            while let Ok(Some(info)) = self.signals.read_signal() {
-                let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            for signal in self.signals.take() {
                 if signal == Signal::SIGCHLD {
                     continue;
                 }
@@ -486,23 +474,12 @@ impl Supervisor {
                 // `child` is unreaped, so its pid cannot name anyone else.
                 let _ = kill(child, signal);
             }
-            // Seen without reaping: while the zombie keeps its pid, its
-            // process group id cannot be reused, so what is left of the
-            // group is surely PROGRAM's.
-            match waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => continue,
-                _ => {}
-            }
+            // What is left of the group is PROGRAM's: see `child` for why.
+            let Some(ended) = child::ended(child) else { continue };
             let _ = killpg(child, Signal::SIGKILL);
             // What the group wrote before it ended.
             relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), child.as_raw()));
-            let status = loop {
-                match waitpid(child, None) {
-                    Err(Errno::EINTR) => continue,
-                    Ok(status) => break status,
-                    Err(_) => break WaitStatus::Exited(child, 0),
-                }
-            };
+            let status = ended.reap();
             if self.pending.is_some() {
                 return None;
             }
@@ -531,7 +508,7 @@ impl Supervisor {
     }
 
     /// Sleeps `delay`; true when a TERM or INT came meanwhile (stop).
-    fn pause(&self, delay: Duration) -> bool {
+    fn pause(&mut self, delay: Duration) -> bool {
         let deadline = Instant::now() + delay;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -539,12 +516,10 @@ impl Supervisor {
                 return false;
             }
             let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = [PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(millis));
-            while let Ok(Some(info)) = self.signals.read_signal() {
-                if matches!(Signal::try_from(info.ssi_signo as i32), Ok(Signal::SIGTERM | Signal::SIGINT)) {
-                    return true;
-                }
+            if self.signals.take().iter().any(|signal| matches!(signal, Signal::SIGTERM | Signal::SIGINT)) {
+                return true;
             }
         }
     }
@@ -556,23 +531,15 @@ impl Supervisor {
 ///
 /// # Safety
 ///
-/// Called in the child of a fork of a single-threaded process: only
-/// async-signal-safe calls, on memory prepared before the fork.
-#[cfg(target_os = "linux")]
-unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &OwnedFd) -> ! {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, sigaction, sigprocmask};
+/// Called in the child of a fork of a single-threaded process, with the
+/// watched signals blocked ([`Blocked`]): only async-signal-safe calls, on
+/// memory prepared before the fork.
+unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], report: &UnixStream) -> ! {
     let leave = |code: i32| -> ! {
         // SAFETY: `_exit` ends the process without running any user-space code.
         unsafe { libc::_exit(code) }
     };
-    // The runtime's TERM/INT handler removes the supervisor's pid file:
-    // it must not run here, between the unblocking below and the exec.
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for signal in [Signal::SIGTERM, Signal::SIGINT] {
-        // SAFETY: installing SIG_DFL runs no code of ours on delivery.
-        let _ = unsafe { sigaction(signal, &default) };
-    }
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    parent_death::request(Signal::SIGKILL);
     // The supervisor may have died before the line above took effect.
     if nix::unistd::getppid() != supervisor {
         leave(1);
@@ -586,7 +553,9 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
             leave(127);
         }
     }
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // No handler of the supervisor's may run from here to the exec: the
+    // runtime's removes its pid file, signal-hook's writes to its self-pipe.
+    signals::default_dispositions();
     // The raw exec calls, not nix's, because nix's allocate, which a forked
     // child must not. Either returns only on failure.
     match &program.envp {
@@ -597,12 +566,11 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
         // strings that `program` keeps alive.
         None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
     };
-    let errno = nix::errno::Errno::last_raw().to_ne_bytes();
+    let errno = Errno::last_raw().to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)
 }
 
-#[cfg(target_os = "linux")]
 fn describe(status: WaitStatus) -> String {
     match status {
         WaitStatus::Exited(pid, code) => format!("(pid {pid}) exited with status {code}"),

@@ -11,9 +11,6 @@
 //! (`--stdout FILE` with `--respawn`), so that the supervisor, not PROGRAM,
 //! holds the log file and can reopen it on SIGHUP.
 
-// Off Linux the relay serves only `--respawn`, which is Linux-only.
-#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
-
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

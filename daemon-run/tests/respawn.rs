@@ -312,3 +312,38 @@ fn log_files_are_reopened_on_hup_and_hup_is_forwarded() {
     assert_eq!(verb(&harness, &["--stop"]), 0);
     eventually("the program is gone", || !program.alive());
 }
+
+/// A `/proc/PID/status` signal set (`SigBlk`, `SigCgt`) as a number.
+fn signal_set(proc: Proc, field: &str) -> u64 {
+    u64::from_str_radix(&proc.status(field), 16).unwrap()
+}
+
+#[test]
+fn the_supervisor_watches_signals_by_its_build_and_program_starts_unblocked() {
+    let harness = Harness::new("respawn_signals");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    let bit = |signal: Signal| 1u64 << (signal as i32 - 1);
+    let forwarded = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGUSR1, Signal::SIGUSR2];
+    let forwarded = forwarded.into_iter().fold(0, |set, signal| set | bit(signal));
+    let watched = forwarded | bit(Signal::SIGCHLD);
+    let (blocked, caught) = (signal_set(supervisor, "SigBlk"), signal_set(supervisor, "SigCgt"));
+    if cfg!(daemon_portable) {
+        // signal-hook's handlers, writing to the self-pipe: nothing blocked.
+        assert_eq!((blocked & watched, caught & watched), (0, watched), "{blocked:x} {caught:x}");
+    } else {
+        // Blocked for good and read from a signalfd: no SIGCHLD handler.
+        assert_eq!(
+            (blocked & watched, caught & bit(Signal::SIGCHLD)),
+            (watched, 0),
+            "{blocked:x} {caught:x}"
+        );
+    }
+    assert_eq!(signal_set(program, "SigBlk"), 0, "PROGRAM's mask is emptied before the exec");
+    // Still forwarded and seen ending, by either means.
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !second.alive());
+    assert!(!supervisor.alive());
+    assert_eq!(harness.processes(), []);
+}
