@@ -4,9 +4,9 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::pidfile::PidFile;
-use crate::privileges::Account;
-use crate::readiness::Ready;
+use crate::sd_notify::ready::Ready;
+use crate::steps::pidfile::PidFile;
+use crate::steps::privileges::Account;
 
 /// How to turn the current process into a daemon: the same machinery as
 /// `#[daemon]`, without the macro.

@@ -1,7 +1,7 @@
 //! Status and stop from the pid file, deciding liveness by its lock.
 //!
 //! The lock is what counts, proven as a start proves it (see
-//! [`crate::holder`]): only a live process holding an exclusive `flock` on
+//! [`crate::lock`]): only a live process holding an exclusive `flock` on
 //! the file, found through its own `/proc/PID/fdinfo` on Linux (through the
 //! pid written in the file and its open descriptors on macOS and FreeBSD),
 //! is running. A pid file no such process holds is stale whatever it says,
@@ -35,9 +35,9 @@ use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
-use crate::holder::{self, Holder, Proof};
-use crate::pidfile;
-use crate::resolve::{self, Denied};
+use crate::lock::{self, Holder, Proof};
+use crate::path::walk::{self, Denied};
+use crate::steps::pidfile;
 
 /// What a pid file says about its daemon.
 ///
@@ -347,8 +347,8 @@ impl PidPath {
     fn open(path: &Path) -> io::Result<PidPath> {
         // First: without `/proc` (off Linux) nothing can be proven, whether
         // or not the file exists.
-        let proc = holder::open_proc()?;
-        let (dir, name) = resolve::parent(path, None).map_err(|denied| match denied {
+        let proc = lock::open_proc()?;
+        let (dir, name) = walk::parent(path, None).map_err(|denied| match denied {
             Denied::Sys(errno) => io::Error::from_raw_os_error(errno as i32),
             Denied::Refused(reason) => {
                 io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {reason}", path.display()))
@@ -363,8 +363,7 @@ impl PidPath {
 
     /// The live process proven to hold the file's exclusive lock, if any.
     fn live_holder(&self) -> Option<Holder> {
-        holder::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened)
-            .into_held()
+        lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened).into_held()
     }
 
     /// Waits until `deadline` for the lock to be free of the daemon `stopped`
@@ -374,8 +373,7 @@ impl PidPath {
     /// the last of them closes it.
     fn released_by(&self, stopped: u32, deadline: Instant) -> bool {
         loop {
-            match holder::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened)
-            {
+            match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
                 Proof::Held(holder) if holder.pid != stopped => return true,
                 Proof::Unseen => return true,
                 Proof::Held(_) | Proof::Foreign => {}

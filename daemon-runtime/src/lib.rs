@@ -429,94 +429,51 @@
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
 
-mod activation;
 mod builder;
-mod c_strings;
 mod control;
-mod detached;
 mod error;
 mod failure;
-mod fds;
-// Who holds a pid file's lock: Linux's `/proc/locks` proof, the portable
-// one (macOS, FreeBSD, Linux with `--cfg daemon_portable`), or none.
-#[cfg(all(target_os = "linux", not(daemon_portable)))]
-mod holder;
-#[cfg(any(all(target_os = "linux", daemon_portable), target_os = "macos", target_os = "freebsd"))]
-#[path = "holder_portable.rs"]
-mod holder;
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
-#[path = "holder_elsewhere.rs"]
-mod holder;
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
-mod kqueue;
-mod launcher;
-mod lock_proof;
-mod logs;
-mod manager;
-mod notify;
-// Whether a process has a file open, for the portable proof.
-#[cfg(all(target_os = "linux", daemon_portable))]
-#[path = "open_files_proc.rs"]
-mod open_files;
-#[cfg(target_os = "macos")]
-#[path = "open_files_macos.rs"]
-mod open_files;
-#[cfg(target_os = "freebsd")]
-#[path = "open_files_freebsd.rs"]
-mod open_files;
-mod pid_text;
-mod pid_vars;
-#[cfg(target_os = "linux")]
-mod pidfd;
-mod pidfile;
-mod preflight;
-mod prepared;
-mod privileges;
-#[cfg(target_os = "linux")]
-mod proc_fds;
-mod readiness;
-mod report;
-mod resolve;
-mod signals;
+mod lock;
+mod path;
+mod sd_notify;
 mod start;
-mod supervisor;
+mod steps;
+mod sys;
 pub mod sysexits;
-mod termination;
-mod verdict;
 
-pub use activation::listen_fds;
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
 pub use error::{Error, Refusal, Step};
-pub use fds::close_inherited_fds;
-pub use logs::reopen_logs;
-pub use manager::{
-    notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
-    watchdog_interval,
-};
 /// The signal [`signal`] and [`StopOptions::signal`] take: `nix`'s own
 /// type, re-exported so that a program names it as `daemon_runtime::Signal`
 /// without depending on `nix` (or on the same version of it). Which `nix`
 /// this is belongs to this crate's semver: a new major `nix` is a breaking
 /// release here.
 pub use nix::sys::signal::Signal;
-pub use notify::NotifyReceiver;
-pub use pidfile::PidFile;
-pub use preflight::{ensure_single_threaded, fill_closed_stdio};
-pub use privileges::Account;
-pub use readiness::{Ready, ready};
-pub use signals::reset_signals;
-pub use supervisor::supervised;
+pub use sd_notify::ready::{Ready, ready};
+pub use sd_notify::receive::NotifyReceiver;
+pub use sd_notify::send::{
+    notify_extend_timeout, notify_reloading, notify_status, notify_stopping, notify_watchdog,
+    watchdog_interval,
+};
+pub use sd_notify::supervised::supervised;
+pub use steps::activation::listen_fds;
+pub use steps::fds::close_inherited_fds;
+pub use steps::pidfile::PidFile;
+pub use steps::preflight::{ensure_single_threaded, fill_closed_stdio};
+pub use steps::privileges::Account;
+pub use steps::signals::reset_signals;
+pub use steps::stdio::reopen_logs;
 
 #[doc(hidden)]
 pub mod __private {
     //! What `#[daemon]` expands to calls. Not a public API.
-    use crate::{Daemon, Running};
+    use crate::builder::{Daemon, Running};
 
     /// The `/proc/self/fd` fallback of closing inherited descriptors, for
     /// the tests' probe only (see `fds.rs`).
-    pub use crate::fds::close_listed_fds;
+    pub use crate::steps::fds::close_listed_fds;
 
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.

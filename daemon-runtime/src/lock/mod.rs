@@ -1,0 +1,46 @@
+//! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
+//! `signal` all decide by. [`Proof`] is the same on every platform; `sys/`
+//! produces it, from `/proc/locks` on Linux (`sys/proc_locks.rs`) and from
+//! the pid written in the file elsewhere (`sys/probe.rs`), and pins the
+//! holder with a [`ProcessHandle`] (a pidfd on Linux, a kqueue watch on
+//! macOS and FreeBSD).
+
+pub(crate) mod pid_text;
+
+pub(crate) use crate::sys::{ProcessHandle, examine_locks, open_proc};
+
+/// A live process proven to hold a file's exclusive lock, pinned.
+#[derive(Debug)]
+pub(crate) struct Holder {
+    pub(crate) pid: u32,
+    /// Names that very process, whatever happens to its pid number: what it
+    /// is signalled through and waited on.
+    pub(crate) process: ProcessHandle,
+}
+
+/// What the locks on a file prove.
+#[derive(Debug)]
+pub(crate) enum Proof {
+    /// A live process holds its exclusive lock: this one.
+    Held(Holder),
+    /// Locks are held, but none proves a live daemon holds the file: a
+    /// shared lock, or an exclusive one whose taker exited (Linux), or whose
+    /// file names a process that does not have it open (the portable proof).
+    /// The file is no daemon's.
+    Foreign,
+    /// Nothing is known either way: no lock is seen (none at all, or
+    /// released since), or one is held by a process that cannot be named or
+    /// inspected (from a pid namespace outside ours; with no pid, or an
+    /// unreadable one, written in the file).
+    Unseen,
+}
+
+impl Proof {
+    /// The proven holder, if any: what `status`, `stop` and `signal` act on.
+    pub(crate) fn into_held(self) -> Option<Holder> {
+        match self {
+            Proof::Held(holder) => Some(holder),
+            Proof::Foreign | Proof::Unseen => None,
+        }
+    }
+}

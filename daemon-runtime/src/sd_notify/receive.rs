@@ -1,0 +1,190 @@
+//! A private `NOTIFY_SOCKET` on which a launcher waits for a program's own
+//! `READY=1`, as `start-stop-daemon --notify-await` and systemd's
+//! `Type=notify` do: [`NotifyReceiver`], public for a program that starts
+//! its own children (`daemon-run --respawn` does), and what
+//! [`Daemon::exec_notify`](crate::Daemon::exec_notify) builds on.
+//!
+//! The socket has an abstract address (reachable after a `chroot`, no file
+//! to clean up, no directory permissions to arrange after a privilege drop)
+//! and `SO_PASSCRED`, so a datagram is believed only when the kernel says it
+//! comes from the program's pid: no other local process can fake readiness.
+//!
+//! Abstract sockets, `SO_PASSCRED` and pidfds are Linux's: elsewhere
+//! [`NotifyReceiver::bind`] refuses with [`io::ErrorKind::Unsupported`], and
+//! `exec_notify` with [`Error::Unsupported`], before anything is forked.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::error::{Error, Step};
+use crate::path::cstr::CStringArray;
+use crate::sys::{self, ProcessHandle};
+
+/// A private `NOTIFY_SOCKET`: give its [`address`](NotifyReceiver::address)
+/// to a program you start, then learn from [`ready_from`](NotifyReceiver::ready_from)
+/// when that very process sends `READY=1` (sd_notify(3)). Datagrams from
+/// any other process, its own children included, are read and ignored.
+///
+/// The socket is non-blocking and close-on-exec: wait for it with `poll`
+/// on its descriptor ([`AsFd`]) beside others, or simply call
+/// `ready_from` again a little later. Linux only: elsewhere
+/// [`bind`](NotifyReceiver::bind) refuses.
+///
+/// ```no_run
+/// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+/// let mut child = std::process::Command::new("/usr/sbin/myd")
+///     .env("NOTIFY_SOCKET", receiver.address())
+///     .spawn()?;
+/// while !receiver.ready_from(child.id()) {
+///     if child.try_wait()?.is_some() {
+///         panic!("myd exited before it was ready");
+///     }
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+/// }
+/// println!("myd is ready");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NotifyReceiver {
+    socket: OwnedFd,
+    /// `@` and the abstract name, as `NOTIFY_SOCKET` writes it.
+    address: String,
+}
+
+impl NotifyReceiver {
+    /// Binds a new socket at a fresh abstract address, with `SO_PASSCRED`.
+    ///
+    /// # Errors
+    ///
+    /// `socket`, `bind` or `setsockopt` failed; off Linux, `Unsupported`.
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind() -> io::Result<NotifyReceiver> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let name = format!("daemon-runtime/{}/{}", std::process::id(), nanos.as_nanos());
+        let socket = sys::bind_credentialed(name.as_bytes())?;
+        Ok(NotifyReceiver { socket, address: format!("@{name}") })
+    }
+
+    /// What the program's `NOTIFY_SOCKET` must say: `@` and the abstract
+    /// name (`@daemon-runtime/PID/NANOS`).
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// assert!(receiver.address().starts_with("@daemon-runtime/"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Reads every datagram waiting, without blocking: did one come from
+    /// process `pid` and say `READY=1` (on a line of its own)? The others
+    /// (`STATUS=`, a child's, a later instance's) are consumed and dropped.
+    ///
+    /// ```no_run
+    /// let receiver = daemon_runtime::NotifyReceiver::bind()?;
+    /// assert!(!receiver.ready_from(std::process::id()), "nothing was sent yet");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn ready_from(&self, pid: u32) -> bool {
+        let mut ready = false;
+        let mut buf = [0u8; 4096];
+        // Until EAGAIN: nothing more waits.
+        while let Some((bytes, sender)) = sys::receive_from(self.socket.as_fd(), &mut buf) {
+            let from_program = sender == Some(pid);
+            ready |= from_program && buf[..bytes].split(|&b| b == b'\n').any(|line| line == b"READY=1");
+        }
+        ready
+    }
+
+    /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
+    fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
+        let deadline = Instant::now() + timeout;
+        let program = ProcessHandle::open(pid).map_err(|_| NotReady::Exited)?;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(NotReady::TimedOut);
+            }
+            let millis = u32::try_from(left.as_millis().max(1)).unwrap_or(u32::MAX);
+            let mut fds = [
+                PollFd::new(self.socket.as_fd(), PollFlags::POLLIN),
+                PollFd::new(program.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
+                Ok(0) | Err(Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(_) => return Err(NotReady::Exited),
+            }
+            if fds[0].any().unwrap_or(false) && self.ready_from(pid) {
+                return Ok(());
+            }
+            if fds[1].any().unwrap_or(false) {
+                return Err(NotReady::Exited);
+            }
+        }
+    }
+}
+
+impl AsFd for NotifyReceiver {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+/// [`Daemon::exec_notify`](crate::Daemon::exec_notify)'s receiver, in the
+/// launcher, and the environment the program is executed with.
+pub(crate) struct NotifySocket {
+    receiver: NotifyReceiver,
+    /// `KEY=value` strings for `execve`: this process's environment with
+    /// `NOTIFY_SOCKET` set.
+    pub(crate) envp_ptrs: CStringArray,
+}
+
+/// Why waiting for `READY=1` ended otherwise.
+pub(crate) enum NotReady {
+    Exited,
+    TimedOut,
+}
+
+impl NotifySocket {
+    /// Binds the socket, in the launcher, before forking.
+    pub(crate) fn bind() -> Result<NotifySocket, Error> {
+        let sys = |errno| Error::Sys { step: Step::Preflight, errno };
+        let receiver = NotifyReceiver::bind().map_err(|error| match error.raw_os_error() {
+            Some(errno) => sys(Errno::from_raw(errno)),
+            None => {
+                Error::Unsupported { step: Step::Preflight, what: "a private NOTIFY_SOCKET (exec_notify)" }
+            }
+        })?;
+        // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
+        let rewritten = crate::steps::env_pids::entries();
+        let mut envp: Vec<CString> = std::env::vars_os()
+            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
+            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
+            .collect();
+        let variable = format!("NOTIFY_SOCKET={}", receiver.address());
+        envp.push(CString::new(variable).map_err(|_| sys(Errno::EINVAL))?);
+        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
+        Ok(NotifySocket { receiver, envp_ptrs: CStringArray::new(envp, &entries) })
+    }
+
+    /// The socket's descriptor, to keep open while closing inherited ones.
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.receiver.socket.as_raw_fd()
+    }
+
+    pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
+        self.receiver.await_ready(pid, timeout)
+    }
+}

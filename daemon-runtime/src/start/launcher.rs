@@ -1,0 +1,217 @@
+//! The launcher's side after the fork: wait for the daemon's report, then
+//! exit 0, or stop what is left of the start and say what failed.
+//!
+//! Whatever the outcome but success, nothing of the start is left alive, and
+//! only processes proven to be the start's are signalled. The launcher is a
+//! child subreaper from before the fork, so the daemon, orphaned by the
+//! intermediate process, becomes its child: a pid that cannot name another
+//! process until the launcher reaps it. Where there is no subreaper, the
+//! intermediate process stays the daemon's parent until the verdict
+//! (`verdict.rs`).
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Step};
+use crate::failure::Failure;
+use crate::path::cstr::as_path;
+use crate::sd_notify::ready::Ready;
+use crate::sd_notify::receive::NotReady;
+use crate::start::plan::Prepared;
+use crate::start::report::{self, Outcome, Received};
+use crate::start::verdict::Verdict;
+use crate::steps::pidfile;
+use crate::sys;
+
+/// How long a failed start's killed processes may take to close the report
+/// pipe (a process the body moved out of the group could hold it forever).
+const WRITERS_GONE: Duration = Duration::from_secs(1);
+
+/// Makes the launcher the subreaper of what it forks: the daemon, orphaned
+/// by the intermediate process, is re-parented to the launcher instead of
+/// init, so its pid stays its own until the launcher reaps it.
+///
+/// Linux: `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`;
+/// macOS has no such thing (see [`sys::SUBREAPER`]).
+pub(crate) fn adopt_orphans() -> Result<(), Error> {
+    sys::subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+}
+
+impl Prepared {
+    /// Reads the daemon's report. Exits 0 on "ready"; otherwise stops every
+    /// process of the start, removes a pid file no one holds, and returns
+    /// the error.
+    pub(crate) fn wait_for_report(
+        &self,
+        child: Pid,
+        from_daemon: OwnedFd,
+        verdict: Option<Verdict>,
+    ) -> Error {
+        let Received { outcome, daemon, pipe } =
+            report::receive(from_daemon, self.timeout, self.exec.is_some(), self.relay.as_ref());
+        let daemon = match self.double_fork {
+            true => daemon.and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw),
+            false => Some(child),
+        };
+        // A step up to the pid file's failed, or the file was refused or
+        // held: it is not this start's (the pid file step removes what it
+        // made itself), so it is left alone.
+        let may_have_made_pid_file = match &outcome {
+            Outcome::Failed(Failure::Sys(step, _)) => !matches!(
+                step,
+                Step::Setsid
+                    | Step::SecondFork
+                    | Step::Stdio
+                    | Step::Limits
+                    | Step::Chroot
+                    | Step::Chdir
+                    | Step::PidFile
+            ),
+            Outcome::Failed(Failure::Refused(_) | Failure::AlreadyRunning(_)) => false,
+            _ => true,
+        };
+        let error = match outcome {
+            Outcome::Ready { pid } => {
+                let notified = match self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+                    None => Ok(()),
+                    Some(notify) => notify.await_ready(pid, self.timeout),
+                };
+                match notified {
+                    Ok(()) => {
+                        if let Some(verdict) = verdict {
+                            verdict.succeeded();
+                        }
+                        if self.double_fork {
+                            // The intermediate process, gone right after the second fork.
+                            reap(child);
+                        }
+                        std::process::exit(0)
+                    }
+                    Err(NotReady::Exited) => {
+                        self.stop(child, daemon, &pipe, verdict);
+                        Error::Died { status: None }
+                    }
+                    Err(NotReady::TimedOut) => {
+                        self.stop(child, daemon, &pipe, verdict);
+                        // The program was to send `READY=1`, not call `ready()`.
+                        Error::NotReady { timeout: self.timeout, manual: false }
+                    }
+                }
+            }
+            Outcome::Failed(failure) => {
+                self.stop(child, daemon, &pipe, verdict);
+                self.error(failure)
+            }
+            Outcome::InitFailed(message) => {
+                self.stop(child, daemon, &pipe, verdict);
+                Error::Init { message }
+            }
+            Outcome::Silent => {
+                // Every writer exited: the child's status says how, when it
+                // is the daemon, or the intermediate process failed.
+                let status = self.stop(child, daemon, &pipe, verdict);
+                Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
+            }
+            Outcome::TimedOut => {
+                self.stop(child, daemon, &pipe, verdict);
+                // With `exec`, the program was to send `READY=1`, not call `ready()`.
+                let manual = self.ready == Ready::Manual && self.exec.is_none();
+                Error::NotReady { timeout: self.timeout, manual }
+            }
+        };
+        if may_have_made_pid_file && let Some(path) = self.pid_file_seen_from_outside() {
+            // The daemon may have created it and died, or dropped
+            // privileges and could not remove it: no one holds it now.
+            pidfile::remove_if_stale(&path);
+        }
+        // The caller may go on after the error: orphans are init's again.
+        let _ = sys::subreaper(false);
+        error
+    }
+
+    /// Kills and reaps what is left of a failed start, signalling only by
+    /// proof; returns the child's status.
+    ///
+    /// While the child (intermediate process or daemon) is unreaped, its pid
+    /// cannot be reused, nor can the id of the process group its `setsid`
+    /// made (the same number): the group holds only the start's processes,
+    /// or does not exist yet (`ESRCH`). The daemon's pid comes from its
+    /// "started" record, sent before any code of the body ran; once the
+    /// intermediate process is reaped the daemon is our child (we are its
+    /// subreaper), so that pid is the daemon's, alive or a zombie, until we
+    /// reap it, even if the body left the group. A daemon that failed
+    /// before saying its pid was in the group: the pipe's end of file says
+    /// it is gone.
+    ///
+    /// Without a subreaper, the intermediate process is still the daemon's
+    /// parent (see [`crate::start::verdict`]): told of the failure, it kills and
+    /// reaps the daemon first, then exits, unreaped, pinning the group's id.
+    fn stop(
+        &self,
+        child: Pid,
+        daemon: Option<Pid>,
+        pipe: &OwnedFd,
+        verdict: Option<Verdict>,
+    ) -> Option<WaitStatus> {
+        if let Some(verdict) = verdict {
+            verdict.failed(child);
+        }
+        let _ = killpg(child, Signal::SIGKILL);
+        let _ = kill(child, Signal::SIGKILL);
+        report::await_end(pipe, WRITERS_GONE);
+        let status = reap(child);
+        // Without a subreaper the daemon is init's child now: its pid proves nothing.
+        if let Some(daemon) = daemon.filter(|&daemon| sys::SUBREAPER && daemon != child) {
+            let _ = kill(daemon, Signal::SIGKILL);
+            reap(daemon);
+        }
+        status
+    }
+
+    /// The pid file's path as the launcher sees it (inside the chroot for the daemon).
+    fn pid_file_seen_from_outside(&self) -> Option<PathBuf> {
+        let pid_file = as_path(self.pid_file.as_deref()?);
+        Some(match &self.chroot {
+            Some(root) => as_path(root).join(pid_file.strip_prefix("/").unwrap_or(&pid_file)),
+            None => pid_file,
+        })
+    }
+
+    /// Turns what a step reported into an error naming the configured path.
+    pub(crate) fn error(&self, failure: Failure) -> Error {
+        failure.into_error(|step| match step {
+            Step::Chdir => Some(as_path(&self.chdir)),
+            Step::Chroot => self.chroot.as_deref().map(as_path),
+            Step::PidFile => self.pid_file.as_deref().map(as_path),
+            Step::Exec => self.exec.as_ref().map(|exec| as_path(&exec.program)),
+            _ => None,
+        })
+    }
+}
+
+/// Waits for `child`, retrying `EINTR`.
+fn reap(child: Pid) -> Option<WaitStatus> {
+    loop {
+        match waitpid(child, None) {
+            Err(Errno::EINTR) => {}
+            other => return other.ok(),
+        }
+    }
+}
+
+/// How the launcher's child ended, when that says something: an
+/// intermediate process that exited 0 did its job (its child died silently).
+fn describe(status: WaitStatus, double_fork: bool) -> Option<String> {
+    match status {
+        WaitStatus::Exited(_, 0) if double_fork => None,
+        WaitStatus::Exited(_, code) => Some(format!("exited with status {code}")),
+        WaitStatus::Signaled(_, signal, _) => Some(format!("was killed by {signal}")),
+        _ => None,
+    }
+}

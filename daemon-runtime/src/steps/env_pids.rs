@@ -1,0 +1,113 @@
+//! Environment variables by which a service manager addresses the process
+//! it started: `LISTEN_PID` (socket activation: the passed sockets are this
+//! process's) and `WATCHDOG_PID` (the watchdog is this process's duty). When
+//! that process detaches, the daemon takes over its role, so the daemon
+//! rewrites each variable that named the launcher to its own pid; a program
+//! the daemon executes then finds them naming itself too.
+//!
+//! The rewrite must not allocate (the daemon's side runs only
+//! async-signal-safe code until the body), so the launcher puts an entry
+//! with room for any pid into the environment with `putenv`, and the daemon
+//! writes its digits into it.
+
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// `NAME=`, at most 10 digits and a NUL fit, for the longest name.
+const ENTRY_LEN: usize = 40;
+
+/// One variable, and the entry this process made for it: leaked, so that
+/// the environment may point into it forever; null until first needed.
+struct PidVariable {
+    name: &'static str,
+    entry: AtomicPtr<u8>,
+}
+
+static VARIABLES: [PidVariable; 2] = [PidVariable::new("LISTEN_PID"), PidVariable::new("WATCHDOG_PID")];
+
+impl PidVariable {
+    const fn new(name: &'static str) -> PidVariable {
+        PidVariable { name, entry: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// The rewritable entry, made on first use, when the variable names this
+    /// process; `None` otherwise.
+    fn entry(&self) -> Option<*mut u8> {
+        let pid: u32 = std::env::var(self.name).ok()?.parse().ok()?;
+        if pid != std::process::id() {
+            return None;
+        }
+        let current = self.entry.load(Ordering::SeqCst);
+        if !current.is_null() {
+            return Some(current);
+        }
+        let made = Box::leak(Box::new([0u8; ENTRY_LEN])).as_mut_ptr();
+        self.write(made, pid);
+        match self.entry.compare_exchange(ptr::null_mut(), made, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => Some(made),
+            // Another thread made one first: that one counts (ours stays leaked, 40 bytes).
+            Err(other) => Some(other),
+        }
+    }
+
+    /// Writes `NAME=<pid>` and a NUL into `entry`.
+    fn write(&self, entry: *mut u8, pid: u32) {
+        let mut buf = [0u8; 24];
+        let digits = crate::lock::pid_text::format_pid(pid, &mut buf);
+        let digits = &digits[..digits.len() - 1]; // without its newline
+        let name = self.name.as_bytes();
+        // `entry` points to a leaked `[u8; ENTRY_LEN]` (see `PidVariable`),
+        // in which the name, `=`, at most 10 digits and the NUL fit. Only
+        // this module writes to it: in the launcher before the environment
+        // holds it, or in the daemon while it runs one thread (after the
+        // last fork, before the body), so nothing reads it meanwhile.
+        // SAFETY: as said, `entry` is the start of a live `[u8; ENTRY_LEN]`
+        // that nothing else reads or writes while this borrow lasts.
+        let entry = unsafe { &mut *entry.cast::<[u8; ENTRY_LEN]>() };
+        let equals = name.len();
+        let nul = equals + 1 + digits.len();
+        entry[..equals].copy_from_slice(name);
+        entry[equals] = b'=';
+        entry[equals + 1..nul].copy_from_slice(digits);
+        entry[nul] = 0;
+    }
+}
+
+/// `(name, entry)` for each variable that names this process, for an `envp`
+/// built by hand ([`Daemon::exec_notify`](crate::Daemon::exec_notify)): the
+/// same memory that [`prepare_rewrite`] puts into the environment.
+pub(crate) fn entries() -> Vec<(&'static str, *const libc::c_char)> {
+    VARIABLES.iter().filter_map(|var| Some((var.name, var.entry()?.cast_const().cast()))).collect()
+}
+
+/// In the launcher, before forking to detach: puts the rewritable entry of
+/// each variable that names this process into the environment.
+///
+/// # Errors
+///
+/// The `errno` of `putenv` (`ENOMEM`).
+///
+/// # Safety
+///
+/// The process must be single-threaded: `putenv` races with any other
+/// thread reading the environment.
+pub(crate) unsafe fn prepare_rewrite() -> nix::Result<()> {
+    for entry in VARIABLES.iter().filter_map(PidVariable::entry) {
+        // SAFETY: the caller guarantees no other thread reads the
+        // environment; `entry` is a NUL-terminated `NAME=value` string that
+        // is never freed, so the environment may keep pointing into it.
+        nix::errno::Errno::result(unsafe { libc::putenv(entry.cast()) })?;
+    }
+    Ok(())
+}
+
+/// In the daemon, after the last fork and before the body: each prepared
+/// variable becomes the daemon's pid. Async-signal-safe: digits written in place.
+pub(crate) fn rewrite() {
+    for var in &VARIABLES {
+        let entry = var.entry.load(Ordering::SeqCst);
+        if !entry.is_null() {
+            var.write(entry, std::process::id());
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The pid file: created safely, locked for the daemon's life, removed at exit.
+//!
+//! The lock, not the pid written in the file, says whether a daemon runs: a
+//! file no live process is proven to hold an exclusive lock on is stale
+//! whatever it contains (see [`crate::lock`]), and its contents are never
+//! trusted (no signal is ever sent to the pid it names).
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
+use nix::sys::stat::{self, FileStat, Mode, SFlag};
+use nix::sys::uio;
+use nix::unistd::{self, Pid};
+
+use crate::error::{Refusal, Step};
+use crate::failure::Failure;
+use crate::lock::pid_text::format_pid;
+use crate::lock::{self, Proof};
+use crate::path::walk;
+use crate::path::walk::{Inode, inode};
+
+/// How often to start over when the file was replaced between `open` and
+/// `flock` (a stopping daemon unlinks it), or was found locked by no daemon
+/// and replaced: each pass needs a whole stop or a new lock to race it, so a
+/// few passes are plenty.
+const ATTEMPTS: usize = 16;
+
+/// How often a lock whose holder cannot be seen (see [`crate::lock`]) is
+/// tried again before the start is refused as "already running".
+const UNSEEN_RETRIES: usize = 3;
+
+/// A locked pid file holding this process's pid.
+///
+/// The lock is held on a read-only descriptor: a daemon that drops its
+/// privileges, or a program `daemon-run` executes (which inherits it on
+/// descriptor 3), cannot write the root-owned file through it.
+///
+/// Dropping it removes the file, then releases the lock: in that order, so
+/// that no second daemon can lock the old file while the path still names it.
+///
+/// ```no_run
+/// use daemon_runtime::PidFile;
+///
+/// let pid_file = PidFile::acquire("/run/myd.pid").expect("pid file");
+/// assert_eq!(pid_file.path(), std::path::Path::new("/run/myd.pid"));
+/// drop(pid_file); // removed and unlocked
+/// ```
+pub struct PidFile {
+    /// The path as configured; [`PidFile::path`] borrows it as a `Path`.
+    path: CString,
+    /// The directory and name, never freed once the termination handler
+    /// reads them (it may run on another thread while this is dropped).
+    at: ManuallyDrop<Location>,
+    armed: bool,
+    /// The locked file's device and inode: the name is removed only while it
+    /// still names this file.
+    inode: Inode,
+    /// The locked read-only descriptor (the lock belongs to its open file description).
+    lock: Option<OwnedFd>,
+}
+
+impl PidFile {
+    /// Resolves the directory of `path` (symbolic links followed only when
+    /// root or the effective user owns them, see [`Daemon::pid_file`](crate::Daemon::pid_file)),
+    /// then opens or creates the file there (`O_NOFOLLOW`, `O_CLOEXEC`,
+    /// `O_NONBLOCK`, read-only, mode `0644` whatever the umask), refuses
+    /// anything but a regular file with one link owned by the effective user,
+    /// takes `flock(LOCK_EX|LOCK_NB)`, checks the name still names the locked
+    /// file, then writes this process's pid through a short-lived writable
+    /// descriptor checked to be the same file.
+    ///
+    /// A file locked by no live process that can be proven to hold an
+    /// exclusive lock (a shared lock, a lock-taker that exited) is replaced.
+    /// A failed call removes a file it created, never another.
+    ///
+    /// It allocates (the walk): call it before forking, or in a process that
+    /// is single-threaded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) when another
+    /// process holds the lock; [`Error::PidFileRefused`](crate::Error::PidFileRefused)
+    /// for a symbolic link, FIFO, directory, linked or foreign file;
+    /// [`Error::Path`](crate::Error::Path) when a system call fails.
+    ///
+    /// ```
+    /// use daemon_runtime::{Error, PidFile};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pid_file = PidFile::acquire(dir.path().join("example.pid"))?;
+    /// assert_eq!(std::fs::read_to_string(pid_file.path())?, format!("{}\n", std::process::id()));
+    /// // A second lock on the same file, even from this process, is refused.
+    /// assert!(matches!(PidFile::acquire(pid_file.path()), Err(Error::AlreadyRunning { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::Error> {
+        let shown = crate::path::cstr::absolute(path.as_ref())?;
+        let path = crate::path::cstr::c_string(shown.clone())?;
+        let location = Location::find(&shown, None)?;
+        match lock_at(&location) {
+            Ok(locked) => Ok(PidFile::from_lock(path, location, locked)),
+            Err(failure) => Err(failure.into_error(|_| Some(shown.clone()))),
+        }
+    }
+
+    /// The locked descriptor.
+    pub(crate) fn descriptor(&self) -> Option<BorrowedFd<'_>> {
+        self.lock.as_ref().map(AsFd::as_fd)
+    }
+
+    /// Removes the file on the terminating signals the body does not handle.
+    /// From now on the directory and name are never freed.
+    pub(crate) fn remove_on_termination(&mut self) {
+        self.armed = true;
+        // SAFETY: `at` is `ManuallyDrop` and, once `armed`, never dropped
+        // (see `Drop`): its directory stays open and its name allocated.
+        unsafe { crate::steps::termination::arm(self.at.dir.as_fd(), &self.at.name, self.inode) };
+    }
+
+    /// A pid file that [`lock_at`] locked in `location`: the lock moved to
+    /// the lowest free descriptor, the directory right after it. `/proc` is
+    /// closed here: inside a chroot it would be a way out.
+    pub(crate) fn from_lock(path: CString, location: Location, locked: Locked) -> PidFile {
+        let Location { dir, name, proc } = location;
+        drop(proc);
+        let lock = lowest(locked.fd);
+        let dir = lowest(dir);
+        PidFile {
+            // Kept as it is: no conversion runs between the forks.
+            path,
+            at: ManuallyDrop::new(Location { dir, name, proc: None }),
+            armed: false,
+            inode: locked.inode,
+            lock: Some(lock),
+        }
+    }
+
+    /// The path of the pid file.
+    ///
+    /// ```no_run
+    /// # let pid_file = daemon_runtime::PidFile::acquire("/tmp/x.pid").unwrap();
+    /// println!("{}", pid_file.path().display());
+    /// ```
+    pub fn path(&self) -> &Path {
+        Path::new(OsStr::from_bytes(self.path.to_bytes()))
+    }
+}
+
+impl fmt::Debug for PidFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PidFile").field("path", &self.path()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        crate::steps::termination::disarm();
+        if let Some(lock) = self.lock.take() {
+            // Unlink while still holding the lock: a starter that opened the
+            // old file sees the name no longer names it and starts over.
+            let _ = remove_named(self.at.dir.as_fd(), &self.at.name, self.inode);
+            // Explicitly: a child forked without exec shares the description.
+            let _ = flock(&lock, libc::LOCK_UN);
+        }
+        if !self.armed {
+            // SAFETY: dropped once, here; no handler was given its pointers.
+            unsafe { ManuallyDrop::drop(&mut self.at) }
+        }
+    }
+}
+
+/// Where the pid file goes, found in the launcher by the walk: its directory
+/// opened (so that nothing swapped into the path later is followed), its
+/// name, and `/proc` (to prove who holds a lock, even inside a chroot).
+#[derive(Debug)]
+pub(crate) struct Location {
+    dir: OwnedFd,
+    name: CString,
+    proc: Option<OwnedFd>,
+}
+
+impl Location {
+    /// Resolves the directory of `path`, which the daemon sees under `root`
+    /// (its chroot's descriptor, if any): see [`crate::path::walk`].
+    pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
+        let (dir, name) =
+            walk::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
+        let proc = lock::open_proc().ok().flatten();
+        Ok(Location { dir, name, proc })
+    }
+
+    /// The descriptors to keep open until the pid file is locked.
+    pub(crate) fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        std::iter::once(self.dir.as_raw_fd()).chain(self.proc.as_ref().map(AsRawFd::as_raw_fd))
+    }
+}
+
+/// A locked pid file's descriptor, before it becomes a [`PidFile`].
+#[derive(Debug)]
+pub(crate) struct Locked {
+    fd: OwnedFd,
+    inode: Inode,
+}
+
+/// The lock protocol of [`PidFile::acquire`] in the walked directory,
+/// allocation-free: it runs in the daemon, between the forks.
+pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
+    let (dir, name) = (location.dir.as_fd(), location.name.as_c_str());
+    let proc = location.proc.as_ref().map(AsFd::as_fd);
+    let sys = |errno| Failure::Sys(Step::PidFile, errno);
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let mode = Mode::from_bits_truncate(0o644);
+    let mut unseen = 0;
+    for _ in 0..ATTEMPTS {
+        // O_EXCL first: a failure below removes a file this start created, and only that.
+        let (fd, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+            Ok(fd) => (fd, true),
+            Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+                Ok(fd) => (fd, false),
+                Err(Errno::ENOENT) => continue, // removed since: create it
+                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
+                Err(Errno::ELOOP) => return Err(Failure::Refused(Refusal::SymbolicLink)),
+                Err(errno) => return Err(sys(errno)),
+            },
+            Err(errno) => return Err(sys(errno)),
+        };
+        let abandon = |failure| {
+            if created {
+                let _ = remove_if_unheld(dir, name, fd.as_fd());
+            }
+            failure
+        };
+        let opened = stat::fstat(&fd).map_err(|errno| abandon(sys(errno)))?;
+        if opened.st_nlink == 0 {
+            continue; // unlinked by a stopping daemon since we opened it
+        }
+        refuse_unsafe(&opened).map_err(abandon)?;
+        match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => {}
+            Err(Errno::EWOULDBLOCK) => {
+                match lock::examine_locks(proc, fd.as_fd(), &opened) {
+                    Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
+                    // Locked, but by no live daemon (a shared lock, or a
+                    // taker that exited): not a pid file of ours. Replace it.
+                    Proof::Foreign => replace(dir, name, inode(&opened)).map_err(sys)?,
+                    // A lock no listing shows: released since (try again),
+                    // or held where we cannot see. Never replaced.
+                    Proof::Unseen if unseen < UNSEEN_RETRIES => unseen += 1,
+                    Proof::Unseen => return Err(Failure::AlreadyRunning(None)),
+                }
+                continue;
+            }
+            Err(errno) => return Err(abandon(sys(errno))),
+        }
+        match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(now) if inode(&now) == inode(&opened) => {}
+            Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
+            Err(errno) => return Err(abandon(sys(errno))),
+        }
+        // 0644 whatever the umask, set through the lock's descriptor (an
+        // owner's fchmod needs no write access).
+        let written = stat::fchmod(&fd, Mode::from_bits_truncate(0o644))
+            .and_then(|()| write_pid_at(dir, name, inode(&opened)));
+        if let Err(errno) = written {
+            // The file is ours now (locked, still at the path): a failed
+            // start must not leave it behind.
+            let _ = remove_named(dir, name, inode(&opened));
+            return Err(sys(errno));
+        }
+        return Ok(Locked { fd, inode: inode(&opened) });
+    }
+    Err(sys(Errno::EAGAIN))
+}
+
+/// Writes this process's pid through a descriptor opened for just that,
+/// checked to be the locked file, and closed before anything else runs.
+fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let writer = fcntl::openat(dir, name, flags, Mode::empty())?;
+    if inode(&stat::fstat(&writer)?) != locked {
+        return Err(Errno::ESTALE);
+    }
+    unistd::ftruncate(&writer, 0)?;
+    write_pid(&writer, unistd::getpid())
+}
+
+/// Removes `name` from `dir` while it still names the file `locked`. Only the
+/// holder of that file's lock calls it, so no one can put another file there
+/// in between (a replacement needs the lock free, a creation the name free).
+/// `Ok` also when the name no longer names that file: it is not ours to remove.
+fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
+    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == locked => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
+        Ok(_) | Err(Errno::ENOENT) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Removes the file `fd` opened at `name` if no process holds its lock (it
+/// takes the lock to be sure, and keeps it while unlinking). `Ok` also when
+/// someone holds the lock (a new start): the file is theirs.
+fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => remove_named(dir, name, inode(&stat::fstat(fd)?)),
+        Err(Errno::EWOULDBLOCK) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Unlinks a file that is locked by no daemon, so that the next pass creates
+/// a new one. Two starters may find the same such file: the directory's own
+/// lock (held for a moment, never across anything that blocks) makes the
+/// check and the unlink one step, so that one of them never unlinks the
+/// file the other has just created and locked in its place.
+fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
+    let guard =
+        fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let mut tries = 0;
+    loop {
+        match flock(&guard, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => break,
+            Err(Errno::EWOULDBLOCK) if tries < 1000 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(errno) => return Err(errno),
+        }
+    }
+    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == stale => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
+        _ => Ok(()), // already replaced by someone else
+    }
+}
+
+/// Removes the pid file at `path` if no process holds its lock: what a
+/// launcher does after killing a daemon that never became ready. `path` is
+/// walked as the start walked it (see [`crate::path::walk`]) and the file is
+/// unlinked from that directory only while the name still names the file
+/// whose lock was taken. A killed process releases its lock as it exits,
+/// possibly just after the launcher saw the report pipe close, so a held
+/// lock is retried for a moment. A file someone else holds after that, or a
+/// symbolic link, is left alone.
+pub(crate) fn remove_if_stale(path: &Path) {
+    let Ok((dir, name)) = walk::parent(path, None) else { return };
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let Ok(fd) = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()) else {
+        return;
+    };
+    for _ in 0..200 {
+        match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => {
+                let _ = remove_if_unheld(dir.as_fd(), &name, fd.as_fd());
+                return;
+            }
+            Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
+            Err(_) => return,
+        }
+    }
+}
+
+/// [`remove_if_stale`]'s unlink for a descriptor already open at `name`:
+/// what `stop` does once the daemon it stopped released the lock. `Ok` when
+/// the file is removed, or is not ours to remove (locked again by a new
+/// start, or no longer at its name); the failed call's errno otherwise.
+pub(crate) fn remove_released(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    remove_if_unheld(dir, name, fd)
+}
+
+/// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
+/// lock when the descriptor is moved to a lower number; the lock belongs to
+/// the open file description, so a plain call is what is needed.
+fn flock(fd: impl AsFd, operation: libc::c_int) -> nix::Result<()> {
+    // SAFETY: flock takes a descriptor the caller borrows for the call and
+    // touches no memory.
+    Errno::result(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), operation) }).map(drop)
+}
+
+/// Moves `fd` to the lowest free number (at least 3), keeping `O_CLOEXEC`:
+/// the pid file's lock then sits right after stdio, where tools expect it.
+pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(3)) {
+        Ok(moved) => {
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
+            let moved = unsafe { OwnedFd::from_raw_fd(moved) };
+            // The other copy is closed; the lock lives on in the shared description.
+            if moved.as_raw_fd() < fd.as_raw_fd() { moved } else { fd }
+        }
+        Err(_) => fd,
+    }
+}
+
+fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
+    if SFlag::from_bits_truncate(file.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(Failure::Refused(Refusal::NotRegular));
+    }
+    if file.st_nlink != 1 {
+        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
+        let links = file.st_nlink as u64;
+        return Err(Failure::Refused(Refusal::Linked { links }));
+    }
+    if file.st_uid != unistd::geteuid().as_raw() {
+        return Err(Failure::Refused(Refusal::Foreign { uid: file.st_uid }));
+    }
+    Ok(())
+}
+
+fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+    let mut buf = [0u8; 24];
+    let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
+    let mut written = 0;
+    while written < text.len() {
+        match uio::pwrite(fd.as_fd(), &text[written..], written as i64) {
+            Ok(n) => written += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Linux: the thread count from `/proc/self/stat`, `close_range(2)`, the
+//! raw `rt_sigaction` (glibc refuses its reserved signals 32 and 33, which
+//! can be inherited ignored all the same), `SigIgn` read from
+//! `/proc/self/status`, `PR_SET_CHILD_SUBREAPER`, and the abstract,
+//! credential-passing sockets of sd_notify(3). Under `--cfg
+//! daemon_portable` the fast paths give way to `portable.rs`, so that the
+//! tests run the fallbacks macOS and FreeBSD take.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::socket::{
+    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, bind, recvmsg, sendto,
+    setsockopt, socket, sockopt,
+};
+use nix::sys::stat::Mode;
+use nix::unistd;
+
+use crate::error::{Error, Step};
+
+/// The kernel's thread count of this process: field 20 of `/proc/self/stat`.
+pub(crate) fn threads() -> Result<usize, Error> {
+    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
+    let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(unreadable)?;
+    let mut buf = [0u8; 1024];
+    let len = unistd::read(&stat, &mut buf).map_err(unreadable)?;
+    thread_count(&buf[..len]).ok_or(unreadable(Errno::EPROTO))
+}
+
+/// `num_threads` from the text of `/proc/PID/stat`: the 18th field after
+/// the command name, which is in parentheses and may itself hold spaces.
+fn thread_count(stat: &[u8]) -> Option<usize> {
+    let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    let field = std::str::from_utf8(after_name).ok()?.split_ascii_whitespace().nth(17)?;
+    field.parse().ok()
+}
+
+/// Linux has `PR_SET_CHILD_SUBREAPER` (since 3.4).
+#[cfg(linux_fast)]
+pub(crate) const SUBREAPER: bool = true;
+
+/// `PR_SET_CHILD_SUBREAPER`: orphans of our descendants become our children.
+#[cfg(linux_fast)]
+pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
+    nix::sys::prctl::set_child_subreaper(on)
+}
+
+/// `/proc/self/fd`, or `/dev/fd` (a link to it) under `daemon_portable`,
+/// which is what macOS lists.
+#[cfg(linux_fast)]
+pub(crate) const FD_LISTING: Option<&CStr> = Some(c"/proc/self/fd");
+#[cfg(daemon_portable)]
+pub(crate) const FD_LISTING: Option<&CStr> = Some(c"/dev/fd");
+
+/// `close_range(2)` (Linux 5.9): nix has no wrapper and glibc's needs 2.34,
+/// so the raw system call. Under `daemon_portable`, `ENOSYS`, as on macOS.
+///
+/// Sound only under the contract of
+/// [`close_inherited_fds`](crate::steps::fds::close_inherited_fds): nothing
+/// owns a descriptor in the range.
+pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
+    if cfg!(daemon_portable) {
+        return Err(Errno::ENOSYS);
+    }
+    // SAFETY: close_range only closes descriptors; the callers' contract
+    // says nothing owns the ones in the range.
+    let res = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    Errno::result(res).map(drop)
+}
+
+/// The highest signal number, the real-time ones included.
+pub(crate) fn last_signal() -> libc::c_int {
+    libc::SIGRTMAX()
+}
+
+/// The catchable signals whose default action ends the process (signal(7):
+/// "Term" or "Core"), less those that report a fault of the process itself
+/// (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, `SIGABRT`, `SIGTRAP`, `SIGSYS`).
+/// Linux's kernel/signal.c `sig_kernel_ignore` lists `SIGCONT`, `SIGCHLD`,
+/// `SIGWINCH` and `SIGURG` as ignored by default; every other standard
+/// signal terminates, `SIGIO` (= `SIGPOLL`), `SIGPWR` and `SIGSTKFLT` too.
+/// The real-time signals terminate as well; they are left to the program,
+/// which names them on purpose when it uses them.
+pub(crate) const TERMINATING: &[libc::c_int] = &[
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGSTKFLT,
+];
+
+/// The kernel's `struct sigaction`, whose first word is the handler on every
+/// Linux architecture but MIPS.
+#[cfg(linux_fast)]
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct SigAction {
+    pub(crate) handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+#[cfg(linux_fast)]
+impl SigAction {
+    /// Only `SIG_DFL` and `SIG_IGN` are ever installed: no code of ours runs
+    /// on delivery.
+    pub(crate) fn new(handler: libc::sighandler_t) -> SigAction {
+        SigAction { handler, ..SigAction::default() }
+    }
+}
+
+/// The raw `rt_sigaction`: the C library refuses to touch the signals it
+/// reserves (32 and 33 under glibc), which can be inherited ignored.
+#[cfg(linux_fast)]
+pub(crate) fn sigaction(signal: libc::c_int, new: Option<&SigAction>) -> nix::Result<SigAction> {
+    let mut old = SigAction::default();
+    let new = new.map_or(std::ptr::null(), |new| new as *const SigAction);
+    // SAFETY: both pointers are valid for the kernel's struct (or null for
+    // "no change"); the size passed is that of the kernel's signal set. Only
+    // SIG_DFL and SIG_IGN are ever installed, so no code of ours runs on delivery.
+    let res =
+        unsafe { libc::syscall(libc::SYS_rt_sigaction, signal, new, &mut old as *mut SigAction, 8usize) };
+    Errno::result(res).map(|_| old)
+}
+
+/// The signals this process ignores, as the kernel lists them (`SigIgn` in
+/// `/proc/self/status`, one bit per signal): one read instead of a
+/// `sigaction` for each of the 64 signals. `None` when it cannot be read:
+/// then every signal is looked at.
+#[cfg(linux_fast)]
+pub(crate) fn ignored_signals() -> Option<u64> {
+    let status =
+        nix::fcntl::open(c"/proc/self/status", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    // `SigIgn` comes some 700 bytes in; a longer `Groups` line can push it
+    // out of the buffer, and then it is not found.
+    let mut buf = [0u8; 2048];
+    let mut len = 0;
+    while len < buf.len() {
+        match unistd::read(&status, &mut buf[len..]) {
+            Ok(0) => break,
+            // The mask is always 16 digits: once read whole, it is the value.
+            Ok(n) => match sig_ign(&buf[..len + n]) {
+                Some(mask) => return Some(mask),
+                None => len += n,
+            },
+            Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
+#[cfg(any(linux_fast, test))]
+fn sig_ign(status: &[u8]) -> Option<u64> {
+    let line = status.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"SigIgn:"))?;
+    let hex = std::str::from_utf8(line).ok()?.trim();
+    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+}
+
+/// `$NOTIFY_SOCKET` as an address: a path, or `@name` for an abstract one
+/// (which the `sd-notify` crate cannot reach).
+pub(crate) fn notify_address(value: &std::ffi::OsStr) -> Option<UnixAddr> {
+    match value.as_bytes().strip_prefix(b"@") {
+        Some(name) => UnixAddr::new_abstract(name),
+        None => UnixAddr::new(value),
+    }
+    .ok()
+}
+
+/// One datagram from a fresh socket, never blocking, never raising
+/// SIGPIPE; errors are ignored. Async-signal-safe.
+pub(crate) fn send_datagram(address: &UnixAddr, message: &[u8]) {
+    let Ok(socket) = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None) else {
+        return;
+    };
+    let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+    let _ = sendto(socket.as_raw_fd(), message, address, flags);
+}
+
+/// A non-blocking datagram socket bound to the abstract `name`, told the
+/// kernel's word on each sender (`SO_PASSCRED`).
+pub(crate) fn bind_credentialed(name: &[u8]) -> io::Result<OwnedFd> {
+    let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+    let socket = socket(AddressFamily::Unix, SockType::Datagram, flags, None)?;
+    bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name)?)?;
+    setsockopt(&socket, sockopt::PassCred, &true)?;
+    Ok(socket)
+}
+
+/// One datagram waiting on `socket` into `buf`: its length and the sender's
+/// pid as the kernel gives it; `None` when nothing waits.
+pub(crate) fn receive_from(socket: BorrowedFd<'_>, buf: &mut [u8]) -> Option<(usize, Option<u32>)> {
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let mut control = nix::cmsg_space!(libc::ucred);
+    let message = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::empty()).ok()?;
+    let sender = message.cmsgs().ok().and_then(|mut cmsgs| {
+        cmsgs.find_map(|cmsg| match cmsg {
+            ControlMessageOwned::ScmCredentials(credentials) => u32::try_from(credentials.pid()).ok(),
+            _ => None,
+        })
+    });
+    Some((message.bytes, sender))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_count_survives_odd_command_names() {
+        let stat = b"4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 3 0 1 1 1";
+        assert_eq!(super::thread_count(stat), Some(3));
+        assert_eq!(super::thread_count(b"4242 (x) S 1"), None);
+    }
+
+    #[test]
+    fn sig_ign_is_read_from_status() {
+        let status =
+            b"Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001001\nSigCgt:\t0000000180000000\n";
+        assert_eq!(super::sig_ign(status), Some(0x1001));
+        // Cut before the line ends (a buffer too short): not trusted.
+        assert_eq!(super::sig_ign(b"SigIgn:\t00000000000"), None);
+        assert_eq!(super::sig_ign(b"Name:\tx\n"), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! macOS: the thread count and open files from `proc_pidinfo`, the
+//! `/dev/fd` listing, 31 signals, `setgid`/`setuid` (no `setresuid`), at
+//! most 16 groups, `O_SYMLINK` and `freadlink` for the path walk.
+//! Compiled and checked against xnu's source, not yet run on a real macOS.
+//!
+//! Whether a process has a given file open:
+//! `proc_pidinfo(PROC_PIDLISTFDS)` lists its descriptors, and
+//! `proc_pidfdinfo(PROC_PIDFDVNODEINFO)` gives each vnode's device and
+//! inode. Allocation-free.
+
+use std::ffi::OsString;
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+
+use nix::errno::Errno;
+use nix::unistd::{self, Gid};
+
+use crate::error::{Error, Step};
+use crate::path::walk::Inode;
+
+/// `struct proc_fileinfo` of `<sys/proc_info.h>` (libc has no binding).
+#[repr(C)]
+struct ProcFileInfo {
+    fi_openflags: u32,
+    fi_status: u32,
+    fi_offset: libc::off_t,
+    fi_type: i32,
+    fi_guardflags: u32,
+}
+
+/// `struct vnode_fdinfo`: what `PROC_PIDFDVNODEINFO` fills.
+#[repr(C)]
+struct VnodeFdInfo {
+    pfi: ProcFileInfo,
+    pvi: libc::vnode_info,
+}
+
+// `PROC_PIDFDVNODEINFO_SIZE`, which the kernel fills exactly: a 24-byte
+// `proc_fileinfo`, then `vnode_info` (a 136-byte `vinfo_stat`, two ints, an `fsid_t`).
+const _: () = assert!(size_of::<VnodeFdInfo>() == 176);
+
+/// `<sys/proc_info.h>`: a descriptor's vnode, without its path.
+const PROC_PIDFDVNODEINFO: libc::c_int = 1;
+
+/// The most descriptors looked at. The listing is in descriptor order, and
+/// a pid file's lock sits at a low one (the lowest free after stdio when
+/// the daemon took it); a process with more open is not proven either way.
+const MAX_FDS: usize = 1024;
+
+/// Whether process `pid` has the file `file` open on a descriptor other
+/// than `skip`: `None` when that cannot be told (another user's process,
+/// or more descriptors than are looked at). `/proc` is not needed.
+pub(crate) fn has_open(
+    _proc: Option<BorrowedFd<'_>>,
+    pid: u32,
+    file: Inode,
+    skip: Option<RawFd>,
+) -> Option<bool> {
+    let pid = libc::c_int::try_from(pid).ok()?;
+    let mut fds = [libc::proc_fdinfo { proc_fd: 0, proc_fdtype: 0 }; MAX_FDS];
+    let size = libc::c_int::try_from(size_of_val(&fds)).ok()?;
+    // libproc returns 0 both for a failure and for no descriptors at all.
+    Errno::clear();
+    // SAFETY: proc_pidinfo writes at most `size` bytes of proc_fdinfo
+    // records into the array we own, and returns how many it wrote.
+    let filled = unsafe { libc::proc_pidinfo(pid, libc::PROC_PIDLISTFDS, 0, fds.as_mut_ptr().cast(), size) };
+    if filled <= 0 {
+        return match Errno::last_raw() {
+            0 => Some(false),
+            libc::ESRCH => Some(false), // no such process
+            _ => None,                  // EPERM: another user's
+        };
+    }
+    let count = (filled as usize / size_of::<libc::proc_fdinfo>()).min(MAX_FDS);
+    let vnode = libc::PROX_FDTYPE_VNODE as u32;
+    for entry in fds[..count].iter().filter(|entry| entry.proc_fdtype == vnode && Some(entry.proc_fd) != skip)
+    {
+        // SAFETY: all zeroes is a valid VnodeFdInfo: integers, and arrays
+        // and structs of integers.
+        let mut info: VnodeFdInfo = unsafe { std::mem::zeroed() };
+        let info_size = size_of::<VnodeFdInfo>() as libc::c_int;
+        let buffer = (&raw mut info).cast();
+        // SAFETY: proc_pidfdinfo writes at most `info_size` bytes into the
+        // struct we own, and returns how many it wrote.
+        let got = unsafe { libc::proc_pidfdinfo(pid, entry.proc_fd, PROC_PIDFDVNODEINFO, buffer, info_size) };
+        let stat = &info.pvi.vi_stat;
+        // dev_t is a signed 32-bit number here: compare its bits.
+        if got == info_size && (file.0 as u32, file.1) == (stat.vst_dev, stat.vst_ino) {
+            return Some(true);
+        }
+    }
+    // A listing that filled the array may have left descriptors out.
+    if count == MAX_FDS { None } else { Some(false) }
+}
+
+/// The kernel's thread count of this process: `proc_pidinfo(PROC_PIDTASKINFO)`.
+pub(crate) fn threads() -> Result<usize, Error> {
+    let failed = |errno| Error::Sys { step: Step::Preflight, errno };
+    // SAFETY: `proc_taskinfo` is plain integers: all-zero is a valid value.
+    let mut info: libc::proc_taskinfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
+    // SAFETY: the buffer is ours and `size` bytes long; the call writes at most that.
+    let written = unsafe {
+        libc::proc_pidinfo(
+            unistd::getpid().as_raw(),
+            libc::PROC_PIDTASKINFO,
+            0,
+            (&mut info as *mut libc::proc_taskinfo).cast(),
+            size,
+        )
+    };
+    if written != size {
+        return Err(failed(nix::errno::Errno::last()));
+    }
+    usize::try_from(info.pti_threadnum).map_err(|_| failed(nix::errno::Errno::EPROTO))
+}
+
+/// `/dev/fd` lists the process's own descriptors on macOS (devfs's fdesc).
+pub(crate) const FD_LISTING: Option<&std::ffi::CStr> = Some(c"/dev/fd");
+
+/// macOS has no `close_range`: the listing is used instead.
+pub(crate) fn close_range(_first: u32, _last: u32) -> nix::Result<()> {
+    Err(Errno::ENOSYS)
+}
+
+/// The highest signal number: macOS has 31 (`NSIG` 32), no real-time ones.
+pub(crate) fn last_signal() -> libc::c_int {
+    31
+}
+
+/// The catchable signals whose default action ends the process, less
+/// those that report a fault of the process itself (see `linux.rs`). xnu's
+/// `bsd/sys/signalvar.h` `sigprop[]`: `SIGIO`, `SIGURG`, `SIGWINCH`,
+/// `SIGINFO`, `SIGCHLD` and `SIGCONT` are `SA_IGNORE` by default, so `SIGIO`
+/// is not here: a daemon that receives it runs on, and so must its pid file.
+pub(crate) const TERMINATING: &[libc::c_int] = &[
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+];
+
+/// macOS has no `setresuid`; its `setgid`/`setuid` set all three ids when
+/// called by root (POSIX's "appropriate privileges"), and the drop proves
+/// that `setuid(0)` fails instead.
+pub(crate) fn setresuid_to_root() -> bool {
+    false
+}
+
+/// Real, effective and saved ids at once, as root: `setgid`, then `setuid`.
+pub(crate) fn set_ids(uid: unistd::Uid, gid: Gid) -> nix::Result<()> {
+    unistd::setgid(gid)?;
+    unistd::setuid(uid)
+}
+
+/// The user's groups from the group database, `gid` first: macOS's
+/// `getgrouplist` takes `int` ids and says how many it found when the
+/// buffer is too small (nix has no wrapper there).
+pub(crate) fn group_list(name: &std::ffi::CStr, gid: Gid) -> nix::Result<Vec<Gid>> {
+    let mut len: libc::c_int = 16;
+    loop {
+        let mut ids = vec![0 as libc::c_int; len as usize];
+        let mut found = len;
+        // SAFETY: a NUL-terminated name; a buffer of `found` ints that the
+        // call writes at most `found` of, updating `found`.
+        let res = unsafe {
+            libc::getgrouplist(name.as_ptr(), gid.as_raw() as libc::c_int, ids.as_mut_ptr(), &mut found)
+        };
+        if res == 0 {
+            ids.truncate(found.max(0) as usize);
+            return Ok(ids.into_iter().map(|id| Gid::from_raw(id as libc::gid_t)).collect());
+        }
+        if len >= 65_536 {
+            return Err(Errno::EINVAL);
+        }
+        len = found.max(len * 2);
+    }
+}
+
+/// `setgroups`: macOS accepts at most `NGROUPS_MAX` (16); a user in more
+/// groups fails the step with `EINVAL` rather than silently losing some.
+/// The ids are copied to the stack: this runs between the forks.
+pub(crate) fn set_groups(groups: &[Gid]) -> nix::Result<()> {
+    const NGROUPS_MAX: usize = 16;
+    let mut ids: [libc::gid_t; NGROUPS_MAX] = [0; NGROUPS_MAX];
+    if groups.len() > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    for (id, group) in ids.iter_mut().zip(groups) {
+        *id = group.as_raw();
+    }
+    // SAFETY: the call reads `groups.len()` (at most 16) ids from our array.
+    let res = unsafe { libc::setgroups(groups.len() as libc::c_int, ids.as_ptr()) };
+    Errno::result(res).map(drop)
+}
+
+/// One component, not followed if it is a symbolic link: macOS opens the
+/// link itself with `O_SYMLINK`, anything else read-only and non-blocking
+/// (a FIFO planted on the way must not hang the start).
+pub(crate) fn open_path(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Result<OwnedFd> {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::from_bits_retain(libc::O_SYMLINK)
+        | OFlag::O_RDONLY
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())
+}
+
+/// The target of the symbolic link `link` is a descriptor of: `freadlink`
+/// (macOS ≥ 13), since macOS's `readlinkat` takes no empty path.
+pub(crate) fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
+    use std::os::fd::AsRawFd;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the buffer is ours and `buf.len()` bytes long; the call writes at most that.
+    let len = unsafe { libc::freadlink(link.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = usize::try_from(Errno::result(len)?).map_err(|_| Errno::EINVAL)?;
+    if len >= buf.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    buf.truncate(len);
+    Ok(OsString::from_vec(buf))
+}

@@ -1,0 +1,278 @@
+//! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
+//! `signal` all decide by. Allocation-free, so a daemon between the forks
+//! (and inside its chroot, through a `/proc` descriptor opened before) can
+//! run it. Linux's fast path, through `/proc/locks`; macOS, FreeBSD and
+//! `--cfg daemon_portable` prove it from the file instead
+//! (`holder_portable.rs`).
+//!
+//! Only an exclusive `flock` held by a live process counts. The candidates
+//! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
+//! file and the pid written in it; neither is trusted. Each is pinned with a
+//! pidfd, then `/proc/PID/fd` is searched for a descriptor of that very file
+//! whose `/proc/PID/fdinfo` entry lists an `FLOCK … WRITE` lock (the kernel
+//! lists there only the locks owned by that open file description), and the
+//! pidfd must still name a live process afterwards, so `/proc/PID` was that
+//! process. A shared lock, or a lock whose recorded taker has exited (the
+//! pid `/proc/locks` keeps naming once a lock-taker forked and exited, which
+//! may be recycled), proves nothing: such a file is no daemon's.
+//!
+//! When `/proc/PID/fd` cannot be read (a user asking about a root daemon), a
+//! live pid of a `/proc/locks` `WRITE` entry is taken as it is: that user
+//! could not signal it anyway.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{self, OFlag};
+use nix::sys::stat::{self, FileStat, Mode};
+use nix::unistd;
+
+use crate::lock::ProcessHandle;
+use crate::lock::pid_text::written_pid;
+use crate::lock::{Holder, Proof};
+use crate::sys::proc_fds::{self, PathBuf64};
+
+/// A descriptor of `/proc`, for [`examine_locks`] (also from inside a chroot).
+pub(crate) fn open_proc() -> std::io::Result<Option<OwnedFd>> {
+    proc_fds::open_proc().map(Some)
+}
+
+/// The most `WRITE` entries on one file taken from `/proc/locks` (one is
+/// normal; more are only seen while locks change hands).
+const MAX_CANDIDATES: usize = 8;
+
+/// What the locks on `file` (whose `stat` is `opened`) prove, and the live
+/// process proven to hold its exclusive `flock`, if any. `proc` is a
+/// descriptor of `/proc`; without one nothing can be seen.
+pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+    let Some(proc) = proc else { return Proof::Unseen };
+    let key = Key::of(opened);
+    let mut candidates = [0u32; MAX_CANDIDATES];
+    let mut count = 0;
+    let (mut listed, mut invisible) = (false, false);
+    if let Ok(locks) = fcntl::openat(proc, c"locks", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+        let mut buf = [0u8; 4096];
+        let _ = each_line(locks.as_fd(), &mut buf, |line| {
+            let Some(entry) = Entry::parse(line).filter(|entry| entry.key == key) else { return false };
+            listed = true;
+            invisible |= entry.pid == 0;
+            if entry.write && entry.pid != 0 && !candidates[..count].contains(&entry.pid) {
+                candidates[count] = entry.pid;
+                count += 1;
+            }
+            count == MAX_CANDIDATES
+        });
+    }
+    for &pid in &candidates[..count] {
+        if let Some(holder) = prove(proc, pid, key, true) {
+            return Proof::Held(holder);
+        }
+    }
+    if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
+        && let Some(holder) = prove(proc, written, key, false)
+    {
+        return Proof::Held(holder);
+    }
+    if listed && !invisible { Proof::Foreign } else { Proof::Unseen }
+}
+
+/// Proves that `pid` holds an exclusive lock on the file `key` names.
+/// `listed`: `/proc/locks` named it, which is enough when its descriptors
+/// cannot be read.
+fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holder> {
+    let process = ProcessHandle::open(pid).ok()?;
+    // A descriptor of that very file whose `fdinfo` lists an exclusive `flock`.
+    let proven = match proc_fds::any_fd(proc, pid, |name, target| {
+        Key::of(target) == key && fdinfo_has_lock(proc, pid, name, key)
+    }) {
+        Ok(found) => found,
+        Err(Errno::EACCES | Errno::EPERM) => listed,
+        Err(_) => false,
+    };
+    // Still alive: `/proc/PID` was this process, not a successor of its pid.
+    (proven && process.alive()).then_some(Holder { pid, process })
+}
+
+/// Whether `/proc/PID/fdinfo/NAME` lists an exclusive `flock` on the file
+/// `key` names (the kernel lists there only the locks owned by that open
+/// file description).
+fn fdinfo_has_lock(proc: BorrowedFd<'_>, pid: u32, name: &[u8], key: Key) -> bool {
+    let mut path = PathBuf64::new();
+    path.push_decimal(u64::from(pid));
+    path.push(b"/fdinfo/");
+    path.push(name);
+    let Some(path) = path.as_c_str() else { return false };
+    let Ok(info) = fcntl::openat(proc, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut buf = [0u8; 4096];
+    let mut found = false;
+    let _ = each_line(info.as_fd(), &mut buf, |line| {
+        found = line
+            .strip_prefix(b"lock:")
+            .and_then(Entry::parse)
+            .is_some_and(|entry| entry.write && entry.key == key);
+        found
+    });
+    found
+}
+
+/// A file as `/proc/locks` names it: device numbers and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    major: u64,
+    minor: u64,
+    ino: u64,
+}
+
+impl Key {
+    fn of(file: &FileStat) -> Key {
+        #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+        let (dev, ino) = (file.st_dev as u64, file.st_ino as u64);
+        Key {
+            major: u64::from(stat::major(dev as _) as u32),
+            minor: u64::from(stat::minor(dev as _) as u32),
+            ino,
+        }
+    }
+}
+
+/// One granted `flock` entry: `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF`.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    write: bool,
+    pid: u32,
+    key: Key,
+}
+
+impl Entry {
+    fn parse(line: &[u8]) -> Option<Entry> {
+        let mut fields = line.split(u8::is_ascii_whitespace).filter(|field| !field.is_empty());
+        fields.next()?; // the entry's number
+        let kind = fields.next()?;
+        if kind != b"FLOCK" {
+            return None; // POSIX, OFD locks, or a waiter (`->`)
+        }
+        fields.next()?; // ADVISORY
+        let write = match fields.next()? {
+            b"WRITE" => true,
+            b"READ" => false,
+            _ => return None,
+        };
+        // 0: a holder in a pid namespace this one cannot see.
+        let pid = u32::try_from(decimal(fields.next()?)?).ok()?;
+        let mut parts = fields.next()?.split(|&b| b == b':');
+        let major = hex(parts.next()?)?;
+        let minor = hex(parts.next()?)?;
+        let ino = decimal(parts.next()?)?;
+        Some(Entry { write, pid, key: Key { major, minor, ino } })
+    }
+}
+
+fn decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+fn hex(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 15 {
+        return None;
+    }
+    text.iter().try_fold(0, |n, &d| Some(n * 16 + u64::from((d as char).to_digit(16)?)))
+}
+
+/// Calls `each` on every line read from `fd` until it returns true; a line
+/// longer than `buf` is skipped.
+fn each_line(fd: BorrowedFd<'_>, buf: &mut [u8], mut each: impl FnMut(&[u8]) -> bool) -> nix::Result<()> {
+    let mut filled = 0;
+    let mut skipping = false;
+    loop {
+        let n = match unistd::read(fd, &mut buf[filled..]) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(errno),
+        };
+        if n == 0 {
+            if filled > 0 && !skipping {
+                each(&buf[..filled]);
+            }
+            return Ok(());
+        }
+        filled += n;
+        let mut start = 0;
+        while let Some(end) = buf[start..filled].iter().position(|&b| b == b'\n') {
+            if !skipping && each(&buf[start..start + end]) {
+                return Ok(());
+            }
+            skipping = false;
+            start += end + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            filled = 0;
+            skipping = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn lock_lines_parse() {
+        let entry = Entry::parse(b"1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010895 0 EOF").unwrap();
+        assert_eq!(
+            entry,
+            Entry { write: true, pid: 1234, key: Key { major: 0xfe, minor: 0, ino: 10010895 } }
+        );
+        let entry = Entry::parse(b"\t2: FLOCK  ADVISORY  READ 7 103:0a:5 0 EOF").unwrap();
+        assert_eq!(entry, Entry { write: false, pid: 7, key: Key { major: 0x103, minor: 10, ino: 5 } });
+        for line in [
+            &b"1: -> FLOCK  ADVISORY  WRITE 1235 fe:00:10 0 EOF"[..],
+            b"3: POSIX  ADVISORY  WRITE 1 fe:00:10 0 EOF",
+            b"4: OFDLCK ADVISORY  WRITE -1 fe:00:10 0 EOF",
+            b"",
+        ] {
+            assert_eq!(Entry::parse(line), None, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn our_own_exclusive_lock_is_proven_and_a_shared_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let opened = stat::fstat(&file).unwrap();
+        let proc = fcntl::open(c"/proc", OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        let proof = || examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
+        assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) }, 0);
+        assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+        let found = proof().into_held().expect("our lock");
+        assert_eq!(found.pid, std::process::id());
+    }
+
+    #[test]
+    fn long_lines_are_skipped() {
+        let (read, write) = unistd::pipe().unwrap();
+        unistd::write(&write, b"short\nxxxxxxxxxxxxxxxxxxxx\nend").unwrap();
+        drop(write);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 8];
+        each_line(read.as_fd(), &mut buf, |line| {
+            seen.push(line.to_vec());
+            false
+        })
+        .unwrap();
+        assert_eq!(seen, [b"short".to_vec(), b"end".to_vec()]);
+    }
+}
