@@ -108,7 +108,7 @@ impl NotifyReceiver {
     }
 
     /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
-    fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
+    pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
         let deadline = Instant::now() + timeout;
         let program = ProcessHandle::open(pid).map_err(|_| NotReady::Exited)?;
         loop {
@@ -142,24 +142,17 @@ impl AsFd for NotifyReceiver {
     }
 }
 
-/// [`Daemon::exec_notify`](crate::Daemon::exec_notify)'s receiver, in the
-/// launcher, and the environment the program is executed with.
-pub(crate) struct NotifySocket {
-    receiver: NotifyReceiver,
-    /// `KEY=value` strings for `execve`: this process's environment with
-    /// `NOTIFY_SOCKET` set.
-    pub(crate) envp_ptrs: CStringArray,
-}
-
 /// Why waiting for `READY=1` ended otherwise.
 pub(crate) enum NotReady {
     Exited,
     TimedOut,
 }
 
-impl NotifySocket {
-    /// Binds the socket, in the launcher, before forking.
-    pub(crate) fn bind() -> Result<NotifySocket, Error> {
+impl NotifyReceiver {
+    /// [`Daemon::exec_notify`](crate::Daemon::exec_notify)'s receiver,
+    /// bound in the launcher before forking, and the environment the program
+    /// is executed with: this process's, with `NOTIFY_SOCKET` naming it.
+    pub(crate) fn for_program() -> Result<(NotifyReceiver, CStringArray), Error> {
         let sys = |errno| Error::Sys { step: Step::Preflight, errno };
         let receiver = NotifyReceiver::bind().map_err(|error| match error.raw_os_error() {
             Some(errno) => sys(Errno::from_raw(errno)),
@@ -176,15 +169,11 @@ impl NotifySocket {
         let variable = format!("NOTIFY_SOCKET={}", receiver.address());
         envp.push(CString::new(variable).map_err(|_| sys(Errno::EINVAL))?);
         let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
-        Ok(NotifySocket { receiver, envp_ptrs: CStringArray::new(envp, &entries) })
+        Ok((receiver, CStringArray::new(envp, &entries)))
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.receiver.socket.as_raw_fd()
-    }
-
-    pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
-        self.receiver.await_ready(pid, timeout)
+        self.socket.as_raw_fd()
     }
 }

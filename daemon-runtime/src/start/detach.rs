@@ -1,22 +1,29 @@
 //! The daemon's side after the fork (steps 5 to 12), and the same steps in
-//! the foreground. Async-signal-safe until the body's `init` runs: system
-//! calls on what step 1 prepared, nothing allocated, formatted or resolved.
+//! the foreground, on the daemon's half of the plan ([`Detach`]).
+//!
+//! The child of a single-threaded process (the preflight proved it) may do
+//! anything that process may: it need not be async-signal-safe. By design
+//! it still allocates, formats and resolves nothing up to the body's
+//! `init`: system calls on what step 1 prepared, so that the path between
+//! the forks is short, cannot block on a lock, and costs no memory.
 
+use std::ffi::CString;
 use std::fmt::Display;
 use std::os::fd::OwnedFd;
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::Running;
 use crate::error::{Error, Step};
 use crate::failure::Failure;
 use crate::sd_notify::ready::{self, Pending, Ready};
-use crate::start::plan::Prepared;
+use crate::start::plan::{Detach, Paths, Program, Stdio};
 use crate::start::report;
 use crate::steps::pidfile::{self, PidFile};
-use crate::steps::privileges;
+use crate::steps::privileges::{self, Credentials};
 use crate::sysexits::{self, leave};
 
 /// Reports `failure` and leaves; `pid_file` is removed first, so that a
@@ -38,19 +45,35 @@ fn unless_lost(sent: nix::Result<()>, pid_file: &mut Option<PidFile>) {
     }
 }
 
-impl Prepared {
-    /// `foreground`: the steps that remain, in this process.
+impl Detach {
+    /// `foreground`: the steps that remain, in this process; `paths` name
+    /// what failed.
     pub(crate) fn in_foreground<T, E: Display>(
-        mut self,
+        self,
+        paths: &Paths,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
-        let pid_file = self.lock_steps(false).map_err(|failure| self.error(failure))?;
+        let Detach {
+            umask,
+            core_dumps,
+            double_fork: _,
+            ready,
+            chroot_dir,
+            chdir_dir,
+            pid_file,
+            credentials,
+            stdio: _,
+            program,
+            service_manager,
+        } = self;
+        let pid_file = lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file)
+            .map_err(|failure| paths.error(failure))?;
         let value = init().map_err(|error| Error::Init { message: format!("{error}") })?;
-        self.drop_privileges().map_err(|failure| self.error(failure))?;
-        if let Some(exec) = &self.exec {
-            return Err(self.error(execute(exec, pid_file.as_ref())));
+        drop_privileges(credentials.as_ref()).map_err(|failure| paths.error(failure))?;
+        if let Some(program) = &program {
+            return Err(paths.error(execute(program, pid_file.as_ref())));
         }
-        match (self.ready, &self.service_manager) {
+        match (ready, &service_manager) {
             (Ready::Auto, Some(manager)) => manager.send_ready(),
             (Ready::Auto, None) => {}
             (Ready::Manual, _) => ready::defer(Pending { report: None, stdio: None }),
@@ -59,25 +82,44 @@ impl Prepared {
     }
 
     /// The daemon's side: the steps, `init` (the caller's when `has_init`),
-    /// the privilege drop, the report.
+    /// the privilege drop, the report. Every field is taken by the step that
+    /// uses it; what is left when the body starts (the user's names, the
+    /// program's strings) is never freed: the daemon frees nothing it need
+    /// not (DESIGN.md, invariant 2), and a free would fault the allocator's
+    /// code, far from this crate's in the binary, into its memory for
+    /// nothing (peak RSS is what a daemon is measured by). Every error path
+    /// leaves by `_exit`, which frees nothing either.
     pub(crate) fn detach<T, E: Display>(
-        mut self,
+        self,
         to_launcher: OwnedFd,
         verdict: Option<OwnedFd>,
         has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> (Running, T) {
+        let Detach {
+            umask,
+            core_dumps,
+            double_fork,
+            ready,
+            chroot_dir,
+            chdir_dir,
+            pid_file,
+            credentials,
+            stdio,
+            program,
+            service_manager,
+        } = self;
         if let Err(failure) = unistd::setsid() {
             fail(&to_launcher, Failure::Sys(Step::Setsid, failure), None)
         }
-        if self.double_fork {
+        if double_fork {
             // SAFETY: still single-threaded (the first child of a
             // single-threaded process); the same rules as the first fork.
             match unsafe { unistd::fork() } {
                 Err(errno) => fail(&to_launcher, Failure::Sys(Step::SecondFork, errno), None),
                 Ok(ForkResult::Parent { child }) => match verdict {
                     Some(verdict) => {
-                        self.release_for_verdict(to_launcher);
+                        release_for_verdict(to_launcher, stdio);
                         crate::start::verdict::await_in_intermediate(verdict, child)
                     }
                     None => leave(0),
@@ -85,7 +127,11 @@ impl Prepared {
                 Ok(ForkResult::Child) => drop(verdict),
             }
         }
-        let mut pid_file = match self.lock_steps(true) {
+        let deferred_stdio = match redirect_stdio(stdio, ready, program.is_some()) {
+            Ok(deferred) => deferred,
+            Err(errno) => fail(&to_launcher, Failure::Sys(Step::Stdio, errno), None),
+        };
+        let mut pid_file = match lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file) {
             Ok(pid_file) => pid_file,
             Err(failure) => fail(&to_launcher, failure, None),
         };
@@ -96,8 +142,7 @@ impl Prepared {
         // nothing runs or can fail between it and "ready" (no `init`, no
         // privileges to drop, readiness at once or the exec), both go in one
         // write, and the launcher wakes once.
-        let with_ready =
-            !has_init && self.credentials.is_none() && (self.exec.is_some() || self.ready == Ready::Auto);
+        let with_ready = !has_init && credentials.is_none() && (program.is_some() || ready == Ready::Auto);
         if !with_ready {
             unless_lost(report::send_started(&to_launcher), &mut pid_file);
         }
@@ -109,13 +154,13 @@ impl Prepared {
                 leave(sysexits::EX_UNAVAILABLE)
             }
         };
-        if let Err(failure) = self.drop_privileges() {
+        if let Err(failure) = drop_privileges(credentials.as_ref()) {
             fail(&to_launcher, failure, pid_file)
         }
-        if let Some(exec) = &self.exec {
+        if let Some(program) = &program {
             // "Ready" now; end of file once the exec closes the pipe.
             unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
-            let failure = execute(exec, pid_file.as_ref());
+            let failure = execute(program, pid_file.as_ref());
             let code = match failure {
                 Failure::Sys(_, errno) => crate::error::exec_exit_code(errno),
                 _ => 126,
@@ -124,11 +169,11 @@ impl Prepared {
             let _ = report::send(&to_launcher, Err(failure));
             leave(code)
         }
-        match self.ready {
+        match ready {
             Ready::Auto => {
                 unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
                 drop(to_launcher);
-                if let Some(manager) = &self.service_manager {
+                if let Some(manager) = &service_manager {
                     manager.send_ready();
                 }
             }
@@ -136,133 +181,96 @@ impl Prepared {
                 // Until `ready()`, stdout and stderr are relayed by the
                 // launcher: what the body prints, its error or its panic,
                 // reaches the person who started it.
-                let stdio = self.deferred_stdio.take();
-                ready::defer(Pending { report: Some(to_launcher), stdio });
+                ready::defer(Pending { report: Some(to_launcher), stdio: deferred_stdio });
             }
         }
-        self.retire();
+        std::mem::forget((credentials, program));
         (Running { pid_file }, value)
     }
+}
 
-    /// The intermediate process, waiting for the verdict, holds nothing the
-    /// start's outcome depends on: the launcher waits for the end of file of
-    /// every writer of the report and relay pipes, and the daemon must not
-    /// share its launcher's terminal through its parent.
-    fn release_for_verdict(&mut self, to_launcher: OwnedFd) {
-        drop(to_launcher);
-        drop(self.relay.take());
-        if let Some(devnull) = &self.devnull {
-            let _ = unistd::dup2_stdin(devnull);
-            let _ = unistd::dup2_stdout(devnull);
-            let _ = unistd::dup2_stderr(devnull);
+/// The intermediate process, waiting for the verdict, holds nothing the
+/// start's outcome depends on: the launcher waits for the end of file of
+/// every writer of the report and relay pipes, and the daemon must not
+/// share its launcher's terminal through its parent.
+fn release_for_verdict(to_launcher: OwnedFd, stdio: Stdio) {
+    let Stdio { devnull, stdout, stderr, relay } = stdio;
+    drop((to_launcher, relay, stdout, stderr));
+    let _ = unistd::dup2_stdin(&devnull);
+    let _ = unistd::dup2_stdout(&devnull);
+    let _ = unistd::dup2_stderr(&devnull);
+}
+
+/// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
+/// `/dev/null`, now (automatic readiness, or a program executed), or, with
+/// manual readiness, on the relay until the body calls `ready()`: then
+/// the targets are returned, for `ready()` to put in place. Every
+/// descriptor used here is closed afterwards, so the pid file's lock takes
+/// the lowest free number.
+fn redirect_stdio(stdio: Stdio, ready: Ready, exec: bool) -> nix::Result<Option<(OwnedFd, OwnedFd)>> {
+    let Stdio { devnull, stdout, stderr, relay } = stdio;
+    unistd::dup2_stdin(&devnull)?;
+    let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
+    let stdout = target(stdout)?;
+    let stderr = target(stderr)?;
+    if ready == Ready::Manual && !exec {
+        if let Some([out, err]) = relay {
+            unistd::dup2_stdout(&out)?;
+            unistd::dup2_stderr(&err)?;
         }
+        return Ok(Some((stdout, stderr)));
     }
+    unistd::dup2_stdout(&stdout)?;
+    unistd::dup2_stderr(&stderr)?;
+    Ok(None)
+}
 
-    /// The daemon's end of `Prepared`, before the body: what still holds a
-    /// descriptor is closed, the strings and lists the launcher built are
-    /// left to the daemon's exit. The daemon frees nothing it need not
-    /// (DESIGN.md, invariant 2), and a free would fault the allocator's code,
-    /// far from this crate's in the binary, into its memory for nothing
-    /// (peak RSS is what a daemon is measured by). Every field is named, so a
-    /// new one has to be sorted here.
-    fn retire(self) {
-        let Prepared {
-            umask: _,
-            core_dumps: _,
-            double_fork: _,
-            ready: _,
-            timeout: _,
-            chroot,
-            chdir,
-            pid_file,
-            chroot_dir,
-            chdir_dir,
-            pid_location,
-            credentials,
-            devnull,
-            stdout,
-            stderr,
-            deferred_stdio,
-            relay,
-            exec,
-            service_manager: _,
-        } = self;
-        // All taken by the steps by now; dropped in case one is not.
-        drop((chroot_dir, chdir_dir, pid_location, devnull, stdout, stderr, deferred_stdio, relay, exec));
-        std::mem::forget((chroot, chdir, pid_file, credentials));
+/// Steps 8 to 10: the umask, the core limit, the chroot and working
+/// directories, up to the locked pid file.
+fn lock_steps(
+    umask: Mode,
+    core_dumps: bool,
+    chroot_dir: Option<OwnedFd>,
+    chdir_dir: OwnedFd,
+    pid_file: Option<(CString, pidfile::Location)>,
+) -> Result<Option<PidFile>, Failure> {
+    let sys = |step| move |errno| Failure::Sys(step, errno);
+    // libc's `umask`, not nix's: nix's is not inlined, and every function
+    // the daemon calls outside this crate's code brings another 64 KiB
+    // window of the binary into its memory (the kernel maps text around
+    // each fault).
+    // SAFETY: umask cannot fail and reads or writes no memory.
+    unsafe { libc::umask(umask.bits()) };
+    if !core_dumps {
+        setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
     }
-
-    /// Step 7: stdin on `/dev/null`; stdout and stderr on the log files or
-    /// `/dev/null`, now (automatic readiness) or when the body calls `ready()`.
-    /// Every descriptor used here is closed afterwards, so the pid file's
-    /// lock takes the lowest free number.
-    fn redirect_stdio(&mut self) -> nix::Result<()> {
-        let Some(devnull) = self.devnull.take() else { return Ok(()) };
-        unistd::dup2_stdin(&devnull)?;
-        let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
-        let stdout = target(self.stdout.take())?;
-        let stderr = target(self.stderr.take())?;
-        match self.ready {
-            Ready::Manual if self.exec.is_none() => {
-                if let Some([out, err]) = self.relay.take().and_then(|mut relay| relay.write.take()) {
-                    unistd::dup2_stdout(&out)?;
-                    unistd::dup2_stderr(&err)?;
-                }
-                self.deferred_stdio = Some((stdout, stderr));
-            }
-            _ => {
-                unistd::dup2_stdout(&stdout)?;
-                unistd::dup2_stderr(&stderr)?;
-            }
-        }
-        Ok(())
+    // The directories the launcher walked, entered by descriptor, then
+    // closed: an open directory outside the new root would lead out of it.
+    if let Some(root) = chroot_dir {
+        unistd::fchdir(&root).map_err(sys(Step::Chroot))?;
+        unistd::chroot(c".").map_err(sys(Step::Chroot))?;
     }
+    unistd::fchdir(&chdir_dir).map_err(sys(Step::Chdir))?;
+    drop(chdir_dir);
+    let Some((path, location)) = pid_file else {
+        return Ok(None);
+    };
+    let locked = pidfile::lock_at(&location)?;
+    let mut pid_file = PidFile::from_lock(path, location, locked);
+    pid_file.remove_on_termination();
+    Ok(Some(pid_file))
+}
 
-    /// Steps 7 to 10 (7 only when `detach`; 5 and 6, `setsid` and the second
-    /// fork, are [`detach`](Prepared::detach)'s): up to the locked pid file.
-    fn lock_steps(&mut self, detach: bool) -> Result<Option<PidFile>, Failure> {
-        let sys = |step| move |errno| Failure::Sys(step, errno);
-        if detach {
-            self.redirect_stdio().map_err(sys(Step::Stdio))?;
-        }
-        // libc's `umask`, not nix's: nix's is not inlined, and every function
-        // the daemon calls outside this crate's code brings another 64 KiB
-        // window of the binary into its memory (the kernel maps text around
-        // each fault).
-        // SAFETY: umask cannot fail and reads or writes no memory.
-        unsafe { libc::umask(self.umask.bits()) };
-        if !self.core_dumps {
-            setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(sys(Step::Limits))?;
-        }
-        // The directories the launcher walked, entered by descriptor, then
-        // closed: an open directory outside the new root would lead out of it.
-        if let Some(root) = self.chroot_dir.take() {
-            unistd::fchdir(&root).map_err(sys(Step::Chroot))?;
-            unistd::chroot(c".").map_err(sys(Step::Chroot))?;
-        }
-        if let Some(dir) = self.chdir_dir.take() {
-            unistd::fchdir(&dir).map_err(sys(Step::Chdir))?;
-        }
-        let (Some(path), Some(location)) = (self.pid_file.take(), self.pid_location.take()) else {
-            return Ok(None);
-        };
-        let locked = pidfile::lock_at(&location)?;
-        let mut pid_file = PidFile::from_lock(path, location, locked);
-        pid_file.remove_on_termination();
-        Ok(Some(pid_file))
-    }
-
-    /// Step 11.
-    fn drop_privileges(&self) -> Result<(), Failure> {
-        match &self.credentials {
-            Some(credentials) => privileges::drop_to(credentials),
-            None => Ok(()),
-        }
+/// Step 11.
+fn drop_privileges(credentials: Option<&Credentials>) -> Result<(), Failure> {
+    match credentials {
+        Some(credentials) => privileges::drop_to(credentials),
+        None => Ok(()),
     }
 }
 
 /// Executes the program, the pid file's lock inherited. Returns only on failure.
-fn execute(exec: &crate::start::plan::Exec, pid_file: Option<&PidFile>) -> Failure {
+fn execute(program: &Program, pid_file: Option<&PidFile>) -> Failure {
     if let Some(lock) = pid_file.and_then(PidFile::descriptor) {
         // The one descriptor the program inherits on purpose.
         if let Err(errno) = fcntl(lock, FcntlArg::F_SETFD(FdFlag::empty())) {
@@ -271,17 +279,15 @@ fn execute(exec: &crate::start::plan::Exec, pid_file: Option<&PidFile>) -> Failu
     }
     // Raw `execv`/`execve`, not nix's: nix's take slices of `CStr` and
     // build the pointer arrays on every call, which allocates; here the
-    // arrays were built before the first fork (see `plan::Exec`).
-    match &exec.notify {
-        // SAFETY: `program` is a C string and `argv` a null-terminated array
-        // of pointers into C strings, all owned by `exec`, which outlives
+    // arrays were built before the first fork (see `plan::Program`).
+    match &program.envp {
+        // SAFETY: `path` is a C string and `argv` a null-terminated array
+        // of pointers into C strings, all owned by `program`, which outlives
         // the call; execv returns only on failure, touching nothing.
-        None => unsafe { libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()) },
-        // SAFETY: as above; `envp_ptrs` is null-terminated too, pointing
-        // into strings `notify` owns or the leaked entries of `pid_vars`.
-        Some(notify) => unsafe {
-            libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), notify.envp_ptrs.as_ptr())
-        },
+        None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
+        // SAFETY: as above; `envp` is null-terminated too, pointing into
+        // strings it owns or the leaked entries of `env_pids`.
+        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp.as_ptr()) },
     };
     Failure::Sys(Step::Exec, nix::errno::Errno::last())
 }

@@ -10,7 +10,6 @@
 //! (`verdict.rs`).
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -20,10 +19,9 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Step};
 use crate::failure::Failure;
-use crate::path::cstr::as_path;
 use crate::sd_notify::ready::Ready;
 use crate::sd_notify::receive::NotReady;
-use crate::start::plan::Prepared;
+use crate::start::plan::Launcher;
 use crate::start::report::{self, Outcome, Received};
 use crate::start::verdict::Verdict;
 use crate::steps::pidfile;
@@ -43,18 +41,13 @@ pub(crate) fn adopt_orphans() -> Result<(), Error> {
     sys::subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
 }
 
-impl Prepared {
+impl Launcher {
     /// Reads the daemon's report. Exits 0 on "ready"; otherwise stops every
     /// process of the start, removes a pid file no one holds, and returns
     /// the error.
-    pub(crate) fn wait_for_report(
-        &self,
-        child: Pid,
-        from_daemon: OwnedFd,
-        verdict: Option<Verdict>,
-    ) -> Error {
+    pub(crate) fn wait_for_report(self, child: Pid, from_daemon: OwnedFd, verdict: Option<Verdict>) -> Error {
         let Received { outcome, daemon, pipe } =
-            report::receive(from_daemon, self.timeout, self.exec.is_some(), self.relay.as_ref());
+            report::receive(from_daemon, self.timeout, self.paths.program.is_some(), self.relay.as_ref());
         let daemon = match self.double_fork {
             true => daemon.and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw),
             false => Some(child),
@@ -78,7 +71,7 @@ impl Prepared {
         };
         let error = match outcome {
             Outcome::Ready { pid } => {
-                let notified = match self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
+                let notified = match &self.notify {
                     None => Ok(()),
                     Some(notify) => notify.await_ready(pid, self.timeout),
                 };
@@ -106,7 +99,7 @@ impl Prepared {
             }
             Outcome::Failed(failure) => {
                 self.stop(child, daemon, &pipe, verdict);
-                self.error(failure)
+                self.paths.error(failure)
             }
             Outcome::InitFailed(message) => {
                 self.stop(child, daemon, &pipe, verdict);
@@ -121,11 +114,11 @@ impl Prepared {
             Outcome::TimedOut => {
                 self.stop(child, daemon, &pipe, verdict);
                 // With `exec`, the program was to send `READY=1`, not call `ready()`.
-                let manual = self.ready == Ready::Manual && self.exec.is_none();
+                let manual = self.ready == Ready::Manual && self.paths.program.is_none();
                 Error::NotReady { timeout: self.timeout, manual }
             }
         };
-        if may_have_made_pid_file && let Some(path) = self.pid_file_seen_from_outside() {
+        if may_have_made_pid_file && let Some(path) = self.paths.pid_file_seen_from_outside() {
             // The daemon may have created it and died, or dropped
             // privileges and could not remove it: no one holds it now.
             pidfile::remove_if_stale(&path);
@@ -172,26 +165,6 @@ impl Prepared {
             reap(daemon);
         }
         status
-    }
-
-    /// The pid file's path as the launcher sees it (inside the chroot for the daemon).
-    fn pid_file_seen_from_outside(&self) -> Option<PathBuf> {
-        let pid_file = as_path(self.pid_file.as_deref()?);
-        Some(match &self.chroot {
-            Some(root) => as_path(root).join(pid_file.strip_prefix("/").unwrap_or(&pid_file)),
-            None => pid_file,
-        })
-    }
-
-    /// Turns what a step reported into an error naming the configured path.
-    pub(crate) fn error(&self, failure: Failure) -> Error {
-        failure.into_error(|step| match step {
-            Step::Chdir => Some(as_path(&self.chdir)),
-            Step::Chroot => self.chroot.as_deref().map(as_path),
-            Step::PidFile => self.pid_file.as_deref().map(as_path),
-            Step::Exec => self.exec.as_ref().map(|exec| as_path(&exec.program)),
-            _ => None,
-        })
     }
 }
 

@@ -25,8 +25,8 @@ use crate::error::{Error, Step};
 use crate::path::cstr::{CStringArray, absolute, c_string};
 use crate::path::walk::{self, Trust};
 use crate::sd_notify::ready::{Ready, ServiceManager};
-use crate::sd_notify::receive::NotifySocket;
-use crate::start::plan::{Exec, Prepared};
+use crate::sd_notify::receive::NotifyReceiver;
+use crate::start::plan::{Detach, Launcher, Paths, Plan, Program, Stdio};
 use crate::start::report::Relay;
 use crate::start::verdict::VerdictPipe;
 use crate::steps::pidfile;
@@ -108,8 +108,8 @@ impl Daemon {
     /// error.exit();
     /// ```
     pub fn exec(self, program: impl AsRef<Path>, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Error {
-        match Exec::new(program.as_ref(), args) {
-            Ok(exec) => self.run_program(exec),
+        match Program::new(program.as_ref(), args) {
+            Ok(program) => self.run_program(program, None),
             Err(error) => error,
         }
     }
@@ -130,21 +130,24 @@ impl Daemon {
         program: impl AsRef<Path>,
         args: impl IntoIterator<Item = impl AsRef<OsStr>>,
     ) -> Error {
-        let mut exec = match Exec::new(program.as_ref(), args) {
-            Ok(exec) => exec,
+        let mut program = match Program::new(program.as_ref(), args) {
+            Ok(program) => program,
             Err(error) => return error,
         };
-        if !self.foreground {
-            exec.notify = match NotifySocket::bind() {
-                Ok(socket) => Some(socket),
-                Err(error) => return error,
-            };
+        if self.foreground {
+            return self.run_program(program, None);
         }
-        self.run_program(exec)
+        match NotifyReceiver::for_program() {
+            Ok((receiver, envp)) => {
+                program.envp = Some(envp);
+                self.run_program(program, Some(receiver))
+            }
+            Err(error) => error,
+        }
     }
 
-    fn run_program(self, exec: Exec) -> Error {
-        match self.launch(Some(exec), false, || Ok::<(), std::convert::Infallible>(())) {
+    fn run_program(self, program: Program, notify: Option<NotifyReceiver>) -> Error {
+        match self.launch(Some((program, notify)), false, || Ok::<(), std::convert::Infallible>(())) {
             Ok(_) => unreachable!("a successful exec does not return"),
             Err(error) => error,
         }
@@ -154,25 +157,19 @@ impl Daemon {
     /// stand-in that returns at once, as for [`start`](Daemon::start)).
     fn launch<T, E: Display>(
         self,
-        exec: Option<Exec>,
+        program: Option<(Program, Option<NotifyReceiver>)>,
         has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         preflight::check(self.foreground)?;
-        let mut prepared = self.prepare()?;
-        prepared.exec = exec;
-        if !self.foreground && self.ready == Ready::Manual && prepared.exec.is_none() {
-            prepared.relay = Some(Relay::new().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?);
-        }
+        let plan = self.plan(program)?;
+        let preflight = |errno| Error::Sys { step: Step::Preflight, errno };
         let pipe = match self.foreground {
             true => None,
-            false => Some(
-                crate::start::report::cloexec_pipe()
-                    .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?,
-            ),
+            false => Some(crate::start::report::cloexec_pipe().map_err(preflight)?),
         };
         let verdict = match !self.foreground && self.double_fork && !crate::sys::SUBREAPER {
-            true => Some(VerdictPipe::new().map_err(|errno| Error::Sys { step: Step::Preflight, errno })?),
+            true => Some(VerdictPipe::new().map_err(preflight)?),
             false => None,
         };
         if self.close_fds {
@@ -180,7 +177,7 @@ impl Daemon {
             if let Some((read, write)) = &pipe {
                 keep.extend([read.as_raw_fd(), write.as_raw_fd()]);
             }
-            prepared.own_fds(&mut keep);
+            plan.own_fds(&mut keep);
             if let Some(verdict) = &verdict {
                 keep.extend(verdict.fds());
             }
@@ -195,11 +192,12 @@ impl Daemon {
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
-        logs::remember(self.stdout.clone(), self.stderr.clone(), log_owner(prepared.credentials.as_ref()));
+        logs::remember(self.stdout.clone(), self.stderr.clone(), log_owner(plan.daemon.credentials.as_ref()));
         drop(self);
 
+        let Plan { launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
-            return prepared.in_foreground(init);
+            return daemon.in_foreground(&launcher.paths, init);
         };
         crate::start::launcher::adopt_orphans()?;
         // SAFETY: what makes the child sound is the preflight: the process
@@ -213,23 +211,24 @@ impl Daemon {
         match unsafe { unistd::fork() } {
             Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
             Ok(ForkResult::Parent { child }) => {
-                drop(to_launcher);
-                if let Some(relay) = &mut prepared.relay {
-                    relay.write = None;
-                }
-                Err(prepared.wait_for_report(child, from_daemon, verdict.map(VerdictPipe::into_launcher_end)))
+                // Ours: the report's read end, the relay's, the paths. The
+                // daemon's half is closed and freed here, in the launcher.
+                drop((to_launcher, daemon));
+                Err(launcher.wait_for_report(child, from_daemon, verdict.map(VerdictPipe::into_launcher_end)))
             }
             Ok(ForkResult::Child) => {
                 drop(from_daemon);
-                Ok(prepared.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), has_init, init))
+                launcher.close_in_daemon();
+                Ok(daemon.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), has_init, init))
             }
         }
     }
 
     /// Step 1's resolution of names: users, absolute paths as C strings,
     /// the chroot, working and pid file directories walked (see
-    /// [`crate::path::walk`]), `/dev/null` and the log files opened.
-    fn prepare(&self) -> Result<Prepared, Error> {
+    /// [`crate::path::walk`]), `/dev/null`, the log files and the relay
+    /// opened; then split into the launcher's half and the daemon's.
+    fn plan(&self, program: Option<(Program, Option<NotifyReceiver>)>) -> Result<Plan, Error> {
         let chroot = self.chroot.as_deref().map(absolute).transpose()?;
         let chroot_dir = chroot
             .as_deref()
@@ -245,69 +244,67 @@ impl Daemon {
             .map_err(|denied| denied.into_error(Step::Chdir, &chdir))?;
         let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
         let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
+        let pid_file = pid_file.map(c_string).transpose()?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log =
             |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
-        Ok(Prepared {
+        let devnull = fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?;
+        let (program, notify) = program.unzip();
+        // With manual readiness, stdout and stderr go to the launcher until
+        // `ready()` (an executed program reports by its exec instead).
+        let (relay, relay_write) = match !self.foreground && self.ready == Ready::Manual && program.is_none()
+        {
+            true => Relay::new().map(|(read, write)| (Some(read), Some(write))),
+            false => Ok((None, None)),
+        }
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        let launcher = Launcher {
+            timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+            double_fork: self.double_fork,
+            ready: self.ready,
+            paths: Paths {
+                chroot: chroot.map(c_string).transpose()?,
+                chdir: c_string(chdir)?,
+                pid_file: pid_file.clone(),
+                program: program.as_ref().map(|program: &Program| program.path.clone()),
+            },
+            relay,
+            notify: notify.flatten(),
+        };
+        let daemon = Detach {
             // `mode_t` is 16 bits on macOS: the umask's 9 bits fit everywhere.
             umask: Mode::from_bits_truncate((self.umask & 0o777) as libc::mode_t),
             core_dumps: self.core_dumps,
             double_fork: self.double_fork,
             ready: self.ready,
-            timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
-            chroot: chroot.map(c_string).transpose()?,
-            chdir: c_string(chdir)?,
-            pid_file: pid_file.map(c_string).transpose()?,
             chroot_dir,
-            chdir_dir: Some(chdir_dir),
-            pid_location,
+            chdir_dir,
+            pid_file: pid_file.zip(pid_location),
             credentials,
-            devnull: Some(
-                fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-                    .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?,
-            ),
-            stdout: open_log(&self.stdout)?,
-            stderr: open_log(&self.stderr)?,
-            deferred_stdio: None,
-            relay: None,
-            exec: None,
+            stdio: Stdio {
+                devnull,
+                stdout: open_log(&self.stdout)?,
+                stderr: open_log(&self.stderr)?,
+                relay: relay_write,
+            },
+            program,
             service_manager: ServiceManager::from_env(),
-        })
+        };
+        Ok(Plan { launcher, daemon })
     }
 }
 
-impl Exec {
-    fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Exec, Error> {
+impl Program {
+    fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Program, Error> {
         let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
-        let program_c = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
-        let mut all = vec![program_c.clone()];
+        let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
+        let mut all = vec![path.clone()];
         for arg in args {
             all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
         }
-        Ok(Exec { program: program_c, argv: CStringArray::new(all, &[]), notify: None })
-    }
-}
-
-impl Prepared {
-    /// Adds the descriptors opened in step 1 that the daemon needs to `keep`.
-    /// Pushed one by one: a chain of iterators here cost some 4 KiB of code.
-    fn own_fds(&self, keep: &mut Vec<RawFd>) {
-        let owned = [&self.devnull, &self.stdout, &self.stderr, &self.chroot_dir, &self.chdir_dir];
-        for fd in owned.into_iter().flatten() {
-            keep.push(fd.as_raw_fd());
-        }
-        if let Some(location) = &self.pid_location {
-            keep.extend(location.fds());
-        }
-        if let Some(notify) = self.exec.as_ref().and_then(|exec| exec.notify.as_ref()) {
-            keep.push(notify.raw_fd());
-        }
-        if let Some(relay) = &self.relay {
-            for fd in relay.fds() {
-                keep.push(fd.as_raw_fd());
-            }
-        }
+        Ok(Program { path, argv: CStringArray::new(all, &[]), envp: None })
     }
 }
 

@@ -15,7 +15,7 @@
 //! manual readiness the pipe carries the body's stdout and stderr too, on
 //! two more pipes ([`Relay`]), so that the daemon never holds the terminal.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -170,20 +170,19 @@ fn write_all(pipe: BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Result<()> {
 pub(crate) struct Relay {
     /// Read ends, the launcher's: stdout's, then stderr's.
     read: [OwnedFd; 2],
-    /// Write ends, the daemon's; closed in the launcher after the fork.
-    pub(crate) write: Option<[OwnedFd; 2]>,
 }
 
 impl Relay {
-    pub(crate) fn new() -> nix::Result<Relay> {
+    /// The launcher's read ends, and the daemon's write ends.
+    pub(crate) fn new() -> nix::Result<(Relay, [OwnedFd; 2])> {
         let (out_read, out_write) = cloexec_pipe()?;
         let (err_read, err_write) = cloexec_pipe()?;
-        Ok(Relay { read: [out_read, err_read], write: Some([out_write, err_write]) })
+        Ok((Relay { read: [out_read, err_read] }, [out_write, err_write]))
     }
 
-    /// Every descriptor, for the list that closing inherited ones keeps.
-    pub(crate) fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
-        self.read.iter().chain(self.write.iter().flatten()).map(AsFd::as_fd)
+    /// The read ends, for the list that closing inherited ones keeps.
+    pub(crate) fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.read.iter().map(AsRawFd::as_raw_fd)
     }
 
     /// Copies one chunk of `index` (0 stdout, 1 stderr) to the launcher's
