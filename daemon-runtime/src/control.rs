@@ -29,12 +29,13 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
 
+use crate::deadline::Deadline;
 use crate::lock::{self, Holder, Proof};
 use crate::path::walk::{self, Denied};
 use crate::steps::pidfile;
@@ -290,10 +291,10 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
     };
     let (mut exited, mut killed) = (false, false);
     for (signal, timeout) in options.steps() {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         if !exited {
             match process.signal(signal) {
-                Ok(()) => exited = process.wait_exit(deadline.saturating_duration_since(Instant::now())),
+                Ok(()) => exited = process.wait_exit(deadline.left()),
                 Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
                 Err(error) => return Err(error),
             }
@@ -371,14 +372,14 @@ impl PidPath {
     /// that we can see, or a new start is proven to hold it. A lock the
     /// daemon's children inherited is still listed (under its pid) until
     /// the last of them closes it.
-    fn released_by(&self, stopped: u32, deadline: Instant) -> bool {
+    fn released_by(&self, stopped: u32, deadline: Deadline) -> bool {
         loop {
             match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
                 Proof::Held(holder) if holder.pid != stopped => return true,
                 Proof::Unseen => return true,
                 Proof::Held(_) | Proof::Foreign => {}
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.left();
             if left.is_zero() {
                 return false;
             }
@@ -388,7 +389,7 @@ impl PidPath {
 
     /// Removes the file if it is still at its name and nobody holds its lock.
     fn remove(&self) -> io::Result<()> {
-        pidfile::remove_released(self.dir.as_fd(), &self.name, self.file.as_fd()).map_err(|errno| {
+        pidfile::remove_if_unheld(self.dir.as_fd(), &self.name, self.file.as_fd()).map_err(|errno| {
             let cause = io::Error::from_raw_os_error(errno as i32);
             io::Error::new(cause.kind(), format!("not removed: {cause}"))
         })

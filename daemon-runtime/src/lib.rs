@@ -431,8 +431,8 @@
 
 mod builder;
 mod control;
+mod deadline;
 mod error;
-mod failure;
 mod lock;
 mod path;
 mod sd_notify;

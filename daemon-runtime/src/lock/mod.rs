@@ -7,7 +7,20 @@
 
 pub(crate) mod pid_text;
 
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::errno::Errno;
+
 pub(crate) use crate::sys::{ProcessHandle, examine_locks, open_proc};
+
+/// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
+/// lock when the descriptor is moved to a lower number; the lock belongs to
+/// the open file description, so a plain call is what is needed.
+pub(crate) fn flock(fd: impl AsFd, operation: libc::c_int) -> nix::Result<()> {
+    // SAFETY: flock takes a descriptor the caller borrows for the call and
+    // touches no memory.
+    Errno::result(unsafe { libc::flock(fd.as_fd().as_raw_fd(), operation) }).map(drop)
+}
 
 /// A live process proven to hold a file's exclusive lock, pinned.
 #[derive(Debug)]

@@ -1,20 +1,42 @@
 //! A pid as a pid file holds it: decimal digits and a newline, written and
-//! read without allocating (between the forks, in a signal handler).
+//! read without allocating (between the forks, in a signal handler); and
+//! the crate's one decimal formatter and parser, which the pid file, the
+//! sd_notify messages and the `/proc` paths all use.
 
 use std::os::fd::BorrowedFd;
 
-/// `pid` in decimal and a newline, formatted into `buf` without allocating.
-pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
-    let mut start = buf.len() - 1;
-    buf[start] = b'\n';
+/// `value` in decimal, formatted at the end of `buf` without allocating;
+/// the digits are returned. Async-signal-safe.
+pub(crate) fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
     loop {
         start -= 1;
-        buf[start] = b'0' + (pid % 10) as u8;
-        pid /= 10;
-        if pid == 0 {
+        buf[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
             return &buf[start..];
         }
     }
+}
+
+/// The value of `text` if it is 1 to 19 decimal digits and nothing else
+/// (19 digits always fit a `u64`).
+pub(crate) fn parse_decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// `pid` in decimal and a newline, formatted into `buf` without allocating.
+pub(crate) fn format_pid(pid: u32, buf: &mut [u8; 24]) -> &[u8] {
+    let mut digits = [0u8; 20];
+    let digits = decimal(u64::from(pid), &mut digits);
+    let end = buf.len() - 1;
+    let start = end - digits.len();
+    buf[start..end].copy_from_slice(digits);
+    buf[end] = b'\n';
+    &buf[start..]
 }
 
 /// The pid written in `file`, if it holds one and nothing else.
@@ -26,11 +48,7 @@ pub(crate) fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
 
 /// A positive decimal pid followed by a newline, and nothing else.
 fn parse_pid(text: &[u8]) -> Option<u32> {
-    let digits = text.strip_suffix(b"\n")?;
-    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let pid = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    let pid = parse_decimal(text.strip_suffix(b"\n")?)?;
     u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
 }
 
@@ -45,6 +63,20 @@ mod tests {
             let text = format_pid(pid, &mut buf);
             assert_eq!(text, format!("{pid}\n").as_bytes());
             assert_eq!(parse_pid(text), Some(pid));
+        }
+    }
+
+    #[test]
+    fn decimals_format_and_parse_back() {
+        for value in [0, 7, 10, 4_194_304, u64::from(u32::MAX), 9_999_999_999_999_999_999, u64::MAX] {
+            let mut buf = [0u8; 20];
+            let text = decimal(value, &mut buf);
+            assert_eq!(text, value.to_string().as_bytes());
+            let parsed = parse_decimal(text);
+            assert_eq!(parsed, (text.len() <= 19).then_some(value), "{value}");
+        }
+        for text in ["", "1a", " 1", "-1", "+1"] {
+            assert_eq!(parse_decimal(text.as_bytes()), None, "{text:?}");
         }
     }
 

@@ -17,11 +17,12 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags};
 
+use crate::deadline::Deadline;
 use crate::error::{Error, Step};
 use crate::path::cstr::CStringArray;
 use crate::sys::{self, ProcessHandle};
@@ -109,21 +110,16 @@ impl NotifyReceiver {
 
     /// Waits until process `pid` sends `READY=1`, exits, or `timeout` passes.
     pub(crate) fn await_ready(&self, pid: u32, timeout: Duration) -> Result<(), NotReady> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let program = ProcessHandle::open(pid).map_err(|_| NotReady::Exited)?;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(NotReady::TimedOut);
-            }
-            let millis = u32::try_from(left.as_millis().max(1)).unwrap_or(u32::MAX);
             let mut fds = [
                 PollFd::new(self.socket.as_fd(), PollFlags::POLLIN),
                 PollFd::new(program.as_fd(), PollFlags::POLLIN),
             ];
-            match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
-                Ok(0) | Err(Errno::EINTR) => continue,
-                Ok(_) => {}
+            match deadline.poll(&mut fds) {
+                Ok(true) => {}
+                Ok(false) => return Err(NotReady::TimedOut),
                 Err(_) => return Err(NotReady::Exited),
             }
             if fds[0].any().unwrap_or(false) && self.ready_from(pid) {

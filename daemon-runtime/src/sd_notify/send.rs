@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use nix::sys::socket::UnixAddr;
 
+use crate::lock::pid_text::decimal;
 use crate::sys;
 
 /// `$NOTIFY_SOCKET`, resolved into an address that can be sent to without
@@ -84,18 +85,9 @@ impl Message {
     }
 
     /// Appends `value` in decimal.
-    fn push_decimal(&mut self, mut value: u64) -> &mut Message {
+    fn push_decimal(&mut self, value: u64) -> &mut Message {
         let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
-        self.push(&digits[start..])
+        self.push(decimal(value, &mut digits))
     }
 
     fn bytes(&self) -> &[u8] {

@@ -17,8 +17,8 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::Running;
+use crate::error::Failure;
 use crate::error::{Error, Step};
-use crate::failure::Failure;
 use crate::sd_notify::ready::{self, Pending, Ready};
 use crate::start::plan::{Detach, Paths, Program, Stdio};
 use crate::start::report;

@@ -17,8 +17,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::error::Failure;
 use crate::error::{Error, Step};
-use crate::failure::Failure;
 use crate::sd_notify::ready::Ready;
 use crate::sd_notify::receive::NotReady;
 use crate::start::plan::Launcher;

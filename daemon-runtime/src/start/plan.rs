@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use nix::sys::stat::Mode;
 
+use crate::error::Failure;
 use crate::error::Step;
-use crate::failure::Failure;
 use crate::path::cstr::{CStringArray, as_path};
 use crate::sd_notify::ready::{Ready, ServiceManager};
 use crate::sd_notify::receive::NotifyReceiver;

@@ -16,14 +16,15 @@
 //! two more pipes ([`Relay`]), so that the daemon never holds the terminal.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd;
 
+use crate::deadline::Deadline;
+use crate::error::Failure;
 use crate::error::{Refusal, Step};
-use crate::failure::Failure;
 
 /// What the launcher learned from the pipe.
 #[derive(Debug, PartialEq, Eq)]
@@ -235,7 +236,7 @@ pub(crate) struct Received {
 /// left of a failed start is the caller's job (it knows the processes).
 pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, relay: Option<&Relay>) -> Received {
     let mut reader =
-        Reader { pipe: &pipe, deadline: Instant::now() + timeout, relay, open: [true; 2], daemon: None };
+        Reader { pipe: &pipe, deadline: Deadline::after(timeout), relay, open: [true; 2], daemon: None };
     let mut outcome = match reader.record() {
         Err(outcome) => outcome,
         Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
@@ -260,17 +261,12 @@ pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, relay: Optio
 /// held it has exited, among them a daemon whose pid the launcher never
 /// learned (it failed before saying it), killed with its group.
 pub(crate) fn await_end(pipe: &OwnedFd, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
+    let deadline = Deadline::after(timeout);
     let mut rest = [0u8; 64];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let millis = u32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u32::MAX);
         let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
-            Ok(0) if Instant::now() >= deadline => return,
-            Ok(0) | Err(Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(_) => return,
+        if deadline.poll(&mut fds) != Ok(true) {
+            return;
         }
         match unistd::read(pipe, &mut rest) {
             Ok(0) => return,
@@ -283,7 +279,7 @@ pub(crate) fn await_end(pipe: &OwnedFd, timeout: Duration) {
 /// The launcher's end of the pipes while it waits.
 struct Reader<'a> {
     pipe: &'a OwnedFd,
-    deadline: Instant,
+    deadline: Deadline,
     relay: Option<&'a Relay>,
     /// Which relayed pipes are still watched.
     open: [bool; 2],
@@ -329,10 +325,6 @@ impl Reader<'_> {
     /// deadline; relayed output is copied while waiting.
     fn readable_before(&mut self) -> bool {
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            // Round up: a poll of 0 ms for 0.4 ms left would spin.
-            let millis = u32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u32::MAX);
-            let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
             let mut fds = vec![PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN)];
             let watched: Vec<usize> = match self.relay {
                 Some(_) => (0..2).filter(|&i| self.open[i]).collect(),
@@ -341,10 +333,9 @@ impl Reader<'_> {
             if let Some(relay) = self.relay {
                 fds.extend(watched.iter().map(|&i| PollFd::new(relay.read[i].as_fd(), PollFlags::POLLIN)));
             }
-            match poll(&mut fds, timeout) {
-                Ok(0) if Instant::now() >= self.deadline => return false,
-                Ok(0) | Err(Errno::EINTR) => {}
-                Ok(_) => {
+            match self.deadline.poll(&mut fds) {
+                Ok(false) => return false,
+                Ok(true) => {
                     let report = fds[0].any().unwrap_or(true);
                     let ready: Vec<usize> = watched
                         .iter()

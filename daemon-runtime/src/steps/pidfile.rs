@@ -19,10 +19,10 @@ use nix::sys::stat::{self, FileStat, Mode, SFlag};
 use nix::sys::uio;
 use nix::unistd::{self, Pid};
 
+use crate::error::Failure;
 use crate::error::{Refusal, Step};
-use crate::failure::Failure;
 use crate::lock::pid_text::format_pid;
-use crate::lock::{self, Proof};
+use crate::lock::{self, Proof, flock};
 use crate::path::walk;
 use crate::path::walk::{Inode, inode};
 
@@ -305,8 +305,9 @@ fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
 
 /// Removes the file `fd` opened at `name` if no process holds its lock (it
 /// takes the lock to be sure, and keeps it while unlinking). `Ok` also when
-/// someone holds the lock (a new start): the file is theirs.
-fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+/// someone holds the lock (a new start): the file is theirs. What `stop`
+/// does once the daemon it stopped released the lock.
+pub(crate) fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
     match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
         Ok(()) => remove_named(dir, name, inode(&stat::fstat(fd)?)),
         Err(Errno::EWOULDBLOCK) => Ok(()),
@@ -363,23 +364,6 @@ pub(crate) fn remove_if_stale(path: &Path) {
             Err(_) => return,
         }
     }
-}
-
-/// [`remove_if_stale`]'s unlink for a descriptor already open at `name`:
-/// what `stop` does once the daemon it stopped released the lock. `Ok` when
-/// the file is removed, or is not ours to remove (locked again by a new
-/// start, or no longer at its name); the failed call's errno otherwise.
-pub(crate) fn remove_released(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
-    remove_if_unheld(dir, name, fd)
-}
-
-/// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
-/// lock when the descriptor is moved to a lower number; the lock belongs to
-/// the open file description, so a plain call is what is needed.
-fn flock(fd: impl AsFd, operation: libc::c_int) -> nix::Result<()> {
-    // SAFETY: flock takes a descriptor the caller borrows for the call and
-    // touches no memory.
-    Errno::result(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), operation) }).map(drop)
 }
 
 /// Moves `fd` to the lowest free number (at least 3), keeping `O_CLOEXEC`:

@@ -7,8 +7,8 @@ use std::fmt;
 use nix::errno::Errno;
 use nix::unistd::{self, Gid, Group, Uid, User};
 
+use crate::error::Failure;
 use crate::error::{Error, Step};
-use crate::failure::Failure;
 use crate::sys;
 
 /// A user or group as configured: a name, or a numeric id.

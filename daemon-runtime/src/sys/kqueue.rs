@@ -8,13 +8,15 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
 use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
+
+use crate::deadline::Deadline;
 
 /// One process, pinned by a kqueue that reports its exit.
 #[derive(Debug)]
@@ -75,11 +77,11 @@ impl ProcessHandle {
         if self.exited.load(Ordering::Relaxed) {
             return true;
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let mut events =
             [KEvent::new(0, EventFilter::EVFILT_PROC, EvFlags::empty(), FilterFlag::empty(), 0, 0)];
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.left();
             match self.queue.kevent(&[], &mut events, Some(timespec(left))) {
                 Ok(0) if left.is_zero() => return false,
                 Ok(0) | Err(Errno::EINTR) => {}

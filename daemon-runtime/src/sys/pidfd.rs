@@ -6,11 +6,12 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags};
 use nix::sys::signal::Signal;
+
+use crate::deadline::Deadline;
 
 /// `pidfd_open(2)`: a descriptor that names process `pid` for as long as
 /// it is held, whatever the pid is reused for afterwards.
@@ -69,19 +70,10 @@ impl ProcessHandle {
     /// Waits up to `timeout` for the process to exit; whether it has. The
     /// pidfd becomes readable the moment it does.
     pub(crate) fn wait_exit(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)) {
-                Ok(0) if left.is_zero() => return false,
-                Ok(0) | Err(Errno::EINTR) => {}
-                Ok(_) => return true,
-                // A pidfd that cannot be polled tells nothing: taken as gone,
-                // so that nothing is signalled on its word.
-                Err(_) => return true,
-            }
-        }
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        // A pidfd that cannot be polled tells nothing: taken as gone, so
+        // that nothing is signalled on its word.
+        Deadline::after(timeout).poll(&mut fds).unwrap_or(true)
     }
 }
 

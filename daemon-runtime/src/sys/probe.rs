@@ -44,7 +44,7 @@ use nix::sys::stat::FileStat;
 
 use crate::lock::ProcessHandle;
 use crate::lock::pid_text::written_pid;
-use crate::lock::{Holder, Proof};
+use crate::lock::{Holder, Proof, flock};
 use crate::path::walk::{Inode, inode};
 use crate::sys::has_open;
 
@@ -131,12 +131,6 @@ fn lock_of(file: BorrowedFd<'_>) -> Lock {
         },
         Err(_) => Lock::Unknown,
     }
-}
-
-/// `flock(2)` on a descriptor the caller owns.
-fn flock(file: BorrowedFd<'_>, operation: libc::c_int) -> nix::Result<()> {
-    // SAFETY: flock takes a borrowed descriptor and touches no memory.
-    Errno::result(unsafe { libc::flock(file.as_raw_fd(), operation) }).map(drop)
 }
 
 /// What one look at the pid written in the file found.

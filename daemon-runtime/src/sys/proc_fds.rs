@@ -88,17 +88,7 @@ impl PathBuf64 {
 
     pub(crate) fn push_decimal(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut n = n;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[start..]);
+        self.push(crate::lock::pid_text::decimal(n, &mut digits));
     }
 
     /// The path as a C string (the byte after it is always 0).
@@ -121,18 +111,14 @@ pub(crate) fn has_open(
     skip: Option<std::os::fd::RawFd>,
 ) -> Option<bool> {
     let proc = proc?;
-    let skipped = |name: &[u8]| skip.is_some_and(|fd| name.iter().try_fold(0i32, digit) == Some(fd));
+    let skipped = |name: &[u8]| {
+        skip.is_some_and(|fd| crate::lock::pid_text::parse_decimal(name) == u64::try_from(fd).ok())
+    };
     match any_fd(proc, pid, |name, target| crate::path::walk::inode(target) == file && !skipped(name)) {
         Ok(found) => Some(found),
         Err(nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH) => Some(false), // no such process
         Err(_) => None,
     }
-}
-
-/// One more decimal digit of a descriptor number (its name in `/proc/PID/fd`).
-#[cfg(daemon_portable)]
-fn digit(fd: i32, byte: &u8) -> Option<i32> {
-    fd.checked_mul(10)?.checked_add(i32::from(byte.checked_sub(b'0')?))
 }
 
 #[cfg(test)]

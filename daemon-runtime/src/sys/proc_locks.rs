@@ -28,7 +28,7 @@ use nix::sys::stat::{self, FileStat, Mode};
 use nix::unistd;
 
 use crate::lock::ProcessHandle;
-use crate::lock::pid_text::written_pid;
+use crate::lock::pid_text::{parse_decimal, written_pid};
 use crate::lock::{Holder, Proof};
 use crate::sys::proc_fds::{self, PathBuf64};
 
@@ -160,20 +160,13 @@ impl Entry {
             _ => return None,
         };
         // 0: a holder in a pid namespace this one cannot see.
-        let pid = u32::try_from(decimal(fields.next()?)?).ok()?;
+        let pid = u32::try_from(parse_decimal(fields.next()?)?).ok()?;
         let mut parts = fields.next()?.split(|&b| b == b':');
         let major = hex(parts.next()?)?;
         let minor = hex(parts.next()?)?;
-        let ino = decimal(parts.next()?)?;
+        let ino = parse_decimal(parts.next()?)?;
         Some(Entry { write, pid, key: Key { major, minor, ino } })
     }
-}
-
-fn decimal(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(text.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 fn hex(text: &[u8]) -> Option<u64> {
