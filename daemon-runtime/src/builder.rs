@@ -149,7 +149,21 @@ impl Daemon {
     }
 
     /// Whether to close every inherited descriptor above 2 (except
-    /// [`keep_fds`](Daemon::keep_fds)).
+    /// [`keep_fds`](Daemon::keep_fds) and the sockets a service manager
+    /// passed). On by default.
+    ///
+    /// Inherited means without `FD_CLOEXEC`: a descriptor that has the flag
+    /// was opened by this program (Rust opens every file, socket and pipe
+    /// close-on-exec) and may be owned by one of its values, so it stays
+    /// open. The start finds the open descriptors in `/proc/self/fd`
+    /// (`/dev/fd` on macOS), at the cost of what is open.
+    ///
+    /// The contract this relies on: a descriptor the program opened
+    /// *without* `FD_CLOEXEC` and still owns (from C code, or nix's `dup`)
+    /// must be listed in `keep_fds`, or opened after the start. Where no
+    /// listing can be read (FreeBSD without fdescfs, Linux without `/proc`),
+    /// every descriptor above 2 not kept is closed: there, open what the
+    /// daemon needs after the start, or keep it.
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().close_fds(false);

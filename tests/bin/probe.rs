@@ -36,6 +36,7 @@ fn main() -> Result<(), String> {
     let mut daemon = Daemon::new();
     let mut body = Body::default();
     let mut keep = Vec::new();
+    let mut owned = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().expect("option needs a value");
@@ -50,6 +51,12 @@ fn main() -> Result<(), String> {
                 daemon.keep_fds([fd])
             }
             "--no-close-fds" => daemon.close_fds(false),
+            "--open-before" => {
+                // A file this program owns from before the start (std opens
+                // it close-on-exec): the start must leave it open.
+                owned.push(std::fs::File::open(value()).expect("--open-before"));
+                daemon
+            }
             "--user" => daemon.user(value()),
             "--group" => daemon.group(value()),
             "--chroot" => daemon.chroot(value()),

@@ -182,11 +182,7 @@ impl Daemon {
                 keep.extend(verdict.fds());
             }
             keep.extend(activation::kept());
-            // SAFETY: single-threaded (checked above), and every descriptor
-            // this process owns above 2 is in `keep`: the ones the caller
-            // asked to keep, and those step 1 opened.
-            unsafe { fds::close_all_but(&keep) }
-                .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            fds::close_inherited(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from

@@ -7,7 +7,7 @@
 //! body (or a program executed in its place) finds them addressed to itself.
 
 use std::ops::Range;
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -78,15 +78,17 @@ pub fn listen_fds() -> Vec<(OwnedFd, Option<String>)> {
     TAKEN_COUNT.store(range.len() as RawFd, Ordering::SeqCst);
     for fd in range {
         let name = names.next().flatten();
-        // SAFETY: borrowed only for this `fcntl`; an fd that is not open fails with EBADF.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        if fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).is_err() {
+        if crate::steps::fds::fd_flags(fd).is_err() {
             continue; // announced but not open: nothing to own
         }
         // SAFETY: by the protocol, descriptors 3 .. 3 + LISTEN_FDS belong to
         // the process LISTEN_PID names, this one; the runtime's start keeps
         // them open and never uses them, and `TAKEN` hands them out once.
-        taken.push((unsafe { OwnedFd::from_raw_fd(fd) }, name));
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        // Cannot fail on an open descriptor; if it did, the socket is still
+        // this process's, only inherited by what it executes.
+        let _ = fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+        taken.push((owned, name));
     }
     if crate::steps::preflight::ensure_single_threaded().is_ok() {
         for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {

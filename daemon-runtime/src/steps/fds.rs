@@ -4,6 +4,7 @@
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
+use nix::fcntl::FdFlag;
 
 use crate::sys;
 
@@ -39,6 +40,47 @@ use crate::sys;
 pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
     // SAFETY: the caller's contract, passed on.
     unsafe { close_all_but(keep) }.map_err(std::io::Error::from)
+}
+
+/// What a start closes (`close_fds`, the default): every descriptor above
+/// 2 that is not in `keep` and that this process inherited, which is one
+/// without `FD_CLOEXEC`. One with the flag was opened by the program
+/// itself (Rust opens every file, socket and pipe close-on-exec, and an
+/// inherited one would not have survived the `exec`) and a value may own
+/// it, so it is left alone: closed by number, that value would later close
+/// or use whatever reused the number.
+///
+/// The listing this takes (`/proc/self/fd`, `/dev/fd` on macOS) costs what
+/// is open. Where there is none (FreeBSD without fdescfs, Linux without
+/// `/proc`), every descriptor above 2 not in `keep` is closed, as
+/// [`Daemon::close_fds`](crate::Daemon::close_fds) documents.
+pub(crate) fn close_inherited(keep: &[RawFd]) -> nix::Result<()> {
+    let mut keep = keep.to_vec();
+    if let Some(open) = sys::FD_LISTING.and_then(|listing| listed_fds(listing).ok()) {
+        for fd in open {
+            if fd > 2
+                && !keep.contains(&fd)
+                && fd_flags(fd).is_ok_and(|flags| flags.contains(FdFlag::FD_CLOEXEC))
+            {
+                keep.push(fd);
+            }
+        }
+    }
+    // SAFETY: what is closed is what no value of this program owns: the
+    // descriptors it inherited (no `FD_CLOEXEC`), less those it keeps. A
+    // descriptor it opened without the flag and still owns must be kept
+    // (`keep_fds`), the contract `Daemon::close_fds` states.
+    unsafe { close_all_but(&keep) }
+}
+
+/// The descriptor flags of `fd`, a number that may not be open (`EBADF`):
+/// `fcntl(F_GETFD)` on the raw number, never through a `BorrowedFd`, whose
+/// contract is an open descriptor.
+pub(crate) fn fd_flags(fd: RawFd) -> nix::Result<FdFlag> {
+    // SAFETY: F_GETFD only reads the flags of whatever `fd` names, if
+    // anything (else EBADF); it takes no pointer and changes nothing.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    Errno::result(flags).map(FdFlag::from_bits_truncate)
 }
 
 /// [`close_inherited_fds`] with the `errno` the start reports.

@@ -72,12 +72,10 @@ pub fn fill_closed_stdio() -> io::Result<()> {
 }
 
 fn fill_stdio() -> nix::Result<()> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
-    use std::os::fd::{BorrowedFd, IntoRawFd};
+    use nix::fcntl::{OFlag, open};
+    use std::os::fd::IntoRawFd;
     for fd in 0..=2 {
-        // SAFETY: the descriptor is only queried (F_GETFD), never closed or kept.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        if fcntl(borrowed, FcntlArg::F_GETFD) == Err(nix::errno::Errno::EBADF) {
+        if crate::steps::fds::fd_flags(fd) == Err(nix::errno::Errno::EBADF) {
             // `open` returns the lowest free number: this closed one. It is
             // stdio from now on, owned by no Rust value.
             let opened = open(c"/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty())?;
