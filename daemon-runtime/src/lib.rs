@@ -63,15 +63,20 @@
 //! // #[daemon(umask = 0o027, pid_file = "/run/myd.pid", ready = "manual")]
 //! // fn main() { ... } becomes:
 //! fn main() {
-//!     let _running = daemon_runtime::Daemon::new()
-//!         .umask(0o027)
-//!         .pid_file("/run/myd.pid")
-//!         .ready(daemon_runtime::Ready::Manual)
-//!         .start()
-//!         .unwrap_or_else(|error| error.exit());
-//!     // the body of `main`; `_running` holds the pid file until it ends
+//!     let __daemon_running = ::daemon_runtime::__private::start(
+//!         ::daemon_runtime::Daemon::new()
+//!             .umask(0o027)
+//!             .pid_file("/run/myd.pid")
+//!             .ready(::daemon_runtime::Ready::Manual),
+//!     );
+//!     // the body of `main`; `__daemon_running` holds the pid file until it ends
 //! }
 //! ```
+//!
+//! `__private::start` is [`Daemon::start`] followed, on an error, by
+//! [`Error::exit`]; with `init`, `__private::start_with` is
+//! [`Daemon::start_with`] the same way. The macro's own tests pin this
+//! expansion token for token (`daemon-macro/src/expand.rs`).
 //!
 //! Above `#[tokio::main]` (or any attribute whose path ends in `main`), the
 //! async function moves inside a plain `main` that starts the daemon first:
@@ -472,7 +477,7 @@ pub mod __private {
     use crate::builder::{Daemon, Running};
 
     /// The `/proc/self/fd` fallback of closing inherited descriptors, for
-    /// the tests' probe only (see `fds.rs`).
+    /// the tests' probe only (see `steps/fds.rs`).
     pub use crate::steps::fds::close_listed_fds;
 
     /// Starts the daemon; in the launcher, or on an error before forking,

@@ -21,7 +21,7 @@ pub(crate) struct CStringArray {
 
 impl CStringArray {
     /// The array of `strings`, then of `borrowed`: pointers to C strings
-    /// that live for the whole process (the leaked entries of `pid_vars`).
+    /// that live for the whole process (the leaked entries of `steps::env_pids`).
     pub(crate) fn new(strings: Vec<CString>, borrowed: &[*const libc::c_char]) -> CStringArray {
         let pointers = strings
             .iter()

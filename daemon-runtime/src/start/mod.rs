@@ -1,5 +1,15 @@
-//! [`Daemon::start`], [`Daemon::start_with`] and [`Daemon::exec`]: step 1
-//! to 4, in the launching process, up to the fork.
+//! A start, read top to bottom: [`Daemon::start`], [`Daemon::start_with`],
+//! [`Daemon::exec`] and [`Daemon::exec_notify`] run the preflight
+//! (`steps/preflight.rs`), build the plan (`plan.rs`: every name resolved,
+//! every path walked, every descriptor opened, split into the launcher's
+//! half and the daemon's), close the inherited descriptors and reset the
+//! signals (steps 2 and 3), then fork (step 4). After the fork, the
+//! launcher waits for the daemon's report (`launcher.rs`, over the pipe of
+//! `report.rs`; `verdict.rs` where there is no subreaper), and the daemon
+//! takes the remaining steps (`detach.rs`).
+//!
+//! Everything here runs in the launching process, which the preflight
+//! proved single-threaded.
 
 pub(crate) mod detach;
 pub(crate) mod launcher;

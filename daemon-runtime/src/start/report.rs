@@ -6,7 +6,7 @@
 //! without one means the daemon died. The pipe is `O_CLOEXEC`, so nothing the
 //! daemon executes can hold it open; when the daemon execs a program, "ready"
 //! comes first and end of file then means the exec succeeded. A failed
-//! `init` sends its `Debug` text after its record.
+//! `init` sends its `Display` text after its record.
 //!
 //! Before any code of the body can run (`init`), the daemon sends its pid in
 //! a "started" record: the launcher, its subreaper, then knows which child
@@ -38,7 +38,7 @@ pub(crate) enum Outcome {
     Silent,
     /// No record within the timeout.
     TimedOut,
-    /// The `init` function failed; its `Debug` text.
+    /// The `init` function failed; its `Display` text.
     InitFailed(String),
 }
 
@@ -137,7 +137,7 @@ pub(crate) fn lost(sent: nix::Result<()>) -> bool {
     matches!(sent, Err(errno) if errno != Errno::EPIPE)
 }
 
-/// Sends the `Debug` text of a failed `init` (in the daemon's body context,
+/// Sends the `Display` text of a failed `init` (in the daemon's body context,
 /// where allocating is fine).
 pub(crate) fn send_init_failure(pipe: impl AsFd, text: &str) {
     let mut cut = text.len().min(MAX_TEXT);

@@ -3,7 +3,7 @@
 //! `LISTEN_PID` (the process they are meant for) and `LISTEN_FDNAMES`.
 //!
 //! A start keeps them through every step, and, when it detaches, rewrites
-//! `LISTEN_PID` to the daemon's pid (see `pid_vars`), so the
+//! `LISTEN_PID` to the daemon's pid (see `env_pids.rs`), so the
 //! body (or a program executed in its place) finds them addressed to itself.
 
 use std::ops::Range;

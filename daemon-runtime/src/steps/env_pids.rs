@@ -5,9 +5,10 @@
 //! rewrites each variable that named the launcher to its own pid; a program
 //! the daemon executes then finds them naming itself too.
 //!
-//! The rewrite must not allocate (the daemon's side runs only
-//! async-signal-safe code until the body), so the launcher puts an entry
-//! with room for any pid into the environment with `putenv`, and the daemon
+//! The daemon's side is the child of a single-threaded process, so it could
+//! allocate; by design it allocates nothing before the body (see
+//! `start/detach.rs`), so the launcher puts an entry with room for any pid
+//! into the environment with `putenv` before the fork, and the daemon
 //! writes its digits into it.
 
 use std::ptr;

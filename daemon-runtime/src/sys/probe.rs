@@ -1,6 +1,6 @@
 //! Who holds a pid file's lock, proven from the file itself, where no lock
 //! listing names the holders: macOS, FreeBSD, and Linux built with `--cfg
-//! daemon_portable` (so that Linux's tests run it; `holder.rs` is Linux's
+//! daemon_portable` (so that Linux's tests run it; `proc_locks.rs` is Linux's
 //! fast path). Allocation-free, as a daemon runs it between the forks,
 //! inside its chroot.
 //!
@@ -18,7 +18,7 @@
 //! 3. that very process has this file (same device and inode) open through
 //!    a descriptor other than the caller's probe: `/proc/PID/fd` on Linux,
 //!    `proc_pidinfo`/`proc_pidfdinfo` on macOS, `KERN_PROC_FILEDESC` records
-//!    with `KF_FLAG_HASLOCK` on FreeBSD (`open_files_*.rs`);
+//!    with `KF_FLAG_HASLOCK` on FreeBSD (`sys::has_open`);
 //! 4. and it has not exited after the check, so the check looked at it and
 //!    not at a successor of its pid.
 //!

@@ -3,7 +3,7 @@
 //! (and inside its chroot, through a `/proc` descriptor opened before) can
 //! run it. Linux's fast path, through `/proc/locks`; macOS, FreeBSD and
 //! `--cfg daemon_portable` prove it from the file instead
-//! (`holder_portable.rs`).
+//! (`probe.rs`).
 //!
 //! Only an exclusive `flock` held by a live process counts. The candidates
 //! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
