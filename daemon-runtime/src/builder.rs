@@ -338,7 +338,7 @@ pub struct Running {
 impl Drop for Running {
     /// `STOPPING=1` to the service manager, then the pid file goes.
     fn drop(&mut self) {
-        crate::notify_stopping();
+        crate::sd_notify::send::notify_stopping();
     }
 }
 

@@ -1,17 +1,31 @@
 //! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
-//! `signal` all decide by. [`Proof`] is the same on every platform; `sys/`
-//! produces it, from `/proc/locks` on Linux (`sys/proc_locks.rs`) and from
-//! the pid written in the file elsewhere (`sys/probe.rs`), and pins the
-//! holder with a [`ProcessHandle`] (a pidfd on Linux, a kqueue watch on
-//! macOS and FreeBSD).
+//! `signal` all decide by. [`Proof`] is the same on every platform; it is
+//! proven from `/proc/locks` on Linux ([`proc_locks`]) and from the pid
+//! written in the file elsewhere and under `daemon_portable` ([`probe`]),
+//! and the holder is pinned with a [`ProcessHandle`] (a pidfd on Linux, a
+//! kqueue watch on macOS and FreeBSD). Both proofs compile everywhere;
+//! `sys::LOCKS_LISTED` says which one runs.
 
 pub(crate) mod pid_text;
+mod probe;
+mod proc_locks;
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
+use nix::sys::stat::FileStat;
 
-pub(crate) use crate::sys::{ProcessHandle, examine_locks, open_proc};
+pub(crate) use crate::sys::{ProcessHandle, open_proc};
+
+/// What the locks on `file` (the caller's own descriptor, whose `stat` is
+/// `opened`) prove, and the live process proven to hold its exclusive
+/// `flock`, if any. `proc` is [`open_proc`]'s (kept from before a chroot).
+pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+    match crate::sys::LOCKS_LISTED {
+        true => proc_locks::examine_locks(proc, file, opened),
+        false => probe::examine_locks(proc, file, opened),
+    }
+}
 
 /// `flock(2)`. nix's `Flock` guard unlocks on drop, which would release the
 /// lock when the descriptor is moved to a lower number; the lock belongs to

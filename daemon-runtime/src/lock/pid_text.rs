@@ -1,8 +1,10 @@
 //! A pid as a pid file holds it: decimal digits and a newline, written and
 //! read without allocating (between the forks, in a signal handler); and
 //! the crate's one decimal formatter and parser, which the pid file, the
-//! sd_notify messages and the `/proc` paths all use.
+//! sd_notify messages and the `/proc` paths ([`PathBuf64`]) all use. A
+//! leaf: it imports nothing of the crate, so `sys/` may use it.
 
+use std::ffi::CStr;
 use std::os::fd::BorrowedFd;
 
 /// `value` in decimal, formatted at the end of `buf` without allocating;
@@ -50,6 +52,35 @@ pub(crate) fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
 fn parse_pid(text: &[u8]) -> Option<u32> {
     let pid = parse_decimal(text.strip_suffix(b"\n")?)?;
     u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+}
+
+/// A short relative path under `/proc`, built on the stack.
+pub(crate) struct PathBuf64 {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl PathBuf64 {
+    pub(crate) fn new() -> PathBuf64 {
+        PathBuf64 { bytes: [0; 64], len: 0 }
+    }
+
+    pub(crate) fn push(&mut self, text: &[u8]) {
+        let room = self.bytes.len() - 1 - self.len;
+        let text = &text[..text.len().min(room)];
+        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
+        self.len += text.len();
+    }
+
+    pub(crate) fn push_decimal(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        self.push(decimal(n, &mut digits));
+    }
+
+    /// The path as a C string (the byte after it is always 0).
+    pub(crate) fn as_c_str(&self) -> Option<&CStr> {
+        CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
+    }
 }
 
 #[cfg(test)]

@@ -26,14 +26,7 @@ use nix::unistd;
 
 use crate::error::{Error, Refusal, Step};
 
-/// A file's device and inode.
-pub(crate) type Inode = (u64, u64);
-
-/// The device and inode of the file `file` describes.
-pub(crate) fn inode(file: &FileStat) -> Inode {
-    #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
-    (file.st_dev as u64, file.st_ino as u64)
-}
+pub(crate) use crate::sys::{Inode, inode};
 
 /// The most symbolic links one walk follows, as the kernel's `MAXSYMLINKS`.
 const MAX_HOPS: usize = 40;

@@ -100,7 +100,7 @@ impl PidFile {
     /// assert!(matches!(PidFile::acquire(pid_file.path()), Err(Error::AlreadyRunning { .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::Error> {
+    pub fn acquire(path: impl AsRef<Path>) -> Result<PidFile, crate::error::Error> {
         let shown = crate::path::cstr::absolute(path.as_ref())?;
         let path = crate::path::cstr::c_string(shown.clone())?;
         let location = Location::find(&shown, None)?;
@@ -189,7 +189,7 @@ pub(crate) struct Location {
 impl Location {
     /// Resolves the directory of `path`, which the daemon sees under `root`
     /// (its chroot's descriptor, if any): see [`crate::path::walk`].
-    pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::Error> {
+    pub(crate) fn find(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<Location, crate::error::Error> {
         let (dir, name) =
             walk::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
         let proc = lock::open_proc().ok().flatten();

@@ -15,7 +15,7 @@ use std::os::fd::{BorrowedFd, RawFd};
 
 use nix::errno::Errno;
 
-use crate::path::walk::Inode;
+use crate::sys::Inode;
 
 /// How many bytes of records are read. The kernel packs them (a record is
 /// cut after its path) and stops at the last whole one that fits; they

@@ -16,7 +16,7 @@ use nix::errno::Errno;
 use nix::unistd::{self, Gid};
 
 use crate::error::{Error, Step};
-use crate::path::walk::Inode;
+use crate::sys::Inode;
 
 /// `struct proc_fileinfo` of `<sys/proc_info.h>` (libc has no binding).
 #[repr(C)]

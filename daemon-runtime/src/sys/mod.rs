@@ -13,9 +13,13 @@
 //!
 //! One file a kernel ([`linux`], [`macos`], [`freebsd`]) and one for the
 //! POSIX fallbacks ([`portable`]), plus the means one platform family
-//! shares: process handles ([`pidfd`] on Linux, [`kqueue`] elsewhere),
-//! `/proc`'s descriptor listing ([`proc_fds`]), and the two proofs of a
-//! lock's holder ([`proc_locks`] on Linux, [`probe`] elsewhere).
+//! shares: process handles ([`pidfd`] on Linux, [`kqueue`] elsewhere) and
+//! `/proc`'s descriptor listing ([`proc_fds`]). Besides these, the neutral
+//! types the interface speaks in ([`Inode`]). Nothing here imports the
+//! rest of the crate but its leaves (`error`, `deadline`,
+//! `lock/pid_text.rs`): the lock proofs built on these means are in `lock/`.
+
+use nix::sys::stat::FileStat;
 
 #[cfg(not(supported))]
 compile_error!("daemon-runtime supports Linux, macOS and FreeBSD only (see the README's platform table)");
@@ -26,34 +30,56 @@ mod freebsd;
 mod kqueue;
 #[cfg(linux)]
 mod linux;
+#[cfg(any(linux, freebsd))]
+mod linux_or_freebsd;
 #[cfg(macos)]
 mod macos;
 #[cfg(linux)]
 mod pidfd;
 #[cfg(portable)]
 mod portable;
-#[cfg(portable)]
-mod probe;
 #[cfg(linux)]
 mod proc_fds;
-#[cfg(linux_fast)]
-mod proc_locks;
+#[cfg(not(linux))]
+mod proc_fds_none;
 
+/// A file's device and inode: what names it, whatever its path.
+pub(crate) type Inode = (u64, u64);
+
+/// The device and inode of the file `file` describes.
+pub(crate) fn inode(file: &FileStat) -> Inode {
+    #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+    (file.st_dev as u64, file.st_ino as u64)
+}
+
+/// Whether `/proc/locks` names the holders of every lock (Linux): then
+/// `lock/proc_locks.rs` proves who holds a pid file's lock; elsewhere, and
+/// under `daemon_portable`, `lock/probe.rs` proves it from the file.
+pub(crate) const LOCKS_LISTED: bool = cfg!(linux_fast);
+
+// A live process pinned, so that a signal reaches it and no process that
+// reused its pid: a pidfd on Linux, a kqueue watching its exit elsewhere.
 #[cfg(kqueue)]
 pub(crate) use kqueue::ProcessHandle;
-/// A live process pinned, so that a signal reaches it and no process that
-/// reused its pid: a pidfd on Linux, a kqueue watching its exit elsewhere.
 #[cfg(linux)]
 pub(crate) use pidfd::ProcessHandle;
 
-#[cfg(portable)]
-pub(crate) use probe::{examine_locks, open_proc};
-/// Who holds a pid file's exclusive lock, proven: from `/proc/locks` on
-/// Linux, from the pid written in the file elsewhere.
-#[cfg(linux_fast)]
-pub(crate) use proc_locks::{examine_locks, open_proc};
+// `/proc`: a descriptor of it, the descriptors of a process as it lists
+// them (Linux; elsewhere no descriptor of `/proc`, and `ENOSYS`).
+#[cfg(linux)]
+pub(crate) use proc_fds::{any_fd, open_proc};
+#[cfg(not(linux))]
+pub(crate) use proc_fds_none::{any_fd, open_proc};
 
-/// The kernel's count of this process's threads.
+// Whether process `pid` has a given file open (the portable proof).
+#[cfg(freebsd)]
+pub(crate) use freebsd::has_open;
+#[cfg(macos)]
+pub(crate) use macos::has_open;
+#[cfg(linux)]
+pub(crate) use proc_fds::has_open;
+
+// The kernel's count of this process's threads.
 #[cfg(freebsd)]
 pub(crate) use freebsd::threads;
 #[cfg(linux)]
@@ -61,8 +87,8 @@ pub(crate) use linux::threads;
 #[cfg(macos)]
 pub(crate) use macos::threads;
 
-/// Whether the launcher can be the subreaper of the daemon it starts, and
-/// becoming (or ceasing to be) one.
+// Whether the launcher can be the subreaper of the daemon it starts, and
+// becoming (or ceasing to be) one.
 #[cfg(freebsd)]
 pub(crate) use freebsd::{SUBREAPER, subreaper};
 #[cfg(linux_fast)]
@@ -70,8 +96,8 @@ pub(crate) use linux::{SUBREAPER, subreaper};
 #[cfg(any(macos, linux_portable))]
 pub(crate) use portable::{SUBREAPER, subreaper};
 
-/// `close_range(2)`, or `ENOSYS` where there is none; and the directory
-/// that lists this process's open descriptors, where one can be trusted.
+// `close_range(2)`, or `ENOSYS` where there is none; and the directory
+// that lists this process's open descriptors, where one can be trusted.
 #[cfg(freebsd)]
 pub(crate) use freebsd::{FD_LISTING, close_range};
 #[cfg(linux)]
@@ -79,20 +105,22 @@ pub(crate) use linux::{FD_LISTING, close_range};
 #[cfg(macos)]
 pub(crate) use macos::{FD_LISTING, close_range};
 
+// The highest signal number.
 #[cfg(freebsd)]
 pub(crate) use freebsd::last_signal;
 #[cfg(linux)]
 pub(crate) use linux::last_signal;
-/// Signal dispositions: the ignored set where the kernel lists it, the
-/// highest signal number, and reading or setting one handler.
-#[cfg(linux_fast)]
-pub(crate) use linux::{SigAction, ignored_signals, sigaction};
 #[cfg(macos)]
 pub(crate) use macos::last_signal;
+
+// Signal dispositions: the ignored set where the kernel lists it, and
+// reading or setting one handler.
+#[cfg(linux_fast)]
+pub(crate) use linux::{SigAction, ignored_signals, sigaction};
 #[cfg(portable)]
 pub(crate) use portable::{SigAction, ignored_signals, sigaction};
 
-/// The signals whose default action ends the process, per kernel.
+// The signals whose default action ends the process, per kernel.
 #[cfg(freebsd)]
 pub(crate) use freebsd::TERMINATING;
 #[cfg(linux)]
@@ -100,40 +128,28 @@ pub(crate) use linux::TERMINATING;
 #[cfg(macos)]
 pub(crate) use macos::TERMINATING;
 
-/// A pipe whose ends close on `exec`.
+// A pipe whose ends close on `exec`.
 #[cfg(any(linux_fast, freebsd))]
 pub(crate) use linux_or_freebsd::cloexec_pipe;
 #[cfg(any(macos, linux_portable))]
 pub(crate) use portable::cloexec_pipe;
 
-/// The user's groups, setting them, and setting every id at once.
+// The user's groups, setting them, and setting every id at once.
 #[cfg(any(linux, freebsd))]
 pub(crate) use linux_or_freebsd::{group_list, set_groups, set_ids, setresuid_to_root};
 #[cfg(macos)]
 pub(crate) use macos::{group_list, set_groups, set_ids, setresuid_to_root};
 
-/// One component of a path opened without following it, and the target of
-/// a symbolic link opened that way.
+// One component of a path opened without following it, and the target of
+// a symbolic link opened that way.
 #[cfg(any(linux, freebsd))]
 pub(crate) use linux_or_freebsd::{open_path, read_link};
 #[cfg(macos)]
 pub(crate) use macos::{open_path, read_link};
 
-/// Whether process `pid` has a given file open (the portable proof).
-#[cfg(freebsd)]
-pub(crate) use freebsd::has_open;
-#[cfg(macos)]
-pub(crate) use macos::has_open;
-#[cfg(linux_portable)]
-pub(crate) use proc_fds::has_open;
-
-/// The service manager's notify socket: an abstract address with the
-/// sender's credentials, Linux's only.
+// The service manager's notify socket: an abstract address with the
+// sender's credentials, Linux's only.
 #[cfg(linux)]
 pub(crate) use linux::{bind_credentialed, notify_address, receive_from, send_datagram};
 #[cfg(any(macos, freebsd))]
 pub(crate) use portable::{bind_credentialed, notify_address, receive_from, send_datagram};
-
-/// What Linux and FreeBSD share: `pipe2`, `setresuid`, `O_PATH`.
-#[cfg(any(linux, freebsd))]
-mod linux_or_freebsd;

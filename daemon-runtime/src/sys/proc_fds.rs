@@ -1,19 +1,21 @@
 //! The open descriptors of a process, as `/proc/PID/fd` lists them, read
 //! without allocating through a descriptor of `/proc` (which may have been
 //! opened before a chroot). Both Linux proofs of a lock holder search them:
-//! `proc_locks.rs` with each descriptor's `fdinfo`, the portable proof
-//! (`probe.rs`, under `daemon_portable`) by device and inode only ([`has_open`]).
+//! `lock/proc_locks.rs` with each descriptor's `fdinfo`, the portable proof
+//! (`lock/probe.rs`, under `daemon_portable`) by device and inode only
+//! ([`has_open`]).
 
-use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::{self, AtFlags, OFlag};
 use nix::sys::stat::{self, FileStat, Mode};
 
+use crate::lock::pid_text::PathBuf64;
+
 /// A descriptor of `/proc`, kept to look into it from inside a chroot.
-pub(crate) fn open_proc() -> std::io::Result<OwnedFd> {
+pub(crate) fn open_proc() -> std::io::Result<Option<OwnedFd>> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    Ok(fcntl::open(c"/proc", flags, Mode::empty())?)
+    Ok(Some(fcntl::open(c"/proc", flags, Mode::empty())?))
 }
 
 /// Calls `each` with the name (its number, in decimal) and the `stat` of
@@ -68,53 +70,23 @@ pub(crate) fn any_fd(
     }
 }
 
-/// A short relative path under `/proc`, built on the stack.
-pub(crate) struct PathBuf64 {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl PathBuf64 {
-    pub(crate) fn new() -> PathBuf64 {
-        PathBuf64 { bytes: [0; 64], len: 0 }
-    }
-
-    pub(crate) fn push(&mut self, text: &[u8]) {
-        let room = self.bytes.len() - 1 - self.len;
-        let text = &text[..text.len().min(room)];
-        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
-        self.len += text.len();
-    }
-
-    pub(crate) fn push_decimal(&mut self, n: u64) {
-        let mut digits = [0u8; 20];
-        self.push(crate::lock::pid_text::decimal(n, &mut digits));
-    }
-
-    /// The path as a C string (the byte after it is always 0).
-    pub(crate) fn as_c_str(&self) -> Option<&CStr> {
-        CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
-    }
-}
-
 /// Whether process `pid` has the file `file` open on a descriptor other
 /// than `skip`, by device and inode: what macOS and FreeBSD answer by
 /// their own means (`macos.rs`, `freebsd.rs`), so that the portable proof
-/// (`probe.rs`) runs in Linux's tests under `daemon_portable`. `None` when
-/// that cannot be told (no `/proc`, or the process is another user's).
+/// (`lock/probe.rs`) runs in Linux's tests under `daemon_portable`. `None`
+/// when that cannot be told (no `/proc`, or the process is another user's).
 /// Allocation-free.
-#[cfg(linux_portable)]
 pub(crate) fn has_open(
     proc: Option<BorrowedFd<'_>>,
     pid: u32,
-    file: crate::path::walk::Inode,
+    file: crate::sys::Inode,
     skip: Option<std::os::fd::RawFd>,
 ) -> Option<bool> {
     let proc = proc?;
     let skipped = |name: &[u8]| {
         skip.is_some_and(|fd| crate::lock::pid_text::parse_decimal(name) == u64::try_from(fd).ok())
     };
-    match any_fd(proc, pid, |name, target| crate::path::walk::inode(target) == file && !skipped(name)) {
+    match any_fd(proc, pid, |name, target| crate::sys::inode(target) == file && !skipped(name)) {
         Ok(found) => Some(found),
         Err(nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH) => Some(false), // no such process
         Err(_) => None,

@@ -36,17 +36,15 @@
 //! may not inspect the holder (another user's process) gets "nothing
 //! known", where Linux trusts the kernel's lock listing.
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
 
-use crate::lock::ProcessHandle;
 use crate::lock::pid_text::written_pid;
 use crate::lock::{Holder, Proof, flock};
-use crate::path::walk::{Inode, inode};
-use crate::sys::has_open;
+use crate::sys::{Inode, ProcessHandle, has_open, inode};
 
 /// How long an unproven exclusive lock is watched before it is judged: far
 /// longer than a starter takes from its lock to its pid written (a few
@@ -60,19 +58,11 @@ const LOOK_EVERY: Duration = Duration::from_millis(2);
 const MAX_LOOKS: u32 = 4 * SETTLE_LOOKS;
 const SETTLE_LOOKS: u32 = (SETTLE.as_millis() / LOOK_EVERY.as_millis()) as u32;
 
-/// A descriptor of `/proc`, for [`examine_locks`] (also from inside a
-/// chroot): Linux reads the holder's descriptors there; macOS and FreeBSD
-/// ask the kernel by pid and need none.
-pub(crate) fn open_proc() -> std::io::Result<Option<OwnedFd>> {
-    #[cfg(linux)]
-    return crate::sys::proc_fds::open_proc().map(Some);
-    #[cfg(not(linux))]
-    Ok(None)
-}
-
 /// What the locks on `file` (the caller's own descriptor, whose `stat` is
 /// `opened`) prove, and the live process proven to hold its exclusive
-/// `flock`, if any. `proc` is [`open_proc`]'s.
+/// `flock`, if any. `proc` is [`open_proc`](crate::sys::open_proc)'s:
+/// Linux reads the holder's descriptors there; macOS and FreeBSD ask the
+/// kernel by pid and need none.
 pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
     let key = inode(opened);
     let (mut last, mut same) = (None, 0);
@@ -169,7 +159,7 @@ mod tests {
     use std::os::fd::AsFd;
 
     fn examine(file: &std::fs::File) -> Proof {
-        let proc = open_proc().unwrap();
+        let proc = crate::sys::open_proc().unwrap();
         let opened = nix::sys::stat::fstat(file).unwrap();
         examine_locks(proc.as_ref().map(AsFd::as_fd), file.as_fd(), &opened)
     }
