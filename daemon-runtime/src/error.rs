@@ -244,6 +244,28 @@ pub enum Error {
         /// What is missing.
         what: &'static str,
     },
+    /// A descriptor listed in `keep_fds` is not open: the daemon would
+    /// start without what it was meant to keep (a socket, say).
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::NotOpen { fd: 7 };
+    /// assert_eq!(error.to_string(), "close fds: descriptor 7 is to be kept (keep_fds) but is not open");
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_CONFIG);
+    /// ```
+    NotOpen {
+        /// The descriptor's number.
+        fd: std::os::fd::RawFd,
+    },
+    /// This process already became a daemon (or ran the steps in the
+    /// foreground): `start`, `start_with` and `exec` are for once per
+    /// process. A second start would detach again, as a launcher, and the
+    /// new daemon would run without the first one's pid file lock.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::AlreadyStarted;
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_SOFTWARE);
+    /// ```
+    AlreadyStarted,
     /// The daemon ended before it reported that it was ready.
     Died {
         /// How the launcher's child ended, when it was the one that died.
@@ -347,7 +369,8 @@ impl Error {
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
-            Error::Pid1 => Step::Preflight,
+            Error::Pid1 | Error::AlreadyStarted => Step::Preflight,
+            Error::NotOpen { .. } => Step::CloseFds,
             Error::Init { .. } => Step::Init,
             Error::NotReady { .. } => Step::Ready,
         }
@@ -365,7 +388,8 @@ impl Error {
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Refused { .. } => sysexits::EX_CANTCREAT,
-            Error::Died { .. } | Error::NotReady { .. } => sysexits::EX_SOFTWARE,
+            Error::Died { .. } | Error::NotReady { .. } | Error::AlreadyStarted => sysexits::EX_SOFTWARE,
+            Error::NotOpen { .. } => sysexits::EX_CONFIG,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
             Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
@@ -437,6 +461,14 @@ impl fmt::Display for Error {
                 f,
                 "{step}: this process is PID 1 of its namespace; detaching would end the namespace \
                  and the daemon with it (run in the foreground: `foreground = daemon_runtime::supervised()`)"
+            ),
+            Error::NotOpen { fd } => {
+                write!(f, "{step}: descriptor {fd} is to be kept (keep_fds) but is not open")
+            }
+            Error::AlreadyStarted => write!(
+                f,
+                "{step}: this process was already started as a daemon; start, start_with and exec \
+                 may be called once per process"
             ),
             Error::NotReady { timeout, manual: false } => {
                 write!(f, "{step}: not ready after {}", seconds(*timeout))

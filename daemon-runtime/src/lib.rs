@@ -149,13 +149,13 @@
 //! |---|---|
 //! | 0 | the daemon runs |
 //! | 67 `EX_NOUSER` | the user or group does not exist |
-//! | 69 `EX_UNAVAILABLE` | `init` returned an error |
-//! | 70 `EX_SOFTWARE` | the daemon ended before it was ready, or was not ready in time |
+//! | 69 `EX_UNAVAILABLE` | `init` returned an error or panicked (`init: panicked at <where>: <what>`) |
+//! | 70 `EX_SOFTWARE` | the daemon ended before it was ready, or was not ready in time; a second start in a process that is already a daemon ([`Error::AlreadyStarted`]) |
 //! | 71 `EX_OSERR` | a system call failed: threads, `fork`, `setsid`, `/dev/null` |
 //! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused (a link, FIFO, hard link or another user's file) |
 //! | 75 `EX_TEMPFAIL` | already running: another process holds the pid file |
 //! | 77 `EX_NOPERM` | switching users needs root |
-//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered or was refused (a chroot component not root's), or the process is PID 1 |
+//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered or was refused (a chroot component not root's), the process is PID 1, or a `keep_fds` descriptor is not open ([`Error::NotOpen`]) |
 //! | 126, 127 | [`Daemon::exec`]: the program is not executable, or missing |
 //!
 //! # Without the macro

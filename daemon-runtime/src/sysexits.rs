@@ -8,10 +8,11 @@
 
 /// The configured user or group does not exist.
 pub const EX_NOUSER: i32 = 67;
-/// The `init` function failed: the service cannot be provided.
+/// The `init` function failed or panicked: the service cannot be provided.
 pub const EX_UNAVAILABLE: i32 = 69;
 /// The daemon ended (returned, panicked, was killed) before it was ready, or
-/// was not ready in time.
+/// was not ready in time; or a process that already is a daemon started
+/// again (a mistake in the program).
 pub const EX_SOFTWARE: i32 = 70;
 /// A system call failed: `fork`, `setsid`, too many threads, `/dev/null` missing.
 pub const EX_OSERR: i32 = 71;
@@ -23,7 +24,7 @@ pub const EX_NOPERM: i32 = 77;
 /// Another instance holds the pid file: try again later.
 pub const EX_TEMPFAIL: i32 = 75;
 /// The configuration names something that is not there (the working
-/// directory, the chroot directory).
+/// directory, the chroot directory, a descriptor to keep).
 pub const EX_CONFIG: i32 = 78;
 
 /// Leaves a forked process at once: `_exit`, so no atexit handler runs and no

@@ -25,6 +25,7 @@ struct Body {
     log_lines: bool,
     sleep_ms: u64,
     open_tty: Option<String>,
+    start_again: Option<String>,
 }
 
 fn main() -> Result<(), String> {
@@ -128,6 +129,18 @@ fn main() -> Result<(), String> {
                 body.setsid = true;
                 daemon
             }
+            "--body-start-again" => {
+                body.start_again = Some(value());
+                daemon
+            }
+            "--init-panic" => {
+                // `init` panics: the launcher must say so, with the text.
+                let message = value();
+                let (_running, ()) = daemon
+                    .start_with(|| -> Result<(), String> { panic!("{message}") })
+                    .unwrap_or_else(|error| error.exit());
+                unreachable!("init panicked");
+            }
             "--body-never-ready" => {
                 body.never_ready = true;
                 daemon
@@ -136,6 +149,14 @@ fn main() -> Result<(), String> {
         };
     }
     let running = daemon.start().unwrap_or_else(|error| error.exit());
+    if let Some(path) = body.start_again {
+        // A second start inside the daemon must be refused, not detach again.
+        let outcome = match Daemon::new().start() {
+            Ok(_) => "started again".to_string(),
+            Err(error) => error.to_string(),
+        };
+        std::fs::write(path, outcome).expect("--body-start-again");
+    }
 
     std::thread::sleep(Duration::from_millis(body.sleep_ms));
     // Without O_NOCTTY: a session leader would acquire it as controlling tty.

@@ -10,6 +10,8 @@
 use std::ffi::CString;
 use std::fmt::Display;
 use std::os::fd::OwnedFd;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::resource::{Resource, setrlimit};
@@ -146,11 +148,11 @@ impl Detach {
         if !with_ready {
             unless_lost(report::send_started(&to_launcher), &mut pid_file);
         }
-        let value = match init() {
+        let value = match run_init(init) {
             Ok(value) => value,
-            Err(error) => {
+            Err(text) => {
                 drop(pid_file);
-                report::send_init_failure(&to_launcher, &format!("{error}"));
+                report::send_init_failure(&to_launcher, &text);
                 leave(sysexits::EX_UNAVAILABLE)
             }
         };
@@ -186,6 +188,40 @@ impl Detach {
         }
         std::mem::forget((credentials, program));
         (Running { pid_file }, value)
+    }
+}
+
+/// Runs `init`: its value, or the text the launcher prints after `init: `,
+/// its error's `Display` or, when it panics, `panicked at <where>: <what>`
+/// (the daemon's stderr, where the panic hook also prints it, is no
+/// terminal by now). Allocates, as `init` may: this is the body's code.
+fn run_init<T, E: Display>(init: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+    static PANIC: Mutex<Option<String>> = Mutex::new(None);
+    let previous = Arc::new(std::panic::take_hook());
+    let chained = Arc::clone(&previous);
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let what = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(text), _) => *text,
+            (None, Some(text)) => text.as_str(),
+            (None, None) => "Box<dyn Any>",
+        };
+        let text = match info.location() {
+            Some(location) => format!("panicked at {location}: {what}"),
+            None => format!("panicked: {what}"),
+        };
+        *PANIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(text);
+        chained(info);
+    }));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(init));
+    drop(std::panic::take_hook());
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(format!("{error}")),
+        Err(_) => {
+            Err(PANIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().unwrap_or_default())
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -42,6 +43,11 @@ use crate::start::verdict::VerdictPipe;
 use crate::steps::pidfile;
 use crate::steps::privileges::{self, Credentials};
 use crate::steps::{activation, fds, preflight, signals, stdio as logs};
+
+/// Whether this process is a daemon already (or ran the steps in the
+/// foreground): a second start is refused ([`Error::AlreadyStarted`]). Not
+/// set by a start that failed in the launcher, which may try again.
+static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -172,6 +178,14 @@ impl Daemon {
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
         preflight::check(self.foreground)?;
+        if STARTED.load(Ordering::Relaxed) {
+            return Err(Error::AlreadyStarted);
+        }
+        for &fd in &self.keep_fds {
+            if fds::fd_flags(fd) == Err(Errno::EBADF) {
+                return Err(Error::NotOpen { fd });
+            }
+        }
         let plan = self.plan(program)?;
         let preflight = |errno| Error::Sys { step: Step::Preflight, errno };
         let pipe = match self.foreground {
@@ -203,6 +217,7 @@ impl Daemon {
 
         let Plan { launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
+            STARTED.store(true, Ordering::Relaxed);
             return daemon.in_foreground(&launcher.paths, init);
         };
         crate::start::launcher::adopt_orphans()?;
@@ -223,6 +238,7 @@ impl Daemon {
                 Err(launcher.wait_for_report(child, from_daemon, verdict.map(VerdictPipe::into_launcher_end)))
             }
             Ok(ForkResult::Child) => {
+                STARTED.store(true, Ordering::Relaxed);
                 drop(from_daemon);
                 launcher.close_in_daemon();
                 Ok(daemon.detach(to_launcher, verdict.map(VerdictPipe::into_awaited_end), has_init, init))
