@@ -56,7 +56,7 @@ pub(crate) fn kept() -> Range<RawFd> {
 ///
 /// Under `#[daemon]` or [`Daemon::start`](crate::Daemon::start), the
 /// sockets survive the detach and `LISTEN_PID` names the daemon, so call it
-/// in the body. The std and tokio listener types convert from [`OwnedFd`].
+/// in the body. std's listener types convert from [`OwnedFd`]:
 ///
 /// ```no_run
 /// use std::net::TcpListener;
@@ -66,6 +66,24 @@ pub(crate) fn kept() -> Range<RawFd> {
 ///     None => TcpListener::bind("127.0.0.1:8080")?, // started by hand
 /// };
 /// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// tokio's do not: go through std's, and make the socket non-blocking
+/// first (a passed socket is blocking, and tokio requires the flag):
+///
+/// ```no_run
+/// # async fn serve() -> std::io::Result<()> {
+/// let listener = match daemon_runtime::listen_fds().into_iter().next() {
+///     Some((fd, _name)) => {
+///         let listener = std::net::TcpListener::from(fd);
+///         listener.set_nonblocking(true)?;
+///         tokio::net::TcpListener::from_std(listener)?
+///     }
+///     None => tokio::net::TcpListener::bind("127.0.0.1:8080").await?,
+/// };
+/// # drop(listener);
+/// # Ok(())
+/// # }
 /// ```
 pub fn listen_fds() -> Vec<(OwnedFd, Option<String>)> {
     let Some(range) = passed() else { return Vec::new() };
