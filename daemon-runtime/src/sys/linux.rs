@@ -54,7 +54,7 @@ pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
 /// which is what macOS lists.
 #[cfg(linux_fast)]
 pub(crate) const FD_LISTING: Option<&CStr> = Some(c"/proc/self/fd");
-#[cfg(daemon_portable)]
+#[cfg(linux_portable)]
 pub(crate) const FD_LISTING: Option<&CStr> = Some(c"/dev/fd");
 
 /// `close_range(2)` (Linux 5.9): nix has no wrapper and glibc's needs 2.34,
@@ -64,7 +64,7 @@ pub(crate) const FD_LISTING: Option<&CStr> = Some(c"/dev/fd");
 /// [`close_inherited_fds`](crate::steps::fds::close_inherited_fds): nothing
 /// owns a descriptor in the range.
 pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
-    if cfg!(daemon_portable) {
+    if cfg!(linux_portable) {
         return Err(Errno::ENOSYS);
     }
     // SAFETY: close_range only closes descriptors; the callers' contract

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `linux`, `macos`, `freebsd` | the kernel |
 //! | `linux_fast` | Linux's own means: `/proc/locks`, `close_range`, the raw `rt_sigaction`, the subreaper |
+//! | `linux_portable` | Linux built with `--cfg daemon_portable` (spelled once, in `build.rs`: rustdoc gets no `RUSTFLAGS`) |
 //! | `portable` | the POSIX fallbacks of macOS and FreeBSD, also on Linux built with `--cfg daemon_portable`, so that Linux's tests run them |
 //! | `kqueue` | a kqueue `EVFILT_PROC` watch pins a process (macOS, FreeBSD) |
 //!
@@ -66,7 +67,7 @@ pub(crate) use macos::threads;
 pub(crate) use freebsd::{SUBREAPER, subreaper};
 #[cfg(linux_fast)]
 pub(crate) use linux::{SUBREAPER, subreaper};
-#[cfg(any(macos, all(linux, daemon_portable)))]
+#[cfg(any(macos, linux_portable))]
 pub(crate) use portable::{SUBREAPER, subreaper};
 
 /// `close_range(2)`, or `ENOSYS` where there is none; and the directory
@@ -102,7 +103,7 @@ pub(crate) use macos::TERMINATING;
 /// A pipe whose ends close on `exec`.
 #[cfg(any(linux_fast, freebsd))]
 pub(crate) use linux_or_freebsd::cloexec_pipe;
-#[cfg(any(macos, all(linux, daemon_portable)))]
+#[cfg(any(macos, linux_portable))]
 pub(crate) use portable::cloexec_pipe;
 
 /// The user's groups, setting them, and setting every id at once.
@@ -123,7 +124,7 @@ pub(crate) use macos::{open_path, read_link};
 pub(crate) use freebsd::has_open;
 #[cfg(macos)]
 pub(crate) use macos::has_open;
-#[cfg(all(linux, daemon_portable))]
+#[cfg(linux_portable)]
 pub(crate) use proc_fds::has_open;
 
 /// The service manager's notify socket: an abstract address with the

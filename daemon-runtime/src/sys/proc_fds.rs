@@ -103,7 +103,7 @@ impl PathBuf64 {
 /// (`probe.rs`) runs in Linux's tests under `daemon_portable`. `None` when
 /// that cannot be told (no `/proc`, or the process is another user's).
 /// Allocation-free.
-#[cfg(daemon_portable)]
+#[cfg(linux_portable)]
 pub(crate) fn has_open(
     proc: Option<BorrowedFd<'_>>,
     pid: u32,
