@@ -15,6 +15,7 @@ use std::os::fd::{BorrowedFd, RawFd};
 
 use nix::errno::Errno;
 
+use super::signal_table;
 use crate::path::walk::Inode;
 
 /// How many bytes of records are read. The kernel packs them (a record is
@@ -146,27 +147,28 @@ pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
-/// The highest signal number: 31, then the real-time range, up to
-/// `_SIG_MAXSIG` (128, `sys/sys/signal.h`).
+/// The highest signal number, `_SIG_MAXSIG`: 128. freebsd-src
+/// `sys/sys/_sigset.h` (`#define _SIG_MAXSIG 128`, and `_SIG_VALID(sig)`
+/// is `(sig) <= _SIG_MAXSIG && (sig) > 0`), which `kern_sigaction`
+/// (`sys/kern/kern_sig.c`, read at 00ebd80972388cea11d0cf3af1494005f2e99e62)
+/// checks first. `SIGRTMAX` is 126: 127 and 128 exist too, and can be
+/// inherited ignored like any other.
 pub(crate) fn last_signal() -> libc::c_int {
     128
 }
 
-/// The catchable signals whose default action ends the process, less
-/// those that report a fault of the process itself (see `linux.rs`).
-/// `sys/kern/kern_sig.c` `sigproptbl`: `SIGIO`, `SIGURG`, `SIGWINCH`,
-/// `SIGINFO`, `SIGTHR` and `SIGLIBRT` are `SIGPROP_IGNORE`, so `SIGIO` is
-/// not here: a daemon that receives it runs on, and so must its pid file.
-pub(crate) const TERMINATING: &[libc::c_int] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGALRM,
-    libc::SIGVTALRM,
-    libc::SIGPROF,
-    libc::SIGXCPU,
-    libc::SIGXFSZ,
-];
+/// FreeBSD's numbers of its 31 classic signals (libc's).
+pub(super) const NUMBERING: [(libc::c_int, &str); 31] = signal_table::numbering!(
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
+    SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO, SIGXCPU,
+    SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
+);
+const _: () = assert!(signal_table::covers(&signal_table::FREEBSD, &NUMBERING));
+
+/// The catchable signals whose default action ends the process, less the
+/// faults of the process itself: [`signal_table::FREEBSD_TERMINATING`],
+/// checked there against `sigproptbl[]`. `SIGIO`, `SIGURG`, `SIGWINCH`,
+/// `SIGINFO`, `SIGCHLD` and `SIGCONT` are `SIGPROP_IGNORE`, so `SIGIO` is
+/// not there: a daemon that receives it runs on, and so must its pid file.
+pub(crate) const TERMINATING: &[libc::c_int] =
+    &signal_table::numbers(&signal_table::FREEBSD_TERMINATING, &NUMBERING);

@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStringExt;
 use nix::errno::Errno;
 use nix::unistd::{self, Gid};
 
+use super::signal_table;
 use crate::error::{Error, Step};
 use crate::path::walk::Inode;
 
@@ -123,29 +124,30 @@ pub(crate) fn close_range(_first: u32, _last: u32) -> nix::Result<()> {
     Err(Errno::ENOSYS)
 }
 
-/// The highest signal number: macOS has 31 (`NSIG` 32), no real-time ones.
+/// The highest signal number: macOS has 31 and no real-time signals
+/// (xnu `bsd/sys/signal.h` line 76, `#define __DARWIN_NSIG 32`; `sigaction`
+/// refuses `signum >= NSIG`, `bsd/kern/kern_sig.c` `sigaction`, at
+/// xnu-11417.101.15).
 pub(crate) fn last_signal() -> libc::c_int {
     31
 }
 
-/// The catchable signals whose default action ends the process, less
-/// those that report a fault of the process itself (see `linux.rs`). xnu's
-/// `bsd/sys/signalvar.h` `sigprop[]`: `SIGIO`, `SIGURG`, `SIGWINCH`,
-/// `SIGINFO`, `SIGCHLD` and `SIGCONT` are `SA_IGNORE` by default, so `SIGIO`
-/// is not here: a daemon that receives it runs on, and so must its pid file.
-pub(crate) const TERMINATING: &[libc::c_int] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGALRM,
-    libc::SIGVTALRM,
-    libc::SIGPROF,
-    libc::SIGXCPU,
-    libc::SIGXFSZ,
-];
+/// macOS's numbers of its 31 signals (libc's).
+pub(super) const NUMBERING: [(libc::c_int, &str); 31] = signal_table::numbering!(
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
+    SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO, SIGXCPU,
+    SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
+);
+const _: () = assert!(signal_table::covers(&signal_table::XNU, &NUMBERING));
+
+/// The catchable signals whose default action ends the process, less the
+/// faults of the process itself: [`signal_table::XNU_TERMINATING`],
+/// checked there against xnu's `sigprop[]`. `SIGIO`, `SIGURG`, `SIGWINCH`,
+/// `SIGINFO`, `SIGCHLD` and `SIGCONT` are `SA_IGNORE` by default, so
+/// `SIGIO` is not there: a daemon that receives it runs on, and so must
+/// its pid file.
+pub(crate) const TERMINATING: &[libc::c_int] =
+    &signal_table::numbers(&signal_table::XNU_TERMINATING, &NUMBERING);
 
 /// macOS has no `setresuid`; its `setgid`/`setuid` set all three ids when
 /// called by root (POSIX's "appropriate privileges"), and the drop proves

@@ -38,6 +38,8 @@ mod probe;
 mod proc_fds;
 #[cfg(linux_fast)]
 mod proc_locks;
+/// Which signals end a process by default, per kernel: data, on every target.
+mod signal_table;
 
 #[cfg(kqueue)]
 pub(crate) use kqueue::ProcessHandle;
