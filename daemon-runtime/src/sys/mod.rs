@@ -20,6 +20,9 @@
 #[cfg(not(supported))]
 compile_error!("daemon-runtime supports Linux, macOS and FreeBSD only (see the README's platform table)");
 
+/// FreeBSD's open-files listing read whole; also built for Linux's tests.
+#[cfg(any(freebsd, test))]
+mod filedesc;
 #[cfg(freebsd)]
 mod freebsd;
 #[cfg(kqueue)]
