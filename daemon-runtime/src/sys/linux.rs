@@ -74,6 +74,18 @@ pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
+/// Whether `ESRCH` about a pid can mean a live process this caller may not
+/// see (the portable proof's question, see `freebsd.rs`): not on Linux. A
+/// process outside the caller's pid namespace does answer `ESRCH`, but the
+/// portable proof here is the test vehicle of macOS's and FreeBSD's, and
+/// takes a namespace as FreeBSD's takes a jail: a process outside it is no
+/// daemon of a pid file inside it. Linux's own proof (`proc_locks.rs`)
+/// sees those locks and answers "cannot tell".
+#[cfg(linux_portable)]
+pub(crate) fn esrch_is_ambiguous() -> bool {
+    false
+}
+
 /// The highest signal number, the real-time ones included.
 pub(crate) fn last_signal() -> libc::c_int {
     libc::SIGRTMAX()

@@ -94,6 +94,18 @@ pub(crate) fn has_open(
     if count == MAX_FDS { None } else { Some(false) }
 }
 
+/// Whether `ESRCH` about a pid can mean a live process this caller may not
+/// see: not on macOS. xnu (xnu-11417.101.15) answers `ESRCH` only when
+/// `proc_find` finds no process (`bsd/kern/proc_info.c` `proc_pidinfo` and
+/// `proc_pidfdinfo`; `bsd/kern/kern_event.c` `filt_procattach`, line
+/// 1111); another user's process is refused with `EPERM` instead
+/// (`proc_security_policy`, proc_info.c lines 3160-3175), and a plain
+/// `NOTE_EXIT` watch is allowed on any process (`EACCES` only when
+/// `NOTE_EXITSTATUS` is asked too, line 1117).
+pub(crate) fn esrch_is_ambiguous() -> bool {
+    false
+}
+
 /// The kernel's thread count of this process: `proc_pidinfo(PROC_PIDTASKINFO)`.
 pub(crate) fn threads() -> Result<usize, Error> {
     let failed = |errno| Error::Sys { step: Step::Preflight, errno };

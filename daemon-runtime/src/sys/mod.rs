@@ -124,6 +124,15 @@ pub(crate) use linux_or_freebsd::{open_path, read_link};
 #[cfg(macos)]
 pub(crate) use macos::{open_path, read_link};
 
+/// Whether `ESRCH` about a pid can mean a live process hidden from this
+/// caller, rather than none (the portable proof).
+#[cfg(freebsd)]
+pub(crate) use freebsd::esrch_is_ambiguous;
+#[cfg(linux_portable)]
+pub(crate) use linux::esrch_is_ambiguous;
+#[cfg(macos)]
+pub(crate) use macos::esrch_is_ambiguous;
+
 /// Whether process `pid` has a given file open (the portable proof).
 #[cfg(freebsd)]
 pub(crate) use freebsd::has_open;
