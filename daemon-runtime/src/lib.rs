@@ -88,7 +88,9 @@
 //!    the calling thread, and locks held by the others would stay locked
 //!    forever), or that is PID 1 of its namespace (detaching would end it);
 //!    open `/dev/null` on closed stdio ([`fill_closed_stdio`]); resolve the
-//!    user and group (name lookups read files and allocate); make paths
+//!    user and group (name lookups read files and allocate; they run the
+//!    system's own code, which may start a thread, so after them the
+//!    threads are counted again right before the first fork); make paths
 //!    absolute against the launching directory and build every C string;
 //!    walk the chroot, working and pid file directories and the log files'
 //!    one component at a time (`openat(O_PATH|O_NOFOLLOW)`, a symbolic link

@@ -174,28 +174,34 @@ pub(crate) fn set_ids(uid: unistd::Uid, gid: Gid) -> nix::Result<()> {
     unistd::setuid(uid)
 }
 
-/// The user's groups from the group database, `gid` first: macOS's
-/// `getgrouplist` takes `int` ids and says how many it found when the
-/// buffer is too small (nix has no wrapper there).
+/// The user's groups from the group database, `gid` first: at most 15,
+/// so that the look-up starts no thread; a user in more is refused with
+/// `EINVAL`. macOS's `getgrouplist` takes `int` ids (nix has no wrapper).
+///
+/// apple-oss-distributions/Libinfo (Libinfo-600,
+/// 39b70c515baee5b609e7e91693edbd934b6845a1) `lookup.subproj/libinfo.c`:
+/// `getgrouplist` (line 788) first calls `_check_groups("getgrouplist",
+/// *ngroups)` (line 791), which returns at once only `if (ngroups > 0 &&
+/// ngroups < NGROUPS_MAX)` (line 693, `NGROUPS_MAX` 16 in xnu's
+/// `bsd/sys/syslimits.h` line 104); otherwise, once per process, it
+/// `dispatch_async`s a log message onto a new queue (line 701): a
+/// libdispatch worker thread, started after the preflight's count and
+/// before the fork. `setgroups` takes at most 16 anyway, so only a user
+/// in exactly 16 groups loses.
 pub(crate) fn group_list(name: &std::ffi::CStr, gid: Gid) -> nix::Result<Vec<Gid>> {
-    let mut len: libc::c_int = 16;
-    loop {
-        let mut ids = vec![0 as libc::c_int; len as usize];
-        let mut found = len;
-        // SAFETY: a NUL-terminated name; a buffer of `found` ints that the
-        // call writes at most `found` of, updating `found`.
-        let res = unsafe {
-            libc::getgrouplist(name.as_ptr(), gid.as_raw() as libc::c_int, ids.as_mut_ptr(), &mut found)
-        };
-        if res == 0 {
-            ids.truncate(found.max(0) as usize);
-            return Ok(ids.into_iter().map(|id| Gid::from_raw(id as libc::gid_t)).collect());
-        }
-        if len >= 65_536 {
-            return Err(Errno::EINVAL);
-        }
-        len = found.max(len * 2);
+    const QUIET_MAX: usize = 15;
+    let mut ids = [0 as libc::c_int; QUIET_MAX];
+    let mut found = QUIET_MAX as libc::c_int;
+    // SAFETY: a NUL-terminated name; `found` (15) writable ints of ours,
+    // of which the call writes at most that many, updating `found`.
+    let res = unsafe {
+        libc::getgrouplist(name.as_ptr(), gid.as_raw() as libc::c_int, ids.as_mut_ptr(), &mut found)
+    };
+    if res != 0 {
+        return Err(Errno::EINVAL); // in more than 15 groups
     }
+    let found = usize::try_from(found).unwrap_or(0).min(QUIET_MAX);
+    Ok(ids[..found].iter().map(|&id| Gid::from_raw(id as libc::gid_t)).collect())
 }
 
 /// `setgroups`: macOS accepts at most `NGROUPS_MAX` (16); a user in more
