@@ -155,18 +155,43 @@ pub(crate) fn threads() -> Result<usize, crate::error::Error> {
 /// FreeBSD has `procctl(PROC_REAP_ACQUIRE)`.
 pub(crate) const SUBREAPER: bool = true;
 
-/// Becomes (or ceases to be) the reaper of our descendants' orphans.
+/// Whether [`subreaper`] made this process the reaper, and so may undo it.
+static ACQUIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Becomes (or ceases to be) the reaper of our descendants' orphans;
+/// ceasing undoes only what this function did.
+///
+/// freebsd-src `sys/kern/kern_procctl.c` (index id 76608141): `reap_acquire`
+/// fails with `EBUSY` when the process is a reaper already (`if
+/// ((p->p_treeflag & P_TREE_REAPER) != 0) return (EBUSY);`), and
+/// `reap_release` with `EINVAL` when it is not; releasing calls
+/// `reaper_abandon_children`, which hands the whole subtree to the next
+/// reaper up. So a program that was a reaper before the start keeps the
+/// role, and its orphans, after a failed one. Only processes forked after
+/// the acquire are reaped by us ("We do not reattach existing children"):
+/// the start acquires right before its fork.
 pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
+    use std::sync::atomic::Ordering;
+    if !on && !ACQUIRED.swap(false, Ordering::SeqCst) {
+        return Ok(()); // not ours to release
+    }
     let command = if on { libc::PROC_REAP_ACQUIRE } else { libc::PROC_REAP_RELEASE };
     let me = libc::id_t::from(std::process::id());
-    // SAFETY: PROC_REAP_ACQUIRE/RELEASE take no data (null) and act on this process only.
+    // SAFETY: PROC_REAP_ACQUIRE/RELEASE take no data (null, as
+    // `procctl_cmds_info` requires) and act on this process only.
     let res = unsafe { libc::procctl(libc::P_PID, me, command, std::ptr::null_mut()) };
-    // Unlike Linux's prctl, acquiring twice fails (EBUSY) and releasing
-    // what is not held too (EINVAL): both leave the state asked for.
-    if res == -1 && matches!((on, Errno::last()), (true, Errno::EBUSY) | (false, Errno::EINVAL)) {
-        return Ok(());
+    match (res, on) {
+        (0, true) => {
+            ACQUIRED.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+        (0, false) => Ok(()),
+        // A reaper already: the program's own role, kept, not ours.
+        (_, true) if Errno::last() == Errno::EBUSY => Ok(()),
+        // Released already: the state asked for.
+        (_, false) if Errno::last() == Errno::EINVAL => Ok(()),
+        _ => Err(Errno::last()),
     }
-    Errno::result(res).map(drop)
 }
 
 /// FreeBSD's `/dev/fd` lists only 0 to 2 unless fdescfs is mounted: it is

@@ -45,10 +45,30 @@ fn thread_count(stat: &[u8]) -> Option<usize> {
 #[cfg(linux_fast)]
 pub(crate) const SUBREAPER: bool = true;
 
+/// Whether [`subreaper`] made this process the subreaper, and so may undo it.
+#[cfg(linux_fast)]
+static ACQUIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// `PR_SET_CHILD_SUBREAPER`: orphans of our descendants become our children.
+/// Ceasing undoes only what this function did: a program that was a
+/// subreaper already (`PR_GET_CHILD_SUBREAPER`) stays one after a failed
+/// start, and its own orphans stay its own.
 #[cfg(linux_fast)]
 pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
-    nix::sys::prctl::set_child_subreaper(on)
+    use nix::sys::prctl::{get_child_subreaper, set_child_subreaper};
+    use std::sync::atomic::Ordering;
+    if !on {
+        return match ACQUIRED.swap(false, Ordering::SeqCst) {
+            true => set_child_subreaper(false),
+            false => Ok(()),
+        };
+    }
+    if get_child_subreaper()? {
+        return Ok(()); // the program's own role: not ours to release
+    }
+    set_child_subreaper(true)?;
+    ACQUIRED.store(true, Ordering::SeqCst);
+    Ok(())
 }
 
 /// `/proc/self/fd`, or `/dev/fd` (a link to it) under `daemon_portable`,
@@ -278,6 +298,43 @@ mod tests {
             let expected = if action == Action::Core { Action::Terminate } else { action };
             assert_eq!(default_action(number), expected, "{name}");
         }
+    }
+
+    /// Runs `check` in a child process (the subreaper role is the whole
+    /// process's, and tests run on threads): whether it returned true.
+    #[cfg(linux_fast)]
+    fn in_a_child(check: fn() -> bool) -> bool {
+        // SAFETY: the child makes only system calls (prctl) and atomic
+        // operations, then `_exit`s: nothing another thread of the test
+        // process held can be waited on.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            ForkResult::Child => {
+                let code = if check() { 0 } else { 1 };
+                // SAFETY: leaving the child at once, running nothing of the parent's.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                waitpid(child, None).expect("wait") == WaitStatus::Exited(child, 0)
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(linux_fast)]
+    fn a_subreaper_role_the_program_had_is_never_released() {
+        use nix::sys::prctl::{get_child_subreaper, set_child_subreaper};
+        assert!(in_a_child(|| {
+            set_child_subreaper(true).is_ok()
+                && super::subreaper(true).is_ok()
+                && super::subreaper(false).is_ok()
+                && get_child_subreaper() == Ok(true)
+        }));
+        assert!(in_a_child(|| {
+            super::subreaper(true).is_ok()
+                && get_child_subreaper() == Ok(true)
+                && super::subreaper(false).is_ok()
+                && get_child_subreaper() == Ok(false)
+        }));
     }
 
     #[test]
