@@ -225,8 +225,11 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
                 Ok(fd) => (fd, false),
                 Err(Errno::ENOENT) => continue, // removed since: create it
-                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-                Err(Errno::ELOOP) => return Err(Failure::Refused(Refusal::SymbolicLink)),
+                // O_NOFOLLOW reports a symbolic link as ELOOP (FreeBSD:
+                // EMLINK): say what it is.
+                Err(errno) if crate::sys::is_symlink_refusal(errno) => {
+                    return Err(Failure::Refused(Refusal::SymbolicLink));
+                }
                 Err(errno) => return Err(sys(errno)),
             },
             Err(errno) => return Err(sys(errno)),

@@ -98,6 +98,17 @@ fn filedesc_sysctl(mib: &[libc::c_int; 4], buf: Option<&mut [u8]>) -> Result<Rea
     }
 }
 
+/// Whether `open(O_NOFOLLOW)` failed with `errno` because the name is a
+/// symbolic link: `EMLINK` on FreeBSD, not `ELOOP`. freebsd-src
+/// `sys/kern/vfs_vnops.c` `vn_open_vnode` (index id 92818271): `if
+/// (vp->v_type == VLNK) { if ((fmode & O_PATH) == 0 || (fmode & FEXEC) !=
+/// 0) return (EMLINK); }`, the only `EMLINK` of `vn_open_cred` and
+/// `vn_open_vnode` (pjdfstest `open/16.t` expects it on FreeBSD). `ELOOP`
+/// still comes from a loop of links on the way.
+pub(crate) fn is_symlink_refusal(errno: Errno) -> bool {
+    matches!(errno, Errno::EMLINK | Errno::ELOOP)
+}
+
 /// Whether `ESRCH` about a pid can mean a live process this caller may not
 /// see, rather than none. `p_cansee` and `p_candebug` (freebsd-src
 /// `sys/kern/kern_prot.c`, index id 369545824) answer `ESRCH` through

@@ -94,6 +94,12 @@ pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
+/// Whether `open(O_NOFOLLOW)` failed with `errno` because the name is a
+/// symbolic link: `ELOOP` on Linux.
+pub(crate) fn is_symlink_refusal(errno: Errno) -> bool {
+    errno == Errno::ELOOP
+}
+
 /// Whether `ESRCH` about a pid can mean a live process this caller may not
 /// see (the portable proof's question, see `freebsd.rs`): not on Linux. A
 /// process outside the caller's pid namespace does answer `ESRCH`, but the

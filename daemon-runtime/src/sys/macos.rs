@@ -94,6 +94,14 @@ pub(crate) fn has_open(
     if count == MAX_FDS { None } else { Some(false) }
 }
 
+/// Whether `open(O_NOFOLLOW)` failed with `errno` because the name is a
+/// symbolic link: `ELOOP` on macOS (xnu `bsd/vfs/vfs_subr.c`
+/// `vn_authorize_open_existing`, line 8315 at xnu-11417.101.15: `if
+/// (vp->v_type == VLNK && (fmode & O_NOFOLLOW) != 0) return ELOOP;`).
+pub(crate) fn is_symlink_refusal(errno: Errno) -> bool {
+    errno == Errno::ELOOP
+}
+
 /// Whether `ESRCH` about a pid can mean a live process this caller may not
 /// see: not on macOS. xnu (xnu-11417.101.15) answers `ESRCH` only when
 /// `proc_find` finds no process (`bsd/kern/proc_info.c` `proc_pidinfo` and

@@ -117,6 +117,15 @@ pub(crate) use linux_or_freebsd::{group_list, set_groups, set_ids, setresuid_to_
 #[cfg(macos)]
 pub(crate) use macos::{group_list, set_groups, set_ids, setresuid_to_root};
 
+/// Whether an `open(O_NOFOLLOW)` error says the name is a symbolic link
+/// (`ELOOP`; FreeBSD's `EMLINK`).
+#[cfg(freebsd)]
+pub(crate) use freebsd::is_symlink_refusal;
+#[cfg(linux)]
+pub(crate) use linux::is_symlink_refusal;
+#[cfg(macos)]
+pub(crate) use macos::is_symlink_refusal;
+
 /// One component of a path opened without following it, and the target of
 /// a symbolic link opened that way.
 #[cfg(any(linux, freebsd))]
