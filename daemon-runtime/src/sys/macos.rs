@@ -229,11 +229,31 @@ pub(crate) fn set_groups(groups: &[Gid]) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
-/// One component, not followed if it is a symbolic link: macOS opens the
-/// link itself with `O_SYMLINK`, anything else read-only and non-blocking
-/// (a FIFO planted on the way must not hang the start).
+/// One component, not followed if it is a symbolic link. A directory is
+/// opened `O_SEARCH`, which needs only search (execute) permission, as
+/// Linux's and FreeBSD's `O_PATH` needs none: an execute-only directory on
+/// the way can be walked. Anything else (a symbolic link included) is
+/// opened as before: the link itself with `O_SYMLINK`, anything else
+/// read-only and non-blocking (a FIFO planted on the way must not hang the
+/// start).
+///
+/// xnu (xnu-11417.101.15): `bsd/sys/fcntl.h` lines 185-186, `O_EXEC`
+/// 0x40000000 and `O_SEARCH (O_EXEC | O_DIRECTORY)`, first in xnu-8792.41.9
+/// (macOS 13); `bsd/vfs/vfs_subr.c` `vn_authorize_open_existing` (line
+/// 8278) asks only `KAUTH_VNODE_SEARCH` of a directory opened so (line
+/// 8371), and for a non-directory `O_DIRECTORY` gives `ENOTDIR` (line 8306)
+/// before `O_NOFOLLOW` would give `ELOOP` (line 8315): a symbolic link
+/// answers `ENOTDIR`. Such a descriptor serves `openat` and `fchdir`
+/// (`bsd/vfs/vfs_syscalls.c` `fchdir`, line 4175: `KAUTH_VNODE_SEARCH`, no
+/// `FREAD`). A kernel before macOS 13 does not know the `O_EXEC` bit; how
+/// it takes it was not traced, so `EINVAL` falls back too.
 pub(crate) fn open_path(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Result<OwnedFd> {
     use nix::fcntl::OFlag;
+    let search = OFlag::from_bits_retain(libc::O_SEARCH) | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match nix::fcntl::openat(dir, name, search, nix::sys::stat::Mode::empty()) {
+        Err(Errno::ENOTDIR | Errno::EINVAL) => {}
+        other => return other,
+    }
     let flags = OFlag::from_bits_retain(libc::O_SYMLINK)
         | OFlag::O_RDONLY
         | OFlag::O_NONBLOCK
@@ -242,13 +262,45 @@ pub(crate) fn open_path(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Resu
     nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())
 }
 
-/// The target of the symbolic link `link` is a descriptor of: `freadlink`
-/// (macOS ≥ 13), since macOS's `readlinkat` takes no empty path.
+/// `freadlink`'s C type: `ssize_t freadlink(int, char *, size_t)`.
+type Freadlink = unsafe extern "C" fn(libc::c_int, *mut libc::c_char, libc::size_t) -> libc::ssize_t;
+
+/// `freadlink`, looked up once at run time: 0 not yet, 1 absent, else its
+/// address.
+static FREADLINK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `freadlink` is public only from macOS 13 (xnu `bsd/sys/unistd.h` line
+/// 192 at xnu-11417.101.15: `__API_AVAILABLE(macos(13.0), …)`; absent from
+/// xnu-8020.240.18's). libc binds it as an ordinary import, which dyld must
+/// resolve when the binary loads: every program using this crate would
+/// fail to start on macOS 11 and 12, whether or not it ever meets a
+/// symbolic link. Looked up with `dlsym` instead.
+fn freadlink() -> Option<Freadlink> {
+    use std::sync::atomic::Ordering;
+    let mut address = FREADLINK.load(Ordering::Acquire);
+    if address == 0 {
+        // SAFETY: RTLD_DEFAULT searches every loaded image; a NUL-terminated name.
+        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"freadlink".as_ptr()) };
+        address = if symbol.is_null() { 1 } else { symbol as usize };
+        FREADLINK.store(address, Ordering::Release);
+    }
+    // SAFETY: a non-null address dlsym gave for the symbol `freadlink`,
+    // whose C type is `Freadlink`'s.
+    (address > 1).then(|| unsafe { std::mem::transmute::<usize, Freadlink>(address) })
+}
+
+/// The target of the symbolic link `link` is a descriptor of (opened
+/// `O_SYMLINK`): `freadlink`, since macOS's `readlinkat` takes no empty
+/// path (xnu's `fcntl.h` has no `AT_EMPTY_PATH`). Before macOS 13, which
+/// has no `freadlink`, `ENOSYS`: a path through a symbolic link cannot be
+/// walked there (see the README's platform table).
 pub(crate) fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
     use std::os::fd::AsRawFd;
+    let freadlink = freadlink().ok_or(Errno::ENOSYS)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: the buffer is ours and `buf.len()` bytes long; the call writes at most that.
-    let len = unsafe { libc::freadlink(link.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: the buffer is ours and `buf.len()` bytes long; the call
+    // writes at most that many.
+    let len = unsafe { freadlink(link.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     let len = usize::try_from(Errno::result(len)?).map_err(|_| Errno::EINVAL)?;
     if len >= buf.len() {
         return Err(Errno::ENAMETOOLONG);
