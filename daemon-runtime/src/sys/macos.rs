@@ -114,7 +114,11 @@ pub(crate) fn esrch_is_ambiguous() -> bool {
     false
 }
 
-/// The kernel's thread count of this process: `proc_pidinfo(PROC_PIDTASKINFO)`.
+/// The kernel's thread count of this process: `proc_pidinfo(PROC_PIDTASKINFO)`,
+/// one system call; xnu (xnu-11417.101.15) `bsd/kern/proc_info.c`
+/// `proc_pidtaskinfo` (line 894) fills it through `fill_taskprocinfo`:
+/// `ptinfo->pti_threadnum = task->thread_count` (`osfmk/kern/bsd_kern.c`
+/// line 1120).
 pub(crate) fn threads() -> Result<usize, Error> {
     let failed = |errno| Error::Sys { step: Step::Preflight, errno };
     // SAFETY: `proc_taskinfo` is plain integers: all-zero is a valid value.
