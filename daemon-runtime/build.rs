@@ -18,6 +18,9 @@ fn main() {
         // Linux's own means: `/proc/locks`, `close_range`, the raw
         // `rt_sigaction`, `PR_SET_CHILD_SUBREAPER`, `pipe2`.
         linux_fast: { all(linux, not(daemon_portable)) },
+        // Linux under `daemon_portable`. Spelled here, once: rustdoc is not
+        // given RUSTFLAGS, so a raw `cfg(daemon_portable)` in the source would
+        // disagree with the aliases (which see it) in a doctest build.
         linux_portable: { all(linux, daemon_portable) },
         // The POSIX fallbacks: macOS, FreeBSD, Linux under `daemon_portable`.
         portable: { any(macos, freebsd, linux_portable) },

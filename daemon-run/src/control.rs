@@ -20,12 +20,15 @@ pub const FAILED: i32 = 1;
 /// Exit code: not running (`--status`, `--signal`).
 pub const NOT_RUNNING: i32 = 3;
 /// Exit code: the pid file or the kernel's list of locks could not be
-/// read, a signal could not be sent, or the pid file left could not be
-/// removed.
+/// read, the lock is held by a process that cannot be told (outside this
+/// pid namespace, or one this user may not inspect: never "not running"),
+/// a signal could not be sent, or the pid file left could not be removed.
 pub const UNKNOWN: i32 = 4;
 
 /// `--status`: prints the state on standard output and returns its LSB code:
-/// 0 running, 1 dead with a pid file left, 3 not running, 4 unknown.
+/// 0 running, 1 dead with a pid file left, 3 not running, 4 unknown (the
+/// error printed on standard error says why: "cannot tell whether the
+/// daemon runs: …" when the lock's holder cannot be told).
 pub fn status(pid_file: &Path) -> i32 {
     let status = match daemon_runtime::status(pid_file) {
         Ok(status) => status,
@@ -40,7 +43,8 @@ pub fn status(pid_file: &Path) -> i32 {
 }
 
 /// `--signal`: sends `signal` to the lock holder. 0 sent, 3 not running, 4
-/// the pid file could not be read or the signal not sent.
+/// the pid file could not be read, its lock's holder cannot be told, or the
+/// signal was not sent.
 pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
     match daemon_runtime::signal(pid_file, signal) {
         Ok(Some(_)) => OK,
@@ -55,7 +59,8 @@ pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
 /// `--stop`: follows `schedule` until the lock holder is gone (exited, and
 /// the lock released), then removes the pid file it left
 /// (`daemon_runtime::stop`). 0 gone (or was not running), 1 still there at
-/// the end of the schedule, 4 anything else failed.
+/// the end of the schedule, 4 anything else failed, a lock whose holder
+/// cannot be told included: nothing was signalled then.
 pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
     match daemon_runtime::stop(pid_file, schedule.options()) {
         Ok(_) => OK,

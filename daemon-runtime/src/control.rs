@@ -8,22 +8,35 @@
 //! and its pid may have been reused by an unrelated process, which must
 //! never be signalled; so may the pid `/proc/locks` names for a lock whose
 //! taker forked and exited. The holder is found without waiting for the
-//! lock (Linux never takes it; the portable proof's probe holds it for an
-//! instant only when it is free, and a start that meets it looks again),
-//! and it is signalled through the handle that pinned it while the proof
-//! was made (a pidfd, or a kqueue watching its exit), so that a pid reused
-//! in between cannot be hit.
+//! lock (a probe holds it for an instant only when it is free: Linux's
+//! shared one when `/proc/locks` lists nothing, the portable proof's
+//! exclusive one; a start that meets it looks again), and it is signalled
+//! through the handle that pinned it while the proof was made. A pidfd
+//! (Linux) names the process itself, so a pid reused in between cannot be
+//! hit. A kqueue watching its exit (macOS, FreeBSD) only reports the exit:
+//! `kill` is sent by number once the watch shows none, so a pid reused in
+//! between could be hit only if the process exited, was reaped and its pid
+//! was handed out again between that look and the `kill`.
 //!
 //! The path is walked as a start walks it (symbolic links followed only
 //! when root or the caller owns them). `stop` follows a schedule of
-//! signals ([`StopOptions`]) until the process has exited (its pidfd says
-//! so) and the lock is free, then removes the file through the walked
-//! directory.
+//! signals ([`StopOptions`]) until the process has exited (its pidfd or
+//! kqueue says so) and the lock is free, then removes the file through the
+//! walked directory.
 //!
 //! On Linux, a user who cannot read `/proc/PID/fdinfo` of the holder (anyone
 //! but root asking about a root daemon) gets the pid of a live process that
 //! `/proc/locks` lists as holding an exclusive lock on the file, unproven;
-//! such a user could not signal it anyway. Elsewhere that user gets `Stale`.
+//! such a user could not signal it anyway.
+//!
+//! "Cannot tell" is never "not running": when an exclusive lock is held,
+//! or may be, by a process that cannot be told (one outside the caller's
+//! pid namespace, which `/proc/locks` does not list; on macOS and FreeBSD,
+//! where the proof goes by the pid written in the file, no pid written, or
+//! a process this user may not inspect), `status`, `stop` and `signal`
+//! fail with an error that says why (`cannot tell whether the daemon runs:
+//! its lock is held by a process this user cannot inspect`), and nothing
+//! is signalled or removed.
 
 use std::ffi::CString;
 use std::io;
@@ -61,9 +74,10 @@ pub enum Status {
         /// The lock holder's pid, proven (never only the file's word).
         pid: u32,
     },
-    /// The file exists but no live process is proven to hold its exclusive
-    /// lock (the daemon was killed, or only a shared lock is held, or the
-    /// holder cannot be named: see the README's platform table).
+    /// The file exists but no live process holds its exclusive lock (the
+    /// daemon was killed, or only a shared lock is held, or the exclusive
+    /// lock's holder is proven not to be a daemon of this file). A holder
+    /// that cannot be told is an error, never `Stale`.
     Stale,
     /// There is no pid file.
     Absent,
@@ -89,7 +103,9 @@ impl Status {
 ///
 /// # Errors
 ///
-/// Opening the file (other than "not found"), or reading `/proc/locks`.
+/// Opening the file (other than "not found"), or reading `/proc/locks`;
+/// `cannot tell whether the daemon runs: …` when the file's exclusive lock
+/// is held by a process that cannot be told (LSB status 4, "unknown").
 ///
 /// ```no_run
 /// let running = matches!(daemon_runtime::status("/run/myd.pid")?, daemon_runtime::Status::Running { .. });
@@ -101,7 +117,7 @@ pub fn status(path: impl AsRef<Path>) -> io::Result<Status> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Status::Absent),
         Err(error) => return Err(error),
     };
-    Ok(match file.live_holder() {
+    Ok(match file.live_holder()? {
         Some(holder) => Status::Running { pid: holder.pid },
         None => Status::Stale,
     })
@@ -131,7 +147,8 @@ pub enum Stopped {
         /// The pid that was killed.
         pid: u32,
     },
-    /// Nothing held the lock: nothing was signalled.
+    /// No daemon held the lock (none at all, or a stale file): nothing was
+    /// signalled.
     NotRunning,
 }
 
@@ -255,24 +272,27 @@ impl Default for StopOptions {
 /// Stops the daemon holding the lock of the pid file at `path`, following
 /// `options`: sends each signal in turn, as long as the daemon is still
 /// there, and waits after each for it to be gone. Gone means both: the
-/// process has exited (its pidfd says so at once), and no process holds
+/// process has exited (its pidfd or kqueue says so at once), and no process holds
 /// the file's lock any more (children the daemon forked inherit it and may
 /// hold it a little longer), or a new start holds it. Then the file is
 /// removed (the daemon may have dropped the privileges it needed to remove
 /// it itself), unless a new start holds it.
 ///
 /// Only a process proven to hold the lock is ever signalled, never the pid
-/// written in a stale file, and every signal goes through the pidfd that
-/// pinned it during the proof. A stale file, which no live process holds,
-/// is removed and nothing is signalled.
+/// written in a stale file, and every signal goes through the handle that
+/// pinned it during the proof (see the module's text for what a kqueue
+/// pins). A stale file, which no live process holds, is removed and
+/// nothing is signalled.
 ///
 /// # Errors
 ///
 /// Reading the file or `/proc/locks`, sending a signal, removing the file
-/// once the daemon is gone (`not removed: …`); `TimedOut` when the
-/// schedule ran out with the daemon still there: `pid N is still running
-/// after the schedule`, or `pid N has exited, but processes it left still
-/// hold the lock`. Off Linux, `Unsupported`.
+/// once the daemon is gone (`not removed: …`); `cannot tell whether the
+/// daemon runs: …` (nothing signalled, nothing removed) when the lock is
+/// held by a process that cannot be told; `TimedOut` when the schedule ran
+/// out with the daemon still there: `pid N is still running after the
+/// schedule`, or `pid N has exited, but processes it left still hold the
+/// lock`.
 ///
 /// ```no_run
 /// use daemon_runtime::StopOptions;
@@ -285,7 +305,7 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, process }) = file.live_holder() else {
+    let Some(Holder { pid, process }) = file.live_holder()? else {
         file.remove()?;
         return Ok(Stopped::NotRunning);
     };
@@ -318,7 +338,9 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
 ///
 /// # Errors
 ///
-/// Reading the file or `/proc/locks`, opening a pidfd, sending the signal.
+/// Reading the file or `/proc/locks`, opening a pidfd, sending the signal;
+/// `cannot tell whether the daemon runs: …` when the lock is held by a
+/// process that cannot be told.
 ///
 /// ```no_run
 /// let reloaded = daemon_runtime::signal("/run/myd.pid", daemon_runtime::Signal::SIGHUP)?;
@@ -330,7 +352,7 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, process }) = file.live_holder() else { return Ok(None) };
+    let Some(Holder { pid, process }) = file.live_holder()? else { return Ok(None) };
     process.signal(signal)?;
     Ok(Some(pid))
 }
@@ -362,9 +384,17 @@ impl PidPath {
         Ok(PidPath { dir, name, file, opened, proc })
     }
 
-    /// The live process proven to hold the file's exclusive lock, if any.
-    fn live_holder(&self) -> Option<Holder> {
-        lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened).into_held()
+    /// The live process proven to hold the file's exclusive lock, if any;
+    /// an error when an exclusive lock is held, or may be, by a process
+    /// that cannot be told: "cannot tell" is never "not running".
+    fn live_holder(&self) -> io::Result<Option<Holder>> {
+        match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
+            Proof::Held(holder) => Ok(Some(holder)),
+            Proof::Foreign | Proof::Free => Ok(None),
+            Proof::Hidden(why) => {
+                Err(io::Error::other(format!("cannot tell whether the daemon runs: {why}")))
+            }
+        }
     }
 
     /// Waits until `deadline` for the lock to be free of the daemon `stopped`
@@ -376,7 +406,9 @@ impl PidPath {
         loop {
             match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
                 Proof::Held(holder) if holder.pid != stopped => return true,
-                Proof::Unseen => return true,
+                // Free; or held by someone this caller cannot see, who is
+                // not the daemon it saw exit (`remove` leaves a held file).
+                Proof::Free | Proof::Hidden(_) => return true,
                 Proof::Held(_) | Proof::Foreign => {}
             }
             let left = deadline.left();

@@ -93,7 +93,9 @@
 //!    the calling thread, and locks held by the others would stay locked
 //!    forever), or that is PID 1 of its namespace (detaching would end it);
 //!    open `/dev/null` on closed stdio ([`fill_closed_stdio`]); resolve the
-//!    user and group (name lookups read files and allocate); make paths
+//!    user and group (name lookups read files and allocate; they run the
+//!    system's own code, which may start a thread, so after them the
+//!    threads are counted again right before the first fork); make paths
 //!    absolute against the launching directory and build every C string;
 //!    walk the chroot, working and pid file directories and the log files'
 //!    one component at a time (`openat(O_PATH|O_NOFOLLOW)`, a symbolic link
@@ -368,25 +370,32 @@
 //!
 //! # Platforms
 //!
-//! Linux (glibc or musl) is the platform it is tested on, with its fast
-//! paths: `/proc`, `close_range`, pidfds, `PR_SET_CHILD_SUBREAPER`,
-//! `SO_PASSCRED`. macOS and FreeBSD build and run every step by their own
-//! means (`proc_pidinfo` or `sysctl` for the thread count, a `/dev/fd`
-//! listing or `close_range`, libc `sigaction`, `procctl(PROC_REAP_ACQUIRE)`
-//! on FreeBSD; on macOS, which has no subreaper, the intermediate process
-//! stays the daemon's parent until the start's verdict). There a pid file's lock holder, for
-//! a start, [`status`], [`stop`] and [`signal`], is proven from the pid
+//! Linux (glibc) is the platform it is tested on, with its fast paths:
+//! `/proc`, `close_range`, pidfds, `PR_SET_CHILD_SUBREAPER`,
+//! `SO_PASSCRED`; the POSIX fallbacks macOS and FreeBSD take are tested on
+//! Linux too, built with `--cfg daemon_portable`. musl is compiled, not
+//! tested. macOS and FreeBSD are compiled, and what the code assumes of
+//! their kernels is traced to their sources (cited beside the code), but
+//! no step has run on either: they take their own means (`proc_pidinfo`
+//! or `sysctl` for the thread count, a `/dev/fd` listing or `close_range`,
+//! libc `sigaction`, `procctl(PROC_REAP_ACQUIRE)` on FreeBSD; on macOS,
+//! which has no subreaper, the intermediate process stays the daemon's
+//! parent until the start's verdict). There a pid file's lock holder, for
+//! a start, [`status`], [`stop`] and [`signal`], is taken from the pid
 //! written in the file: the lock refuses a non-blocking `flock`, that
-//! process (pinned by a kqueue `EVFILT_PROC` watch) has the file open
+//! process (watched by a kqueue `EVFILT_PROC`, which reports its exit but
+//! does not hold its pid as a pidfd does) has the file open
 //! (`proc_pidinfo`, `sysctl(KERN_PROC_FILEDESC)`), and it is signalled only
-//! while the watch shows it has not exited; a holder the file does not name
-//! is never found, so never signalled. What has no safe means there is
-//! refused with [`Error::Unsupported`] or
+//! while the watch shows it has not exited; a holder the file does not
+//! name is never found, so never signalled, and one that cannot be
+//! inspected is "cannot tell", an error, never "not running". What has no
+//! safe means there is refused with [`Error::Unsupported`] or
 //! [`std::io::ErrorKind::Unsupported`]: [`Daemon::exec_notify`] and
-//! [`NotifyReceiver`];
-//! `$NOTIFY_SOCKET` is ignored.
-//! The README's platform table says what each step uses where, the minimum
-//! versions, and what CI compiles and runs.
+//! [`NotifyReceiver`]; `$NOTIFY_SOCKET` is ignored. Any other system gets
+//! one compile error.
+//! The README's platform table says what each step uses where, how each
+//! row is known (run here, traced to the kernel's source, or compiled),
+//! the minimum versions, and what CI compiles and runs.
 //!
 //! # Under a service manager
 //!

@@ -55,19 +55,40 @@ pub(crate) enum Proof {
     /// file names a process that does not have it open (the portable proof).
     /// The file is no daemon's.
     Foreign,
-    /// Nothing is known either way: no lock is seen (none at all, or
-    /// released since), or one is held by a process that cannot be named or
-    /// inspected (from a pid namespace outside ours; with no pid, or an
-    /// unreadable one, written in the file).
-    Unseen,
+    /// No exclusive lock is held: none at all, or released since (or only
+    /// a shared one that no listing shows). Nobody runs.
+    Free,
+    /// An exclusive lock is held, or may be, but who holds it cannot be
+    /// told: never "nobody runs", never "no daemon's" (issue 22).
+    Hidden(Hidden),
 }
 
-impl Proof {
-    /// The proven holder, if any: what `status`, `stop` and `signal` act on.
-    pub(crate) fn into_held(self) -> Option<Holder> {
-        match self {
-            Proof::Held(holder) => Some(holder),
-            Proof::Foreign | Proof::Unseen => None,
-        }
+/// Why the holder of an exclusive lock cannot be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "Linux's proof gives the first, the portable one the others")]
+pub(crate) enum Hidden {
+    /// `/proc/locks` does not list it: held by a process outside this pid
+    /// namespace (or by one whose taker, gone, this namespace never saw).
+    OtherNamespace,
+    /// The file names a process this user may not inspect (another user's,
+    /// or one a visibility policy hides).
+    Uninspectable,
+    /// The file names no process to check (none written, or a pid that
+    /// kept changing).
+    Unnamed,
+    /// The lock, or the kernel's listing of it, could not be read.
+    Unreadable,
+}
+
+impl std::fmt::Display for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Hidden::OtherNamespace => {
+                "its lock is held from outside this pid namespace, which cannot be inspected"
+            }
+            Hidden::Uninspectable => "its lock is held by a process this user cannot inspect",
+            Hidden::Unnamed => "its lock is held, and the file names no process to check",
+            Hidden::Unreadable => "its lock, or the kernel's list of locks, cannot be read",
+        })
     }
 }

@@ -1,11 +1,11 @@
 //! Who holds a pid file's lock, proven from the file itself, where no lock
 //! listing names the holders: macOS, FreeBSD, and Linux built with `--cfg
-//! daemon_portable` (so that Linux's tests run it; `proc_locks.rs` is Linux's
-//! fast path). Allocation-free, as a daemon runs it between the forks,
-//! inside its chroot.
+//! daemon_portable` (so that Linux's tests run it; `proc_locks.rs` is
+//! Linux's fast path). Allocation-free, as a daemon runs it between the
+//! forks, inside its chroot.
 //!
-//! Only an exclusive `flock` held by a live process counts, and the proof
-//! of one is, in this order:
+//! Only an exclusive `flock` held by a live process counts, and the
+//! evidence of one is, in this order:
 //!
 //! 1. the lock: `flock(LOCK_EX|LOCK_NB)` on the caller's own descriptor of
 //!    the file fails with `EWOULDBLOCK`, and so does `flock(LOCK_SH|LOCK_NB)`
@@ -13,28 +13,38 @@
 //!    gets is released at once: it was free, or only shared;
 //! 2. the pid written in the file (only a daemon writes it, once it holds
 //!    the lock), pinned before it is checked ([`ProcessHandle`]: a pidfd on
-//!    Linux, a kqueue `EVFILT_PROC` watch on macOS and FreeBSD, refused with
-//!    `ESRCH` for a pid no process has);
+//!    Linux; a kqueue `EVFILT_PROC` watch on macOS and FreeBSD, refused with
+//!    `ESRCH` for a pid no process has, which reports the exit but does not
+//!    hold the pid the way a pidfd does: see `kqueue.rs`);
 //! 3. that very process has this file (same device and inode) open through
 //!    a descriptor other than the caller's probe: `/proc/PID/fd` on Linux,
 //!    `proc_pidinfo`/`proc_pidfdinfo` on macOS, `KERN_PROC_FILEDESC` records
-//!    with `KF_FLAG_HASLOCK` on FreeBSD (`sys::has_open`);
+//!    with `KF_FLAG_HASLOCK` on FreeBSD (`flock` was called on that open
+//!    file and not undone, which a failed `flock` also leaves set: see
+//!    `sys/freebsd.rs`);
 //! 4. and it has not exited after the check, so the check looked at it and
 //!    not at a successor of its pid.
 //!
-//! A file naming no process, or one that does not have it open, is no
-//! daemon's and is never signalled: a pid reused since its daemon died is
-//! taken for the holder only if that process has this very pid file open
-//! while someone holds its exclusive lock. Linux proves more (the lock
-//! belongs to the holder's own open file description, `/proc/PID/fdinfo`).
+//! No process can tell which open file holds the lock here, so this is
+//! evidence, not Linux's proof (the lock on the holder's own open file
+//! description, `/proc/PID/fdinfo`): the one false positive is a process
+//! whose pid the file names, that has it open, and whose own `flock` on it
+//! failed (an older instance still shutting down, say).
+//!
+//! A pid no process has, or one whose process does not have the file open,
+//! is no daemon's and is never signalled: a pid reused since its daemon
+//! died is taken for the holder only if that process has this very pid
+//! file open while someone holds its exclusive lock.
 //!
 //! The lock's holder is not named, so a starter that has locked the file
 //! but not written its pid yet looks like a stranger's lock: the verdicts
-//! "held by no daemon" (the file is replaced) and "nothing known" are only
+//! "held by no daemon" (the file is replaced) and "cannot tell" are only
 //! given once the pid written has not changed for [`SETTLE`]; a holder
-//! proven, a lock released or only shared are answered at once. A user who
-//! may not inspect the holder (another user's process) gets "nothing
-//! known", where Linux trusts the kernel's lock listing.
+//! proven, a lock released or only shared are answered at once. "Cannot
+//! tell" ([`Hidden`]) is never "not running": no pid written, or one whose
+//! process this user may not inspect (another user's; a visibility policy
+//! that answers `ESRCH` for a live process, [`esrch_is_ambiguous`]), where
+//! Linux trusts the kernel's lock listing.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
@@ -43,8 +53,8 @@ use nix::errno::Errno;
 use nix::sys::stat::FileStat;
 
 use crate::lock::pid_text::written_pid;
-use crate::lock::{Holder, Proof, flock};
-use crate::sys::{Inode, ProcessHandle, has_open, inode};
+use crate::lock::{Hidden, Holder, Proof, flock};
+use crate::sys::{Inode, ProcessHandle, esrch_is_ambiguous, has_open, inode};
 
 /// How long an unproven exclusive lock is watched before it is judged: far
 /// longer than a starter takes from its lock to its pid written (a few
@@ -68,20 +78,21 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
     let (mut last, mut same) = (None, 0);
     for _ in 0..MAX_LOOKS {
         match lock_of(file) {
-            Lock::Free => return Proof::Unseen, // released since: look again
+            Lock::Free => return Proof::Free, // none, or released since
             Lock::Shared => return Proof::Foreign,
             Lock::Exclusive => {}
-            Lock::Unknown => return Proof::Unseen,
+            Lock::Unknown => return Proof::Hidden(Hidden::Unreadable),
         }
         let written = written_pid(file);
         let verdict = match written {
             Some(pid) => prove(proc, pid, key, file),
-            None => Verdict::Unknown, // a starter that has not written yet, or a stranger
+            // A starter that has not written yet, or a stranger.
+            None => Verdict::Unknown(Hidden::Unnamed),
         };
-        let stranger = match verdict {
+        let hidden = match verdict {
             Verdict::Held(holder) => return Proof::Held(holder),
-            Verdict::NotHolding => true,
-            Verdict::Unknown => false,
+            Verdict::NotHolding => None,
+            Verdict::Unknown(why) => Some(why),
         };
         if written == last {
             same += 1;
@@ -89,11 +100,12 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
             (last, same) = (written, 1);
         }
         if same >= SETTLE_LOOKS {
-            return if stranger { Proof::Foreign } else { Proof::Unseen };
+            return hidden.map_or(Proof::Foreign, Proof::Hidden);
         }
         std::thread::sleep(LOOK_EVERY);
     }
-    Proof::Unseen
+    // The pid written kept changing.
+    Proof::Hidden(Hidden::Unnamed)
 }
 
 /// What a `flock` probe of the file says.
@@ -128,9 +140,9 @@ enum Verdict {
     Held(Holder),
     /// No process has that pid, or it does not have the file open.
     NotHolding,
-    /// It cannot be told (no pid written, a process that may not be
-    /// inspected, too many descriptors to read).
-    Unknown,
+    /// It cannot be told, and why (no pid written, a process that may not
+    /// be inspected, too many descriptors to read).
+    Unknown(Hidden),
 }
 
 /// Whether process `pid` holds the file `key` names open: pinned first,
@@ -139,17 +151,23 @@ enum Verdict {
 fn prove(proc: Option<BorrowedFd<'_>>, pid: u32, key: Inode, probe: BorrowedFd<'_>) -> Verdict {
     let process = match ProcessHandle::open(pid) {
         Ok(process) => process,
-        // No such process; or a thread of another (Linux), which no daemon writes.
-        Err(error) if matches!(error.raw_os_error(), Some(libc::ESRCH | libc::EINVAL)) => {
-            return Verdict::NotHolding;
+        // No such process, unless a visibility policy hides live ones from
+        // this caller (FreeBSD's `see_other_uids`: `esrch_is_ambiguous`).
+        Err(error) if error.raw_os_error() == Some(libc::ESRCH) => {
+            return match esrch_is_ambiguous() {
+                true => Verdict::Unknown(Hidden::Uninspectable),
+                false => Verdict::NotHolding,
+            };
         }
-        Err(_) => return Verdict::Unknown,
+        // A thread of another process (Linux), which no daemon writes.
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => return Verdict::NotHolding,
+        Err(_) => return Verdict::Unknown(Hidden::Uninspectable),
     };
     let skip = (pid == std::process::id()).then(|| probe.as_raw_fd());
     match has_open(proc, pid, key, skip) {
         Some(true) if process.alive() => Verdict::Held(Holder { pid, process }),
         Some(_) => Verdict::NotHolding,
-        None => Verdict::Unknown,
+        None => Verdict::Unknown(Hidden::Uninspectable),
     }
 }
 
@@ -175,16 +193,16 @@ mod tests {
         std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
         let holder = std::fs::File::open(&path).unwrap();
         let probe = std::fs::File::open(&path).unwrap();
-        assert!(matches!(examine(&probe), Proof::Unseen), "nobody locked it");
+        assert!(matches!(examine(&probe), Proof::Free), "nobody locked it");
         flock_ok(&holder, libc::LOCK_SH);
         assert!(matches!(examine(&probe), Proof::Foreign), "a shared lock proves nothing");
         flock_ok(&holder, libc::LOCK_EX);
-        let found = examine(&probe).into_held().expect("our lock");
+        let Proof::Held(found) = examine(&probe) else { panic!("our lock") };
         assert_eq!(found.pid, std::process::id());
         // The probe got no lock: the holder's is intact.
         assert_eq!(flock(probe.as_fd(), libc::LOCK_EX | libc::LOCK_NB), Err(Errno::EWOULDBLOCK));
         drop(holder);
-        assert!(matches!(examine(&probe), Proof::Unseen), "released");
+        assert!(matches!(examine(&probe), Proof::Free), "released");
     }
 
     #[test]
@@ -207,7 +225,7 @@ mod tests {
         }
         assert!(matches!(examine(&probe), Proof::Foreign), "the file names us, who do not hold it");
         std::fs::write(&path, "").unwrap();
-        assert!(matches!(examine(&probe), Proof::Unseen), "no pid: nothing known");
+        assert!(matches!(examine(&probe), Proof::Hidden(Hidden::Unnamed)), "no pid: cannot tell");
         locker.kill().unwrap();
         locker.wait().unwrap();
     }

@@ -2,8 +2,7 @@
 //! `signal` all decide by. Allocation-free, so a daemon between the forks
 //! (and inside its chroot, through a `/proc` descriptor opened before) can
 //! run it. Linux's fast path, through `/proc/locks`; macOS, FreeBSD and
-//! `--cfg daemon_portable` prove it from the file instead
-//! (`probe.rs`).
+//! `--cfg daemon_portable` prove it from the file instead (`probe.rs`).
 //!
 //! Only an exclusive `flock` held by a live process counts. The candidates
 //! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
@@ -18,7 +17,9 @@
 //!
 //! When `/proc/PID/fd` cannot be read (a user asking about a root daemon), a
 //! live pid of a `/proc/locks` `WRITE` entry is taken as it is: that user
-//! could not signal it anyway.
+//! could not signal it anyway. A lock `/proc/locks` does not list at all
+//! (held from outside this pid namespace) is never "free": a shared probe
+//! tells it from no lock, and the answer is "cannot tell" ([`Hidden`]).
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -28,7 +29,7 @@ use nix::sys::stat::{FileStat, Mode};
 use nix::unistd;
 
 use crate::lock::pid_text::{PathBuf64, parse_decimal, written_pid};
-use crate::lock::{Holder, Proof};
+use crate::lock::{Hidden, Holder, Proof};
 use crate::sys::{self as proc_fds, ProcessHandle};
 
 /// The most `WRITE` entries on one file taken from `/proc/locks` (one is
@@ -38,36 +39,77 @@ const MAX_CANDIDATES: usize = 8;
 /// What the locks on `file` (whose `stat` is `opened`) prove, and the live
 /// process proven to hold its exclusive `flock`, if any. `proc` is a
 /// descriptor of `/proc`; without one nothing can be seen.
+///
+/// `/proc/locks` lists only the locks whose taker this `/proc`'s pid
+/// namespace can name (torvalds/linux `fs/locks.c` `locks_show`: `if
+/// (locks_translate_pid(cur, proc_pidns) == 0) return 0;`), so a file with
+/// nothing listed may still be locked from outside the namespace: then a
+/// shared `flock` probe tells (see [`unlisted`]).
 pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
-    let Some(proc) = proc else { return Proof::Unseen };
+    let Some(proc) = proc else { return Proof::Hidden(Hidden::Unreadable) };
     let key = Key::of(opened);
+    // A lock taken between the listing and the probe is listed on a second look.
+    for _ in 0..2 {
+        if let Some(proof) = look(proc, file, key) {
+            return proof;
+        }
+    }
+    Proof::Hidden(Hidden::OtherNamespace)
+}
+
+/// One look at `/proc/locks` and the pid written in the file; `None` when
+/// nothing is listed and yet an exclusive lock is held.
+fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
     let (mut listed, mut invisible) = (false, false);
-    if let Ok(locks) = fcntl::openat(proc, c"locks", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
-        let mut buf = [0u8; 4096];
-        let _ = each_line(locks.as_fd(), &mut buf, |line| {
-            let Some(entry) = Entry::parse(line).filter(|entry| entry.key == key) else { return false };
-            listed = true;
-            invisible |= entry.pid == 0;
-            if entry.write && entry.pid != 0 && !candidates[..count].contains(&entry.pid) {
-                candidates[count] = entry.pid;
-                count += 1;
-            }
-            count == MAX_CANDIDATES
+    let read =
+        fcntl::openat(proc, c"locks", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).and_then(|locks| {
+            let mut buf = [0u8; 4096];
+            each_line(locks.as_fd(), &mut buf, |line| {
+                let Some(entry) = Entry::parse(line).filter(|entry| entry.key == key) else { return false };
+                listed = true;
+                // 0: a taker this namespace cannot name (older kernels list it so).
+                invisible |= entry.write && entry.pid == 0;
+                if entry.write && entry.pid != 0 && !candidates[..count].contains(&entry.pid) {
+                    candidates[count] = entry.pid;
+                    count += 1;
+                }
+                count == MAX_CANDIDATES
+            })
         });
-    }
     for &pid in &candidates[..count] {
         if let Some(holder) = prove(proc, pid, key, true) {
-            return Proof::Held(holder);
+            return Some(Proof::Held(holder));
         }
     }
     if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
         && let Some(holder) = prove(proc, written, key, false)
     {
-        return Proof::Held(holder);
+        return Some(Proof::Held(holder));
     }
-    if listed && !invisible { Proof::Foreign } else { Proof::Unseen }
+    Some(match (read, listed, invisible) {
+        (Err(_), _, _) => Proof::Hidden(Hidden::Unreadable),
+        (Ok(()), _, true) => Proof::Hidden(Hidden::OtherNamespace),
+        (Ok(()), true, false) => Proof::Foreign,
+        (Ok(()), false, false) => return unlisted(file),
+    })
+}
+
+/// Nothing listed: free, unless an exclusive lock that `/proc/locks` does
+/// not show is held, which a shared `flock` probe on the caller's own
+/// descriptor refuses (`EWOULDBLOCK`). A shared lock the probe gets is
+/// released at once; a start that meets it sees it listed under the
+/// caller's pid, as a shared lock, and looks past it.
+fn unlisted(file: BorrowedFd<'_>) -> Option<Proof> {
+    match crate::lock::flock(file, libc::LOCK_SH | libc::LOCK_NB) {
+        Ok(()) => {
+            let _ = crate::lock::flock(file, libc::LOCK_UN);
+            Some(Proof::Free)
+        }
+        Err(Errno::EWOULDBLOCK) => None,
+        Err(_) => Some(Proof::Hidden(Hidden::Unreadable)),
+    }
 }
 
 /// Proves that `pid` holds an exclusive lock on the file `key` names.
@@ -240,11 +282,11 @@ mod tests {
             return;
         };
         let proof = || examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
-        assert!(matches!(proof(), Proof::Unseen), "nobody locked it");
+        assert!(matches!(proof(), Proof::Free), "nobody locked it");
         crate::lock::flock(&file, libc::LOCK_SH).unwrap();
         assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
         crate::lock::flock(&file, libc::LOCK_EX).unwrap();
-        let found = proof().into_held().expect("our lock");
+        let Proof::Held(found) = proof() else { panic!("our lock") };
         assert_eq!(found.pid, std::process::id());
     }
 

@@ -215,14 +215,22 @@ impl Daemon {
         logs::remember(self.stdout.clone(), self.stderr.clone(), log_owner(plan.daemon.credentials.as_ref()));
         drop(self);
 
+        let looked_up = plan.daemon.credentials.is_some();
         let Plan { launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
             STARTED.store(true, Ordering::Relaxed);
             return daemon.in_foreground(&launcher.paths, init);
         };
+        // The user and group look-ups ran foreign code (NSS modules on Linux
+        // and FreeBSD, opendirectoryd's client on macOS), which may have
+        // started a thread since the preflight counted: counted again.
+        if looked_up {
+            preflight::ensure_single_threaded()?;
+        }
         crate::start::launcher::adopt_orphans()?;
         // SAFETY: what makes the child sound is the preflight: the process
-        // runs one thread (checked above, and nothing since starts one), so
+        // runs one thread (counted then, and again just above when a look-up
+        // ran code not ours; our own code since starts none), so
         // the child's copy of every lock, the allocator's included, is
         // unlocked, and the child may allocate as any single-threaded
         // process may. The child does not need to be async-signal-safe; by

@@ -225,8 +225,11 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
                 Ok(fd) => (fd, false),
                 Err(Errno::ENOENT) => continue, // removed since: create it
-                // O_NOFOLLOW reports a symbolic link as ELOOP: say what it is.
-                Err(Errno::ELOOP) => return Err(Failure::Refused(Refusal::SymbolicLink)),
+                // O_NOFOLLOW reports a symbolic link as ELOOP (FreeBSD:
+                // EMLINK): say what it is.
+                Err(errno) if crate::sys::is_symlink_refusal(errno) => {
+                    return Err(Failure::Refused(Refusal::SymbolicLink));
+                }
                 Err(errno) => return Err(sys(errno)),
             },
             Err(errno) => return Err(sys(errno)),
@@ -250,10 +253,10 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
                     // Locked, but by no live daemon (a shared lock, or a
                     // taker that exited): not a pid file of ours. Replace it.
                     Proof::Foreign => replace(dir, name, inode(&opened)).map_err(sys)?,
-                    // A lock no listing shows: released since (try again),
-                    // or held where we cannot see. Never replaced.
-                    Proof::Unseen if unseen < UNSEEN_RETRIES => unseen += 1,
-                    Proof::Unseen => return Err(Failure::AlreadyRunning(None)),
+                    // Released since (try again), or held by a process that
+                    // cannot be told (look again, then refuse). Never replaced.
+                    Proof::Free | Proof::Hidden(_) if unseen < UNSEEN_RETRIES => unseen += 1,
+                    Proof::Free | Proof::Hidden(_) => return Err(Failure::AlreadyRunning(None)),
                 }
                 continue;
             }

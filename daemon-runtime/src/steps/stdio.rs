@@ -29,7 +29,8 @@ const LOG_MODE: libc::mode_t = 0o640;
 pub(crate) fn open(path: &Path, owner: u32) -> Result<OwnedFd, Error> {
     let refused = |reason| Error::Refused { step: Step::Stdio, path: path.to_path_buf(), reason };
     let error = |errno| match errno {
-        Errno::ELOOP => refused(Refusal::SymbolicLink),
+        // O_NOFOLLOW on a symbolic link: ELOOP (FreeBSD: EMLINK).
+        errno if crate::sys::is_symlink_refusal(errno) => refused(Refusal::SymbolicLink),
         // A FIFO with no reader (ENXIO), a directory (EISDIR).
         Errno::ENXIO | Errno::EISDIR => refused(Refusal::NotRegular),
         errno => Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno },

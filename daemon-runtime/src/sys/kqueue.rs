@@ -1,10 +1,24 @@
 //! macOS's and FreeBSD's [`ProcessHandle`]: a kqueue watching one pid's
-//! `EVFILT_PROC`/`NOTE_EXIT`, which pins the process as a pidfd does on
-//! Linux. The watch is registered before the process is checked (it fails
-//! with `ESRCH` for a pid no process has), so an exit after that is never
-//! missed: until the queue reports it, the pid names the process that was
-//! checked (an exited process keeps its pid until it is reaped).
-//! Allocation-free.
+//! `EVFILT_PROC`/`NOTE_EXIT`. Allocation-free.
+//!
+//! What it proves is less than a pidfd. The watch is registered before the
+//! process is checked, and registration fails with `ESRCH` for a pid no
+//! process has, so an exit after that is never missed: until the queue
+//! reports one, the pid named the process that was checked. But the watch
+//! does not hold the pid: a signal is sent by number, with `kill(2)`, once
+//! the queue shows no exit, and it could reach another process only if
+//! this one exited, was reaped by its parent and its pid was handed out
+//! again between that look and the `kill` (a zombie keeps its pid until
+//! reaped). A pidfd (Linux) names the process itself and has no such gap.
+//!
+//! The kernels: xnu `bsd/kern/kern_event.c` `filt_procattach` (line 1098 at
+//! xnu-11417.101.15) answers `ESRCH` when `proc_find` finds no process
+//! (line 1111), and `EACCES` only when `NOTE_EXITSTATUS` is asked as well
+//! (line 1117): a plain `NOTE_EXIT` watch is allowed on any process.
+//! FreeBSD's (`sys/kern/kern_event.c`, index id 2347888757) finds zombies
+//! too (`pfind_any`), then asks `p_cansee`, which answers `ESRCH` for a
+//! live process hidden by the `see_other_uids` family of sysctls: an
+//! `ESRCH` is "no such process" only when `esrch_is_ambiguous` says so.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +51,8 @@ impl std::os::fd::AsFd for ProcessHandle {
 }
 
 impl ProcessHandle {
-    /// Watches process `pid`; `ESRCH` when there is none.
+    /// Watches process `pid`; `ESRCH` when there is none (or, on FreeBSD,
+    /// one this caller may not see: see the module's text).
     pub(crate) fn open(pid: u32) -> io::Result<ProcessHandle> {
         let raw = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
         let queue = Kqueue::new()?;
@@ -63,8 +78,8 @@ impl ProcessHandle {
     }
 
     /// `kill(2)` once the queue shows no exit: the pid is still this
-    /// process's. (It could only name another if this one exited, was reaped
-    /// and its pid was handed out again between the two calls.)
+    /// process's, unless it exited, was reaped and its pid was handed out
+    /// again between the two calls (see the module's text).
     pub(crate) fn signal(&self, signal: Signal) -> io::Result<()> {
         if !self.alive() {
             return Err(io::Error::from_raw_os_error(libc::ESRCH));

@@ -20,6 +20,7 @@ use nix::sys::socket::{
 use nix::sys::stat::Mode;
 use nix::unistd;
 
+use super::signal_table;
 use crate::error::{Error, Step};
 
 /// The kernel's thread count of this process: field 20 of `/proc/self/stat`.
@@ -44,10 +45,30 @@ fn thread_count(stat: &[u8]) -> Option<usize> {
 #[cfg(linux_fast)]
 pub(crate) const SUBREAPER: bool = true;
 
+/// Whether [`subreaper`] made this process the subreaper, and so may undo it.
+#[cfg(linux_fast)]
+static ACQUIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// `PR_SET_CHILD_SUBREAPER`: orphans of our descendants become our children.
+/// Ceasing undoes only what this function did: a program that was a
+/// subreaper already (`PR_GET_CHILD_SUBREAPER`) stays one after a failed
+/// start, and its own orphans stay its own.
 #[cfg(linux_fast)]
 pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
-    nix::sys::prctl::set_child_subreaper(on)
+    use nix::sys::prctl::{get_child_subreaper, set_child_subreaper};
+    use std::sync::atomic::Ordering;
+    if !on {
+        return match ACQUIRED.swap(false, Ordering::SeqCst) {
+            true => set_child_subreaper(false),
+            false => Ok(()),
+        };
+    }
+    if get_child_subreaper()? {
+        return Ok(()); // the program's own role: not ours to release
+    }
+    set_child_subreaper(true)?;
+    ACQUIRED.store(true, Ordering::SeqCst);
+    Ok(())
 }
 
 /// `/proc/self/fd`, or `/dev/fd` (a link to it) under `daemon_portable`,
@@ -73,35 +94,43 @@ pub(crate) fn close_range(first: u32, last: u32) -> nix::Result<()> {
     Errno::result(res).map(drop)
 }
 
+/// Whether `open(O_NOFOLLOW)` failed with `errno` because the name is a
+/// symbolic link: `ELOOP` on Linux.
+pub(crate) fn is_symlink_refusal(errno: Errno) -> bool {
+    errno == Errno::ELOOP
+}
+
+/// Whether `ESRCH` about a pid can mean a live process this caller may not
+/// see (the portable proof's question, see `freebsd.rs`): not on Linux. A
+/// process outside the caller's pid namespace does answer `ESRCH`, but the
+/// portable proof here is the test vehicle of macOS's and FreeBSD's, and
+/// takes a namespace as FreeBSD's takes a jail: a process outside it is no
+/// daemon of a pid file inside it. Linux's own proof (`proc_locks.rs`)
+/// sees those locks and answers "cannot tell".
+pub(crate) fn esrch_is_ambiguous() -> bool {
+    false
+}
+
 /// The highest signal number, the real-time ones included.
 pub(crate) fn last_signal() -> libc::c_int {
     libc::SIGRTMAX()
 }
 
-/// The catchable signals whose default action ends the process (signal(7):
-/// "Term" or "Core"), less those that report a fault of the process itself
-/// (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, `SIGABRT`, `SIGTRAP`, `SIGSYS`).
-/// Linux's kernel/signal.c `sig_kernel_ignore` lists `SIGCONT`, `SIGCHLD`,
-/// `SIGWINCH` and `SIGURG` as ignored by default; every other standard
-/// signal terminates, `SIGIO` (= `SIGPOLL`), `SIGPWR` and `SIGSTKFLT` too.
-/// The real-time signals terminate as well; they are left to the program,
-/// which names them on purpose when it uses them.
-pub(crate) const TERMINATING: &[libc::c_int] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGALRM,
-    libc::SIGVTALRM,
-    libc::SIGPROF,
-    libc::SIGIO,
-    libc::SIGPWR,
-    libc::SIGXCPU,
-    libc::SIGXFSZ,
-    libc::SIGSTKFLT,
-];
+/// Linux's numbers of its 31 classic signals (libc's, for this architecture).
+pub(super) const NUMBERING: [(libc::c_int, &str); 31] = signal_table::numbering!(
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV, SIGUSR2,
+    SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG,
+    SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS,
+);
+const _: () = assert!(signal_table::covers(&signal_table::LINUX, &NUMBERING));
+
+/// The catchable signals whose default action ends the process, less the
+/// faults of the process itself: [`signal_table::LINUX_TERMINATING`],
+/// checked there against Linux's defaults (and in the tests below against
+/// the running kernel). `SIGIO` (= `SIGPOLL`), `SIGPWR` and `SIGSTKFLT`
+/// terminate on Linux.
+pub(crate) const TERMINATING: &[libc::c_int] =
+    &signal_table::numbers(&signal_table::LINUX_TERMINATING, &NUMBERING);
 
 /// The kernel's `struct sigaction`, whose first word is the handler on every
 /// Linux architecture but MIPS.
@@ -220,6 +249,99 @@ pub(crate) fn receive_from(socket: BorrowedFd<'_>, buf: &mut [u8]) -> Option<(us
 
 #[cfg(test)]
 mod tests {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::ForkResult;
+
+    use super::signal_table::{Action, LINUX};
+
+    /// What the running kernel does with `signal` at its default action, in
+    /// a child of its own process group (never an orphaned one, whose
+    /// terminal stop signals the kernel would discard), without a core.
+    fn default_action(signal: libc::c_int) -> Action {
+        // SAFETY: the child makes only async-signal-safe calls (setpgid,
+        // setrlimit, sigaction, sigprocmask, raise, _exit), so the other
+        // threads of the test process cannot leave it a lock to wait on.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            ForkResult::Child => {
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                // SAFETY: all-zero is SIG_DFL, no flags, an empty mask.
+                let default: libc::sigaction = unsafe { std::mem::zeroed() };
+                // SAFETY: all-zero is the empty signal set.
+                let none: libc::sigset_t = unsafe { std::mem::zeroed() };
+                // SAFETY: setpgid on ourselves.
+                unsafe { libc::setpgid(0, 0) };
+                // SAFETY: a valid rlimit, read only.
+                unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+                // SAFETY: a valid sigaction, read only; SIG_DFL runs no code.
+                unsafe { libc::sigaction(signal, &default, std::ptr::null_mut()) };
+                // SAFETY: a valid set, read only.
+                unsafe { libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) };
+                // SAFETY: raising a signal whose action is the default.
+                unsafe { libc::raise(signal) };
+                // SAFETY: leaving the child at once, running nothing of the parent's.
+                unsafe { libc::_exit(0) }
+            }
+            ForkResult::Parent { child } => match waitpid(child, Some(WaitPidFlag::WUNTRACED)).expect("wait")
+            {
+                WaitStatus::Signaled(_, by, _) if by as libc::c_int == signal => Action::Terminate,
+                WaitStatus::Stopped(_, by) if by as libc::c_int == signal => {
+                    nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).expect("kill");
+                    waitpid(child, None).expect("reap");
+                    Action::Stop
+                }
+                WaitStatus::Exited(_, 0) => Action::Ignore,
+                other => panic!("signal {signal}: {other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn the_running_kernel_does_with_each_signal_what_the_linux_table_says() {
+        for (&(number, name), &(listed, action)) in super::NUMBERING.iter().zip(&LINUX) {
+            assert_eq!(name, listed, "the table is in Linux's order");
+            // A core dump is not seen without one (RLIMIT_CORE is 0): "ends".
+            let expected = if action == Action::Core { Action::Terminate } else { action };
+            assert_eq!(default_action(number), expected, "{name}");
+        }
+    }
+
+    /// Runs `check` in a child process (the subreaper role is the whole
+    /// process's, and tests run on threads): whether it returned true.
+    #[cfg(linux_fast)]
+    fn in_a_child(check: fn() -> bool) -> bool {
+        // SAFETY: the child makes only system calls (prctl) and atomic
+        // operations, then `_exit`s: nothing another thread of the test
+        // process held can be waited on.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            ForkResult::Child => {
+                let code = if check() { 0 } else { 1 };
+                // SAFETY: leaving the child at once, running nothing of the parent's.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                waitpid(child, None).expect("wait") == WaitStatus::Exited(child, 0)
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(linux_fast)]
+    fn a_subreaper_role_the_program_had_is_never_released() {
+        use nix::sys::prctl::{get_child_subreaper, set_child_subreaper};
+        assert!(in_a_child(|| {
+            set_child_subreaper(true).is_ok()
+                && super::subreaper(true).is_ok()
+                && super::subreaper(false).is_ok()
+                && get_child_subreaper() == Ok(true)
+        }));
+        assert!(in_a_child(|| {
+            super::subreaper(true).is_ok()
+                && get_child_subreaper() == Ok(true)
+                && super::subreaper(false).is_ok()
+                && get_child_subreaper() == Ok(false)
+        }));
+    }
+
     #[test]
     fn thread_count_survives_odd_command_names() {
         let stat = b"4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 3 0 1 1 1";

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `linux`, `macos`, `freebsd` | the kernel |
 //! | `linux_fast` | Linux's own means: `/proc/locks`, `close_range`, the raw `rt_sigaction`, the subreaper |
-//! | `linux_portable` | Linux built with `--cfg daemon_portable`: the fallbacks instead |
+//! | `linux_portable` | Linux built with `--cfg daemon_portable` (spelled once, in `build.rs`: rustdoc gets no `RUSTFLAGS`) |
 //! | `portable` | the POSIX fallbacks of macOS and FreeBSD, also on Linux built with `--cfg daemon_portable`, so that Linux's tests run them |
 //! | `kqueue` | a kqueue `EVFILT_PROC` watch pins a process (macOS, FreeBSD) |
 //!
@@ -24,6 +24,9 @@ use nix::sys::stat::FileStat;
 #[cfg(not(supported))]
 compile_error!("daemon-runtime supports Linux, macOS and FreeBSD only (see the README's platform table)");
 
+/// FreeBSD's open-files listing read whole; also built for Linux's tests.
+#[cfg(any(freebsd, test))]
+mod filedesc;
 #[cfg(freebsd)]
 mod freebsd;
 #[cfg(kqueue)]
@@ -42,6 +45,8 @@ mod portable;
 mod proc_fds;
 #[cfg(not(linux))]
 mod proc_fds_none;
+/// Which signals end a process by default, per kernel: data, on every target.
+mod signal_table;
 
 /// A file's device and inode: what names it, whatever its path.
 pub(crate) type Inode = (u64, u64);
@@ -140,12 +145,30 @@ pub(crate) use linux_or_freebsd::{group_list, set_groups, set_ids, setresuid_to_
 #[cfg(macos)]
 pub(crate) use macos::{group_list, set_groups, set_ids, setresuid_to_root};
 
+// Whether an `open(O_NOFOLLOW)` error says the name is a symbolic link
+// (`ELOOP`; FreeBSD's `EMLINK`).
+#[cfg(freebsd)]
+pub(crate) use freebsd::is_symlink_refusal;
+#[cfg(linux)]
+pub(crate) use linux::is_symlink_refusal;
+#[cfg(macos)]
+pub(crate) use macos::is_symlink_refusal;
+
 // One component of a path opened without following it, and the target of
 // a symbolic link opened that way.
 #[cfg(any(linux, freebsd))]
 pub(crate) use linux_or_freebsd::{open_path, read_link};
 #[cfg(macos)]
 pub(crate) use macos::{open_path, read_link};
+
+// Whether `ESRCH` about a pid can mean a live process hidden from this
+// caller, rather than none (the portable proof).
+#[cfg(freebsd)]
+pub(crate) use freebsd::esrch_is_ambiguous;
+#[cfg(linux)]
+pub(crate) use linux::esrch_is_ambiguous;
+#[cfg(macos)]
+pub(crate) use macos::esrch_is_ambiguous;
 
 // The service manager's notify socket: an abstract address with the
 // sender's credentials, Linux's only.
