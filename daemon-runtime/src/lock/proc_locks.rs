@@ -1,19 +1,32 @@
 //! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
 //! `signal` all decide by. Allocation-free, so a daemon between the forks
 //! (and inside its chroot, through a `/proc` descriptor opened before) can
-//! run it. Linux's fast path, through `/proc/locks`; macOS, FreeBSD and
-//! `--cfg daemon_portable` prove it from the file instead (`probe.rs`).
+//! run it. Linux's fast path, through `/proc/PID/fdinfo` and `/proc/locks`;
+//! macOS, FreeBSD and `--cfg daemon_portable` prove it from the file
+//! instead (`probe.rs`).
 //!
 //! Only an exclusive `flock` held by a live process counts. The candidates
-//! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
-//! file and the pid written in it; neither is trusted. Each is pinned with a
-//! pidfd, then `/proc/PID/fd` is searched for a descriptor of that very file
-//! whose `/proc/PID/fdinfo` entry lists an `FLOCK … WRITE` lock (the kernel
-//! lists there only the locks owned by that open file description), and the
-//! pidfd must still name a live process afterwards, so `/proc/PID` was that
-//! process. A shared lock, or a lock whose recorded taker has exited (the
-//! pid `/proc/locks` keeps naming once a lock-taker forked and exited, which
-//! may be recycled), proves nothing: such a file is no daemon's.
+//! are the pid written in the file and the pids `/proc/locks` records for
+//! `FLOCK … WRITE` entries on the file; neither is trusted. Each is pinned
+//! with a pidfd, then `/proc/PID/fd` is searched for a descriptor of that
+//! very file whose `/proc/PID/fdinfo` entry lists an `FLOCK … WRITE` lock
+//! (the kernel lists there only the locks owned by that open file
+//! description), and the pidfd must still name a live process afterwards,
+//! so `/proc/PID` was that process. A shared lock, or a lock whose recorded
+//! taker has exited (the pid `/proc/locks` keeps naming once a lock-taker
+//! forked and exited, which may be recycled), proves nothing: such a file
+//! is no daemon's.
+//!
+//! The pid written in the file is proven first, and `/proc/locks` is read
+//! only when that fails: reading it takes the kernel's `file_rwsem` for
+//! writing (torvalds/linux `fs/locks.c` `locks_start`:
+//! `percpu_down_write(&file_rwsem)`), which waits for an RCU grace period,
+//! milliseconds on an idle machine; `fdinfo` takes only the file's own lock
+//! list (`show_fd_locks`). Either way the holder passes the same proof, so
+//! the order changes how fast an answer comes, not which answers are given:
+//! a daemon holds the lock it took under the pid it wrote. The listing is
+//! still what tells a lock held by no live daemon (a taker that exited, a
+//! shared lock: "no daemon's") from one held where it cannot be seen.
 //!
 //! When `/proc/PID/fd` cannot be read (a user asking about a root daemon), a
 //! live pid of a `/proc/locks` `WRITE` entry is taken as it is: that user
@@ -48,18 +61,24 @@ const MAX_CANDIDATES: usize = 8;
 pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
     let Some(proc) = proc else { return Proof::Hidden(Hidden::Unreadable) };
     let key = Key::of(opened);
+    // The pid written first: a daemon's own, proven without the listing.
+    let tried = written_pid(file);
+    if let Some(holder) = tried.and_then(|pid| prove(proc, pid, key, false)) {
+        return Proof::Held(holder);
+    }
     // A lock taken between the listing and the probe is listed on a second look.
     for _ in 0..2 {
-        if let Some(proof) = look(proc, file, key) {
+        if let Some(proof) = look(proc, file, key, tried) {
             return proof;
         }
     }
     Proof::Hidden(Hidden::OtherNamespace)
 }
 
-/// One look at `/proc/locks` and the pid written in the file; `None` when
-/// nothing is listed and yet an exclusive lock is held.
-fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
+/// One look at `/proc/locks` and the pid written in the file (unless it is
+/// `tried`, already not proven to hold the lock); `None` when nothing is
+/// listed and yet an exclusive lock is held.
+fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>) -> Option<Proof> {
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
     let (mut listed, mut invisible) = (false, false);
@@ -83,7 +102,9 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
             return Some(Proof::Held(holder));
         }
     }
-    if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
+    // Written since it was tried (a new start's), and not listed yet.
+    if let Some(written) =
+        written_pid(file).filter(|pid| Some(*pid) != tried && !candidates[..count].contains(pid))
         && let Some(holder) = prove(proc, written, key, false)
     {
         return Some(Proof::Held(holder));
@@ -288,6 +309,34 @@ mod tests {
         crate::lock::flock(&file, libc::LOCK_EX).unwrap();
         let Proof::Held(found) = proof() else { panic!("our lock") };
         assert_eq!(found.pid, std::process::id());
+    }
+
+    #[test]
+    fn a_file_naming_a_live_non_holder_falls_back_to_the_listing() {
+        // The file names us, who only have it open; a child holds the lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+        let mut locker = std::process::Command::new("flock")
+            .arg("-x")
+            .arg(&path)
+            .args(["sleep", "60"])
+            .spawn()
+            .expect("util-linux flock");
+        let file = std::fs::File::open(&path).unwrap();
+        let opened = nix::sys::stat::fstat(&file).unwrap();
+        while crate::lock::flock(&file, libc::LOCK_SH | libc::LOCK_NB).is_ok() {
+            crate::lock::flock(&file, libc::LOCK_UN).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let proc = crate::sys::open_proc().unwrap().expect("/proc");
+        let proof = examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
+        locker.kill().unwrap();
+        locker.wait().unwrap();
+        // `flock -x FILE CMD` takes the lock itself, then forks CMD, which
+        // inherits it: the listing names `flock`, which holds it.
+        let Proof::Held(found) = proof else { panic!("the listed holder, not the pid written: {proof:?}") };
+        assert_eq!(found.pid, locker.id());
     }
 
     #[test]
