@@ -398,12 +398,28 @@ impl PidPath {
     }
 
     /// Waits until `deadline` for the lock to be free of the daemon `stopped`
-    /// (whose process has exited): `/proc/locks` lists no lock on the file
-    /// that we can see, or a new start is proven to hold it. A lock the
-    /// daemon's children inherited is still listed (under its pid) until
-    /// the last of them closes it.
+    /// (whose process has exited): no exclusive lock is held, or one that
+    /// this caller cannot see, or a new start is proven to hold it. A lock
+    /// the daemon's children inherited is held (and listed under its pid)
+    /// until the last of them closes it.
+    ///
+    /// Looked at on the exit's event, not on a timer: the kernel closes an
+    /// exiting process's descriptors, and so drops a lock it alone held,
+    /// before its pidfd turns readable (torvalds/linux `kernel/exit.c`
+    /// `do_exit`: `exit_files` and `exit_task_work`, which runs the last
+    /// `fput`, come before `exit_notify`). So an exclusive probe on our own
+    /// descriptor (released at once) gets the lock now in the common case,
+    /// without a look at who holds it. Only a lock still held is examined,
+    /// and then looked at again every few milliseconds until it is gone:
+    /// the kernel reports no lock's release as an event (inotify's close
+    /// event comes before the lock is dropped, `fs/file_table.c` `__fput`).
     fn released_by(&self, stopped: u32, deadline: Deadline) -> bool {
         loop {
+            // Held, or the probe failed: the examination below tells.
+            if lock::flock(&self.file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+                let _ = lock::flock(&self.file, libc::LOCK_UN);
+                return true;
+            }
             match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
                 Proof::Held(holder) if holder.pid != stopped => return true,
                 // Free; or held by someone this caller cannot see, who is
