@@ -22,6 +22,10 @@ pub struct Contender {
 /// The floor comes first: every ratio is taken to it.
 pub const FLOOR: &str = "floor (raw syscalls)";
 
+/// The floor whose launcher waits on a pipe for its daemon's one byte: the
+/// reference for launcher latency (time to ready plus one pipe wake-up).
+pub const WAITING_FLOOR: &str = "waiting floor (+ pipe)";
+
 /// The Rust contenders, built in `bin_dir`, then python-daemon when a venv
 /// interpreter is given.
 pub fn all(bin_dir: &Path, python: Option<&Path>) -> Vec<Contender> {
@@ -33,6 +37,7 @@ pub fn all(bin_dir: &Path, python: Option<&Path>) -> Vec<Contender> {
     };
     let mut list = vec![
         rust(FLOOR, "floor", "floor"),
+        rust(WAITING_FLOOR, "floor-wait", "floor-wait"),
         rust("glibc daemon(3)", "libc-daemon", "libc-daemon"),
         rust("daemonize 0.5", "daemonize", "daemonize"),
         rust("blivet 0.15", "blivet", "blivet"),
