@@ -54,6 +54,25 @@ fn time_table(
     table.print();
 }
 
+/// Figure 8: system calls per start.
+pub fn print_syscalls(contenders: &[Contender], counts: &[crate::syscalls::Count]) {
+    let mut table = Table::new(
+        "8. System calls per start (strace -f -c, one launch each outside the timed runs: launcher, intermediates and daemon from the launcher's execve until the daemon is killed once ready)",
+        &["contender", "calls", "failed calls", "calls / floor"],
+    );
+    let floor = counts.first().and_then(|count| count.as_ref().ok()).map(|&(calls, _)| calls as f64);
+    for (contender, count) in contenders.iter().zip(counts) {
+        let cells = match count {
+            Ok((calls, errors)) => vec![calls.to_string(), errors.to_string(), ratio(*calls as f64, floor)],
+            Err(why) => vec![format!("- ({why})"), "-".into(), "-".into()],
+        };
+        let mut row = vec![contender.name.to_owned()];
+        row.extend(cells);
+        table.row(row);
+    }
+    table.print();
+}
+
 /// Figure 2, with a second ratio: to the waiting floor, the least a
 /// launcher that waits for its daemon can take.
 fn launcher_table(contenders: &[Contender], measured: &[Measured], floor: Option<f64>, waiting: Option<f64>) {

@@ -17,6 +17,7 @@ mod reaper;
 mod report;
 mod setup;
 mod stats;
+mod syscalls;
 mod timing;
 
 use std::fs;
@@ -91,6 +92,8 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
     let measured = timing::run(&contenders, options.runs, &launcher, &mut probe, &mut reaper, &marker)?;
     eprintln!("figure 4 …");
     let seen = correctness::run(&contenders, &launcher, &mut probe, &mut reaper)?;
+    eprintln!("figure 8: strace -f -c …");
+    let syscalls = syscalls::run(&contenders, &pid_dir, &mut reaper);
     let build_cost = if options.build_cost {
         eprintln!("figure 6: builds …");
         Some(buildcost::run(&target_dir)?)
@@ -104,6 +107,7 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
         Some(costs) => figures::print_build_cost(&costs),
         None => println!("\n6. Build cost: not measured (--no-build-cost)"),
     }
+    figures::print_syscalls(&contenders, &syscalls);
     service_launchers(options, &mut reaper)
 }
 
