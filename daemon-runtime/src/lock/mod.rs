@@ -1,6 +1,7 @@
 //! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
 //! `signal` all decide by. [`Proof`] is the same on every platform; it is
-//! proven from `/proc/locks` on Linux ([`proc_locks`]) and from the pid
+//! proven from `/proc/PID/fdinfo` on Linux, for the pid written in the file
+//! first, then for those `/proc/locks` lists ([`proc_locks`]), and from the pid
 //! written in the file elsewhere and under `daemon_portable` ([`probe`]),
 //! and the holder is pinned with a [`ProcessHandle`] (a pidfd on Linux, a
 //! kqueue watch on macOS and FreeBSD). Both proofs compile everywhere;
