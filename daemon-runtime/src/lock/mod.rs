@@ -93,3 +93,24 @@ impl std::fmt::Display for Hidden {
         })
     }
 }
+
+/// A pid file naming this process, whose exclusive lock a child process
+/// holds (util-linux `flock -x FILE sleep 60`), once the lock is taken:
+/// the file, and the child, which the caller kills and reaps.
+#[cfg(test)]
+pub(crate) fn locked_by_a_child(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
+    let path = dir.join("x.pid");
+    std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+    let locker = std::process::Command::new("flock")
+        .arg("-x")
+        .arg(&path)
+        .args(["sleep", "60"])
+        .spawn()
+        .expect("util-linux flock");
+    let look = std::fs::File::open(&path).unwrap();
+    while flock(&look, libc::LOCK_SH | libc::LOCK_NB).is_ok() {
+        flock(&look, libc::LOCK_UN).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    (path, locker)
+}

@@ -210,19 +210,8 @@ mod tests {
         // Locked through a descriptor of a child process that lives on;
         // the file names us, who have only the probe open.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.pid");
-        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
-        let mut locker = std::process::Command::new("flock")
-            .arg("-x")
-            .arg(&path)
-            .args(["sleep", "60"])
-            .spawn()
-            .expect("util-linux flock");
+        let (path, mut locker) = crate::lock::locked_by_a_child(dir.path());
         let probe = std::fs::File::open(&path).unwrap();
-        while flock(probe.as_fd(), libc::LOCK_SH | libc::LOCK_NB).is_ok() {
-            flock_ok(&probe, libc::LOCK_UN);
-            std::thread::sleep(Duration::from_millis(1));
-        }
         assert!(matches!(examine(&probe), Proof::Foreign), "the file names us, who do not hold it");
         std::fs::write(&path, "").unwrap();
         assert!(matches!(examine(&probe), Proof::Hidden(Hidden::Unnamed)), "no pid: cannot tell");

@@ -315,20 +315,9 @@ mod tests {
     fn a_file_naming_a_live_non_holder_falls_back_to_the_listing() {
         // The file names us, who only have it open; a child holds the lock.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.pid");
-        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
-        let mut locker = std::process::Command::new("flock")
-            .arg("-x")
-            .arg(&path)
-            .args(["sleep", "60"])
-            .spawn()
-            .expect("util-linux flock");
+        let (path, mut locker) = crate::lock::locked_by_a_child(dir.path());
         let file = std::fs::File::open(&path).unwrap();
         let opened = nix::sys::stat::fstat(&file).unwrap();
-        while crate::lock::flock(&file, libc::LOCK_SH | libc::LOCK_NB).is_ok() {
-            crate::lock::flock(&file, libc::LOCK_UN).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
         let proc = crate::sys::open_proc().unwrap().expect("/proc");
         let proof = examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
         locker.kill().unwrap();

@@ -228,12 +228,9 @@ pub(crate) fn last_signal() -> libc::c_int {
     128
 }
 
-/// FreeBSD's numbers of its 31 classic signals (libc's).
-pub(super) const NUMBERING: [(libc::c_int, &str); 31] = signal_table::numbering!(
-    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
-    SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO, SIGXCPU,
-    SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
-);
+/// FreeBSD's numbers of its 31 classic signals (libc's): the BSD names, shared with
+/// the other BSD (`signal_table::BSD_NUMBERING`).
+pub(super) use signal_table::BSD_NUMBERING as NUMBERING;
 const _: () = assert!(signal_table::covers(&signal_table::FREEBSD, &NUMBERING));
 
 /// The catchable signals whose default action ends the process, less the

@@ -231,7 +231,18 @@ macro_rules! numbering {
         [$((libc::$name, stringify!($name))),*]
     };
 }
+// Linux numbers its own names (`linux.rs`); the BSDs share the list below.
+#[cfg(linux)]
 pub(crate) use numbering;
+
+/// macOS's and FreeBSD's numbers of their 31 classic signals, from libc:
+/// both kernels name the same 31 (4.4BSD's), in the same order.
+#[cfg(any(macos, freebsd))]
+pub(super) const BSD_NUMBERING: [(c_int, &str); 31] = numbering!(
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
+    SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO, SIGXCPU,
+    SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
+);
 
 /// The numbers of the signals `names`, in the platform's `numbering`.
 /// Evaluated at compile time: a name the platform does not number fails
