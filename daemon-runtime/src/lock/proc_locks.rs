@@ -1,5 +1,5 @@
-//! Who holds a pid file's lock, proven: what a start, `status`, `stop` and
-//! `signal` all decide by. Allocation-free, so a daemon between the forks
+//! Linux's proof of who holds a pid file's lock, from `/proc` (see
+//! [`crate::lock`] for what it decides). Allocation-free, so a daemon between the forks
 //! (and inside its chroot, through a `/proc` descriptor opened before) can
 //! run it. Linux's fast path, through `/proc/PID/fdinfo` and `/proc/locks`;
 //! macOS, FreeBSD and `--cfg daemon_portable` prove it from the file
