@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
 
-use common::{Harness, PROBE, on_pseudo_terminal, text, wait_for_pid};
+use common::{Harness, PROBE, ProbeHarness, on_pseudo_terminal, text, wait_for_pid};
 
 #[test]
 fn daemon_has_no_controlling_terminal_though_its_launcher_had_one() {

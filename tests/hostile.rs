@@ -10,7 +10,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use common::{
-    Bystander, Harness, PROBE, Proc, arg, eventually, example, on_pseudo_terminal, text, wait_for_pid,
+    Bystander, Harness, PROBE, ProbeHarness, Proc, arg, eventually, example, on_pseudo_terminal, text,
+    wait_for_pid,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Output;
 use std::sync::Mutex;
 
-use common::{Harness, PROBE, root_or_skip};
+use common::{Harness, PROBE, ProbeHarness, root_or_skip};
 
 /// Tests that run the launcher as `nobody` under a process-count limit must
 /// not overlap with each other or with any test that starts a process as

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    Bystander, Harness, PROBE, arg, assert_stale_and_nobody_signalled, eventually, example, stop_and_reap,
-    text, wait_for_pid,
+    Bystander, Harness, PROBE, ProbeHarness, arg, assert_stale_and_nobody_signalled, eventually, example,
+    stop_and_reap, text, wait_for_pid,
 };
 use daemon_runtime::{Status, StopOptions, Stopped};
 use nix::sys::signal::Signal;

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use common::{Harness, PROBE, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{Harness, PROBE, ProbeHarness, Proc, eventually, root_or_skip, text, wait_for_pid};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::wait::WaitStatus;
 

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    Bystander, Harness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip, stop_and_reap,
-    text, wait_for_pid,
+    Bystander, Harness, ProbeHarness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip,
+    stop_and_reap, text, wait_for_pid,
 };
 use daemon_runtime::{Status, Stopped};
 use nix::sys::wait::WaitStatus;

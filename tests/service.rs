@@ -10,7 +10,9 @@ use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use common::{Harness, PROBE, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
+use common::{
+    Harness, PROBE, ProbeHarness, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid,
+};
 use nix::sys::wait::WaitStatus;
 
 #[test]

@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
 
 /// The example program, built by `cargo test` beside the tests.
 fn hello_activated() -> PathBuf {

@@ -7,7 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Harness, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, eventually, root_or_skip, text, wait_for_pid};
 use daemon_runtime::Stopped;
 
 fn open_to_nobody(harness: &Harness) {

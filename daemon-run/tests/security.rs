@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Harness, Proc, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, root_or_skip, text, wait_for_pid};
 
 fn run(command: &mut std::process::Command) -> (i32, String) {
     let output = command.output().expect("launch daemon-run");
