@@ -164,7 +164,8 @@ fn bystander_at(harness: &Harness, pid: i32) -> Option<Bystander> {
 
 #[test]
 fn a_recycled_lock_taker_pid_is_never_signalled() {
-    if !root_or_skip("a_recycled_lock_taker_pid_is_never_signalled", "recycle a pid") {
+    let test = "a_recycled_lock_taker_pid_is_never_signalled";
+    if !root_or_skip(test, "recycle a pid") {
         return;
     }
     let harness = Harness::new("recycled-lock-pid");
@@ -181,7 +182,7 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
         .unwrap();
     assert_ne!(taker, attacker.0.id() as i32, "the taker was `flock`, which exited");
     let Some(bystander) = bystander_at(&harness, taker) else {
-        eprintln!("SKIPPED a_recycled_lock_taker_pid_is_never_signalled: pid {taker} kept being taken");
+        common::skip(test, format_args!("pid {taker} kept being taken"));
         return;
     };
     // /proc/locks now names root's bystander as the lock's holder.

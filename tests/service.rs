@@ -284,14 +284,11 @@ fn foreground_keeps_the_process_but_applies_umask_and_pid_file() {
 
 #[test]
 fn start_stop_daemon_starts_stops_and_sees_it_running() {
-    let harness = Harness::new("start-stop-daemon");
-    let Ok(ssd) = which("start-stop-daemon") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED start_stop_daemon_starts_stops_and_sees_it_running: start-stop-daemon is not installed\n",
-        );
+    let test = "start_stop_daemon_starts_stops_and_sees_it_running";
+    let Some(ssd) = common::installed_or_skip(test, "start-stop-daemon", "dpkg") else {
         return;
     };
+    let harness = Harness::new("start-stop-daemon");
     let dir = harness.path("demo");
     let pid_file = dir.join("pidfile.pid");
     let example = common::example("pidfile");
@@ -323,26 +320,13 @@ fn start_stop_daemon_starts_stops_and_sees_it_running() {
     assert!(!pid_file.exists(), "pid file removed on SIGTERM");
 }
 
-fn which(program: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|dir| dir.join(program))
-        .find(|path| path.exists())
-        .ok_or(())
-}
-
 #[test]
 fn start_stop_daemon_notify_await_receives_readiness() {
-    let harness = Harness::new("ssd-notify");
-    let Ok(ssd) = which("start-stop-daemon") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED start_stop_daemon_notify_await_receives_readiness: start-stop-daemon is not installed\n",
-        );
+    let test = "start_stop_daemon_notify_await_receives_readiness";
+    let Some(ssd) = common::installed_or_skip(test, "start-stop-daemon", "dpkg") else {
         return;
     };
+    let harness = Harness::new("ssd-notify");
     let dir = harness.path("demo");
     let pid_file = dir.join("pidfile.pid");
     // start-stop-daemon creates a NOTIFY_SOCKET and returns only on READY=1.

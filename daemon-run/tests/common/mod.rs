@@ -75,14 +75,11 @@ elif mode == "exit":
 time.sleep(600)
 "#;
 
-/// True when python3 runs (for [`NOTIFIER`]); else prints `SKIPPED`.
+/// True when python3 runs (for [`NOTIFIER`]); otherwise [`skip`]s `test`.
 pub fn python3_or_skip(test: &str) -> bool {
     if Command::new("python3").arg("-c").arg("").status().is_ok_and(|status| status.success()) {
         return true;
     }
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("SKIPPED {test}: python3 is not installed\n").as_bytes(),
-    );
+    skip(test, "python3 is not installed (package python3)");
     false
 }
