@@ -182,19 +182,11 @@ fn traced_start(strace: &Path, name: &str, target: Target, inject: Option<&str>)
     common::eventually("strace attaches", || common::Proc(pid).status("TracerPid") != "0");
     let started = Instant::now();
     kill(Pid::from_raw(pid), Signal::SIGCONT).unwrap();
-    let deadline = started + Duration::from_millis(READY_TIMEOUT_MS) + common::PATIENCE;
-    let code = loop {
-        if let Some(status) = launcher.try_wait().unwrap() {
-            break status.code().or_else(|| {
-                use std::os::unix::process::ExitStatusExt;
-                status.signal().map(|s| 128 + s)
-            });
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let patience = Duration::from_millis(READY_TIMEOUT_MS) + common::PATIENCE;
+    let code = common::poll(patience, || launcher.try_wait().unwrap()).and_then(|status| {
+        use std::os::unix::process::ExitStatusExt;
+        status.code().or_else(|| status.signal().map(|s| 128 + s))
+    });
     let elapsed = started.elapsed();
     let tracer_pid = tracer.id() as i32;
     let left: Vec<i32> = harness.processes().into_iter().map(|p| p.0).filter(|&p| p != tracer_pid).collect();
@@ -217,10 +209,8 @@ fn traced_start(strace: &Path, name: &str, target: Target, inject: Option<&str>)
     }
     let _ = launcher.kill();
     let _ = launcher.wait();
-    let strace_deadline = Instant::now() + common::PATIENCE;
-    while tracer.try_wait().unwrap().is_none() && Instant::now() < strace_deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // strace exits once its tracees are gone; killed if it does not.
+    let _ = common::poll(common::PATIENCE, || tracer.try_wait().unwrap());
     let _ = tracer.kill();
     let _ = tracer.wait();
     let trace = std::fs::read_to_string(&trace_path).unwrap_or_default();

@@ -73,6 +73,7 @@ impl Harness {
     /// Asserts a launch failed with `code`, that `message` is its one error
     /// line and the last line of its stderr (startup output may come
     /// before), and that nothing it started still runs.
+    #[track_caller]
     pub fn assert_failed(&self, output: &Output, code: i32, message: &str) {
         let stderr = text(&output.stderr);
         assert!(stderr.ends_with(&format!("{message}\n")), "stderr: {stderr}");

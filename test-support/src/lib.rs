@@ -18,11 +18,11 @@ mod wait;
 use std::path::Path;
 
 pub use harness::Harness;
-pub use process::{Bystander, Proc, ignored_after_reset};
+pub use process::{Bystander, Proc, Signals, ignored_after_reset};
 pub use programs::{as_nobody, executable_by_nobody, install_executable, write_script};
 pub use skip::{installed, installed_or_skip, root_or_skip, skip};
 pub use terminal::on_pseudo_terminal;
-pub use wait::{PATIENCE, eventually, wait_for_line, wait_for_pid};
+pub use wait::{PATIENCE, eventually, poll, wait_for_line, wait_for_pid};
 
 /// Text of the captured stream, for messages.
 pub fn text(bytes: &[u8]) -> String {

@@ -2,13 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::{Harness, PATIENCE};
+use crate::{Harness, PATIENCE, wait};
 
 /// A process seen through `/proc/PID`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,16 +82,43 @@ impl Proc {
     /// Collects the process's exit status if it is our child (or was
     /// re-parented to us): waits up to [`PATIENCE`].
     pub fn reap(self) -> Option<WaitStatus> {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            match waitpid(self.pid(), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::EINTR) => {}
-                Ok(status) => return Some(status),
-                Err(_) => return None, // not ours
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        wait::poll(PATIENCE, || match waitpid(self.pid(), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::EINTR) => None,
+            Ok(status) => Some(Some(status)),
+            Err(_) => Some(None), // not ours
+        })
+        .flatten()
+    }
+
+    /// Where the process stands with the signals sent to it, from one
+    /// reading of `/proc/PID/status`. A signal sent to a process (`kill`,
+    /// `killpg`, a terminal's hangup) is pending from the moment the call
+    /// returns until it is delivered: a handler runs, or the default action
+    /// ends the process, which then shows as [`Ended`](Signals::Ended) (a
+    /// zombie keeps its pending set until reaped).
+    pub fn signals(self) -> Signals {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.0)) else {
+            return Signals::Ended;
+        };
+        let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+        if field("State:").is_none_or(|state| state.starts_with(['Z', 'X'])) {
+            return Signals::Ended;
         }
-        None
+        let pending = [field("SigPnd:"), field("ShdPnd:")]
+            .iter()
+            .any(|mask| mask.is_none_or(|m| !m.trim_start_matches('0').is_empty()));
+        if pending { Signals::Pending } else { Signals::NonePending }
+    }
+
+    /// Asserts that `who` (this process) lives with no signal pending. For a
+    /// process that catches no signal (a `sleep`, say) that means no signal
+    /// was sent to it: one that ends it stays pending until it has, so this
+    /// needs no waiting.
+    #[track_caller]
+    pub fn assert_untouched(self, who: &str) {
+        let signals = self.signals();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0)).unwrap_or_default();
+        assert_eq!(signals, Signals::NonePending, "{who} (pid {}) was signalled: {status}", self.0);
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -106,6 +132,17 @@ impl Proc {
         kill(self.pid(), Signal::SIGKILL).expect("SIGKILL");
         self.reap()
     }
+}
+
+/// Where a process stands with the signals sent to it: see [`Proc::signals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    /// A zombie, or no longer there.
+    Ended,
+    /// Alive, with a signal sent and not yet delivered.
+    Pending,
+    /// Alive, with no signal waiting.
+    NonePending,
 }
 
 /// A live process that must never be signalled (what a stale pid file
@@ -124,15 +161,11 @@ impl Bystander {
 
     /// Asserts that no signal reached it: it lives, and none is pending.
     /// Every signal a `sleep` can be sent ends it, and one just sent stays
-    /// pending until it has, so this needs no waiting.
+    /// pending until it has (see [`Proc::signals`]), so this needs no
+    /// waiting.
+    #[track_caller]
     pub fn assert_untouched(&self) {
-        let status = Proc(self.pid() as i32).read("status");
-        let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
-        let gone = field("State:").is_none_or(|state| state.starts_with(['Z', 'X']));
-        let pending = [field("SigPnd:"), field("ShdPnd:")]
-            .iter()
-            .any(|mask| mask.is_none_or(|m| !m.trim_start_matches('0').is_empty()));
-        assert!(!gone && !pending, "the bystander was signalled: {status}");
+        Proc(self.pid() as i32).assert_untouched("the bystander");
     }
 }
 

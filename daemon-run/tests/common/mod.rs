@@ -6,7 +6,6 @@
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 pub use daemon_test_support::*;
 
@@ -33,11 +32,7 @@ impl DaemonRunHarness for Harness {
 /// program is loaded and asleep (the programs these tests run all block).
 pub fn wait_for_pid(path: &Path) -> Proc {
     let program = daemon_test_support::wait_for_pid(path);
-    let deadline = Instant::now() + PATIENCE;
-    while program.alive() && !settled(program) {
-        assert!(Instant::now() < deadline, "pid {} never settled", program.0);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    eventually(&format!("pid {} settled", program.0), || !program.alive() || settled(program));
     program
 }
 
