@@ -5,7 +5,7 @@
 //! The daemon must keep the socket through its start and find it addressed
 //! to itself in the body; the client gets its answer through it.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! The classic detachment steps, each observed in the running daemon's
 //! `/proc/PID` after a real launch.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::fd::AsRawFd;

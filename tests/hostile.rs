@@ -1,7 +1,7 @@
 //! Hostile inputs and faults: races, garbage, closed stdio, killed
 //! launchers, vanished terminals. Each case asserts the exact outcome.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};

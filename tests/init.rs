@@ -1,7 +1,7 @@
 //! `init`: run as root in the daemon before the privilege drop, its value
 //! handed to `main`; its error fails the start with nothing left behind.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};

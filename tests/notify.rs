@@ -3,7 +3,7 @@
 //! as the kernel saw it (`SCM_CREDENTIALS`), and each one is checked for
 //! its text and its sender.
 
-mod common;
+use crate::common;
 
 use std::io::IoSliceMut;
 use std::os::fd::AsRawFd;

@@ -1,7 +1,7 @@
 //! Operating a daemon: status and stop by the pid file's lock, clean
 //! termination, log reopening, supervisor detection, the ctl example.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};

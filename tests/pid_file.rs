@@ -1,7 +1,7 @@
 //! The pid file: contents, mode, lock, refusals, takeover and removal, each
 //! checked on disk and in `/proc` after real launches.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! stop some of these attacks in the kernel already; the tests say where,
 //! and pass whatever their values: the defence is the project's own.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};

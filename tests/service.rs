@@ -1,7 +1,7 @@
 //! Service-grade options through the builder: privileges, chroot, core
 //! dumps, log files, manual readiness, sd_notify, foreground.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;

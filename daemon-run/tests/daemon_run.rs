@@ -1,6 +1,6 @@
 //! `daemon-run` started as a user would, its programs inspected from outside.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! `hello_activated` (`daemon-run/examples/`), a program written for socket
 //! activation that neither binds nor detaches.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::{TcpStream, UdpSocket};

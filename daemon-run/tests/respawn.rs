@@ -1,6 +1,6 @@
 //! `daemon-run --respawn`: the supervisor and its program, seen from outside.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! rewrite its root-owned pid file through the inherited lock (descriptor
 //! 3), or have root open a log file through a link it planted.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Issue 18's attacks on `daemon-run` (items 7 to 10), staged as a user
 //! would meet them, proving from outside that root is not steered.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

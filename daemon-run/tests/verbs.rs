@@ -1,7 +1,7 @@
 //! `--status`, `--signal`, `--stop`, `--restart` driven from outside, on a
 //! program `daemon-run` started, and on a stale file naming a bystander.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
