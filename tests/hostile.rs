@@ -121,7 +121,7 @@ fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
     let mut command = harness.command(PROBE);
     command.args(["--keep-fd", "300"]).env("PROBE_OUT", harness.path("probe.out"));
     let raise_and_leak = move || {
-        let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
+        let limit = libc::rlimit { rlim_cur: high as libc::rlim_t + 1, rlim_max: high as libc::rlim_t + 1 };
         // SAFETY: `limit` is a valid `rlimit`.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         for fd in (10..510).chain([high]) {

@@ -193,9 +193,11 @@ fn every_terminating_signal_without_a_handler_removes_the_pid_file_and_kills() {
         (Signal::SIGVTALRM, false),
         (Signal::SIGPROF, false),
         (Signal::SIGIO, false),
+        #[cfg(target_os = "linux")]
         (Signal::SIGPWR, false),
         (Signal::SIGXCPU, true),
         (Signal::SIGXFSZ, true),
+        #[cfg(target_os = "linux")]
         (Signal::SIGSTKFLT, false),
     ];
     for (signal, dumps_core) in signals {

@@ -7,7 +7,6 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use common::{
@@ -246,6 +245,7 @@ fn readiness_is_sent_to_a_notify_socket_path() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // abstract socket addresses
 fn readiness_is_sent_to_an_abstract_notify_socket() {
     use std::os::linux::net::SocketAddrExt;
     let harness = Harness::new("notify-abstract");
@@ -346,7 +346,9 @@ fn start_stop_daemon_notify_await_receives_readiness() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // securebits
 fn a_privilege_drop_that_would_not_hold_aborts_the_start() {
+    use std::os::unix::process::CommandExt;
     if !root_or_skip("a_privilege_drop_that_would_not_hold_aborts_the_start", "set securebits") {
         return;
     }

@@ -26,7 +26,7 @@ impl Harness {
         // Orphaned daemons are re-parented to this process instead of init,
         // so their exit status can be collected (`waitpid(pid)`, never -1:
         // the test harness runs tests on threads of one process).
-        SUBREAPER.call_once(|| nix::sys::prctl::set_child_subreaper(true).expect("subreaper"));
+        SUBREAPER.call_once(|| become_subreaper().expect("subreaper"));
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         Harness {
             token: format!("{test}-{}-{}", std::process::id(), nanos.as_nanos()),
@@ -81,6 +81,30 @@ impl Harness {
         assert_eq!(output.status.code(), Some(code), "{output:?}");
         assert!(self.processes().is_empty(), "left running: {:?}", self.processes());
     }
+}
+
+/// Makes this process the subreaper of its descendants: a daemon whose
+/// parent exits is re-parented to it, not to init. Linux:
+/// `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`; macOS
+/// has none, so these tests cannot run there (they are only compiled).
+#[cfg(target_os = "linux")]
+fn become_subreaper() -> std::io::Result<()> {
+    Ok(nix::sys::prctl::set_child_subreaper(true)?)
+}
+
+#[cfg(target_os = "freebsd")]
+fn become_subreaper() -> std::io::Result<()> {
+    let me = libc::id_t::from(std::process::id());
+    // SAFETY: PROC_REAP_ACQUIRE takes no data (null) and acts on this process only.
+    if unsafe { libc::procctl(libc::P_PID, me, libc::PROC_REAP_ACQUIRE, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn become_subreaper() -> std::io::Result<()> {
+    Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "this system has no subreaper"))
 }
 
 impl Drop for Harness {

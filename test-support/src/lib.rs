@@ -7,6 +7,10 @@
 //! A dev-dependency of the root package (`tests/`) and of `daemon-run`
 //! (`daemon-run/tests/`); what only one of them needs stays in its
 //! `tests/common/mod.rs`.
+//!
+//! It compiles for every target CI checks (Linux, macOS, FreeBSD), so the
+//! tests do; it runs on Linux only: [`Proc`] and [`Harness::processes`]
+//! read Linux's `/proc`, and macOS has no subreaper.
 
 mod harness;
 mod process;
@@ -19,7 +23,7 @@ use std::path::Path;
 
 pub use harness::Harness;
 pub use process::{Bystander, Proc, Signals, ignored_after_reset};
-pub use programs::{as_nobody, executable_by_nobody, install_executable, write_script};
+pub use programs::{as_nobody, become_nobody, executable_by_nobody, install_executable, write_script};
 pub use skip::{installed, installed_or_skip, root_or_skip, skip};
 pub use terminal::on_pseudo_terminal;
 pub use wait::{PATIENCE, eventually, poll, wait_for_line, wait_for_pid};

@@ -8,15 +8,22 @@ use std::process::Command;
 
 /// Makes `command` run as `nobody` (uid and gid 65534, no supplementary group).
 pub fn as_nobody(command: &mut Command) -> &mut Command {
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
-            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
-            Ok(())
-        })
+    // SAFETY: the hook runs between fork and exec and only calls setgroups,
+    // setgid and setuid, async-signal-safe, allocating nothing.
+    unsafe { command.pre_exec(become_nobody) }
+}
+
+/// Makes this process `nobody` (uid and gid 65534, no supplementary
+/// group), as root: async-signal-safe, for a `pre_exec` hook.
+pub fn become_nobody() -> std::io::Result<()> {
+    // (nix has no `setgroups` for Apple's targets.)
+    // SAFETY: an empty list: setgroups reads no memory.
+    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
+    Ok(())
 }
 
 /// A copy of `program` that `nobody` can execute, in a world-readable

@@ -10,13 +10,13 @@ pub fn on_pseudo_terminal(command: &mut Command) -> std::os::fd::OwnedFd {
     let pty = nix::pty::openpty(None, None).expect("openpty");
     let slave = std::fs::File::from(pty.slave);
     command.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
+    // TIOCSCTTY's request number has a different type on each system.
+    nix::ioctl_write_int_bad!(set_controlling_terminal, libc::TIOCSCTTY);
     let take_terminal = || {
         nix::unistd::setsid()?;
         // SAFETY: TIOCSCTTY takes an int argument; 0 is the new stdin, the
         // pseudo-terminal's slave.
-        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        unsafe { set_controlling_terminal(0, 0) }?;
         Ok(())
     };
     // SAFETY: the closure runs between fork and exec and calls only setsid
