@@ -5,7 +5,7 @@
 //! The daemon must keep the socket through its start and find it addressed
 //! to itself in the body; the client gets its answer through it.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -20,18 +20,9 @@ use nix::sys::wait::WaitStatus;
 const ACTIVATED: &str = env!("CARGO_BIN_EXE_activated");
 const ATTR_ACTIVATED: &str = env!("CARGO_BIN_EXE_attr_activated");
 
-/// `systemd-socket-activate`, or `None` after printing why `test` is skipped.
+/// `systemd-socket-activate`, or `None` after saying why `test` is skipped.
 fn socket_activate(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("systemd-socket-activate"))
-        .find(|path| path.exists());
-    if found.is_none() {
-        let line = format!("SKIPPED {test}: systemd-socket-activate is not installed (package systemd)\n");
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-    }
-    found
+    common::installed_or_skip(test, "systemd-socket-activate", "systemd")
 }
 
 /// Starts `program` under `systemd-socket-activate` listening on `listen`

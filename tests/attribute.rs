@@ -1,7 +1,7 @@
 //! `#[daemon]` itself: the same steps as the builder, its keys, and the
 //! three return types of `main`, observed in real daemons.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;

@@ -2,9 +2,9 @@
 //! start inside the daemon, a kept descriptor that is not open. Each is
 //! refused loudly, in the launcher's one error line, with nothing left.
 
-mod common;
+use crate::common;
 
-use common::{Harness, arg, eventually};
+use common::{Harness, ProbeHarness, arg, eventually};
 use daemon_runtime::Status;
 
 #[test]

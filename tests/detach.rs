@@ -1,7 +1,7 @@
 //! The classic detachment steps, each observed in the running daemon's
 //! `/proc/PID` after a real launch.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
 
-use common::{Harness, PROBE, on_pseudo_terminal, text, wait_for_pid};
+use common::{Harness, PROBE, ProbeHarness, on_pseudo_terminal, text, wait_for_pid};
 
 #[test]
 fn daemon_has_no_controlling_terminal_though_its_launcher_had_one() {
@@ -104,7 +104,7 @@ fn inherited_descriptors_are_closed_except_the_kept_one() {
     command.args(["--keep-fd", "9", "--pid-file", pid_file.to_str().unwrap()]).env("PROBE_OUT", &out);
     let raw = inherited.as_raw_fd();
     let raise_and_leak = move || {
-        let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
+        let limit = libc::rlimit { rlim_cur: high as libc::rlim_t + 1, rlim_max: high as libc::rlim_t + 1 };
         // SAFETY: `limit` is a valid `rlimit`.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         for fd in (5..60).chain([9, high]) {

@@ -1,6 +1,6 @@
 //! The runnable examples, run as a user would run them.
 
-mod common;
+use crate::common;
 
 use common::{Harness, eventually, example, wait_for_pid};
 use nix::sys::wait::WaitStatus;

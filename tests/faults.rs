@@ -34,6 +34,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,10 +62,6 @@ const NSS_ABORTS: &[&str] =
 const POOL: usize = 3;
 /// The probe's ready timeout; a run taking much longer hangs.
 const READY_TIMEOUT_MS: u64 = 2000;
-
-fn strace() -> bool {
-    Command::new("strace").arg("-V").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
-}
 
 /// The errno a plausible failure of `syscall` has.
 fn errno_for(syscall: &str) -> &'static str {
@@ -156,9 +153,9 @@ impl Target {
     }
 }
 
-/// Starts `target`, stopped, attaches strace with `inject` (none for the
+/// Starts `target`, stopped, attaches `strace` with `inject` (none for the
 /// baseline), lets it run, and checks what is left once the launcher exits.
-fn traced_start(name: &str, target: Target, inject: Option<&str>) -> Run {
+fn traced_start(strace: &Path, name: &str, target: Target, inject: Option<&str>) -> Run {
     let harness = Harness::new(name);
     // The daemons that switch to `nobody` must reach their pid file's
     // directory.
@@ -176,28 +173,20 @@ fn traced_start(name: &str, target: Target, inject: Option<&str>) -> Run {
     let mut launcher = command.spawn().expect("the target");
     let pid = launcher.id() as i32;
     common::eventually("the probe stops", || common::Proc(pid).state() == "T");
-    let mut strace = harness.command("strace");
-    strace.args(["-f", "-qq", "-o", arg(&trace_path), "-p", &pid.to_string()]);
+    let mut tracing = harness.command(strace);
+    tracing.args(["-f", "-qq", "-o", arg(&trace_path), "-p", &pid.to_string()]);
     if let Some(inject) = inject {
-        strace.args(["-e", &format!("inject={inject}")]);
+        tracing.args(["-e", &format!("inject={inject}")]);
     }
-    let mut tracer = strace.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("strace");
+    let mut tracer = tracing.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("strace");
     common::eventually("strace attaches", || common::Proc(pid).status("TracerPid") != "0");
     let started = Instant::now();
     kill(Pid::from_raw(pid), Signal::SIGCONT).unwrap();
-    let deadline = started + Duration::from_millis(READY_TIMEOUT_MS) + common::PATIENCE;
-    let code = loop {
-        if let Some(status) = launcher.try_wait().unwrap() {
-            break status.code().or_else(|| {
-                use std::os::unix::process::ExitStatusExt;
-                status.signal().map(|s| 128 + s)
-            });
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let patience = Duration::from_millis(READY_TIMEOUT_MS) + common::PATIENCE;
+    let code = common::poll(patience, || launcher.try_wait().unwrap()).and_then(|status| {
+        use std::os::unix::process::ExitStatusExt;
+        status.code().or_else(|| status.signal().map(|s| 128 + s))
+    });
     let elapsed = started.elapsed();
     let tracer_pid = tracer.id() as i32;
     let left: Vec<i32> = harness.processes().into_iter().map(|p| p.0).filter(|&p| p != tracer_pid).collect();
@@ -220,10 +209,8 @@ fn traced_start(name: &str, target: Target, inject: Option<&str>) -> Run {
     }
     let _ = launcher.kill();
     let _ = launcher.wait();
-    let strace_deadline = Instant::now() + common::PATIENCE;
-    while tracer.try_wait().unwrap().is_none() && Instant::now() < strace_deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // strace exits once its tracees are gone; killed if it does not.
+    let _ = common::poll(common::PATIENCE, || tracer.try_wait().unwrap());
     let _ = tracer.kill();
     let _ = tracer.wait();
     let trace = std::fs::read_to_string(&trace_path).unwrap_or_default();
@@ -329,16 +316,14 @@ fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
     if !common::root_or_skip(name, "switch users and read every process's environment") {
         return;
     }
-    if !strace() {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "SKIPPED {name}: strace is not installed");
+    let Some(strace) = common::installed_or_skip(name, "strace", "strace") else {
         return;
-    }
+    };
     let started = Instant::now();
     let targets = [Target::Builder, Target::Manual, Target::Attribute, Target::DaemonRun];
     let mut cases = Vec::new();
     for target in targets {
-        let baseline = traced_start("faults-baseline", target, None);
+        let baseline = traced_start(&strace, "faults-baseline", target, None);
         assert_eq!(
             verdict(&baseline, ""),
             Ok(()),
@@ -362,7 +347,7 @@ fn every_failed_system_call_of_a_start_leaves_nothing_behind() {
             scope.spawn(|| {
                 loop {
                     let Some(&(target, ref inject)) = queue.lock().unwrap().next() else { return };
-                    let run = traced_start("faults", target, Some(inject));
+                    let run = traced_start(&strace, "faults", target, Some(inject));
                     *per_target.lock().unwrap().entry(target.name()).or_default() += 1;
                     if run.code == Some(0) && !run.daemon_named && run.after_exec {
                         // `daemon-run` executed the program, which then

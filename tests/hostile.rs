@@ -1,16 +1,16 @@
 //! Hostile inputs and faults: races, garbage, closed stdio, killed
 //! launchers, vanished terminals. Each case asserts the exact outcome.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::Duration;
 
 use common::{
-    Bystander, Harness, PROBE, Proc, arg, eventually, example, on_pseudo_terminal, text, wait_for_pid,
+    Bystander, Harness, PROBE, ProbeHarness, Proc, Signals, arg, eventually, example, on_pseudo_terminal,
+    text, wait_for_line, wait_for_pid,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
@@ -121,7 +121,7 @@ fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
     let mut command = harness.command(PROBE);
     command.args(["--keep-fd", "300"]).env("PROBE_OUT", harness.path("probe.out"));
     let raise_and_leak = move || {
-        let limit = libc::rlimit { rlim_cur: high as u64 + 1, rlim_max: high as u64 + 1 };
+        let limit = libc::rlimit { rlim_cur: high as libc::rlim_t + 1, rlim_max: high as libc::rlim_t + 1 };
         // SAFETY: `limit` is a valid `rlimit`.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         for fd in (10..510).chain([high]) {
@@ -217,17 +217,22 @@ fn a_launcher_whose_stdout_reader_is_gone_still_succeeds() {
 fn a_launcher_killed_while_waiting_does_not_stop_the_daemon() {
     let harness = Harness::new("launcher-killed");
     let pid_file = harness.path("d.pid");
+    // The body sleeps before `ready()`: the launcher waits that long for
+    // it, far longer than the kill below takes to follow the pid file.
     let mut launcher = harness
         .command(PROBE)
-        .args(["--ready-manual", "--body-sleep-ms", "300", "--pid-file", arg(&pid_file)])
+        .args(["--ready-manual", "--body-sleep-ms", "1000", "--pid-file", arg(&pid_file)])
         .env("PROBE_OUT", harness.path("probe.out"))
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // The daemon exists once its pid file names it: the launcher now waits.
+    let started = wait_for_line(&pid_file);
     launcher.kill().unwrap();
-    launcher.wait().unwrap();
+    let killed = launcher.wait().unwrap();
+    assert_eq!(killed.signal(), Some(libc::SIGKILL), "the launcher had stopped waiting: {killed:?}");
     // The daemon reports into a pipe nobody reads (EPIPE, SIGPIPE ignored) and runs on.
     let daemon = wait_for_pid(&harness.path("probe.out"));
+    assert_eq!(started, format!("{}\n", daemon.0), "another process wrote the pid file");
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
 }
 
@@ -270,8 +275,10 @@ fn the_daemon_survives_its_terminal_going_away_and_cannot_acquire_another() {
     let daemon = wait_for_pid(&out);
     drop(master); // the terminal hangs up
     let _ = nix::sys::signal::killpg(launcher_group, Signal::SIGHUP);
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(daemon.alive(), "the daemon died with its terminal");
+    // Every signal the hangup and the killpg sent is pending once they
+    // return, until delivered: the daemon has handled it, or died of it.
+    eventually("the daemon's pending signals are delivered", || daemon.signals() != Signals::Pending);
+    assert_eq!(daemon.signals(), Signals::NonePending, "the daemon died with its terminal");
     assert_eq!(daemon.tty_nr(), 0, "opening a terminal without O_NOCTTY made it the controlling tty");
     assert!(daemon.fds().values().any(|target| target == &spare_path), "the body did open the terminal");
 }

@@ -1,9 +1,9 @@
 //! `init`: run as root in the daemon before the privilege drop, its value
 //! handed to `main`; its error fails the start with nothing left behind.
 
-mod common;
+use crate::common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 
 use common::{Harness, example, root_or_skip, text, wait_for_pid};
@@ -19,7 +19,7 @@ fn init_binds_port_80_as_root_and_main_serves_it_as_nobody() {
     }
     // The example needs the port itself: skip, saying why, where it is taken.
     if let Err(error) = TcpListener::bind("127.0.0.1:80") {
-        let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: cannot bind 127.0.0.1:80 here: {error}");
+        common::skip(test, format_args!("cannot bind 127.0.0.1:80 here: {error}"));
         return;
     }
     let harness = Harness::new("init-privileged");

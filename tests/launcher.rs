@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Output;
 use std::sync::Mutex;
 
-use common::{Harness, PROBE, root_or_skip};
+use common::{Harness, PROBE, ProbeHarness, root_or_skip};
 
 /// Tests that run the launcher as `nobody` under a process-count limit must
 /// not overlap with each other or with any test that starts a process as
@@ -38,7 +38,7 @@ fn a_working_directory_that_is_a_file_fails_the_start() {
 
 /// Runs the probe as `nobody`, allowed `extra` processes beyond those
 /// `nobody` already has (the launcher itself is one).
-fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
+fn as_nobody_with_process_limit(harness: &Harness, extra: libc::rlim_t) -> Output {
     let _serial = AS_NOBODY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // A process of nobody's that ends between the count and the fork would
     // leave room for one more: wait for earlier tests' to be gone first.
@@ -47,12 +47,9 @@ fn as_nobody_with_process_limit(harness: &Harness, extra: u64) -> Output {
     let (_dir, probe) = common::executable_by_nobody(std::path::Path::new(PROBE));
     let mut command = harness.command(&probe);
     command.current_dir("/");
-    // SAFETY: setgroups, setgid, setuid and setrlimit are async-signal-safe.
     // The limit is set after setuid: a setuid over the limit would make exec fail.
     let become_nobody = move || {
-        nix::unistd::setgroups(&[])?;
-        nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
-        nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
+        common::become_nobody()?;
         let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
         // SAFETY: `rlimit` is a valid `rlimit`.
         if unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &rlimit) } != 0 {

@@ -2,8 +2,12 @@
 //! socket with `SO_PASSCRED`, so every message comes with the sender's pid
 //! as the kernel saw it (`SCM_CREDENTIALS`), and each one is checked for
 //! its text and its sender.
+//!
+//! Linux only: `SO_PASSCRED` is Linux's, and so are the notifications (the
+//! daemon ignores `$NOTIFY_SOCKET` on macOS and FreeBSD).
+#![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::io::IoSliceMut;
 use std::os::fd::AsRawFd;

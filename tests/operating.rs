@@ -1,15 +1,15 @@
 //! Operating a daemon: status and stop by the pid file's lock, clean
 //! termination, log reopening, supervisor detection, the ctl example.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    Bystander, Harness, PROBE, arg, assert_stale_and_nobody_signalled, eventually, example, stop_and_reap,
-    text, wait_for_pid,
+    Bystander, Harness, PROBE, ProbeHarness, Proc, arg, assert_stale_and_nobody_signalled, eventually,
+    example, stop_and_reap, text, wait_for_pid,
 };
 use daemon_runtime::{Status, StopOptions, Stopped};
 use nix::sys::signal::Signal;
@@ -58,8 +58,8 @@ fn a_stale_file_naming_a_bystander_gets_nobody_signalled_while_a_stranger_holds_
     // the file open, while a process the file does not name holds the lock.
     let harness = Harness::new("stale-locked");
     let pid_file = harness.path("d.pid");
-    let mut bystander = harness.command("sleep").arg("60").spawn().unwrap();
-    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    let bystander = Bystander::spawn(&harness);
+    std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
     // `flock` takes LOCK_EX on the shell's descriptor 9 and exits; the
     // shell, then `sleep`, keeps the description, and with it the lock.
     let mut holder = harness
@@ -68,6 +68,10 @@ fn a_stale_file_naming_a_bystander_gets_nobody_signalled_while_a_stranger_holds_
         .spawn()
         .unwrap();
     wait_exclusively_locked(&pid_file);
+    // `/proc/locks` names `flock`, the lock's taker, which proves a live
+    // holder until it has exited: the shell waits for it before its exec.
+    let holder_proc = Proc(holder.id() as i32);
+    eventually("the lock's taker, `flock`, has exited", || holder_proc.comm() == "sleep");
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
     assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
     let options = daemon_runtime::StopOptions::new().timeout(Duration::from_millis(100));
@@ -75,12 +79,10 @@ fn a_stale_file_naming_a_bystander_gets_nobody_signalled_while_a_stranger_holds_
     // Locked by no daemon: a start replaces the file.
     let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
-    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
-    assert!(holder.try_wait().unwrap().is_none(), "the stranger holding the lock was signalled");
-    for child in [&mut bystander, &mut holder] {
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
+    bystander.assert_untouched();
+    holder_proc.assert_untouched("the stranger holding the lock (its `sleep`)");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
 }
 
 #[test]
@@ -90,8 +92,8 @@ fn a_live_lock_taker_the_file_does_not_name_is_found_only_through_proc_locks() {
     // file, a bystander here, and so signals nobody. Neither signals it.
     let harness = Harness::new("named-bystander");
     let pid_file = harness.path("d.pid");
-    let mut bystander = harness.command("sleep").arg("60").spawn().unwrap();
-    std::fs::write(&pid_file, format!("{}\n", bystander.id())).unwrap();
+    let bystander = Bystander::spawn(&harness);
+    std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
     let mut taker = harness.command("flock").args(["-x", arg(&pid_file), "sleep", "60"]).spawn().unwrap();
     wait_exclusively_locked(&pid_file);
     let (status, signalled) = if cfg!(daemon_portable) {
@@ -105,16 +107,15 @@ fn a_live_lock_taker_the_file_does_not_name_is_found_only_through_proc_locks() {
         let killed = taker.wait().unwrap();
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed), Some(libc::SIGKILL));
     }
-    std::thread::sleep(Duration::from_millis(50));
-    assert!(bystander.try_wait().unwrap().is_none(), "the bystander was signalled");
+    // A signal sent is pending from the moment `signal` returned until it
+    // ends its target (see `Proc::signals`): nothing to wait for.
+    bystander.assert_untouched();
     if signalled.is_none() {
-        assert!(taker.try_wait().unwrap().is_none(), "the unproven taker was signalled");
+        Proc(taker.id() as i32).assert_untouched("the unproven taker");
     }
     // (The taker's `sleep`, holding the lock after a SIGKILL, goes with the harness.)
-    for child in [&mut bystander, &mut taker] {
-        let _ = child.kill();
-        child.wait().unwrap();
-    }
+    let _ = taker.kill();
+    taker.wait().unwrap();
 }
 
 #[test]
@@ -192,9 +193,11 @@ fn every_terminating_signal_without_a_handler_removes_the_pid_file_and_kills() {
         (Signal::SIGVTALRM, false),
         (Signal::SIGPROF, false),
         (Signal::SIGIO, false),
+        #[cfg(target_os = "linux")]
         (Signal::SIGPWR, false),
         (Signal::SIGXCPU, true),
         (Signal::SIGXFSZ, true),
+        #[cfg(target_os = "linux")]
         (Signal::SIGSTKFLT, false),
     ];
     for (signal, dumps_core) in signals {

@@ -3,7 +3,7 @@
 //! everything) stays open for the value that owns it, while a descriptor
 //! inherited without `FD_CLOEXEC` is closed.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;

@@ -1,13 +1,13 @@
 //! The pid file: contents, mode, lock, refusals, takeover and removal, each
 //! checked on disk and in `/proc` after real launches.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use common::{Harness, PROBE, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{Harness, PROBE, ProbeHarness, Proc, eventually, root_or_skip, text, wait_for_pid};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::wait::WaitStatus;
 
@@ -232,17 +232,17 @@ fn an_unwritable_directory_fails_the_start_and_leaves_no_file() {
 fn a_start_that_fails_after_creating_the_file_removes_it() {
     // Issue 13.2: the lock refused (ENOLCK), or the created file's stat
     // failing (EIO), each injected in every process of the start.
-    if std::process::Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("SKIPPED a_start_that_fails_after_creating_the_file_removes_it: strace is not installed");
+    let test = "a_start_that_fails_after_creating_the_file_removes_it";
+    let Some(strace) = common::installed_or_skip(test, "strace", "strace") else {
         return;
-    }
+    };
     for (fault, cause) in [
         ("flock:error=ENOLCK:when=1", "No locks available (os error 37)"),
         ("newfstatat:error=EIO:when=1", "Input/output error (os error 5)"),
     ] {
         let harness = Harness::new("created-removed");
         let pid_file = harness.path("d.pid");
-        let mut command = harness.command("strace");
+        let mut command = harness.command(&strace);
         command.args(["-f", "-q", "-o", "/dev/null", "-e", &format!("inject={fault}"), PROBE]);
         command.arg("--pid-file").arg(&pid_file).env("PROBE_OUT", harness.path("probe.out"));
         let output = harness.run(&mut command);

@@ -7,17 +7,15 @@
 //! stop some of these attacks in the kernel already; the tests say where,
 //! and pass whatever their values: the defence is the project's own.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use common::{
-    Bystander, Harness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip, stop_and_reap,
-    text, wait_for_pid,
+    Bystander, Harness, ProbeHarness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip,
+    stop_and_reap, text,
 };
 use daemon_runtime::{Status, Stopped};
 use nix::sys::wait::WaitStatus;
@@ -34,7 +32,9 @@ fn nobody_dir(harness: &Harness, name: &str) -> PathBuf {
 }
 
 /// Runs `f` on a thread whose credentials are `nobody`'s (Linux credentials
-/// are per thread; the raw system calls change only this one's).
+/// are per thread; the raw system calls change only this one's). Elsewhere
+/// credentials are the process's: the tests that use this are Linux's.
+#[cfg(target_os = "linux")]
 fn as_nobody_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         scope
@@ -80,6 +80,7 @@ fn wait_locked(path: &Path) {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
 fn a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only() {
     if !root_or_skip("a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only", "switch to nobody") {
         return;
@@ -164,7 +165,8 @@ fn bystander_at(harness: &Harness, pid: i32) -> Option<Bystander> {
 
 #[test]
 fn a_recycled_lock_taker_pid_is_never_signalled() {
-    if !root_or_skip("a_recycled_lock_taker_pid_is_never_signalled", "recycle a pid") {
+    let test = "a_recycled_lock_taker_pid_is_never_signalled";
+    if !root_or_skip(test, "recycle a pid") {
         return;
     }
     let harness = Harness::new("recycled-lock-pid");
@@ -181,7 +183,7 @@ fn a_recycled_lock_taker_pid_is_never_signalled() {
         .unwrap();
     assert_ne!(taker, attacker.0.id() as i32, "the taker was `flock`, which exited");
     let Some(bystander) = bystander_at(&harness, taker) else {
-        eprintln!("SKIPPED a_recycled_lock_taker_pid_is_never_signalled: pid {taker} kept being taken");
+        common::skip(test, format_args!("pid {taker} kept being taken"));
         return;
     };
     // /proc/locks now names root's bystander as the lock's holder.
@@ -230,6 +232,7 @@ fn launch_logging(harness: &Harness, log: &Path, user: Option<&str>) -> Output {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
 fn a_log_file_symlink_planted_by_nobody_is_refused_and_its_victim_untouched() {
     if !root_or_skip(
         "a_log_file_symlink_planted_by_nobody_is_refused_and_its_victim_untouched",
@@ -266,7 +269,9 @@ fn a_log_file_symlink_planted_by_nobody_is_refused_and_its_victim_untouched() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
 fn a_hard_link_or_a_file_of_another_user_at_the_log_path_is_refused() {
+    use common::wait_for_pid;
     if !root_or_skip("a_hard_link_or_a_file_of_another_user_at_the_log_path_is_refused", "chown to nobody") {
         return;
     }
@@ -314,7 +319,12 @@ fn a_fifo_at_the_log_path_is_refused_at_once_with_or_without_a_reader() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
 fn a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_directory() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use common::wait_for_pid;
     if !root_or_skip(
         "a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_directory",
         "race as nobody",
@@ -400,6 +410,7 @@ fn a_renaming_race_by_nobody_never_gets_the_pid_file_created_in_a_root_only_dire
 }
 
 #[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
 fn a_chroot_below_a_directory_of_nobody_is_refused_even_when_swapped_for_a_link_to_the_root() {
     if !root_or_skip(
         "a_chroot_below_a_directory_of_nobody_is_refused_even_when_swapped_for_a_link_to_the_root",

@@ -1,16 +1,17 @@
 //! Service-grade options through the builder: privileges, chroot, core
 //! dumps, log files, manual readiness, sd_notify, foreground.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use common::{Harness, PROBE, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid};
+use common::{
+    Harness, PROBE, ProbeHarness, Proc, arg, eventually, root_or_skip, text, wait_for_line, wait_for_pid,
+};
 use nix::sys::wait::WaitStatus;
 
 #[test]
@@ -244,6 +245,7 @@ fn readiness_is_sent_to_a_notify_socket_path() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // abstract socket addresses
 fn readiness_is_sent_to_an_abstract_notify_socket() {
     use std::os::linux::net::SocketAddrExt;
     let harness = Harness::new("notify-abstract");
@@ -282,14 +284,11 @@ fn foreground_keeps_the_process_but_applies_umask_and_pid_file() {
 
 #[test]
 fn start_stop_daemon_starts_stops_and_sees_it_running() {
-    let harness = Harness::new("start-stop-daemon");
-    let Ok(ssd) = which("start-stop-daemon") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED start_stop_daemon_starts_stops_and_sees_it_running: start-stop-daemon is not installed\n",
-        );
+    let test = "start_stop_daemon_starts_stops_and_sees_it_running";
+    let Some(ssd) = common::installed_or_skip(test, "start-stop-daemon", "dpkg") else {
         return;
     };
+    let harness = Harness::new("start-stop-daemon");
     let dir = harness.path("demo");
     let pid_file = dir.join("pidfile.pid");
     let example = common::example("pidfile");
@@ -321,26 +320,13 @@ fn start_stop_daemon_starts_stops_and_sees_it_running() {
     assert!(!pid_file.exists(), "pid file removed on SIGTERM");
 }
 
-fn which(program: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|dir| dir.join(program))
-        .find(|path| path.exists())
-        .ok_or(())
-}
-
 #[test]
 fn start_stop_daemon_notify_await_receives_readiness() {
-    let harness = Harness::new("ssd-notify");
-    let Ok(ssd) = which("start-stop-daemon") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED start_stop_daemon_notify_await_receives_readiness: start-stop-daemon is not installed\n",
-        );
+    let test = "start_stop_daemon_notify_await_receives_readiness";
+    let Some(ssd) = common::installed_or_skip(test, "start-stop-daemon", "dpkg") else {
         return;
     };
+    let harness = Harness::new("ssd-notify");
     let dir = harness.path("demo");
     let pid_file = dir.join("pidfile.pid");
     // start-stop-daemon creates a NOTIFY_SOCKET and returns only on READY=1.
@@ -360,7 +346,9 @@ fn start_stop_daemon_notify_await_receives_readiness() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // securebits
 fn a_privilege_drop_that_would_not_hold_aborts_the_start() {
+    use std::os::unix::process::CommandExt;
     if !root_or_skip("a_privilege_drop_that_would_not_hold_aborts_the_start", "set securebits") {
         return;
     }

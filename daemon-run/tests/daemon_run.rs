@@ -1,13 +1,15 @@
 //! `daemon-run` started as a user would, its programs inspected from outside.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use common::{Harness, Proc, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid};
+use common::{
+    DaemonRunHarness, Harness, Proc, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid,
+};
 use daemon_runtime::{Status, Stopped};
 
 /// Runs a prepared `daemon-run` to completion: (exit code, stderr).

@@ -4,16 +4,16 @@
 //! `hello_activated` (`daemon-run/examples/`), a program written for socket
 //! activation that neither binds nor detaches.
 
-mod common;
+use crate::common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
 
 /// The example program, built by `cargo test` beside the tests.
 fn hello_activated() -> PathBuf {
@@ -231,14 +231,7 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
 #[test]
 fn systemd_socket_activate_passes_sockets_through_daemon_run_to_the_program() {
     let test = "systemd_socket_activate_passes_sockets_through_daemon_run_to_the_program";
-    let Some(tool) = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("systemd-socket-activate"))
-        .find(|path| path.exists())
-    else {
-        let line = format!("SKIPPED {test}: systemd-socket-activate is not installed (package systemd)\n");
-        let _ = std::io::stderr().write_all(line.as_bytes());
+    let Some(tool) = common::installed_or_skip(test, "systemd-socket-activate", "systemd") else {
         return;
     };
     let harness = Harness::new(test);

@@ -1,10 +1,10 @@
 //! `daemon-run --respawn`: the supervisor and its program, seen from outside.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
 use daemon_runtime::Status;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;

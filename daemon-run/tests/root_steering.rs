@@ -2,12 +2,12 @@
 //! rewrite its root-owned pid file through the inherited lock (descriptor
 //! 3), or have root open a log file through a link it planted.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Harness, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, eventually, root_or_skip, text, wait_for_pid};
 use daemon_runtime::Stopped;
 
 fn open_to_nobody(harness: &Harness) {

@@ -1,12 +1,12 @@
 //! Issue 18's attacks on `daemon-run` (items 7 to 10), staged as a user
 //! would meet them, proving from outside that root is not steered.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Harness, Proc, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, root_or_skip, text, wait_for_pid};
 
 fn run(command: &mut std::process::Command) -> (i32, String) {
     let output = command.output().expect("launch daemon-run");

@@ -5,7 +5,7 @@
 //! fail with "already running". Each case is staged from outside, with a
 //! live lock holder that is never signalled.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -13,7 +13,8 @@ use std::path::Path;
 use std::process::{Child, Command};
 
 use common::{
-    DAEMON_RUN, Harness, Proc, arg, as_nobody, eventually, executable_by_nobody, root_or_skip, text,
+    DAEMON_RUN, DaemonRunHarness, Harness, Proc, arg, as_nobody, eventually, executable_by_nobody,
+    root_or_skip, text,
 };
 
 /// Runs `command` with `verb` and `--pid-file pid_file`: (exit code, stdout, stderr).

@@ -1,11 +1,11 @@
 //! `--status`, `--signal`, `--stop`, `--restart` driven from outside, on a
 //! program `daemon-run` started, and on a stale file naming a bystander.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{Bystander, Harness, Proc, eventually, text, wait_for_pid};
+use common::{Bystander, DaemonRunHarness, Harness, Proc, eventually, text, wait_for_pid};
 
 /// Runs `daemon-run` with `args` to completion: (exit code, stdout, stderr).
 fn verb(harness: &Harness, args: &[&str], pid_file: &Path) -> (i32, String, String) {

@@ -1,9 +1,7 @@
-//! What the root package's integration tests share: the generic harness of
-//! `process.rs`, plus the probe daemon (`tests/bin/probe.rs`) and the
-//! runnable examples.
+//! What the root package's integration tests share: the workspace's process
+//! harness (the `daemon-test-support` crate), plus the probe daemon
+//! (`tests/bin/probe.rs`) and the runnable examples.
 #![allow(dead_code)] // each test binary uses a different part
-
-mod process;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -11,10 +9,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use daemon_runtime::{Status, StopOptions, Stopped};
+pub use daemon_test_support::*;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-
-pub use process::*;
 
 /// The probe daemon: the builder configured from its arguments.
 pub const PROBE: &str = env!("CARGO_BIN_EXE_probe");
@@ -40,16 +37,31 @@ pub fn pidfile_example_running(dir: &std::path::Path) -> Proc {
     daemon
 }
 
-impl Harness {
+/// A [`Harness`] starting the probe daemon.
+pub trait ProbeHarness {
     /// Runs the probe daemon's launcher with `args`; the daemon's body
     /// writes its pid to this test's `probe.out`.
-    pub fn launch_probe(&self, args: &[&str]) -> Output {
+    fn launch_probe(&self, args: &[&str]) -> Output;
+
+    /// [`launch_probe`](ProbeHarness::launch_probe), asserting success, and
+    /// the daemon whose body then ran.
+    fn start_probe(&self, args: &[&str]) -> Proc;
+
+    /// Makes this test's directory enterable, and `probe.out` writable, for
+    /// `nobody`: for a daemon that drops to it, or an attacker run as it.
+    fn open_to_nobody(&self);
+
+    /// A pid file left by a probe daemon killed with SIGKILL (`d.pid`: the
+    /// test user's, `0644`, naming a dead pid), and that daemon.
+    fn stale_pid_file(&self) -> (PathBuf, Proc);
+}
+
+impl ProbeHarness for Harness {
+    fn launch_probe(&self, args: &[&str]) -> Output {
         self.run(self.command(PROBE).args(args).env("PROBE_OUT", self.path("probe.out")))
     }
 
-    /// [`launch_probe`](Harness::launch_probe), asserting success, and the
-    /// daemon whose body then ran.
-    pub fn start_probe(&self, args: &[&str]) -> Proc {
+    fn start_probe(&self, args: &[&str]) -> Proc {
         // Emptied, not removed: a test may have made it writable for `nobody`.
         let _ = std::fs::File::options().write(true).truncate(true).open(self.path("probe.out"));
         let output = self.launch_probe(args);
@@ -57,33 +69,18 @@ impl Harness {
         wait_for_pid(&self.path("probe.out"))
     }
 
-    /// Makes this test's directory enterable, and `probe.out` writable, for
-    /// `nobody`: for a daemon that drops to it, or an attacker run as it.
-    pub fn open_to_nobody(&self) {
+    fn open_to_nobody(&self) {
         std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(self.path("probe.out"), "").unwrap();
         std::fs::set_permissions(self.path("probe.out"), std::fs::Permissions::from_mode(0o666)).unwrap();
     }
 
-    /// A pid file left by a probe daemon killed with SIGKILL (`d.pid`: the
-    /// test user's, `0644`, naming a dead pid), and that daemon.
-    pub fn stale_pid_file(&self) -> (PathBuf, Proc) {
+    fn stale_pid_file(&self) -> (PathBuf, Proc) {
         let pid_file = self.path("d.pid");
         let killed = self.start_probe(&["--pid-file", arg(&pid_file)]);
         assert_eq!(killed.kill(), Some(WaitStatus::Signaled(killed.pid(), Signal::SIGKILL, false)));
         assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", killed.0), "stale file left");
         (pid_file, killed)
-    }
-
-    /// Asserts a launch failed with `code`, that `message` is its one error
-    /// line and the last line of its stderr (startup output may come
-    /// before), and that nothing it started still runs.
-    pub fn assert_failed(&self, output: &Output, code: i32, message: &str) {
-        let stderr = text(&output.stderr);
-        assert!(stderr.ends_with(&format!("{message}\n")), "stderr: {stderr}");
-        assert_eq!(stderr.matches("error: ").count(), 1, "one error line: {stderr}");
-        assert_eq!(output.status.code(), Some(code), "{output:?}");
-        assert!(self.processes().is_empty(), "left running: {:?}", self.processes());
     }
 }
 

@@ -1,24 +1,25 @@
-//! What `daemon-run`'s tests share: the workspace's generic process harness
-//! (`tests/common/process.rs`), plus the binary under test and a wait for
+//! What `daemon-run`'s tests share: the workspace's process harness (the
+//! `daemon-test-support` crate), plus the binary under test and a wait for
 //! the programs it executes.
 #![allow(dead_code)] // each test binary uses a different part
-
-#[path = "../../../tests/common/process.rs"]
-mod process;
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-pub use process::*;
+pub use daemon_test_support::*;
 
 /// The binary under test.
 pub const DAEMON_RUN: &str = env!("CARGO_BIN_EXE_daemon-run");
 
-impl Harness {
+/// A [`Harness`] starting `daemon-run`.
+pub trait DaemonRunHarness {
     /// `daemon-run` with `args`, marked as this test's.
-    pub fn daemon_run<I: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = I>) -> Command {
+    fn daemon_run<I: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = I>) -> Command;
+}
+
+impl DaemonRunHarness for Harness {
+    fn daemon_run<I: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = I>) -> Command {
         let mut command = self.command(DAEMON_RUN);
         command.args(args);
         command
@@ -30,12 +31,8 @@ impl Harness {
 /// files for a moment after it, so descriptors are looked at only once the
 /// program is loaded and asleep (the programs these tests run all block).
 pub fn wait_for_pid(path: &Path) -> Proc {
-    let program = process::wait_for_pid(path);
-    let deadline = Instant::now() + PATIENCE;
-    while program.alive() && !settled(program) {
-        assert!(Instant::now() < deadline, "pid {} never settled", program.0);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let program = daemon_test_support::wait_for_pid(path);
+    eventually(&format!("pid {} settled", program.0), || !program.alive() || settled(program));
     program
 }
 
@@ -73,14 +70,11 @@ elif mode == "exit":
 time.sleep(600)
 "#;
 
-/// True when python3 runs (for [`NOTIFIER`]); else prints `SKIPPED`.
+/// True when python3 runs (for [`NOTIFIER`]); otherwise [`skip`]s `test`.
 pub fn python3_or_skip(test: &str) -> bool {
     if Command::new("python3").arg("-c").arg("").status().is_ok_and(|status| status.success()) {
         return true;
     }
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("SKIPPED {test}: python3 is not installed\n").as_bytes(),
-    );
+    skip(test, "python3 is not installed (package python3)");
     false
 }

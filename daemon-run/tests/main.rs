@@ -1,0 +1,13 @@
+//! `daemon-run`'s integration tests, one binary (a module per file: test
+//! names read `respawn::…`), so that a change to the shared harness
+//! compiles and links one test crate, not six.
+
+mod common;
+
+mod daemon_run;
+mod listen;
+mod respawn;
+mod root_steering;
+mod security;
+mod unknown_holder;
+mod verbs;
