@@ -29,7 +29,6 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
-use environment::Environment;
 pub use environment::SAFE_PATH;
 pub use lookup::find_program;
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
@@ -384,7 +383,7 @@ fn prepare(cli: &Cli) -> Result<PathBuf, Error> {
         Some((name, None)) if name.parse::<u32>().is_err() => environment::Target::Unchanged,
         Some((_, None)) => environment::Target::Unknown,
     };
-    let plan = Environment::plan(cli.clear_env, &cli.keep_env, target, |name| std::env::var_os(name));
+    let plan = environment::plan(cli.clear_env, &cli.keep_env, target, |name| std::env::var_os(name));
     daemon_runtime::ensure_single_threaded()?;
     // SAFETY: the line above proved that no other thread runs, and none
     // is started before the runtime forks.

@@ -32,16 +32,16 @@ mod parent_death;
 mod readiness;
 mod signals;
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use daemon_runtime::__private::{Environment, Program};
 use daemon_runtime::{Daemon, Error, Ready, Step};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -108,46 +108,6 @@ impl Policy {
         }
         let factor = 1u32.checked_shl(consecutive.saturating_sub(1)).unwrap_or(u32::MAX);
         Some(self.delay.saturating_mul(factor).min(self.window))
-    }
-}
-
-/// PROGRAM as `execv` takes it, built before any fork.
-struct Program {
-    path: CString,
-    /// Never read: kept alive because `argv` points into it.
-    _args: Vec<CString>,
-    argv: Vec<*const libc::c_char>,
-    /// Never read: kept alive because `envp` points into it.
-    _vars: Vec<CString>,
-    /// With `--ready notify`: the null-terminated environment naming the
-    /// supervisor's socket, for `execve`.
-    envp: Option<Vec<*const libc::c_char>>,
-}
-
-impl Program {
-    fn new(path: &Path, args: &[OsString]) -> Result<Program, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: path.to_path_buf(), errno: Errno::EINVAL };
-        let path_c = CString::new(path.as_os_str().as_bytes()).map_err(|_| invalid())?;
-        let mut all = vec![path_c.clone()];
-        for arg in args {
-            all.push(CString::new(arg.as_bytes()).map_err(|_| invalid())?);
-        }
-        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Program { path: path_c, _args: all, argv, _vars: Vec::new(), envp: None })
-    }
-
-    /// Executes PROGRAM with the supervisor's environment, `NOTIFY_SOCKET`
-    /// set to `address` (built now: the forked child must not allocate).
-    fn notify_to(&mut self, address: &str) -> Result<(), Errno> {
-        let mut vars: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET")
-            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
-            .collect();
-        vars.push(CString::new(format!("NOTIFY_SOCKET={address}")).map_err(|_| Errno::EINVAL)?);
-        self.envp =
-            Some(vars.iter().map(|var| var.as_ptr()).chain(std::iter::once(std::ptr::null())).collect());
-        self._vars = vars;
-        Ok(())
     }
 }
 
@@ -290,7 +250,8 @@ impl Supervisor {
         let errno = |error: std::io::Error| Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
         let notify = start.notify.then(NotifyReceiver::bind).transpose().map_err(errno)?;
         if let Some(receiver) = &notify {
-            program.notify_to(receiver.address())?;
+            // Built now: the forked child must not allocate.
+            program.set_environment(Environment::setting("NOTIFY_SOCKET", receiver.address()).envp());
         }
         // The launcher's clock decides (it kills this process group when the
         // time is up): it may start after ours, since the child runs first
@@ -360,7 +321,7 @@ impl Supervisor {
     }
 
     fn name(&self) -> String {
-        String::from_utf8_lossy(self.program.path.as_bytes()).into_owned()
+        self.program.path().to_string_lossy().into_owned()
     }
 
     /// One line on the supervisor's standard error (`--stderr`), or to the
@@ -526,7 +487,7 @@ impl Supervisor {
 }
 
 /// In the forked child: PROGRAM's own process group, death with the
-/// supervisor, default dispositions and an empty mask, then `execv`. On
+/// supervisor, default dispositions and an empty mask, then the exec. On
 /// failure, the errno goes to the supervisor through `report`.
 ///
 /// # Safety
@@ -556,17 +517,8 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     // No handler of the supervisor's may run from here to the exec: the
     // runtime's removes its pid file, signal-hook's writes to its self-pipe.
     signals::default_dispositions();
-    // The raw exec calls, not nix's, because nix's allocate, which a forked
-    // child must not. Either returns only on failure.
-    match &program.envp {
-        // SAFETY: `argv` and `envp` are null-terminated arrays of pointers
-        // into C strings that `program` keeps alive.
-        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp.as_ptr()) },
-        // SAFETY: `argv` is a null-terminated array of pointers into C
-        // strings that `program` keeps alive.
-        None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
-    };
-    let errno = Errno::last_raw().to_ne_bytes();
+    // The runtime's exec, which allocates nothing; it returns only on failure.
+    let errno = (program.exec() as i32).to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)
 }

@@ -269,19 +269,7 @@ fn execute(exec: &crate::prepared::Exec, pid_file: Option<&PidFile>) -> Failure 
             return Failure::Sys(Step::Exec, errno);
         }
     }
-    // Raw `execv`/`execve`, not nix's: nix's take slices of `CStr` and
-    // build the pointer arrays on every call, which allocates; here the
-    // arrays were built before the first fork (see `prepared::Exec`).
-    match &exec.notify {
-        // SAFETY: `program` is a C string and `argv` a null-terminated array
-        // of pointers into C strings, all owned by `exec`, which outlives
-        // the call; execv returns only on failure, touching nothing.
-        None => unsafe { libc::execv(exec.program.as_ptr(), exec.argv.as_ptr()) },
-        // SAFETY: as above; `envp_ptrs` is null-terminated too, pointing
-        // into strings `notify` owns or the leaked entries of `pid_vars`.
-        Some(notify) => unsafe {
-            libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), notify.envp_ptrs.as_ptr())
-        },
-    };
-    Failure::Sys(Step::Exec, nix::errno::Errno::last())
+    // The arrays were built before the first fork (see `prepared::Exec`).
+    let envp = exec.notify.as_ref().map(|notify| &notify.envp_ptrs);
+    Failure::Sys(Step::Exec, crate::c_strings::execute(&exec.program, &exec.argv, envp))
 }

@@ -518,6 +518,11 @@ pub mod __private {
     /// the tests' probe only (see `fds.rs`).
     pub use crate::fds::close_listed_fds;
 
+    // What `daemon-run` shares with the runtime rather than copying it:
+    // the argv/envp arrays, the environment a program gets, and the one
+    // `exec` (`Program::exec`).
+    pub use crate::c_strings::{CStringArray, Environment, Program};
+
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.
     pub fn start(daemon: Daemon) -> Running {

@@ -13,10 +13,8 @@
 //! [`NotifyReceiver::bind`] refuses with [`io::ErrorKind::Unsupported`], and
 //! `exec_notify` with [`Error::Unsupported`], before anything is forked.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 #[cfg(target_os = "linux")]
 use std::time::Instant;
@@ -30,7 +28,7 @@ use nix::sys::socket::{
     socket, sockopt,
 };
 
-use crate::c_strings::CStringArray;
+use crate::c_strings::{CStringArray, Environment};
 use crate::error::{Error, Step};
 
 /// A private `NOTIFY_SOCKET`: give its [`address`](NotifyReceiver::address)
@@ -207,15 +205,8 @@ impl NotifySocket {
             }
         })?;
         // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
-        let rewritten = crate::pid_vars::entries();
-        let mut envp: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
-            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
-            .collect();
-        let variable = format!("NOTIFY_SOCKET={}", receiver.address());
-        envp.push(CString::new(variable).map_err(|_| sys(Errno::EINVAL))?);
-        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
-        Ok(NotifySocket { receiver, envp_ptrs: CStringArray::new(envp, &entries) })
+        let envp_ptrs = Environment::setting("NOTIFY_SOCKET", receiver.address()).envp();
+        Ok(NotifySocket { receiver, envp_ptrs })
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.

@@ -1,21 +1,19 @@
 //! [`Daemon::start`], [`Daemon::start_with`] and [`Daemon::exec`]: step 1
 //! to 4, in the launching process, up to the fork.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fmt::Display;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
-use crate::c_strings::{CStringArray, absolute, c_string};
+use crate::c_strings::{self, absolute, c_string};
 use crate::error::{Error, Step};
 use crate::notify::NotifySocket;
 use crate::pidfile;
@@ -272,13 +270,8 @@ impl Daemon {
 
 impl Exec {
     fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Exec, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
-        let program_c = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
-        let mut all = vec![program_c.clone()];
-        for arg in args {
-            all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
-        }
-        Ok(Exec { program: program_c, argv: CStringArray::new(all, &[]), notify: None })
+        let (program, argv) = c_strings::argv(program, args)?;
+        Ok(Exec { program, argv, notify: None })
     }
 }
 
