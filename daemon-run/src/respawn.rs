@@ -487,7 +487,8 @@ impl Supervisor {
 }
 
 /// In the forked child: PROGRAM's own process group, death with the
-/// supervisor, default dispositions and an empty mask, then the exec. On
+/// supervisor, default dispositions (SIGPIPE's too) and an empty mask,
+/// then the exec. On
 /// failure, the errno goes to the supervisor through `report`.
 ///
 /// # Safety
@@ -517,7 +518,8 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     // No handler of the supervisor's may run from here to the exec: the
     // runtime's removes its pid file, signal-hook's writes to its self-pipe.
     signals::default_dispositions();
-    // The runtime's exec, which allocates nothing; it returns only on failure.
+    // The runtime's exec, which allocates nothing and puts SIGPIPE back to
+    // its default action; it returns only on failure.
     let errno = (program.exec() as i32).to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)

@@ -347,3 +347,17 @@ fn the_supervisor_watches_signals_by_its_build_and_program_starts_unblocked() {
     assert!(!supervisor.alive());
     assert_eq!(harness.processes(), []);
 }
+
+#[test]
+fn a_respawned_program_starts_with_sigpipe_at_its_default() {
+    let harness = Harness::new("respawn_sigpipe");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(signal_set(program, "SigIgn") & sigpipe, 0, "PROGRAM starts with SIGPIPE ignored");
+    assert_ne!(signal_set(supervisor, "SigIgn") & sigpipe, 0, "the supervisor, a Rust program, ignores it");
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert_eq!(signal_set(second, "SigIgn") & sigpipe, 0, "a restarted PROGRAM starts with SIGPIPE ignored");
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !second.alive());
+}

@@ -202,7 +202,8 @@ impl Program {
         &self.path
     }
 
-    /// Executes the program. Returns only on failure, with the `errno` of
+    /// Executes the program, SIGPIPE first set back to its default action
+    /// (see [`execute`]). Returns only on failure, with the `errno` of
     /// `execve`. Async-signal-safe: system calls on memory built before,
     /// nothing allocated or freed.
     pub fn exec(&self) -> Errno {
@@ -211,11 +212,25 @@ impl Program {
 }
 
 /// The crate's one `exec`: `execv` of `path` with `argv` (`execve` with
-/// `envp` when given). The raw calls, not nix's: nix's take slices of
-/// `CStr` and build the pointer arrays on every call, which allocates.
-/// Returns only on failure, with the `errno`. Async-signal-safe: nothing
+/// `envp` when given), SIGPIPE set back to its default action right before.
+/// Rust ignores SIGPIPE in every program it starts, and an ignored
+/// disposition survives `execve`: a program run with it ignored would not
+/// die when it writes to a closed pipe (`yes | head -1` would never end),
+/// so std's `Command`, shells and other launchers restore it too. Should the
+/// exec fail, SIGPIPE is ignored again, as the caller had it.
+///
+/// The raw calls, not nix's: nix's take slices of `CStr` and build the
+/// pointer arrays on every call, which allocates. Returns only on failure,
+/// with the `errno`. Async-signal-safe: `sigaction` and the exec, nothing
 /// allocated.
 pub(crate) fn execute(path: &CStr, argv: &CStringArray, envp: Option<&CStringArray>) -> Errno {
+    // SAFETY: all-zero is a valid `sigaction`: SIG_DFL, no flags, an empty mask.
+    let default: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; overwritten with the current action by the call below.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: `default` is initialized and `old` writable; SIG_DFL runs no
+    // code of ours. SIGPIPE can always be set: the call cannot fail.
+    unsafe { libc::sigaction(libc::SIGPIPE, &default, &mut old) };
     match envp {
         // SAFETY: `path` is a C string and `argv` a null-terminated array of
         // pointers into C strings, all borrowed for the call; execv returns
@@ -225,7 +240,10 @@ pub(crate) fn execute(path: &CStr, argv: &CStringArray, envp: Option<&CStringArr
         // strings it owns or the leaked entries of `pid_vars`.
         Some(envp) => unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) },
     };
-    Errno::last()
+    let errno = Errno::last();
+    // SAFETY: `old` is the action read above; restoring it runs no code.
+    unsafe { libc::sigaction(libc::SIGPIPE, &old, std::ptr::null_mut()) };
+    errno
 }
 
 /// `path` made absolute against the launcher's working directory (before any

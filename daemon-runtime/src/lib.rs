@@ -106,7 +106,10 @@
 //!    older kernels.
 //! 3. **Reset signals** ([`reset_signals`]): dispositions ignored by whoever
 //!    launched us (`nohup`) and the blocked mask survive `exec`; a daemon must
-//!    stop on SIGTERM. `SIGPIPE` stays ignored, as in every Rust program.
+//!    stop on SIGTERM. `SIGPIPE` stays ignored, as in every Rust program;
+//!    a program [`Daemon::exec`] executes gets its default action back right
+//!    before the `exec`, as std's `Command` gives it (an ignored disposition
+//!    survives `execve`, and a program would not die writing to a closed pipe).
 //! 4. **`fork`**: the launcher waits on the report pipe; the child is not a
 //!    process group leader, so `setsid` can succeed.
 //! 5. **`setsid`**: a new session, no controlling terminal.
@@ -520,7 +523,7 @@ pub mod __private {
 
     // What `daemon-run` shares with the runtime rather than copying it:
     // the argv/envp arrays, the environment a program gets, and the one
-    // `exec` (`Program::exec`).
+    // `exec` (`Program::exec`), which restores SIGPIPE's default action.
     pub use crate::c_strings::{CStringArray, Environment, Program};
 
     /// Starts the daemon; in the launcher, or on an error before forking,

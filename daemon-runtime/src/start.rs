@@ -89,6 +89,8 @@ impl Daemon {
     /// is (no `PATH` lookup). The pid file's lock is inherited on purpose by
     /// the program, on the lowest descriptor after stdio (3, unless
     /// `keep_fds` holds it), so status, stop and a second start work for it.
+    /// The program starts with `SIGPIPE` at its default action (this process,
+    /// as every Rust program, ignores it; std's `Command` restores it too).
     /// The launcher exits 0 once the `exec` succeeded.
     ///
     /// Returns only on failure: in the launcher (the program could not be
