@@ -4,7 +4,8 @@
 //! The supervisor is the daemon: [`Daemon::start`](daemon_runtime::Daemon::start)
 //! detaches it, locks the pid file (which names the supervisor, so
 //! `--stop`, `--status` and `--signal` reach it) and drops privileges. It
-//! then forks PROGRAM, writes its pid to `--child-pid-file`, forwards TERM,
+//! then forks PROGRAM, writes its pid to `--child-pid-file` (kept with the
+//! pid file's care: [`child_pid_file`]), forwards TERM,
 //! INT, HUP, USR1 and USR2 to it, and waits. PROGRAM exiting 0, or after a
 //! TERM or INT the supervisor forwarded, ends the supervisor; any other exit
 //! restarts it after a delay that doubles with each quick failure, until
@@ -28,21 +29,20 @@
 //! [`readiness`] (`--ready notify`, Linux only).
 
 mod child;
+mod child_pid_file;
 mod parent_death;
 mod readiness;
 mod signals;
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use daemon_runtime::__private::{Environment, Program};
-use daemon_runtime::{Daemon, Error, Ready, Step};
+use daemon_runtime::{Daemon, Error, Ready};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill, killpg};
@@ -50,6 +50,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::syslog::{Destination, Relay, Sink};
+pub use child_pid_file::ChildPidFile;
 use daemon_runtime::NotifyReceiver;
 use signals::{Blocked, Signals};
 
@@ -111,52 +112,6 @@ impl Policy {
     }
 }
 
-/// `--child-pid-file`: opened by the launcher as the starting user, with
-/// the pid file's care (no link followed, a regular file with one link,
-/// owned by that user), kept by the supervisor to write PROGRAM's pid into.
-struct ChildPidFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl ChildPidFile {
-    fn open(path: &Path) -> Result<ChildPidFile, Error> {
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let refuse = |errno: Errno| Error::Path { step: Step::PidFile, path: path.clone(), errno };
-        let file = File::options()
-            .write(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(&path)
-            .map_err(|e| refuse(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
-        let meta = file.metadata().map_err(|_| refuse(Errno::EIO))?;
-        if !meta.file_type().is_file() || meta.nlink() != 1 || meta.uid() != nix::unistd::geteuid().as_raw() {
-            return Err(refuse(Errno::EPERM));
-        }
-        file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|_| refuse(Errno::EPERM))?;
-        file.set_len(0).map_err(|_| refuse(Errno::EIO))?;
-        Ok(ChildPidFile { path, file })
-    }
-
-    fn write(&mut self, pid: Option<Pid>) {
-        // A failure to record the pid must not stop the supervision.
-        let _ = self.file.set_len(0);
-        if let Some(pid) = pid {
-            let _ = std::os::unix::fs::FileExt::write_all_at(&self.file, format!("{pid}\n").as_bytes(), 0);
-        }
-    }
-}
-
-impl Drop for ChildPidFile {
-    fn drop(&mut self) {
-        self.write(None);
-        // Unprivileged now, the supervisor may not be allowed to: the file
-        // is left empty then, naming no process.
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Which of PROGRAM's streams the supervisor relays, and where: to the
 /// system log (`--stdout syslog:…`), or to a log file (`--stdout FILE`) the
 /// supervisor holds as its own descriptor, so that it can reopen it on
@@ -184,12 +139,15 @@ pub struct Start {
 }
 
 /// Starts the supervisor (the launcher returns once it runs) and supervises
-/// PROGRAM at `program`. Returns only in the launcher, on failure.
+/// PROGRAM at `program`. `child_pid_file` is `--child-pid-file`, taken as
+/// `--pid-file` (`pid_file`) is, inside `chroot` when given. Returns only in
+/// the launcher, on failure.
 pub fn supervise(
     daemon: Daemon,
     program: &Path,
     args: &[OsString],
-    child_pid_file: Option<&Path>,
+    pid_file: Option<&Path>,
+    child_pid_file: Option<(&Path, Option<&Path>)>,
     start: Start,
     logging: Logging,
 ) -> Error {
@@ -200,25 +158,33 @@ pub fn supervise(
         Ok(program) => program,
         Err(error) => return error,
     };
-    let child_pid_file = match child_pid_file.map(ChildPidFile::open).transpose() {
-        Ok(file) => file,
-        Err(error) => return error,
-    };
+    let mut child_pid_file =
+        match child_pid_file.map(|(path, chroot)| ChildPidFile::find(path, chroot)).transpose() {
+            Ok(file) => file,
+            Err(error) => return error,
+        };
     let keep = child_pid_file
         .as_ref()
-        .map(|file| file.file.as_raw_fd())
+        .map(ChildPidFile::raw_fd)
         .into_iter()
         .chain(logging.sink.as_ref().map(Sink::raw_fd));
     let ready = if start.notify { Ready::Manual } else { Ready::Auto };
-    let running = match daemon.keep_fds(keep).ready(ready).start() {
-        Ok(running) => running,
+    // The child pid file is claimed once the pid file's lock is held, still
+    // as the starting user: a start refused as already running touches none.
+    let claim = || child_pid_file.as_mut().map_or(Ok(()), ChildPidFile::claim);
+    let running = match daemon.keep_fds(keep).ready(ready).start_with(claim) {
+        Ok((running, ())) => running,
         Err(error) => {
-            if let Some(file) = &child_pid_file {
-                let _ = std::fs::remove_file(&file.path);
+            let refused = matches!(error, Error::AlreadyRunning { .. });
+            if let Some(file) = child_pid_file.as_ref().filter(|_| !refused) {
+                let _ = file.remove_unheld(pid_file);
             }
             return error;
         }
     };
+    if let Some(file) = &mut child_pid_file {
+        file.settle();
+    }
     let code = Supervisor::new(program, child_pid_file, start, logging)
         .map_or(daemon_runtime::sysexits::EX_OSERR, |supervisor| supervisor.run());
     drop(running); // removes the pid file, when the user may

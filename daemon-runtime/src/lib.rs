@@ -526,6 +526,81 @@ pub mod __private {
     // `exec` (`Program::exec`), which restores SIGPIPE's default action.
     pub use crate::c_strings::{CStringArray, Environment, Program};
 
+    // The walk every path root opens goes through (`resolve.rs`), and the
+    // pid file's rules for a file in a walked directory (`pidfile.rs`), for
+    // `daemon-run --child-pid-file`.
+    pub use crate::pid_text::written_pid;
+    pub use crate::pidfile::{remove_named, write_pid};
+    pub use crate::resolve::{Inode, Trust, inode};
+
+    use std::ffi::{CStr, CString};
+    use std::os::fd::{BorrowedFd, OwnedFd};
+    use std::path::Path;
+
+    use crate::{Error, Step};
+
+    /// The directory `path` names, walked one component at a time from
+    /// `root` (a chroot's descriptor), else from `/` (or the working
+    /// directory, for a relative path), links followed as `trust` allows;
+    /// an error names `path` under `step`.
+    ///
+    /// # Errors
+    ///
+    /// A refused link or directory, or the system call that failed.
+    pub fn directory(
+        path: &Path,
+        root: Option<BorrowedFd<'_>>,
+        trust: Trust,
+        step: Step,
+    ) -> Result<OwnedFd, Error> {
+        crate::resolve::directory(path, root, trust).map_err(|denied| denied.into_error(step, path))
+    }
+
+    /// The directory holding the file `path` names, walked as the pid
+    /// file's is ([`Trust::Starter`], inside `root` when given), and the
+    /// file's name in it; an error names `path` under `step`.
+    ///
+    /// # Errors
+    ///
+    /// As [`directory`]; `EISDIR` when `path` names no file.
+    pub fn parent(
+        path: &Path,
+        root: Option<BorrowedFd<'_>>,
+        step: Step,
+    ) -> Result<(OwnedFd, CString), Error> {
+        crate::resolve::parent(path, root).map_err(|denied| denied.into_error(step, path))
+    }
+
+    /// Opens `name` in the walked directory `dir` with the pid file's rules
+    /// (`pidfile::open_at`: no link followed, no FIFO waited for, a regular
+    /// file with one link owned by the effective user), with `access`;
+    /// with `create`, a new file (`O_EXCL`). Returns it and its inode; an
+    /// error names `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PidFileRefused`], or [`Error::Path`] with the failed call's errno.
+    pub fn open_at(
+        dir: BorrowedFd<'_>,
+        name: &CStr,
+        path: &Path,
+        access: nix::fcntl::OFlag,
+        create: bool,
+    ) -> Result<(OwnedFd, Inode), Error> {
+        crate::pidfile::open_at(dir, name, access, create)
+            .map_err(|failure| failure.into_error(|_| Some(path.into())))
+    }
+
+    /// What is at `name` in the walked directory `dir`, without opening or
+    /// following it: its inode, or `None`; refused as [`open_at`] refuses.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_at`].
+    pub fn examine_at(dir: BorrowedFd<'_>, name: &CStr, path: &Path) -> Result<Option<Inode>, Error> {
+        crate::pidfile::examine_at(dir, name).map_err(|failure| failure.into_error(|_| Some(path.into())))
+    }
+
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.
     pub fn start(daemon: Daemon) -> Running {

@@ -19,7 +19,7 @@ pub(crate) fn format_pid(mut pid: u32, buf: &mut [u8; 24]) -> &[u8] {
 
 /// The pid written in `file`, if it holds one and nothing else.
 #[cfg_attr(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")), allow(dead_code))]
-pub(crate) fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
+pub fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
     let mut buf = [0u8; 24];
     let n = nix::sys::uio::pread(file, &mut buf, 0).ok()?;
     parse_pid(&buf[..n])

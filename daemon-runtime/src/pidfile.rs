@@ -277,6 +277,52 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
     Err(sys(Errno::EAGAIN))
 }
 
+/// Opens `name` in the walked directory `dir` as the pid file is opened,
+/// for another file that must follow its rules (`daemon-run
+/// --child-pid-file`): never through a symbolic link (`O_NOFOLLOW`, refused
+/// as one), never blocking on a FIFO (`O_NONBLOCK`), close-on-exec, with
+/// `access` (`O_RDONLY`, `O_RDWR`...); with `create`, a new file made with
+/// `O_EXCL` (mode `0644` less the umask), else only an existing one. Then
+/// refused unless a regular file with one link owned by the effective
+/// user, as the pid file is.
+pub(crate) fn open_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    access: OFlag,
+    create: bool,
+) -> Result<(OwnedFd, Inode), Failure> {
+    let mut flags = access | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    if create {
+        flags |= OFlag::O_CREAT | OFlag::O_EXCL;
+    }
+    let fd = match fcntl::openat(dir, name, flags, Mode::from_bits_truncate(0o644)) {
+        Ok(fd) => fd,
+        Err(Errno::ELOOP) => return Err(Failure::Refused(Refusal::SymbolicLink)),
+        // A FIFO with no reader (ENXIO, opened for writing), a directory.
+        Err(Errno::ENXIO | Errno::EISDIR) => return Err(Failure::Refused(Refusal::NotRegular)),
+        Err(errno) => return Err(Failure::Sys(Step::PidFile, errno)),
+    };
+    let opened = stat::fstat(&fd).map_err(|errno| Failure::Sys(Step::PidFile, errno))?;
+    refuse_unsafe(&opened)?;
+    Ok((fd, inode(&opened)))
+}
+
+/// What is at `name` in the walked directory `dir`, looked at without
+/// opening or following it: its inode, or `None` when nothing is there;
+/// refused as [`open_at`] would refuse it.
+pub(crate) fn examine_at(dir: BorrowedFd<'_>, name: &CStr) -> Result<Option<Inode>, Failure> {
+    let found = match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(found) => found,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(errno) => return Err(Failure::Sys(Step::PidFile, errno)),
+    };
+    if resolve::kind(&found) == SFlag::S_IFLNK {
+        return Err(Failure::Refused(Refusal::SymbolicLink));
+    }
+    refuse_unsafe(&found)?;
+    Ok(Some(inode(&found)))
+}
+
 /// Writes this process's pid through a descriptor opened for just that,
 /// checked to be the locked file, and closed before anything else runs.
 fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
@@ -293,7 +339,7 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
 /// holder of that file's lock calls it, so no one can put another file there
 /// in between (a replacement needs the lock free, a creation the name free).
 /// `Ok` also when the name no longer names that file: it is not ours to remove.
-fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
+pub fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
     match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(now) if inode(&now) == locked => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
         Ok(_) | Err(Errno::ENOENT) => Ok(()),
@@ -410,7 +456,9 @@ fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+/// Writes `pid` in decimal and a newline at the start of `fd`, without
+/// allocating; the caller truncates first.
+pub fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
     let mut buf = [0u8; 24];
     let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
     let mut written = 0;

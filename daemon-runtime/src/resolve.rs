@@ -27,10 +27,10 @@ use nix::unistd;
 use crate::error::{Error, Refusal, Step};
 
 /// A file's device and inode.
-pub(crate) type Inode = (u64, u64);
+pub type Inode = (u64, u64);
 
 /// The device and inode of the file `file` describes.
-pub(crate) fn inode(file: &FileStat) -> Inode {
+pub fn inode(file: &FileStat) -> Inode {
     #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
     (file.st_dev as u64, file.st_ino as u64)
 }
@@ -40,7 +40,7 @@ const MAX_HOPS: usize = 40;
 
 /// What the directories on the way must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trust {
+pub enum Trust {
     /// Links owned by root or the starting user, in directories they own.
     Starter,
     /// A chroot, as sshd's `ChrootDirectory`: every directory owned by root
