@@ -533,6 +533,16 @@ pub mod __private {
     pub use crate::pidfile::{remove_named, write_pid};
     pub use crate::resolve::{Inode, Trust, inode};
 
+    /// A pipe whose two ends close on `exec` (`report.rs`): `pipe2` where
+    /// it exists, else `pipe` and `fcntl` (in a single-threaded process).
+    ///
+    /// # Errors
+    ///
+    /// The failed call's errno.
+    pub fn cloexec_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+        crate::report::cloexec_pipe()
+    }
+
     use std::ffi::{CStr, CString};
     use std::os::fd::{BorrowedFd, OwnedFd};
     use std::path::Path;
