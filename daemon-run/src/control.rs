@@ -11,6 +11,7 @@ use daemon_runtime::Status;
 use nix::sys::signal::Signal;
 
 use crate::parse::Schedule;
+use crate::respawn::ChildPidFile;
 
 /// Exit code: done (running, for `--status`).
 pub const OK: i32 = 0;
@@ -58,14 +59,27 @@ pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
 
 /// `--stop`: follows `schedule` until the lock holder is gone (exited, and
 /// the lock released), then removes the pid file it left
-/// (`daemon_runtime::stop`). 0 gone (or was not running), 1 still there at
-/// the end of the schedule, 4 anything else failed, a lock whose holder
-/// cannot be told included: nothing was signalled then.
-pub fn stop(pid_file: &Path, schedule: &Schedule) -> i32 {
+/// (`daemon_runtime::stop`), and `child_pid_file` (`--child-pid-file`, and
+/// `--chroot`) if given: a supervisor killed by SIGKILL leaves it naming its
+/// dead PROGRAM. 0 gone (or was not running), 1 still there at the end of
+/// the schedule, 4 anything else failed, a lock whose holder cannot be told
+/// included: nothing was signalled then.
+pub fn stop(pid_file: &Path, schedule: &Schedule, child_pid_file: Option<(&Path, Option<&Path>)>) -> i32 {
     match daemon_runtime::stop(pid_file, schedule.options()) {
-        Ok(_) => OK,
-        Err(error) if error.kind() == io::ErrorKind::TimedOut => fail("stop", pid_file, &error, FAILED),
-        Err(error) => fail("stop", pid_file, &error, UNKNOWN),
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+            return fail("stop", pid_file, &error, FAILED);
+        }
+        Err(error) => return fail("stop", pid_file, &error, UNKNOWN),
+    }
+    let Some((path, chroot)) = child_pid_file else { return OK };
+    // Through its walked directory, unless a new start holds the lock by now.
+    match ChildPidFile::find(path, chroot).and_then(|file| file.remove_unheld(Some(pid_file))) {
+        Ok(()) => OK,
+        Err(error) => {
+            eprintln!("error: stop: {error}");
+            UNKNOWN
+        }
     }
 }
 

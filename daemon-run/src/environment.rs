@@ -3,28 +3,19 @@
 //! named list with `--clear-env`.
 //!
 //! The runtime executes PROGRAM with this process's environment, so it is
-//! set here, in the launcher, before anything forks.
+//! set here, in the launcher, before anything forks: this module decides
+//! which variables change ([`plan`]); the runtime's `Environment` applies
+//! them (as it builds the `envp` of `--ready notify` too).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
+use daemon_runtime::__private::Environment;
 use nix::unistd::{Uid, User};
 
 /// The `PATH` a cleared environment gets (sudo's `secure_path` on Debian),
 /// unless `--keep-env PATH` keeps the caller's.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// What the environment should be: `vars` replace the launcher's own
-/// (entirely, when `clear`), and `unset` are removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Environment {
-    /// Whether every variable not in `vars` is removed.
-    pub clear: bool,
-    /// Variables to set, in order.
-    pub vars: Vec<(OsString, OsString)>,
-    /// Variables to remove.
-    pub unset: Vec<OsString>,
-}
 
 /// Whose account variables (`HOME`, `USER`, `LOGNAME`, `SHELL`) PROGRAM gets.
 #[derive(Debug, Clone, Copy)]
@@ -37,62 +28,37 @@ pub enum Target<'a> {
     Unknown,
 }
 
-impl Environment {
-    /// The environment for `--clear-env` (`clear`, keeping `keep`) and
-    /// `--user` (`target`); `current` reads the launcher's.
-    pub fn plan(
-        clear: bool,
-        keep: &[OsString],
-        target: Target<'_>,
-        current: impl Fn(&OsStr) -> Option<OsString>,
-    ) -> Environment {
-        let mut vars = Vec::new();
-        let mut unset = Vec::new();
-        if clear {
-            vars.extend(keep.iter().filter_map(|name| Some((name.clone(), current(name)?))));
-            if !keep.iter().any(|name| name == "PATH") {
-                vars.push(("PATH".into(), SAFE_PATH.into()));
-            }
-        }
-        if let Target::Unknown = target {
-            vars.retain(|(name, _)| !ACCOUNT_VARS.iter().any(|account| name == account));
-            unset.extend(ACCOUNT_VARS.iter().map(OsString::from));
-        }
-        if let Target::User(user) = target {
-            let set = |vars: &mut Vec<(OsString, OsString)>, name: &str, value: &OsStr| {
-                vars.retain(|(kept, _)| kept != name);
-                vars.push((name.into(), value.to_os_string()));
-            };
-            set(&mut vars, "HOME", user.dir.as_os_str());
-            set(&mut vars, "USER", OsStr::new(&user.name));
-            set(&mut vars, "LOGNAME", OsStr::new(&user.name));
-            set(&mut vars, "SHELL", user.shell.as_os_str());
-        }
-        Environment { clear, vars, unset }
-    }
-
-    /// Makes this process's environment the planned one.
-    ///
-    /// # Safety
-    ///
-    /// No other thread may run: `setenv` and `unsetenv` race with any
-    /// concurrent read of the environment (`getenv` in libc, DNS lookups).
-    pub unsafe fn apply(&self) {
-        if self.clear {
-            for (name, _) in std::env::vars_os() {
-                // SAFETY: the caller guarantees a single thread.
-                unsafe { std::env::remove_var(name) };
-            }
-        }
-        for name in &self.unset {
-            // SAFETY: as above.
-            unsafe { std::env::remove_var(name) };
-        }
-        for (name, value) in &self.vars {
-            // SAFETY: as above.
-            unsafe { std::env::set_var(name, value) };
+/// The environment for `--clear-env` (`clear`, keeping `keep`) and
+/// `--user` (`target`); `current` reads the launcher's.
+pub fn plan(
+    clear: bool,
+    keep: &[OsString],
+    target: Target<'_>,
+    current: impl Fn(&OsStr) -> Option<OsString>,
+) -> Environment {
+    let mut vars = Vec::new();
+    let mut unset = Vec::new();
+    if clear {
+        vars.extend(keep.iter().filter_map(|name| Some((name.clone(), current(name)?))));
+        if !keep.iter().any(|name| name == "PATH") {
+            vars.push(("PATH".into(), SAFE_PATH.into()));
         }
     }
+    if let Target::Unknown = target {
+        vars.retain(|(name, _)| !ACCOUNT_VARS.iter().any(|account| name == account));
+        unset.extend(ACCOUNT_VARS.iter().map(OsString::from));
+    }
+    if let Target::User(user) = target {
+        let set = |vars: &mut Vec<(OsString, OsString)>, name: &str, value: &OsStr| {
+            vars.retain(|(kept, _)| kept != name);
+            vars.push((name.into(), value.to_os_string()));
+        };
+        set(&mut vars, "HOME", user.dir.as_os_str());
+        set(&mut vars, "USER", OsStr::new(&user.name));
+        set(&mut vars, "LOGNAME", OsStr::new(&user.name));
+        set(&mut vars, "SHELL", user.shell.as_os_str());
+    }
+    Environment { clear, vars, unset }
 }
 
 /// The passwd entry of `--user` (a name, or a uid as the runtime reads it),
@@ -120,10 +86,10 @@ mod tests {
     #[test]
     fn a_cleared_environment_keeps_the_named_variables_and_a_safe_path() {
         let current = |name: &OsStr| (name == "TERM").then(|| OsString::from("xterm"));
-        let plan = Environment::plan(true, &["TERM".into(), "GONE".into()], Target::Unchanged, current);
-        assert_eq!(plan.vars, [("TERM".into(), "xterm".into()), ("PATH".into(), SAFE_PATH.into())]);
-        let plan = Environment::plan(false, &[], Target::Unknown, current);
-        assert_eq!((plan.vars, plan.unset.len()), (vec![], 4));
+        let cleared = plan(true, &["TERM".into(), "GONE".into()], Target::Unchanged, current);
+        assert_eq!(cleared.vars, [("TERM".into(), "xterm".into()), ("PATH".into(), SAFE_PATH.into())]);
+        let unknown = plan(false, &[], Target::Unknown, current);
+        assert_eq!((unknown.vars, unknown.unset.len()), (vec![], 4));
     }
 
     #[test]

@@ -29,7 +29,6 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
-use environment::Environment;
 pub use environment::SAFE_PATH;
 pub use lookup::find_program;
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
@@ -77,6 +76,7 @@ Exit codes of --stop, --status, --signal:
                       daemon-run --pid-file <PATH> --stop|--status|--signal <SIGNAL> [--retry <SCHEDULE>]",
     after_help = EXIT_CODES,
     group(ArgGroup::new("action").args(["stop", "status", "signal", "restart"])),
+    group(ArgGroup::new("supervision").args(["respawn", "stop"]).multiple(true)),
 )]
 pub struct Cli {
     /// Pid file, created 0644 and locked; the lock is inherited by PROGRAM on fd 3.
@@ -147,8 +147,8 @@ pub struct Cli {
     #[arg(short, long, help_heading = "Supervision")]
     pub respawn: bool,
 
-    /// File naming PROGRAM's pid, rewritten at each restart (with --respawn).
-    #[arg(long, value_name = "PATH", requires = "respawn", help_heading = "Supervision")]
+    /// File naming PROGRAM's pid, rewritten at each restart (with --respawn); --stop removes it too.
+    #[arg(long, value_name = "PATH", requires = "supervision", help_heading = "Supervision")]
     pub child_pid_file: Option<PathBuf>,
 
     /// Delay before the first restart; it doubles with each quick failure, up to --respawn-window.
@@ -307,11 +307,12 @@ pub fn main(cli: Cli) -> ! {
         usage("syslog output needs --respawn: the supervisor relays it");
     }
     let pid_file = cli.pid_file.as_deref();
+    let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
     let code = match (pid_file, cli.signal) {
         (Some(path), _) if cli.status => control::status(path),
-        (Some(path), _) if cli.stop => control::stop(path, &cli.schedule()),
+        (Some(path), _) if cli.stop => control::stop(path, &cli.schedule(), child_pid_file),
         (Some(path), Some(signal)) => control::signal(path, signal),
-        (Some(path), _) if cli.restart => match control::stop(path, &cli.schedule()) {
+        (Some(path), _) if cli.restart => match control::stop(path, &cli.schedule(), child_pid_file) {
             control::OK => run(cli).exit(),
             code => code,
         },
@@ -359,8 +360,17 @@ pub fn run(cli: Cli) -> Error {
             }
         }
         let start = respawn::Start { policy, notify, timeout: cli.ready_timeout };
-        let child_pid_file = cli.child_pid_file.as_deref();
-        return respawn::supervise(daemon(&cli), &program, cli.args(), child_pid_file, start, logging);
+        let pid_file = cli.pid_file.as_deref();
+        let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
+        return respawn::supervise(
+            daemon(&cli),
+            &program,
+            cli.args(),
+            pid_file,
+            child_pid_file,
+            start,
+            logging,
+        );
     }
     listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
         ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),
@@ -384,7 +394,7 @@ fn prepare(cli: &Cli) -> Result<PathBuf, Error> {
         Some((name, None)) if name.parse::<u32>().is_err() => environment::Target::Unchanged,
         Some((_, None)) => environment::Target::Unknown,
     };
-    let plan = Environment::plan(cli.clear_env, &cli.keep_env, target, |name| std::env::var_os(name));
+    let plan = environment::plan(cli.clear_env, &cli.keep_env, target, |name| std::env::var_os(name));
     daemon_runtime::ensure_single_threaded()?;
     // SAFETY: the line above proved that no other thread runs, and none
     // is started before the runtime forks.

@@ -4,7 +4,8 @@
 //! The supervisor is the daemon: [`Daemon::start`](daemon_runtime::Daemon::start)
 //! detaches it, locks the pid file (which names the supervisor, so
 //! `--stop`, `--status` and `--signal` reach it) and drops privileges. It
-//! then forks PROGRAM, writes its pid to `--child-pid-file`, forwards TERM,
+//! then forks PROGRAM, writes its pid to `--child-pid-file` (kept with the
+//! pid file's care: [`child_pid_file`]), forwards TERM,
 //! INT, HUP, USR1 and USR2 to it, and waits. PROGRAM exiting 0, or after a
 //! TERM or INT the supervisor forwarded, ends the supervisor; any other exit
 //! restarts it after a delay that doubles with each quick failure, until
@@ -28,21 +29,20 @@
 //! [`readiness`] (`--ready notify`, Linux only).
 
 mod child;
+mod child_pid_file;
 mod parent_death;
 mod readiness;
 mod signals;
 
-use std::ffi::{CString, OsString};
-use std::fs::File;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use daemon_runtime::{Daemon, Error, Ready, Step};
+use daemon_runtime::__private::{Environment, Program};
+use daemon_runtime::{Daemon, Error, Ready};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill, killpg};
@@ -50,6 +50,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::syslog::{Destination, Relay, Sink};
+pub use child_pid_file::ChildPidFile;
 use daemon_runtime::NotifyReceiver;
 use signals::{Blocked, Signals};
 
@@ -111,92 +112,6 @@ impl Policy {
     }
 }
 
-/// PROGRAM as `execv` takes it, built before any fork.
-struct Program {
-    path: CString,
-    /// Never read: kept alive because `argv` points into it.
-    _args: Vec<CString>,
-    argv: Vec<*const libc::c_char>,
-    /// Never read: kept alive because `envp` points into it.
-    _vars: Vec<CString>,
-    /// With `--ready notify`: the null-terminated environment naming the
-    /// supervisor's socket, for `execve`.
-    envp: Option<Vec<*const libc::c_char>>,
-}
-
-impl Program {
-    fn new(path: &Path, args: &[OsString]) -> Result<Program, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: path.to_path_buf(), errno: Errno::EINVAL };
-        let path_c = CString::new(path.as_os_str().as_bytes()).map_err(|_| invalid())?;
-        let mut all = vec![path_c.clone()];
-        for arg in args {
-            all.push(CString::new(arg.as_bytes()).map_err(|_| invalid())?);
-        }
-        let argv = all.iter().map(|arg| arg.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        Ok(Program { path: path_c, _args: all, argv, _vars: Vec::new(), envp: None })
-    }
-
-    /// Executes PROGRAM with the supervisor's environment, `NOTIFY_SOCKET`
-    /// set to `address` (built now: the forked child must not allocate).
-    fn notify_to(&mut self, address: &str) -> Result<(), Errno> {
-        let mut vars: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET")
-            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
-            .collect();
-        vars.push(CString::new(format!("NOTIFY_SOCKET={address}")).map_err(|_| Errno::EINVAL)?);
-        self.envp =
-            Some(vars.iter().map(|var| var.as_ptr()).chain(std::iter::once(std::ptr::null())).collect());
-        self._vars = vars;
-        Ok(())
-    }
-}
-
-/// `--child-pid-file`: opened by the launcher as the starting user, with
-/// the pid file's care (no link followed, a regular file with one link,
-/// owned by that user), kept by the supervisor to write PROGRAM's pid into.
-struct ChildPidFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl ChildPidFile {
-    fn open(path: &Path) -> Result<ChildPidFile, Error> {
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let refuse = |errno: Errno| Error::Path { step: Step::PidFile, path: path.clone(), errno };
-        let file = File::options()
-            .write(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(&path)
-            .map_err(|e| refuse(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
-        let meta = file.metadata().map_err(|_| refuse(Errno::EIO))?;
-        if !meta.file_type().is_file() || meta.nlink() != 1 || meta.uid() != nix::unistd::geteuid().as_raw() {
-            return Err(refuse(Errno::EPERM));
-        }
-        file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|_| refuse(Errno::EPERM))?;
-        file.set_len(0).map_err(|_| refuse(Errno::EIO))?;
-        Ok(ChildPidFile { path, file })
-    }
-
-    fn write(&mut self, pid: Option<Pid>) {
-        // A failure to record the pid must not stop the supervision.
-        let _ = self.file.set_len(0);
-        if let Some(pid) = pid {
-            let _ = std::os::unix::fs::FileExt::write_all_at(&self.file, format!("{pid}\n").as_bytes(), 0);
-        }
-    }
-}
-
-impl Drop for ChildPidFile {
-    fn drop(&mut self) {
-        self.write(None);
-        // Unprivileged now, the supervisor may not be allowed to: the file
-        // is left empty then, naming no process.
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Which of PROGRAM's streams the supervisor relays, and where: to the
 /// system log (`--stdout syslog:…`), or to a log file (`--stdout FILE`) the
 /// supervisor holds as its own descriptor, so that it can reopen it on
@@ -224,12 +139,15 @@ pub struct Start {
 }
 
 /// Starts the supervisor (the launcher returns once it runs) and supervises
-/// PROGRAM at `program`. Returns only in the launcher, on failure.
+/// PROGRAM at `program`. `child_pid_file` is `--child-pid-file`, taken as
+/// `--pid-file` (`pid_file`) is, inside `chroot` when given. Returns only in
+/// the launcher, on failure.
 pub fn supervise(
     daemon: Daemon,
     program: &Path,
     args: &[OsString],
-    child_pid_file: Option<&Path>,
+    pid_file: Option<&Path>,
+    child_pid_file: Option<(&Path, Option<&Path>)>,
     start: Start,
     logging: Logging,
 ) -> Error {
@@ -240,25 +158,33 @@ pub fn supervise(
         Ok(program) => program,
         Err(error) => return error,
     };
-    let child_pid_file = match child_pid_file.map(ChildPidFile::open).transpose() {
-        Ok(file) => file,
-        Err(error) => return error,
-    };
+    let mut child_pid_file =
+        match child_pid_file.map(|(path, chroot)| ChildPidFile::find(path, chroot)).transpose() {
+            Ok(file) => file,
+            Err(error) => return error,
+        };
     let keep = child_pid_file
         .as_ref()
-        .map(|file| file.file.as_raw_fd())
+        .map(ChildPidFile::raw_fd)
         .into_iter()
         .chain(logging.sink.as_ref().map(Sink::raw_fd));
     let ready = if start.notify { Ready::Manual } else { Ready::Auto };
-    let running = match daemon.keep_fds(keep).ready(ready).start() {
-        Ok(running) => running,
+    // The child pid file is claimed once the pid file's lock is held, still
+    // as the starting user: a start refused as already running touches none.
+    let claim = || child_pid_file.as_mut().map_or(Ok(()), ChildPidFile::claim);
+    let running = match daemon.keep_fds(keep).ready(ready).start_with(claim) {
+        Ok((running, ())) => running,
         Err(error) => {
-            if let Some(file) = &child_pid_file {
-                let _ = std::fs::remove_file(&file.path);
+            let refused = matches!(error, Error::AlreadyRunning { .. });
+            if let Some(file) = child_pid_file.as_ref().filter(|_| !refused) {
+                let _ = file.remove_unheld(pid_file);
             }
             return error;
         }
     };
+    if let Some(file) = &mut child_pid_file {
+        file.settle();
+    }
     let code = Supervisor::new(program, child_pid_file, start, logging)
         .map_or(daemon_runtime::sysexits::EX_OSERR, |supervisor| supervisor.run());
     drop(running); // removes the pid file, when the user may
@@ -290,7 +216,8 @@ impl Supervisor {
         let errno = |error: std::io::Error| Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
         let notify = start.notify.then(NotifyReceiver::bind).transpose().map_err(errno)?;
         if let Some(receiver) = &notify {
-            program.notify_to(receiver.address())?;
+            // Built now: the forked child must not allocate.
+            program.set_environment(Environment::setting("NOTIFY_SOCKET", receiver.address()).envp());
         }
         // The launcher's clock decides (it kills this process group when the
         // time is up): it may start after ours, since the child runs first
@@ -360,7 +287,7 @@ impl Supervisor {
     }
 
     fn name(&self) -> String {
-        String::from_utf8_lossy(self.program.path.as_bytes()).into_owned()
+        self.program.path().to_string_lossy().into_owned()
     }
 
     /// One line on the supervisor's standard error (`--stderr`), or to the
@@ -526,7 +453,8 @@ impl Supervisor {
 }
 
 /// In the forked child: PROGRAM's own process group, death with the
-/// supervisor, default dispositions and an empty mask, then `execv`. On
+/// supervisor, default dispositions (SIGPIPE's too) and an empty mask,
+/// then the exec. On
 /// failure, the errno goes to the supervisor through `report`.
 ///
 /// # Safety
@@ -556,17 +484,9 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     // No handler of the supervisor's may run from here to the exec: the
     // runtime's removes its pid file, signal-hook's writes to its self-pipe.
     signals::default_dispositions();
-    // The raw exec calls, not nix's, because nix's allocate, which a forked
-    // child must not. Either returns only on failure.
-    match &program.envp {
-        // SAFETY: `argv` and `envp` are null-terminated arrays of pointers
-        // into C strings that `program` keeps alive.
-        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp.as_ptr()) },
-        // SAFETY: `argv` is a null-terminated array of pointers into C
-        // strings that `program` keeps alive.
-        None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
-    };
-    let errno = Errno::last_raw().to_ne_bytes();
+    // The runtime's exec, which allocates nothing and puts SIGPIPE back to
+    // its default action; it returns only on failure.
+    let errno = (program.exec() as i32).to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)
 }

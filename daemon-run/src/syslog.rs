@@ -272,25 +272,15 @@ impl Relay {
 /// How long [`Relay::finish`] waits for more output after PROGRAM's end.
 pub const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// A pipe, both ends close-on-exec and non-blocking: `pipe2` where it
-/// exists; macOS has only `pipe`, the flags set right after (the supervisor
-/// runs one thread, so nothing forks in between).
+/// A pipe, both ends close-on-exec (the runtime's `cloexec_pipe`) and
+/// non-blocking.
 fn nonblocking_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
-    use nix::fcntl::OFlag;
-    #[cfg(not(target_vendor = "apple"))]
-    {
-        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let (read, write) = daemon_runtime::__private::cloexec_pipe()?;
+    for end in [&read, &write] {
+        fcntl(end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     }
-    #[cfg(target_vendor = "apple")]
-    {
-        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        let (read, write) = nix::unistd::pipe()?;
-        for end in [&read, &write] {
-            fcntl(end, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-            fcntl(end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-        }
-        Ok((read, write))
-    }
+    Ok((read, write))
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
 
 use clap::CommandFactory;
 use common::{
-    DaemonRunHarness, Harness, Proc, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid,
+    DaemonRunHarness, Harness, Proc, arg, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid,
 };
 use daemon_runtime::{Status, Stopped};
 
@@ -499,4 +500,36 @@ fn lookup_inside_a_new_root_names_the_path_inside_it() {
     let missing =
         daemon_run::find_program("sh".as_ref(), Some("/bin".as_ref()), Some(dir.path())).unwrap_err();
     assert_eq!(missing.exit_code(), 127);
+}
+
+/// Whether SIGPIPE is ignored by `program` (`SigIgn` of `/proc/PID/status`).
+fn ignores_sigpipe(program: Proc) -> bool {
+    let ignored = u64::from_str_radix(&program.status("SigIgn"), 16).unwrap();
+    ignored & 1 << (libc::SIGPIPE - 1) != 0
+}
+
+#[test]
+fn program_starts_with_sigpipe_at_its_default_detached_and_in_the_foreground() {
+    let harness = Harness::new("sigpipe");
+    let pid_file = harness.path("detached.pid");
+    let (code, stderr) = run(harness.daemon_run(["--pid-file", arg(&pid_file), "--", "sleep", "30"]));
+    assert_eq!(code, 0, "{stderr}");
+    let detached = wait_for_pid(&pid_file);
+    assert!(!ignores_sigpipe(detached), "SigIgn {}", detached.status("SigIgn"));
+
+    let pid_file = harness.path("foreground.pid");
+    let mut foreground =
+        harness.daemon_run(["-f", "--pid-file", arg(&pid_file), "--", "sleep", "30"]).spawn().unwrap();
+    let program = wait_for_pid(&pid_file);
+    assert_eq!(program.0 as u32, foreground.id(), "executed in place of daemon-run");
+    assert!(!ignores_sigpipe(program), "SigIgn {}", program.status("SigIgn"));
+    foreground.kill().unwrap();
+    foreground.wait().unwrap();
+
+    // A program that sends itself SIGPIPE dies of it.
+    let status = harness.daemon_run(["-f", "--", "sh", "-c", "kill -PIPE $$"]).status().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+    let output =
+        harness.daemon_run(["-f", "--", "sh", "-c", "sh -c 'kill -PIPE $$'; echo $?"]).output().unwrap();
+    assert_eq!(text(&output.stdout), "141\n", "a shell sees its child die of SIGPIPE");
 }

@@ -347,3 +347,103 @@ fn the_supervisor_watches_signals_by_its_build_and_program_starts_unblocked() {
     assert!(!supervisor.alive());
     assert_eq!(harness.processes(), []);
 }
+
+/// What `program.pid` holds, and its inode; `None` once it is gone.
+fn child_pid_file(harness: &Harness) -> Option<(String, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let path = harness.path("program.pid");
+    Some((std::fs::read_to_string(&path).ok()?, std::fs::metadata(&path).ok()?.ino()))
+}
+
+/// Another `daemon-run --respawn` of `sleep 30` with the same two files.
+fn start_sleep_again(harness: &Harness) -> std::process::Output {
+    let mut command = harness.daemon_run(["--respawn", "--pid-file"]);
+    command.arg(harness.path("supervisor.pid")).arg("--child-pid-file").arg(harness.path("program.pid"));
+    command.args(["--", "sleep", "30"]).output().expect("launch")
+}
+
+#[test]
+fn an_old_supervisor_leaves_the_child_pid_file_of_a_new_instance_alone() {
+    let harness = Harness::new("respawn_old_supervisor");
+    let (old_supervisor, old_program) = start(&harness, &[], &["sleep", "30"]);
+    // The old instance's pid file removed by hand: a second start succeeds
+    // and rewrites the same child pid file.
+    std::fs::remove_file(harness.path("supervisor.pid")).unwrap();
+    let output = start_sleep_again(&harness);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let supervisor = wait_for_pid(&harness.path("supervisor.pid"));
+    assert_ne!(supervisor, old_supervisor);
+    let program = next_program(&harness, old_program);
+    let before = child_pid_file(&harness).expect("program.pid");
+    assert_eq!(before.0, format!("{}\n", program.0));
+    kill(old_supervisor.pid(), Signal::SIGTERM).unwrap();
+    assert_eq!(old_supervisor.reap(), Some(WaitStatus::Exited(old_supervisor.pid(), 0)));
+    assert!(!old_program.alive());
+    assert!(program.alive() && supervisor.alive());
+    assert_eq!(child_pid_file(&harness), Some(before), "the old supervisor touched the new instance's file");
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !program.alive());
+    assert!(!harness.path("program.pid").exists(), "the new instance removes its own file");
+}
+
+#[test]
+fn a_start_refused_as_already_running_leaves_the_child_pid_file_alone() {
+    let harness = Harness::new("respawn_duplicate");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    let before = child_pid_file(&harness).expect("program.pid");
+    assert_eq!(before.0, format!("{}\n", program.0));
+    let output = start_sleep_again(&harness);
+    assert_eq!(output.status.code(), Some(75), "{}", text(&output.stderr));
+    assert_eq!(
+        child_pid_file(&harness),
+        Some(before),
+        "the refused start touched the running instance's file"
+    );
+    let mut running = harness.processes();
+    running.sort_by_key(|proc| proc.0);
+    let mut expected = vec![supervisor, program];
+    expected.sort_by_key(|proc| proc.0);
+    assert_eq!(running, expected);
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !program.alive());
+}
+
+#[test]
+fn a_respawned_program_starts_with_sigpipe_at_its_default() {
+    let harness = Harness::new("respawn_sigpipe");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(signal_set(program, "SigIgn") & sigpipe, 0, "PROGRAM starts with SIGPIPE ignored");
+    assert_ne!(signal_set(supervisor, "SigIgn") & sigpipe, 0, "the supervisor, a Rust program, ignores it");
+    kill(program.pid(), Signal::SIGKILL).unwrap();
+    let second = next_program(&harness, program);
+    assert_eq!(signal_set(second, "SigIgn") & sigpipe, 0, "a restarted PROGRAM starts with SIGPIPE ignored");
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    eventually("the program is gone", || !second.alive());
+}
+
+#[test]
+fn stop_removes_the_child_pid_file_a_killed_supervisor_left() {
+    let harness = Harness::new("respawn_stop_child_pid_file");
+    let (supervisor, program) = start(&harness, &[], &["sleep", "30"]);
+    let child_pid_file = harness.path("program.pid");
+    assert!(
+        !supervisor.fds().values().any(|target| target == &child_pid_file),
+        "the supervisor keeps a descriptor to the child pid file: {:?}",
+        supervisor.fds()
+    );
+    kill(supervisor.pid(), Signal::SIGKILL).unwrap();
+    eventually("the program dies with its supervisor", || !program.alive());
+    program.reap();
+    assert_eq!(std::fs::read_to_string(&child_pid_file).unwrap(), format!("{}\n", program.0));
+    let output = harness
+        .daemon_run(["--stop", "--pid-file"])
+        .arg(harness.path("supervisor.pid"))
+        .arg("--child-pid-file")
+        .arg(&child_pid_file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(!harness.path("supervisor.pid").exists());
+    assert!(!child_pid_file.exists(), "the child pid file naming a dead PROGRAM is left");
+}

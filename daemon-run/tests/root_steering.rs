@@ -7,7 +7,7 @@ use crate::common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{DaemonRunHarness, Harness, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, arg, eventually, root_or_skip, text, wait_for_pid};
 use daemon_runtime::Stopped;
 
 fn open_to_nobody(harness: &Harness) {
@@ -94,5 +94,54 @@ fn a_log_file_link_planted_by_nobody_is_refused_with_73() {
     assert_eq!(output.status.code(), Some(73));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root:secret\n");
     assert!(Path::new(&victim).exists());
+    assert_eq!(harness.processes(), []);
+}
+
+#[test]
+fn a_child_pid_file_through_a_directory_link_planted_by_nobody_is_refused() {
+    if !root_or_skip(
+        "a_child_pid_file_through_a_directory_link_planted_by_nobody_is_refused",
+        "chown a link to nobody",
+    ) {
+        return;
+    }
+    let harness = Harness::new("child-pid-link");
+    open_to_nobody(&harness);
+    // A file of root's that nobody may not touch, in a directory of root's.
+    let private = harness.path("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = private.join("c.pid");
+    std::fs::write(&victim, "root:secret\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // nobody's directory on the configured path, and in it a link of
+    // nobody's that leads to root's directory.
+    let evil = harness.path("evil");
+    std::fs::create_dir(&evil).unwrap();
+    std::os::unix::fs::chown(&evil, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::symlink(&private, evil.join("run")).unwrap();
+    std::os::unix::fs::lchown(evil.join("run"), Some(65534), Some(65534)).unwrap();
+    let child_pid_file = evil.join("run/c.pid");
+    let pid_file = harness.path("d.pid");
+    let output = harness
+        .daemon_run(["--respawn", "--pid-file", arg(&pid_file), "--child-pid-file", arg(&child_pid_file)])
+        .args(["--", "sleep", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: pid file: {}: a parent directory is a symbolic link owned by uid 65534, refusing to follow it\n",
+            child_pid_file.display()
+        )
+    );
+    assert_eq!(output.status.code(), Some(73));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root:secret\n", "the target was written");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "the target was chmodded");
+    let names: Vec<_> =
+        std::fs::read_dir(&private).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(names, ["c.pid"], "something was created in root's directory");
+    assert!(!pid_file.exists());
     assert_eq!(harness.processes(), []);
 }

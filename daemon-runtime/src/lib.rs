@@ -489,6 +489,19 @@ pub mod __private {
     /// the tests' probe only (see `steps/fds.rs`).
     pub use crate::steps::fds::close_listed_fds;
 
+    // What `daemon-run` shares with the runtime rather than copying it:
+    // the argv/envp arrays, the environment a program gets and the one
+    // `exec`, which restores SIGPIPE's default action (`start/program.rs`);
+    // the walk, and the pid file's rules for a file in a walked directory
+    // (`path/at.rs`), for `--child-pid-file`; the pid's text; the pipe
+    // whose ends close on `exec`.
+    pub use crate::lock::pid_text::{write_pid, written_pid};
+    pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
+    pub use crate::path::cstr::CStringArray;
+    pub use crate::path::walk::Trust;
+    pub use crate::start::program::{Environment, Program};
+    pub use crate::sys::{Inode, cloexec_pipe, inode};
+
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.
     pub fn start(daemon: Daemon) -> Running {

@@ -5,7 +5,10 @@
 //! leaf: it imports nothing of the crate, so `sys/` may use it.
 
 use std::ffi::CStr;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
 
 /// `value` in decimal, formatted at the end of `buf` without allocating;
 /// the digits are returned. Async-signal-safe.
@@ -42,7 +45,7 @@ pub(crate) fn format_pid(pid: u32, buf: &mut [u8; 24]) -> &[u8] {
 }
 
 /// The pid written in `file`, if it holds one and nothing else.
-pub(crate) fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
+pub fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
     let mut buf = [0u8; 24];
     let n = nix::sys::uio::pread(file, &mut buf, 0).ok()?;
     parse_pid(&buf[..n])
@@ -81,6 +84,26 @@ impl PathBuf64 {
     pub(crate) fn as_c_str(&self) -> Option<&CStr> {
         CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
     }
+}
+
+/// Writes `pid` in decimal and a newline at the start of `fd`, without
+/// allocating (it runs between the forks); the caller truncates first.
+///
+/// # Errors
+///
+/// The failed `pwrite`.
+pub fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+    let mut buf = [0u8; 24];
+    let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
+    let mut written = 0;
+    while written < text.len() {
+        match nix::sys::uio::pwrite(fd.as_fd(), &text[written..], written as i64) {
+            Ok(n) => written += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The null-terminated array of C string pointers that `execv` and `execve`
 //! take (`argv`, `envp`), built once before forking, as std's private
 //! `CStringArray` is for `Command`; and the paths made C strings before
-//! forking, with their way back for messages.
+//! forking, with their way back for messages. (The program executed with
+//! those arrays: `start/program.rs`.)
 
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -11,8 +12,9 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Step};
 
-/// Owned C strings and the null-terminated pointer array into them.
-pub(crate) struct CStringArray {
+/// Owned C strings and the null-terminated pointer array into them, as
+/// `execv` takes `argv` and `execve` takes `envp`.
+pub struct CStringArray {
     /// Never read: kept alive because `pointers` points into it (a
     /// `CString`'s bytes stay put when the vector moves).
     _strings: Vec<CString>,
@@ -20,9 +22,29 @@ pub(crate) struct CStringArray {
 }
 
 impl CStringArray {
-    /// The array of `strings`, then of `borrowed`: pointers to C strings
-    /// that live for the whole process (the leaked entries of `steps::env_pids`).
-    pub(crate) fn new(strings: Vec<CString>, borrowed: &[*const libc::c_char]) -> CStringArray {
+    /// The array of `strings`.
+    ///
+    /// ```
+    /// use daemon_runtime::__private::CStringArray;
+    /// let argv = CStringArray::new(vec![c"sleep".to_owned(), c"30".to_owned()]);
+    /// assert!(!argv.as_ptr().is_null());
+    /// ```
+    pub fn new(strings: Vec<CString>) -> CStringArray {
+        // SAFETY: no borrowed pointer is given.
+        unsafe { CStringArray::with_borrowed(strings, &[]) }
+    }
+
+    /// The array of `strings`, then of `borrowed`.
+    ///
+    /// # Safety
+    ///
+    /// Each pointer in `borrowed` points to a NUL-terminated string that
+    /// stays where it is for as long as the array is used (the leaked,
+    /// never freed entries of `steps::env_pids`).
+    pub(crate) unsafe fn with_borrowed(
+        strings: Vec<CString>,
+        borrowed: &[*const libc::c_char],
+    ) -> CStringArray {
         let pointers = strings
             .iter()
             .map(|string| string.as_ptr())
@@ -33,8 +55,16 @@ impl CStringArray {
     }
 
     /// The null-terminated array, valid while `self` lives.
-    pub(crate) fn as_ptr(&self) -> *const *const libc::c_char {
+    pub fn as_ptr(&self) -> *const *const libc::c_char {
         self.pointers.as_ptr()
+    }
+
+    /// The strings, for tests.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> Vec<String> {
+        let live = &self.pointers[..self.pointers.len() - 1];
+        // SAFETY: every pointer but the last points into a live C string.
+        live.iter().map(|&entry| unsafe { CStr::from_ptr(entry) }.to_string_lossy().into_owned()).collect()
     }
 }
 
@@ -69,7 +99,10 @@ mod tests {
 
     #[test]
     fn the_array_ends_with_a_null_pointer() {
-        let array = CStringArray::new(vec![c"a".to_owned(), c"bc".to_owned()], &[c"X=1".as_ptr()]);
+        // SAFETY: a static C string, which never moves.
+        let array = unsafe {
+            CStringArray::with_borrowed(vec![c"a".to_owned(), c"bc".to_owned()], &[c"X=1".as_ptr()])
+        };
         let pointers = array.pointers.clone();
         assert_eq!(pointers.len(), 4);
         assert!(pointers[3].is_null());

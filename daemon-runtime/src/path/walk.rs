@@ -33,7 +33,7 @@ const MAX_HOPS: usize = 40;
 
 /// What the directories on the way must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trust {
+pub enum Trust {
     /// Links owned by root or the starting user, in directories they own.
     Starter,
     /// A chroot, as sshd's `ChrootDirectory`: every directory owned by root

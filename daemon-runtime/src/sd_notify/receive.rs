@@ -13,10 +13,8 @@
 //! [`NotifyReceiver::bind`] refuses with [`io::ErrorKind::Unsupported`], and
 //! `exec_notify` with [`Error::Unsupported`], before anything is forked.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -25,6 +23,7 @@ use nix::poll::{PollFd, PollFlags};
 use crate::deadline::Deadline;
 use crate::error::{Error, Step};
 use crate::path::cstr::CStringArray;
+use crate::start::program::Environment;
 use crate::sys::{self, ProcessHandle};
 
 /// A private `NOTIFY_SOCKET`: give its [`address`](NotifyReceiver::address)
@@ -157,15 +156,8 @@ impl NotifyReceiver {
             }
         })?;
         // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
-        let rewritten = crate::steps::env_pids::entries();
-        let mut envp: Vec<CString> = std::env::vars_os()
-            .filter(|(key, _)| key != "NOTIFY_SOCKET" && !rewritten.iter().any(|(name, _)| key == name))
-            .filter_map(|(key, value)| CString::new([key.as_bytes(), b"=", value.as_bytes()].concat()).ok())
-            .collect();
-        let variable = format!("NOTIFY_SOCKET={}", receiver.address());
-        envp.push(CString::new(variable).map_err(|_| sys(Errno::EINVAL))?);
-        let entries: Vec<*const libc::c_char> = rewritten.iter().map(|&(_, entry)| entry).collect();
-        Ok((receiver, CStringArray::new(envp, &entries)))
+        let envp = Environment::setting("NOTIFY_SOCKET", receiver.address()).envp();
+        Ok((receiver, envp))
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.

@@ -22,7 +22,8 @@ use crate::builder::Running;
 use crate::error::Failure;
 use crate::error::{Error, Step};
 use crate::sd_notify::ready::{self, Pending, Ready};
-use crate::start::plan::{Detach, Paths, Program, Stdio};
+use crate::start::plan::{Detach, Paths, Stdio};
+use crate::start::program::Program;
 use crate::start::report;
 use crate::steps::pidfile::{self, PidFile};
 use crate::steps::privileges::{self, Credentials};
@@ -313,17 +314,6 @@ fn execute(program: &Program, pid_file: Option<&PidFile>) -> Failure {
             return Failure::Sys(Step::Exec, errno);
         }
     }
-    // Raw `execv`/`execve`, not nix's: nix's take slices of `CStr` and
-    // build the pointer arrays on every call, which allocates; here the
-    // arrays were built before the first fork (see `plan::Program`).
-    match &program.envp {
-        // SAFETY: `path` is a C string and `argv` a null-terminated array
-        // of pointers into C strings, all owned by `program`, which outlives
-        // the call; execv returns only on failure, touching nothing.
-        None => unsafe { libc::execv(program.path.as_ptr(), program.argv.as_ptr()) },
-        // SAFETY: as above; `envp` is null-terminated too, pointing into
-        // strings it owns or the leaked entries of `env_pids`.
-        Some(envp) => unsafe { libc::execve(program.path.as_ptr(), program.argv.as_ptr(), envp.as_ptr()) },
-    };
-    Failure::Sys(Step::Exec, nix::errno::Errno::last())
+    // The arrays were built before the first fork (see `program.rs`).
+    Failure::Sys(Step::Exec, program.exec())
 }

@@ -14,14 +14,14 @@
 pub(crate) mod detach;
 pub(crate) mod launcher;
 pub(crate) mod plan;
+pub(crate) mod program;
 pub(crate) mod report;
 pub(crate) mod verdict;
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fmt::Display;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -33,11 +33,12 @@ use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
 use crate::error::{Error, Step};
-use crate::path::cstr::{CStringArray, absolute, c_string};
+use crate::path::cstr::{absolute, c_string};
 use crate::path::walk::{self, Trust};
 use crate::sd_notify::ready::{Ready, ServiceManager};
 use crate::sd_notify::receive::NotifyReceiver;
-use crate::start::plan::{Detach, Launcher, Paths, Plan, Program, Stdio};
+use crate::start::plan::{Detach, Launcher, Paths, Plan, Stdio};
+use crate::start::program::Program;
 use crate::start::report::Relay;
 use crate::start::verdict::VerdictPipe;
 use crate::steps::pidfile;
@@ -155,7 +156,7 @@ impl Daemon {
         }
         match NotifyReceiver::for_program() {
             Ok((receiver, envp)) => {
-                program.envp = Some(envp);
+                program.set_environment(envp);
                 self.run_program(program, Some(receiver))
             }
             Err(error) => error,
@@ -298,7 +299,7 @@ impl Daemon {
                 chroot: chroot.map(c_string).transpose()?,
                 chdir: c_string(chdir)?,
                 pid_file: pid_file.clone(),
-                program: program.as_ref().map(|program: &Program| program.path.clone()),
+                program: program.as_ref().map(|program: &Program| program.path().to_owned()),
             },
             relay,
             notify: notify.flatten(),
@@ -323,18 +324,6 @@ impl Daemon {
             service_manager: ServiceManager::from_env(),
         };
         Ok(Plan { launcher, daemon })
-    }
-}
-
-impl Program {
-    fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Program, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
-        let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
-        let mut all = vec![path.clone()];
-        for arg in args {
-            all.push(CString::new(arg.as_ref().as_bytes()).map_err(|_| invalid())?);
-        }
-        Ok(Program { path, argv: CStringArray::new(all, &[]), envp: None })
     }
 }
 

@@ -18,9 +18,10 @@ use nix::sys::stat::Mode;
 
 use crate::error::Failure;
 use crate::error::Step;
-use crate::path::cstr::{CStringArray, as_path};
+use crate::path::cstr::as_path;
 use crate::sd_notify::ready::{Ready, ServiceManager};
 use crate::sd_notify::receive::NotifyReceiver;
+use crate::start::program::Program;
 use crate::start::report::Relay;
 use crate::steps::pidfile;
 use crate::steps::privileges::Credentials;
@@ -87,18 +88,6 @@ pub(crate) struct Stdio {
     /// With manual readiness: the write ends of the relay, stdout and stderr
     /// until `ready()`.
     pub(crate) relay: Option<[OwnedFd; 2]>,
-}
-
-/// A program to execute in place of the daemon's body: C strings and the
-/// null-terminated pointer arrays `execv` and `execve` want, built before
-/// forking.
-pub(crate) struct Program {
-    pub(crate) path: CString,
-    /// The program's path, then its arguments.
-    pub(crate) argv: CStringArray,
-    /// With [`Daemon::exec_notify`](crate::builder::Daemon::exec_notify):
-    /// this environment with `NOTIFY_SOCKET` set; otherwise the process's own.
-    pub(crate) envp: Option<CStringArray>,
 }
 
 impl Plan {

@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
-use nix::sys::stat::{self, FileStat, Mode, SFlag};
-use nix::sys::uio;
-use nix::unistd::{self, Pid};
+use nix::sys::stat::{self, Mode};
+use nix::unistd::{self};
 
 use crate::error::Failure;
 use crate::error::{Refusal, Step};
-use crate::lock::pid_text::format_pid;
+use crate::lock::pid_text::write_pid;
 use crate::lock::{self, Proof, flock};
+use crate::path::at::{refuse_unsafe, remove_named};
 use crate::path::walk;
 use crate::path::walk::{Inode, inode};
 
@@ -294,18 +294,6 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
     write_pid(&writer, unistd::getpid())
 }
 
-/// Removes `name` from `dir` while it still names the file `locked`. Only the
-/// holder of that file's lock calls it, so no one can put another file there
-/// in between (a replacement needs the lock free, a creation the name free).
-/// `Ok` also when the name no longer names that file: it is not ours to remove.
-fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
-    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(now) if inode(&now) == locked => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
-        Ok(_) | Err(Errno::ENOENT) => Ok(()),
-        Err(errno) => Err(errno),
-    }
-}
-
 /// Removes the file `fd` opened at `name` if no process holds its lock (it
 /// takes the lock to be sure, and keeps it while unlinking). `Ok` also when
 /// someone holds the lock (a new start): the file is theirs. What `stop`
@@ -382,33 +370,4 @@ pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
         }
         Err(_) => fd,
     }
-}
-
-fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
-    if SFlag::from_bits_truncate(file.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-        return Err(Failure::Refused(Refusal::NotRegular));
-    }
-    if file.st_nlink != 1 {
-        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
-        let links = file.st_nlink as u64;
-        return Err(Failure::Refused(Refusal::Linked { links }));
-    }
-    if file.st_uid != unistd::geteuid().as_raw() {
-        return Err(Failure::Refused(Refusal::Foreign { uid: file.st_uid }));
-    }
-    Ok(())
-}
-
-fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
-    let mut buf = [0u8; 24];
-    let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
-    let mut written = 0;
-    while written < text.len() {
-        match uio::pwrite(fd.as_fd(), &text[written..], written as i64) {
-            Ok(n) => written += n,
-            Err(Errno::EINTR) => {}
-            Err(errno) => return Err(errno),
-        }
-    }
-    Ok(())
 }

@@ -31,7 +31,7 @@ use std::ptr::{self, NonNull};
 
 use nix::errno::Errno;
 
-use crate::path::walk::Inode;
+use crate::sys::Inode;
 
 /// `struct kinfo_file` (`<sys/user.h>`, FreeBSD 12 and later), whose union
 /// libc keeps private: the offsets read, checked against libc's layout in

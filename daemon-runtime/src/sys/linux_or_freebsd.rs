@@ -10,7 +10,7 @@ use nix::unistd::{self, Gid, Uid};
 
 /// `pipe2(O_CLOEXEC)`: both ends close on `exec`, atomically.
 #[cfg(any(linux_fast, freebsd))]
-pub(crate) fn cloexec_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+pub fn cloexec_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
     unistd::pipe2(OFlag::O_CLOEXEC)
 }
 

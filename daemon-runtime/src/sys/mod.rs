@@ -49,10 +49,10 @@ mod proc_fds_none;
 mod signal_table;
 
 /// A file's device and inode: what names it, whatever its path.
-pub(crate) type Inode = (u64, u64);
+pub type Inode = (u64, u64);
 
 /// The device and inode of the file `file` describes.
-pub(crate) fn inode(file: &FileStat) -> Inode {
+pub fn inode(file: &FileStat) -> Inode {
     #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
     (file.st_dev as u64, file.st_ino as u64)
 }
@@ -135,9 +135,9 @@ pub(crate) use macos::TERMINATING;
 
 // A pipe whose ends close on `exec`.
 #[cfg(any(linux_fast, freebsd))]
-pub(crate) use linux_or_freebsd::cloexec_pipe;
+pub use linux_or_freebsd::cloexec_pipe;
 #[cfg(any(macos, linux_portable))]
-pub(crate) use portable::cloexec_pipe;
+pub use portable::cloexec_pipe;
 
 // The user's groups, setting them, and setting every id at once.
 #[cfg(any(linux, freebsd))]

@@ -20,7 +20,7 @@ pub(crate) fn subreaper(_on: bool) -> nix::Result<()> {
 /// here because a start runs one thread (the preflight proved it): no
 /// other thread can fork in between.
 #[cfg(not(freebsd))]
-pub(crate) fn cloexec_pipe() -> nix::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+pub fn cloexec_pipe() -> nix::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use nix::fcntl::{FcntlArg, FdFlag, fcntl};
     let (read, write) = nix::unistd::pipe()?;
     for end in [&read, &write] {

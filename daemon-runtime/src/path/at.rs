@@ -1,0 +1,150 @@
+//! A file in a walked directory, under the pid file's rules: never reached
+//! through a symbolic link, never a FIFO waited for, only a regular file
+//! with one link owned by the effective user, and removed only while its
+//! name still names the file it was. The pid file (`steps/pidfile.rs`)
+//! and `daemon-run --child-pid-file` both go through here, so that no file
+//! root writes on a daemon's behalf is opened by path.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{self, AtFlags, OFlag};
+use nix::sys::stat::{self, FileStat, Mode, SFlag};
+use nix::unistd;
+
+use crate::error::{Error, Failure, Refusal, Step};
+use crate::path::walk::{self, Trust};
+use crate::sys::{self, Inode, inode};
+
+/// The directory `path` names, walked one component at a time from `root`
+/// (a chroot's descriptor), else from `/` (or the working directory, for a
+/// relative path), links followed as `trust` allows; an error names `path`
+/// under `step`.
+///
+/// # Errors
+///
+/// A refused link or directory, or the system call that failed.
+///
+/// ```
+/// use daemon_runtime::{Step, __private::{Trust, walk_directory}};
+/// let tmp = walk_directory("/tmp".as_ref(), None, Trust::Starter, Step::Chdir)?;
+/// # Ok::<(), daemon_runtime::Error>(())
+/// ```
+pub fn walk_directory(
+    path: &Path,
+    root: Option<BorrowedFd<'_>>,
+    trust: Trust,
+    step: Step,
+) -> Result<OwnedFd, Error> {
+    walk::directory(path, root, trust).map_err(|denied| denied.into_error(step, path))
+}
+
+/// The directory holding the file `path` names, walked as the pid file's is
+/// ([`Trust::Starter`], inside `root` when given), and the file's name in
+/// it; an error names `path` under `step`.
+///
+/// # Errors
+///
+/// As [`walk_directory`]; `EISDIR` when `path` names no file.
+///
+/// ```
+/// use daemon_runtime::{Step, __private::walk_parent};
+/// let (_dir, name) = walk_parent("/tmp/d.pid".as_ref(), None, Step::PidFile)?;
+/// assert_eq!(name.as_c_str(), c"d.pid");
+/// # Ok::<(), daemon_runtime::Error>(())
+/// ```
+pub fn walk_parent(
+    path: &Path,
+    root: Option<BorrowedFd<'_>>,
+    step: Step,
+) -> Result<(OwnedFd, CString), Error> {
+    walk::parent(path, root).map_err(|denied| denied.into_error(step, path))
+}
+
+/// Opens `name` in the walked directory `dir` as the pid file is opened:
+/// never through a symbolic link (`O_NOFOLLOW`, refused as one), never
+/// blocking on a FIFO (`O_NONBLOCK`), close-on-exec, with `access`
+/// (`O_RDONLY`, `O_RDWR`...); with `create`, a new file made with `O_EXCL`
+/// (mode `0644` less the umask), else only an existing one. Then refused
+/// unless a regular file with one link owned by the effective user. Returns
+/// the file and its inode; an error names `path`.
+///
+/// # Errors
+///
+/// [`Error::PidFileRefused`], or [`Error::Path`] with the failed call's errno.
+pub fn open_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    path: &Path,
+    access: OFlag,
+    create: bool,
+) -> Result<(OwnedFd, Inode), Error> {
+    let mut flags = access | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    if create {
+        flags |= OFlag::O_CREAT | OFlag::O_EXCL;
+    }
+    let opened = match fcntl::openat(dir, name, flags, Mode::from_bits_truncate(0o644)) {
+        Ok(fd) => stat::fstat(&fd).map_err(|errno| Failure::Sys(Step::PidFile, errno)).and_then(|found| {
+            refuse_unsafe(&found)?;
+            Ok((fd, inode(&found)))
+        }),
+        Err(errno) if sys::is_symlink_refusal(errno) => Err(Failure::Refused(Refusal::SymbolicLink)),
+        // A FIFO with no reader (ENXIO, opened for writing), a directory.
+        Err(Errno::ENXIO | Errno::EISDIR) => Err(Failure::Refused(Refusal::NotRegular)),
+        Err(errno) => Err(Failure::Sys(Step::PidFile, errno)),
+    };
+    opened.map_err(|failure| failure.into_error(|_| Some(path.into())))
+}
+
+/// What is at `name` in the walked directory `dir`, looked at without
+/// opening or following it: its inode, or `None` when nothing is there;
+/// refused as [`open_at`] would refuse it.
+///
+/// # Errors
+///
+/// As [`open_at`].
+pub fn examine_at(dir: BorrowedFd<'_>, name: &CStr, path: &Path) -> Result<Option<Inode>, Error> {
+    let examined = match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(found) if walk::kind(&found) == SFlag::S_IFLNK => Err(Failure::Refused(Refusal::SymbolicLink)),
+        Ok(found) => refuse_unsafe(&found).map(|()| Some(inode(&found))),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(Failure::Sys(Step::PidFile, errno)),
+    };
+    examined.map_err(|failure| failure.into_error(|_| Some(path.into())))
+}
+
+/// Refuses anything but a regular file with one link, owned by the
+/// effective user: a file another user could have planted or linked.
+pub(crate) fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
+    if walk::kind(file) != SFlag::S_IFREG {
+        return Err(Failure::Refused(Refusal::NotRegular));
+    }
+    if file.st_nlink != 1 {
+        #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
+        let links = file.st_nlink as u64;
+        return Err(Failure::Refused(Refusal::Linked { links }));
+    }
+    if file.st_uid != unistd::geteuid().as_raw() {
+        return Err(Failure::Refused(Refusal::Foreign { uid: file.st_uid }));
+    }
+    Ok(())
+}
+
+/// Removes `name` from `dir` while it still names the file `locked`. Only
+/// the holder of that file's lock (or of the file's claim, for a child pid
+/// file) calls it, so no one can put another file there in between (a
+/// replacement needs the lock free, a creation the name free). `Ok` also
+/// when the name no longer names that file: it is not ours to remove.
+///
+/// # Errors
+///
+/// The failed `fstatat` or `unlinkat`.
+pub fn remove_named(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
+    match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == locked => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
+        Ok(_) | Err(Errno::ENOENT) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
