@@ -454,6 +454,7 @@ mod start;
 mod steps;
 mod sys;
 pub mod sysexits;
+mod upgrade;
 
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
@@ -479,6 +480,7 @@ pub use steps::preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use steps::privileges::Account;
 pub use steps::signals::reset_signals;
 pub use steps::stdio::reopen_logs;
+pub use upgrade::Upgrade;
 
 #[doc(hidden)]
 pub mod __private {

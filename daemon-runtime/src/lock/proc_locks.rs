@@ -5,8 +5,8 @@
 //! `--cfg daemon_portable` prove it from the file instead (`probe.rs`).
 //!
 //! Only an exclusive `flock` held by a live process counts. The candidates
-//! are the pids `/proc/locks` records for `FLOCK … WRITE` entries on the
-//! file and the pid written in it; neither is trusted. Each is pinned with a
+//! are the pid written in the file, then the pids `/proc/locks` records for
+//! `FLOCK … WRITE` entries on it; neither is trusted. Each is pinned with a
 //! pidfd, then `/proc/PID/fd` is searched for a descriptor of that very file
 //! whose `/proc/PID/fdinfo` entry lists an `FLOCK … WRITE` lock (the kernel
 //! lists there only the locks owned by that open file description), and the
@@ -78,15 +78,20 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
                 count == MAX_CANDIDATES
             })
         });
-    for &pid in &candidates[..count] {
+    // The pid written first: when two processes hold the lock on one open
+    // file description (an upgrade's old and new process), the daemon is
+    // the one that wrote its pid; `/proc/locks` keeps naming the process
+    // that took the lock, which may be the old one, still draining.
+    let written = written_pid(file);
+    if let Some(written) = written
+        && let Some(holder) = prove(proc, written, key, candidates[..count].contains(&written))
+    {
+        return Some(Proof::Held(holder));
+    }
+    for &pid in candidates[..count].iter().filter(|&&pid| Some(pid) != written) {
         if let Some(holder) = prove(proc, pid, key, true) {
             return Some(Proof::Held(holder));
         }
-    }
-    if let Some(written) = written_pid(file).filter(|pid| !candidates[..count].contains(pid))
-        && let Some(holder) = prove(proc, written, key, false)
-    {
-        return Some(Proof::Held(holder));
     }
     Some(match (read, listed, invisible) {
         (Err(_), _, _) => Proof::Hidden(Hidden::Unreadable),
