@@ -48,8 +48,9 @@ const MAX_CANDIDATES: usize = 8;
 pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
     let Some(proc) = proc else { return Proof::Hidden(Hidden::Unreadable) };
     let key = Key::of(opened);
-    // A lock taken between the listing and the probe is listed on a second look.
-    for _ in 0..2 {
+    // A lock taken between the listing and the probe is listed on a second
+    // look; a pid rewritten during a look is read again on the next.
+    for _ in 0..4 {
         if let Some(proof) = look(proc, file, key) {
             return proof;
         }
@@ -58,7 +59,8 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
 }
 
 /// One look at `/proc/locks` and the pid written in the file; `None` when
-/// nothing is listed and yet an exclusive lock is held.
+/// nothing is listed and yet an exclusive lock is held, or when the pid
+/// written changed during the look.
 fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
@@ -92,6 +94,11 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key) -> Option<Proof> {
         if let Some(holder) = prove(proc, pid, key, true) {
             return Some(Proof::Held(holder));
         }
+    }
+    // Rewritten meanwhile (an upgrade's new process writing its pid as its
+    // old one lets go): what was read proves nothing either way.
+    if written_pid(file) != written {
+        return None;
     }
     Some(match (read, listed, invisible) {
         (Err(_), _, _) => Proof::Hidden(Hidden::Unreadable),

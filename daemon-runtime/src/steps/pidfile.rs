@@ -359,8 +359,11 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
     if inode(&stat::fstat(&writer)?) != locked {
         return Err(Errno::ESTALE);
     }
-    unistd::ftruncate(&writer, 0)?;
-    write_pid(&writer, unistd::getpid())
+    // Over the previous pid, then cut: a reader (a proof of who holds the
+    // lock, while an upgrade's new process writes its pid) never finds the
+    // file empty.
+    let written = write_pid(&writer, unistd::getpid())?;
+    unistd::ftruncate(&writer, written as i64)
 }
 
 /// Removes `name` from `dir` while it still names the file `locked`. Only the
@@ -468,7 +471,8 @@ fn refuse_unsafe(file: &FileStat) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+/// Writes `pid` and a newline at the start of the file; returns its length.
+fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<usize> {
     let mut buf = [0u8; 24];
     let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
     let mut written = 0;
@@ -479,5 +483,5 @@ fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
             Err(errno) => return Err(errno),
         }
     }
-    Ok(())
+    Ok(written)
 }
