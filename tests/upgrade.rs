@@ -194,13 +194,16 @@ fn the_lock_never_lapses_a_racing_start_is_refused_and_status_names_a_live_holde
             outcomes
         })
     };
+    // Whatever happens, no racing start runs on past this test's clean-up:
+    // the flag is set and the racer joined before the harness is dropped.
+    let mut racer = Joined { stop: Arc::clone(&stop), thread: Some(racer) };
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(30));
         daemon = server.upgrade(daemon);
     }
     stop.store(true, Ordering::SeqCst);
     let (polls, holders) = poller.join().expect("poller");
-    let outcomes = racer.join().expect("racer");
+    let outcomes = racer.thread.take().unwrap().join().expect("racer");
     assert!(polls > 10 && holders.len() >= 2, "{polls} polls saw {holders:?}");
     assert!(!outcomes.is_empty());
     for output in &outcomes {
@@ -267,4 +270,19 @@ fn a_second_upgrade_while_one_is_in_flight_is_refused() {
     assert_eq!(daemon.reap(), Some(WaitStatus::Exited(daemon.pid(), 0)));
     assert_eq!(server.harness.processes(), [new], "one new process, not two");
     assert!(new.terminate().is_some());
+}
+
+/// A thread that is told to stop and joined when dropped.
+struct Joined<T> {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<T>>,
+}
+
+impl<T> Drop for Joined<T> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
