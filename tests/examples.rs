@@ -122,3 +122,29 @@ fn privileges_example_runs_as_nobody_without_core_dumps() {
             .any(|l| l.starts_with("Max core file size") && l.split_whitespace().nth(4) == Some("0"))
     );
 }
+
+#[test]
+fn upgrade_example_hands_its_socket_to_the_new_process_on_sigusr2() {
+    let harness = Harness::new("example-upgrade");
+    let dir = harness.path("demo");
+    let output = harness.run(harness.command(example("upgrade")).arg(&dir));
+    assert!(output.status.success(), "{output:?}");
+    let port: u16 = std::fs::read_to_string(dir.join("port")).unwrap().trim().parse().unwrap();
+    let hello = || {
+        let mut answer = String::new();
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        std::io::Read::read_to_string(&mut client, &mut answer).unwrap();
+        answer
+    };
+    let old = wait_for_pid(&dir.join("upgrade.pid"));
+    assert_eq!(hello(), format!("hello from pid {}\n", old.0));
+    nix::sys::signal::kill(old.pid(), nix::sys::signal::Signal::SIGUSR2).unwrap();
+    assert_eq!(old.reap(), Some(WaitStatus::Exited(old.pid(), 0)), "the old process drains and exits");
+    let new = wait_for_pid(&dir.join("upgrade.pid"));
+    assert_ne!(new, old);
+    assert_eq!(hello(), format!("hello from pid {}\n", new.0), "the same port, the new process");
+    let log = std::fs::read_to_string(dir.join("upgrade.log")).unwrap();
+    assert!(log.contains(&format!("{}: upgraded to {}", old.0, new.0)), "{log}");
+    assert_eq!(new.terminate(), Some(WaitStatus::Exited(new.pid(), 0)));
+    assert!(!dir.join("upgrade.pid").exists());
+}

@@ -23,3 +23,4 @@ mod pid_file;
 mod security;
 mod service;
 mod ui;
+mod upgrade;

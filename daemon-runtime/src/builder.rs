@@ -338,11 +338,23 @@ pub struct Running {
 impl Drop for Running {
     /// `STOPPING=1` to the service manager, then the pid file goes.
     fn drop(&mut self) {
-        crate::sd_notify::send::notify_stopping();
+        // After an upgrade, the new process is the service's main process.
+        if !crate::upgrade::state::handed_over() {
+            crate::sd_notify::send::notify_stopping();
+        }
     }
 }
 
 impl Running {
+    /// What a start returns in the daemon: the pid file's lock descriptor
+    /// is remembered for an [`Upgrade`](crate::Upgrade).
+    pub(crate) fn new(pid_file: Option<PidFile>) -> Running {
+        if let Some(fd) = pid_file.as_ref().and_then(PidFile::descriptor) {
+            crate::upgrade::state::remember_lock(std::os::fd::AsRawFd::as_raw_fd(&fd));
+        }
+        Running { pid_file }
+    }
+
     /// The pid file this daemon holds locked, if one was configured.
     ///
     /// ```no_run

@@ -61,6 +61,9 @@ pub enum Step {
     /// (socket activation without a service manager); never a step of
     /// the runtime's own.
     Listen,
+    /// Starting the new executable of an [`Upgrade`](crate::Upgrade), in
+    /// the running daemon.
+    Upgrade,
 }
 
 impl Step {
@@ -92,6 +95,7 @@ impl Step {
             _ if value == Step::Report as u8 => Step::Report,
             _ if value == Step::Ready as u8 => Step::Ready,
             _ if value == Step::Listen as u8 => Step::Listen,
+            _ if value == Step::Upgrade as u8 => Step::Upgrade,
             _ => return None,
         })
     }
@@ -117,6 +121,7 @@ impl Step {
             Step::Report => "report",
             Step::Ready => "ready",
             Step::Listen => "listen",
+            Step::Upgrade => "upgrade",
         }
     }
 }
@@ -271,6 +276,28 @@ pub enum Error {
         /// How the launcher's child ended, when it was the one that died.
         status: Option<String>,
     },
+    /// An [`Upgrade`](crate::Upgrade) was asked for while another one of
+    /// this process is still waiting for its new process: at most one runs
+    /// at a time.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::UpgradeInProgress;
+    /// assert_eq!(error.to_string(), "upgrade: another upgrade of this daemon is in progress");
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_TEMPFAIL);
+    /// ```
+    UpgradeInProgress,
+    /// An [`Upgrade`](crate::Upgrade) was asked for after this process had
+    /// already handed its sockets and pid file over to a new one.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::HandedOver { pid: 4242 };
+    /// assert_eq!(error.to_string(), "upgrade: this daemon has handed over to pid 4242 already");
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_SOFTWARE);
+    /// ```
+    HandedOver {
+        /// The process that took over.
+        pid: u32,
+    },
 }
 
 /// Why an existing file at the pid file's path was refused.
@@ -373,6 +400,7 @@ impl Error {
             Error::NotOpen { .. } => Step::CloseFds,
             Error::Init { .. } => Step::Init,
             Error::NotReady { .. } => Step::Ready,
+            Error::UpgradeInProgress | Error::HandedOver { .. } => Step::Upgrade,
         }
     }
 
@@ -384,7 +412,8 @@ impl Error {
     /// ```
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::AlreadyRunning { .. } => sysexits::EX_TEMPFAIL,
+            Error::AlreadyRunning { .. } | Error::UpgradeInProgress => sysexits::EX_TEMPFAIL,
+            Error::HandedOver { .. } => sysexits::EX_SOFTWARE,
             Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Refused { .. } => sysexits::EX_CANTCREAT,
@@ -480,6 +509,10 @@ impl fmt::Display for Error {
             ),
             Error::Died { status: None } => {
                 write!(f, "{step}: the daemon exited before it was ready")
+            }
+            Error::UpgradeInProgress => write!(f, "{step}: another upgrade of this daemon is in progress"),
+            Error::HandedOver { pid } => {
+                write!(f, "{step}: this daemon has handed over to pid {pid} already")
             }
         }
     }

@@ -166,6 +166,8 @@
 //! may want to compose differently are public functions
 //! ([`ensure_single_threaded`], [`fill_closed_stdio`],
 //! [`close_inherited_fds`], [`reset_signals`], [`PidFile::acquire`]).
+//! [`Upgrade`] replaces a running daemon with a new executable without
+//! dropping a connection.
 //! [`status`], [`stop`] (with [`StopOptions`], a schedule of signals like
 //! `start-stop-daemon --retry`) and [`signal`] operate a running daemon by
 //! its pid file's lock, proven held by a live process, and `stop` removes
@@ -425,6 +427,30 @@
 //! }
 //! ```
 //!
+//! # Upgrading without dropping a connection
+//!
+//! [`Upgrade`] starts the executable now at the daemon's path, hands it the
+//! listening sockets and the pid file's lock without a window, and returns
+//! once it is ready (its pid), or its error, leaving this process serving.
+//! The old process then stops accepting, drains and returns from `main`;
+//! its pid file stays, the new process's.
+//!
+//! ```no_run
+//! #[daemon_runtime::daemon(pid_file = "/run/myd.pid")]
+//! fn main() -> std::io::Result<()> {
+//!     let listener = match daemon_runtime::listen_fds().into_iter().next() {
+//!         Some((fd, _name)) => std::net::TcpListener::from(fd), // from the previous process
+//!         None => std::net::TcpListener::bind("127.0.0.1:8080")?,
+//!     };
+//!     // serve until SIGUSR2, then:
+//!     match daemon_runtime::Upgrade::new().socket(&listener).run() {
+//!         Ok(pid) => eprintln!("pid {pid} serves now"), // drain, then return
+//!         Err(error) => eprintln!("still serving: {error}"),
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Coming from `daemonize`
 //!
 //! | `daemonize` 0.5 | here |
@@ -454,6 +480,7 @@ mod start;
 mod steps;
 mod sys;
 pub mod sysexits;
+mod upgrade;
 
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
@@ -479,6 +506,7 @@ pub use steps::preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use steps::privileges::Account;
 pub use steps::signals::reset_signals;
 pub use steps::stdio::reopen_logs;
+pub use upgrade::Upgrade;
 
 #[doc(hidden)]
 pub mod __private {

@@ -51,9 +51,14 @@ pub fn written_pid(file: BorrowedFd<'_>) -> Option<u32> {
     parse_pid(&buf[..n])
 }
 
-/// A positive decimal pid followed by a newline, and nothing else.
+/// A positive decimal pid followed by a newline. What follows that first
+/// line is ignored: a pid is written over the previous one in place, then
+/// the file is cut to its length (see `steps/pidfile.rs`), so that a
+/// reader never finds it empty; in between, a shorter pid is followed by
+/// the end of the longer one.
 fn parse_pid(text: &[u8]) -> Option<u32> {
-    let pid = parse_decimal(text.strip_suffix(b"\n")?)?;
+    let line = text.split_inclusive(|&byte| byte == b'\n').next()?;
+    let pid = parse_decimal(line.strip_suffix(b"\n")?)?;
     u32::try_from(pid).ok().filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
 }
 
@@ -87,12 +92,14 @@ impl PathBuf64 {
 }
 
 /// Writes `pid` in decimal and a newline at the start of `fd`, without
-/// allocating (it runs between the forks); the caller truncates first.
+/// allocating (it runs between the forks), and returns its length: the
+/// caller cuts the file there (written over the previous pid, then cut, a
+/// reader never finds the file empty).
 ///
 /// # Errors
 ///
 /// The failed `pwrite`.
-pub fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
+pub fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<usize> {
     let mut buf = [0u8; 24];
     let text = format_pid(pid.as_raw().unsigned_abs(), &mut buf);
     let mut written = 0;
@@ -103,7 +110,7 @@ pub fn write_pid(fd: impl AsFd, pid: Pid) -> nix::Result<()> {
             Err(errno) => return Err(errno),
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -139,5 +146,11 @@ mod tests {
         for text in ["", "\n", "abc\n", "-1\n", "0\n", "12", "99999999999\n", "2147483648\n", "1 2\n"] {
             assert_eq!(parse_pid(text.as_bytes()), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_pid_written_over_a_longer_one_reads_before_the_cut() {
+        assert_eq!(parse_pid(b"4242\n5\n"), Some(4242));
+        assert_eq!(parse_pid(b"4242\n"), Some(4242));
     }
 }

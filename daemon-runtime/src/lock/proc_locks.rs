@@ -66,8 +66,9 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
     if let Some(holder) = tried.and_then(|pid| prove(proc, pid, key, false)) {
         return Proof::Held(holder);
     }
-    // A lock taken between the listing and the probe is listed on a second look.
-    for _ in 0..2 {
+    // A lock taken between the listing and the probe is listed on a second
+    // look; a pid rewritten during a look is read again on the next.
+    for _ in 0..4 {
         if let Some(proof) = look(proc, file, key, tried) {
             return proof;
         }
@@ -77,7 +78,8 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
 
 /// One look at `/proc/locks` and the pid written in the file (unless it is
 /// `tried`, already not proven to hold the lock); `None` when nothing is
-/// listed and yet an exclusive lock is held.
+/// listed and yet an exclusive lock is held, or when the pid written
+/// changed during the look.
 fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>) -> Option<Proof> {
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
@@ -97,17 +99,28 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>
                 count == MAX_CANDIDATES
             })
         });
-    for &pid in &candidates[..count] {
+    // The pid written first: when two processes hold the lock on one open
+    // file description (an upgrade's old and new process), the daemon is
+    // the one that wrote its pid; `/proc/locks` keeps naming the process
+    // that took the lock, which may be the old one, still draining.
+    // Skipped when it is `tried`, already not proven before the listing
+    // (then without the listing's word, which the loop below adds).
+    let written = written_pid(file);
+    let fresh = written.filter(|pid| Some(*pid) != tried);
+    if let Some(fresh) = fresh
+        && let Some(holder) = prove(proc, fresh, key, candidates[..count].contains(&fresh))
+    {
+        return Some(Proof::Held(holder));
+    }
+    for &pid in candidates[..count].iter().filter(|&&pid| Some(pid) != fresh) {
         if let Some(holder) = prove(proc, pid, key, true) {
             return Some(Proof::Held(holder));
         }
     }
-    // Written since it was tried (a new start's), and not listed yet.
-    if let Some(written) =
-        written_pid(file).filter(|pid| Some(*pid) != tried && !candidates[..count].contains(pid))
-        && let Some(holder) = prove(proc, written, key, false)
-    {
-        return Some(Proof::Held(holder));
+    // Rewritten meanwhile (an upgrade's new process writing its pid as its
+    // old one lets go): what was read proves nothing either way.
+    if written_pid(file) != written {
+        return None;
     }
     Some(match (read, listed, invisible) {
         (Err(_), _, _) => Proof::Hidden(Hidden::Unreadable),

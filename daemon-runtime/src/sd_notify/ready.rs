@@ -35,6 +35,8 @@ pub(crate) struct Pending {
     pub(crate) report: Option<OwnedFd>,
     /// Where standard output and error go once ready; none in the foreground.
     pub(crate) stdio: Option<(OwnedFd, OwnedFd)>,
+    /// In the new process of an upgrade: what it does once ready.
+    pub(crate) handover: Option<crate::start::takeover::Handover>,
 }
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
@@ -66,6 +68,9 @@ pub(crate) fn defer(pending: Pending) {
 pub fn ready() {
     let pending = PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
     if let Some(pending) = pending {
+        if let Some(handover) = pending.handover {
+            handover.complete();
+        }
         // Output written from now on goes where it was configured to.
         if let Some((stdout, stderr)) = pending.stdio {
             let _ = unistd::dup2_stdout(&stdout);

@@ -49,6 +49,15 @@ impl ServiceManager {
         self.send(message.bytes());
     }
 
+    /// Sends `MAINPID=<pid>`: after an upgrade, the new process is the
+    /// service's main process (sent by the old one, which the manager
+    /// still listens to with `NotifyAccess=main`).
+    pub(crate) fn send_main_pid(&self, pid: u32) {
+        let mut message = Message::new();
+        message.push(b"MAINPID=").push_decimal(pid.into()).push(b"\n");
+        self.send(message.bytes());
+    }
+
     /// One datagram, never blocking, never raising SIGPIPE. Async-signal-safe.
     fn send(&self, message: &[u8]) {
         sys::send_datagram(&self.address, message);

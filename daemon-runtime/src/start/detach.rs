@@ -79,9 +79,9 @@ impl Detach {
         match (ready, &service_manager) {
             (Ready::Auto, Some(manager)) => manager.send_ready(),
             (Ready::Auto, None) => {}
-            (Ready::Manual, _) => ready::defer(Pending { report: None, stdio: None }),
+            (Ready::Manual, _) => ready::defer(Pending { report: None, stdio: None, handover: None }),
         }
-        Ok((Running { pid_file }, value))
+        Ok((Running::new(pid_file), value))
     }
 
     /// The daemon's side: the steps, `init` (the caller's when `has_init`),
@@ -184,11 +184,11 @@ impl Detach {
                 // Until `ready()`, stdout and stderr are relayed by the
                 // launcher: what the body prints, its error or its panic,
                 // reaches the person who started it.
-                ready::defer(Pending { report: Some(to_launcher), stdio: deferred_stdio });
+                ready::defer(Pending { report: Some(to_launcher), stdio: deferred_stdio, handover: None });
             }
         }
         std::mem::forget((credentials, program));
-        (Running { pid_file }, value)
+        (Running::new(pid_file), value)
     }
 }
 
@@ -196,7 +196,7 @@ impl Detach {
 /// its error's `Display` or, when it panics, `panicked at <where>: <what>`
 /// (the daemon's stderr, where the panic hook also prints it, is no
 /// terminal by now). Allocates, as `init` may: this is the body's code.
-fn run_init<T, E: Display>(init: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+pub(super) fn run_init<T, E: Display>(init: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
     static PANIC: Mutex<Option<String>> = Mutex::new(None);
     let previous = Arc::new(std::panic::take_hook());
     let chained = Arc::clone(&previous);
@@ -244,7 +244,11 @@ fn release_for_verdict(to_launcher: OwnedFd, stdio: Stdio) {
 /// the targets are returned, for `ready()` to put in place. Every
 /// descriptor used here is closed afterwards, so the pid file's lock takes
 /// the lowest free number.
-fn redirect_stdio(stdio: Stdio, ready: Ready, exec: bool) -> nix::Result<Option<(OwnedFd, OwnedFd)>> {
+pub(super) fn redirect_stdio(
+    stdio: Stdio,
+    ready: Ready,
+    exec: bool,
+) -> nix::Result<Option<(OwnedFd, OwnedFd)>> {
     let Stdio { devnull, stdout, stderr, relay } = stdio;
     unistd::dup2_stdin(&devnull)?;
     let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
@@ -271,6 +275,23 @@ fn lock_steps(
     chdir_dir: OwnedFd,
     pid_file: Option<(CString, pidfile::Location)>,
 ) -> Result<Option<PidFile>, Failure> {
+    enter_steps(umask, core_dumps, chroot_dir, chdir_dir)?;
+    let Some((path, location)) = pid_file else {
+        return Ok(None);
+    };
+    let locked = pidfile::lock_at(&location)?;
+    let mut pid_file = PidFile::from_lock(path, location, locked);
+    pid_file.remove_on_termination();
+    Ok(Some(pid_file))
+}
+
+/// Steps 8 and 9: the umask, the core limit, the chroot and working directories.
+pub(super) fn enter_steps(
+    umask: Mode,
+    core_dumps: bool,
+    chroot_dir: Option<OwnedFd>,
+    chdir_dir: OwnedFd,
+) -> Result<(), Failure> {
     let sys = |step| move |errno| Failure::Sys(step, errno);
     // libc's `umask`, not nix's: nix's is not inlined, and every function
     // the daemon calls outside this crate's code brings another 64 KiB
@@ -289,17 +310,11 @@ fn lock_steps(
     }
     unistd::fchdir(&chdir_dir).map_err(sys(Step::Chdir))?;
     drop(chdir_dir);
-    let Some((path, location)) = pid_file else {
-        return Ok(None);
-    };
-    let locked = pidfile::lock_at(&location)?;
-    let mut pid_file = PidFile::from_lock(path, location, locked);
-    pid_file.remove_on_termination();
-    Ok(Some(pid_file))
+    Ok(())
 }
 
 /// Step 11.
-fn drop_privileges(credentials: Option<&Credentials>) -> Result<(), Failure> {
+pub(super) fn drop_privileges(credentials: Option<&Credentials>) -> Result<(), Failure> {
     match credentials {
         Some(credentials) => privileges::drop_to(credentials),
         None => Ok(()),

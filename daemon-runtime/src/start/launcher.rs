@@ -180,7 +180,7 @@ fn reap(child: Pid) -> Option<WaitStatus> {
 
 /// How the launcher's child ended, when that says something: an
 /// intermediate process that exited 0 did its job (its child died silently).
-fn describe(status: WaitStatus, double_fork: bool) -> Option<String> {
+pub(crate) fn describe(status: WaitStatus, double_fork: bool) -> Option<String> {
     match status {
         WaitStatus::Exited(_, 0) if double_fork => None,
         WaitStatus::Exited(_, code) => Some(format!("exited with status {code}")),

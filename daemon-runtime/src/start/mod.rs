@@ -16,6 +16,7 @@ pub(crate) mod launcher;
 pub(crate) mod plan;
 pub(crate) mod program;
 pub(crate) mod report;
+pub(crate) mod takeover;
 pub(crate) mod verdict;
 
 use std::ffi::OsStr;
@@ -51,7 +52,7 @@ use crate::steps::{activation, fds, preflight, signals, stdio as logs};
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// How long the launcher waits for the daemon's report unless told otherwise.
-const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Daemon {
     /// Detaches the calling process; returns in the daemon only.
@@ -178,22 +179,36 @@ impl Daemon {
         has_init: bool,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(Running, T), Error> {
-        preflight::check(self.foreground)?;
+        // Started by an upgrade of a running daemon: already detached, so
+        // no fork; the sockets and the pid file's lock are inherited.
+        let announced = match program {
+            None => crate::upgrade::state::announced(),
+            Some(_) => None,
+        };
+        preflight::check(self.foreground || announced.is_some())?;
         if STARTED.load(Ordering::Relaxed) {
             return Err(Error::AlreadyStarted);
         }
+        // SAFETY: taken once (`STARTED` is set below on every path that
+        // uses it), in a process the preflight proved single-threaded.
+        let inherited = announced.map(|announced| unsafe { crate::upgrade::state::take(announced) });
         for &fd in &self.keep_fds {
             if fds::fd_flags(fd) == Err(Errno::EBADF) {
                 return Err(Error::NotOpen { fd });
             }
         }
-        let plan = self.plan(program)?;
+        let attached = self.foreground || inherited.is_some();
+        let plan = self.plan(program, attached)?;
+        crate::upgrade::state::remember_origin(
+            self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+            plan.launcher.paths.pid_file_seen_from_outside(),
+        );
         let preflight = |errno| Error::Sys { step: Step::Preflight, errno };
-        let pipe = match self.foreground {
+        let pipe = match attached {
             true => None,
             false => Some(crate::start::report::cloexec_pipe().map_err(preflight)?),
         };
-        let verdict = match !self.foreground && self.double_fork && !crate::sys::SUBREAPER {
+        let verdict = match !attached && self.double_fork && !crate::sys::SUBREAPER {
             true => Some(VerdictPipe::new().map_err(preflight)?),
             false => None,
         };
@@ -207,6 +222,10 @@ impl Daemon {
                 keep.extend(verdict.fds());
             }
             keep.extend(activation::kept());
+            if let Some(inherited) = &inherited {
+                keep.extend(inherited.lock.as_ref().map(AsRawFd::as_raw_fd));
+                keep.push(inherited.report.as_raw_fd());
+            }
             fds::close_inherited(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
         signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
@@ -220,6 +239,10 @@ impl Daemon {
         let Plan { launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
             STARTED.store(true, Ordering::Relaxed);
+            if let Some(inherited) = inherited {
+                let paths = launcher.paths;
+                return Ok(daemon.take_over(&paths, inherited, init));
+            }
             return daemon.in_foreground(&launcher.paths, init);
         };
         // The user and group look-ups ran foreign code (NSS modules on Linux
@@ -259,7 +282,11 @@ impl Daemon {
     /// the chroot, working and pid file directories walked (see
     /// [`crate::path::walk`]), `/dev/null`, the log files and the relay
     /// opened; then split into the launcher's half and the daemon's.
-    fn plan(&self, program: Option<(Program, Option<NotifyReceiver>)>) -> Result<Plan, Error> {
+    fn plan(
+        &self,
+        program: Option<(Program, Option<NotifyReceiver>)>,
+        attached: bool,
+    ) -> Result<Plan, Error> {
         let chroot = self.chroot.as_deref().map(absolute).transpose()?;
         let chroot_dir = chroot
             .as_deref()
@@ -285,8 +312,7 @@ impl Daemon {
         let (program, notify) = program.unzip();
         // With manual readiness, stdout and stderr go to the launcher until
         // `ready()` (an executed program reports by its exec instead).
-        let (relay, relay_write) = match !self.foreground && self.ready == Ready::Manual && program.is_none()
-        {
+        let (relay, relay_write) = match !attached && self.ready == Ready::Manual && program.is_none() {
             true => Relay::new().map(|(read, write)| (Some(read), Some(write))),
             false => Ok((None, None)),
         }

@@ -1,6 +1,6 @@
 //! The program a start executes in place of the daemon's body
 //! ([`Daemon::exec`](crate::Daemon::exec), `exec_notify`), and which
-//! `daemon-run --respawn`'s child executes too: its path and `argv`, the
+//! `daemon-run --respawn`'s child and an upgrade's new process execute too: its path and `argv`, the
 //! environment it gets ([`Environment`]), and the crate's one `exec`
 //! ([`execute`]), which gives SIGPIPE back its default action. Everything
 //! `execve` takes is built before forking, so that executing allocates
@@ -162,7 +162,7 @@ impl Environment {
 /// pointer arrays on every call, which allocates. Returns only on failure,
 /// with the `errno`. Async-signal-safe: `sigaction` and the exec, nothing
 /// allocated.
-fn execute(path: &CStr, argv: &CStringArray, envp: Option<&CStringArray>) -> Errno {
+pub(crate) fn execute(path: &CStr, argv: &CStringArray, envp: Option<&CStringArray>) -> Errno {
     // SAFETY: all-zero is a valid `sigaction`: SIG_DFL, no flags, an empty mask.
     let default: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: as above; overwritten with the current action by the call below.

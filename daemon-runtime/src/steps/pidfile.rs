@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
-use nix::sys::stat::{self, Mode};
+use nix::sys::stat::{self, Mode, SFlag};
 use nix::unistd::{self};
 
 use crate::error::Failure;
@@ -162,6 +162,12 @@ impl fmt::Debug for PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         crate::steps::termination::disarm();
+        // Shared with the other process of an upgrade, which owns the file
+        // or is about to: closed here, neither removed nor unlocked (the
+        // lock belongs to the open file description both hold).
+        if crate::upgrade::state::pid_file_shared() {
+            drop(self.lock.take());
+        }
         if let Some(lock) = self.lock.take() {
             // Unlink while still holding the lock: a starter that opened the
             // old file sees the name no longer names it and starts over.
@@ -199,6 +205,69 @@ impl Location {
     /// The descriptors to keep open until the pid file is locked.
     pub(crate) fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         std::iter::once(self.dir.as_raw_fd()).chain(self.proc.as_ref().map(AsRawFd::as_raw_fd))
+    }
+}
+
+/// The pid file's locked descriptor an upgrading process passed to this
+/// one (see [`crate::Upgrade`]), adopted instead of locked again: it must
+/// be a regular file, the one the walked directory's name names now, and
+/// this process's open file description must hold its exclusive lock
+/// (a `flock(LOCK_EX|LOCK_NB)` on a description that holds it succeeds
+/// and changes nothing). Nothing is written: the new process writes its
+/// pid when it is ready ([`Claim::take_over`]).
+pub(crate) fn adopt(location: &Location, fd: OwnedFd) -> Result<Locked, Failure> {
+    let sys = |errno| Failure::Sys(Step::PidFile, errno);
+    let opened = stat::fstat(&fd).map_err(sys)?;
+    if walk::kind(&opened) != SFlag::S_IFREG {
+        return Err(Failure::Refused(Refusal::NotRegular));
+    }
+    match stat::fstatat(location.dir.as_fd(), location.name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(now) if inode(&now) == inode(&opened) => {}
+        Ok(_) | Err(Errno::ENOENT) => return Err(sys(Errno::ESTALE)),
+        Err(errno) => return Err(sys(errno)),
+    }
+    flock(&fd, libc::LOCK_EX | libc::LOCK_NB).map_err(sys)?;
+    Ok(Locked { fd, inode: inode(&opened) })
+}
+
+/// Where a new process of an upgrade writes its pid once it is ready: the
+/// adopted pid file's directory and name, never freed from then on (the
+/// termination handler is given them then).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claim {
+    dir: RawFd,
+    name: &'static CStr,
+    inode: Inode,
+}
+
+impl PidFile {
+    /// The claim of an adopted pid file: its directory and name are leaked
+    /// now, as [`remove_on_termination`](PidFile::remove_on_termination)
+    /// leaks them, for [`Claim::take_over`] to use when the body is ready.
+    pub(crate) fn claim(&mut self) -> Claim {
+        self.armed = true;
+        // SAFETY: `at` is `ManuallyDrop` and, once `armed`, never dropped:
+        // the name's bytes stay allocated for the rest of the process.
+        let name = unsafe { CStr::from_ptr(self.at.name.as_ptr()) };
+        Claim { dir: self.at.dir.as_raw_fd(), name, inode: self.inode }
+    }
+}
+
+impl Claim {
+    /// Writes this process's pid into the file (through a writable
+    /// descriptor checked to be the locked file, as a start does), then
+    /// makes the file this process's: removed on the terminating signals
+    /// the body does not handle, and when [`PidFile`] is dropped.
+    pub(crate) fn take_over(self) -> nix::Result<()> {
+        // SAFETY: the directory descriptor is never closed once claimed
+        // (see [`PidFile::claim`]).
+        let dir = unsafe { BorrowedFd::borrow_raw(self.dir) };
+        write_pid_at(dir, self.name, self.inode)?;
+        crate::upgrade::state::share_pid_file(false);
+        // SAFETY: the directory stays open and the name allocated for the
+        // rest of the process (see [`PidFile::claim`]).
+        unsafe { crate::steps::termination::arm(dir, self.name, self.inode) };
+        Ok(())
     }
 }
 
@@ -290,8 +359,11 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
     if inode(&stat::fstat(&writer)?) != locked {
         return Err(Errno::ESTALE);
     }
-    unistd::ftruncate(&writer, 0)?;
-    write_pid(&writer, unistd::getpid())
+    // Over the previous pid, then cut: a reader (a proof of who holds the
+    // lock, while an upgrade's new process writes its pid) never finds the
+    // file empty.
+    let written = write_pid(&writer, unistd::getpid())?;
+    unistd::ftruncate(&writer, written as i64)
 }
 
 /// Removes the file `fd` opened at `name` if no process holds its lock (it

@@ -91,13 +91,29 @@ pub(crate) fn disarm() {
     ARMED.store(false, Ordering::SeqCst);
 }
 
+/// Stops the handler from removing the file while an upgrade may hand it
+/// over; says whether it was armed, for [`set_armed`] after a failed one.
+pub(crate) fn take_armed() -> bool {
+    ARMED.swap(false, Ordering::SeqCst)
+}
+
+/// Arms the handler again (when `armed`) after a failed upgrade.
+pub(crate) fn set_armed(armed: bool) {
+    if armed && !NAME.load(Ordering::SeqCst).is_null() {
+        ARMED.store(true, Ordering::SeqCst);
+    }
+}
+
 extern "C" fn on_terminate(signal: libc::c_int) {
     // Every call below is async-signal-safe (sigaction, fstatat, unlinkat,
     // signal, sigemptyset, sigaddset, sigprocmask, raise).
     if current_handler(signal) != Some(on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t) {
         return; // chained to by a handler the body installed: it decides
     }
-    crate::sd_notify::send::send_stopping_from_signal_handler();
+    // A process that handed over is no longer the service's main process.
+    if !crate::upgrade::state::handed_over() {
+        crate::sd_notify::send::send_stopping_from_signal_handler();
+    }
     let name = NAME.load(Ordering::SeqCst);
     if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
         let dir = DIR.load(Ordering::SeqCst);
