@@ -50,21 +50,26 @@ pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
 /// it, so it is left alone: closed by number, that value would later close
 /// or use whatever reused the number.
 ///
-/// The listing this takes (`/proc/self/fd`, `/dev/fd` on macOS) costs what
-/// is open. Where there is none (FreeBSD without fdescfs, Linux without
+/// Which descriptors have the flag is asked of each number below the
+/// descriptor table's size on Linux (`sys::fd_table_size`), else of each
+/// the listing names (`/dev/fd` on macOS); both cost what is open. Where
+/// there is neither (FreeBSD without fdescfs, Linux without
 /// `/proc`), every descriptor above 2 not in `keep` is closed, as
 /// [`Daemon::close_fds`](crate::Daemon::close_fds) documents.
 pub(crate) fn close_inherited(keep: &[RawFd]) -> nix::Result<()> {
     let mut keep = keep.to_vec();
-    if let Some(open) = sys::FD_LISTING.and_then(|listing| listed_fds(listing).ok()) {
-        for fd in open {
-            if fd > 2
-                && !keep.contains(&fd)
-                && fd_flags(fd).is_ok_and(|flags| flags.contains(FdFlag::FD_CLOEXEC))
-            {
-                keep.push(fd);
-            }
+    let mut keep_if_owned = |fd: RawFd| {
+        if fd > 2 && !keep.contains(&fd) && fd_flags(fd).is_ok_and(|flags| flags.contains(FdFlag::FD_CLOEXEC))
+        {
+            keep.push(fd);
         }
+    };
+    // Each number below the descriptor table's size (Linux): one `F_GETFD`
+    // each, cheaper than a listing, which builds an entry per descriptor.
+    if let Some(size) = sys::fd_table_size() {
+        (3..size).for_each(&mut keep_if_owned);
+    } else if let Some(open) = sys::FD_LISTING.and_then(|listing| listed_fds(listing).ok()) {
+        open.into_iter().for_each(&mut keep_if_owned);
     }
     // SAFETY: what is closed is what no value of this program owns: the
     // descriptors it inherited (no `FD_CLOEXEC`), less those it keeps. A

@@ -173,18 +173,41 @@ pub(crate) fn sigaction(signal: libc::c_int, new: Option<&SigAction>) -> nix::Re
 /// then every signal is looked at.
 #[cfg(linux_fast)]
 pub(crate) fn ignored_signals() -> Option<u64> {
+    own_status(sig_ign)
+}
+
+/// One past the highest descriptor this process can have open: the size of
+/// its descriptor table (`FDSize` in `/proc/self/status`, `max_fds` of
+/// `files_fdtable`: torvalds/linux `fs/proc/array.c` `task_state`). Every
+/// open descriptor is below it (`fs/file.c` `expand_files` grows the table
+/// before a higher number is given out), and it grows with the highest
+/// number ever opened, in powers of two from 64 (`roundup_pow_of_two` in
+/// `expand_fdtable`), not with `RLIMIT_NOFILE`: asking each number below it
+/// costs what was opened. `None` when it cannot be read, and under
+/// `daemon_portable`, where the `/dev/fd` listing is taken as on macOS.
+pub(crate) fn fd_table_size() -> Option<i32> {
+    if cfg!(linux_portable) {
+        return None;
+    }
+    own_status(fd_size)
+}
+
+/// The first value `parse` finds in `/proc/self/status`, read into a stack
+/// buffer (it runs before the fork, but allocates nothing all the same).
+/// The lines wanted come early (`FDSize` some 200 bytes in, `SigIgn` some
+/// 700); a long `Groups` line can push them out of the buffer, and then
+/// they are not found.
+fn own_status<T>(parse: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
     let status =
         nix::fcntl::open(c"/proc/self/status", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
-    // `SigIgn` comes some 700 bytes in; a longer `Groups` line can push it
-    // out of the buffer, and then it is not found.
     let mut buf = [0u8; 2048];
     let mut len = 0;
     while len < buf.len() {
         match unistd::read(&status, &mut buf[len..]) {
             Ok(0) => break,
-            // The mask is always 16 digits: once read whole, it is the value.
-            Ok(n) => match sig_ign(&buf[..len + n]) {
-                Some(mask) => return Some(mask),
+            // A value counts once its line is read whole (`parse` sees the newline).
+            Ok(n) => match parse(&buf[..len + n]) {
+                Some(value) => return Some(value),
                 None => len += n,
             },
             Err(Errno::EINTR) => {}
@@ -194,12 +217,27 @@ pub(crate) fn ignored_signals() -> Option<u64> {
     None
 }
 
+/// The text of the line of `status` that starts with `name`, once the
+/// whole line (up to its newline) is there.
+fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
+    let start =
+        status.windows(name.len() + 1).position(|window| window[0] == b'\n' && &window[1..] == name)?
+            + 1
+            + name.len();
+    let end = start + status[start..].iter().position(|&byte| byte == b'\n')?;
+    std::str::from_utf8(&status[start..end]).ok().map(str::trim)
+}
+
 /// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
 #[cfg(any(linux_fast, test))]
 fn sig_ign(status: &[u8]) -> Option<u64> {
-    let line = status.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"SigIgn:"))?;
-    let hex = std::str::from_utf8(line).ok()?.trim();
+    let hex = status_line(status, b"SigIgn:")?;
     (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+}
+
+/// The `FDSize:` of a `/proc/PID/status` text.
+fn fd_size(status: &[u8]) -> Option<i32> {
+    status_line(status, b"FDSize:")?.parse().ok()
 }
 
 /// `$NOTIFY_SOCKET` as an address: a path, or `@name` for an abstract one
@@ -355,7 +393,17 @@ mod tests {
             b"Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001001\nSigCgt:\t0000000180000000\n";
         assert_eq!(super::sig_ign(status), Some(0x1001));
         // Cut before the line ends (a buffer too short): not trusted.
-        assert_eq!(super::sig_ign(b"SigIgn:\t00000000000"), None);
+        assert_eq!(super::sig_ign(b"x\nSigIgn:\t00000000000"), None);
         assert_eq!(super::sig_ign(b"Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn fd_size_is_read_from_status_and_bounds_the_open_descriptors() {
+        assert_eq!(super::fd_size(b"Name:\tx\nFDSize:\t512\nGroups:\t\n"), Some(512));
+        assert_eq!(super::fd_size(b"Name:\tx\nFDSize:\t51"), None);
+        // This process's own: above every descriptor it has open.
+        let size = super::fd_table_size().expect("FDSize");
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert!(std::os::fd::AsRawFd::as_raw_fd(&file) < size, "{size}");
     }
 }

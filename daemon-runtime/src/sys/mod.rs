@@ -110,6 +110,16 @@ pub(crate) use linux::{FD_LISTING, close_range};
 #[cfg(macos)]
 pub(crate) use macos::{FD_LISTING, close_range};
 
+// The size of this process's descriptor table, where the kernel tells it:
+// every open descriptor is below it.
+#[cfg(linux)]
+pub(crate) use linux::fd_table_size;
+/// Not told here: the listing (`FD_LISTING`) is taken instead.
+#[cfg(not(linux))]
+pub(crate) fn fd_table_size() -> Option<i32> {
+    None
+}
+
 // The highest signal number.
 #[cfg(freebsd)]
 pub(crate) use freebsd::last_signal;
