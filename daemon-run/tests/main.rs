@@ -10,5 +10,6 @@ mod notify_socket;
 mod respawn;
 mod root_steering;
 mod security;
+mod syslog;
 mod unknown_holder;
 mod verbs;

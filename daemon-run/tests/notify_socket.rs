@@ -58,7 +58,8 @@ except socket.timeout:
 #[test]
 fn no_other_user_receives_what_the_program_sends_after_ready() {
     let test = "no_other_user_receives_what_the_program_sends_after_ready";
-    if !root_or_skip(test, "a squatter of another uid and a root-only file") || !common::python3_or_skip(test) {
+    if !root_or_skip(test, "a squatter of another uid and a root-only file") || !common::python3_or_skip(test)
+    {
         return;
     }
     let harness = Harness::new("notify-squat");
