@@ -6,6 +6,7 @@ mod common;
 
 mod daemon_run;
 mod listen;
+mod log_reopen;
 mod notify_socket;
 mod respawn;
 mod root_steering;

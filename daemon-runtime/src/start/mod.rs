@@ -361,7 +361,11 @@ impl Daemon {
     }
 }
 
-/// Who may own a log file besides root: the daemon's user.
-fn log_owner(credentials: Option<&Credentials>) -> u32 {
-    credentials.map_or(unistd::geteuid().as_raw(), Credentials::uid)
+/// Who owns a log file the start creates, and may own one it finds
+/// besides root: the daemon's user and group.
+fn log_owner(credentials: Option<&Credentials>) -> logs::Owner {
+    match credentials {
+        Some(credentials) => logs::Owner { uid: credentials.uid(), gid: credentials.gid() },
+        None => logs::Owner { uid: unistd::geteuid().as_raw(), gid: unistd::getegid().as_raw() },
+    }
 }
