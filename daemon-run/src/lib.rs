@@ -35,6 +35,7 @@ pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_
 pub use respawn::{GAVE_UP, NOT_READY, Policy};
 pub use syslog::Output;
 pub use syslog::Priority;
+pub use syslog::escape_into;
 
 /// The process exit code for "this form of the command is not supported"
 /// (`EX_USAGE`).
@@ -99,7 +100,7 @@ pub struct Cli {
     #[arg(short = 'k', long, value_name = "MASK", value_parser = parse_umask, default_value = "0")]
     pub umask: u32,
 
-    /// Where PROGRAM's standard output goes: a file (appended, created 0640), or syslog:FACILITY.LEVEL with --respawn.
+    /// Where PROGRAM's standard output goes: a file (appended, created 0640), or syslog:FACILITY.LEVEL (relayed by daemon-run, which stays).
     #[arg(short = 'o', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
     pub stdout: Option<Output>,
 
@@ -303,8 +304,8 @@ pub fn main(cli: Cli) -> ! {
         let mut command = <Cli as clap::CommandFactory>::command();
         command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
     };
-    if !cli.respawn && cli.syslog().is_some() {
-        usage("syslog output needs --respawn: the supervisor relays it");
+    if cli.syslog().is_some() && !cli.listen.is_empty() {
+        usage("syslog output cannot be combined with --listen: a relay does not hold sockets");
     }
     let pid_file = cli.pid_file.as_deref();
     let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
@@ -329,7 +330,9 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
-    if cli.respawn {
+    // Syslog output without --respawn: the same supervisor, as a relay
+    // that never restarts (FreeBSD daemon(8) and libslack do likewise).
+    if cli.respawn || cli.syslog().is_some() {
         let policy = respawn::Policy {
             delay: cli.respawn_delay,
             attempts: cli.respawn_attempts,
@@ -359,7 +362,7 @@ pub fn run(cli: Cli) -> Error {
                 Err(error) => return error,
             }
         }
-        let start = respawn::Start { policy, notify, timeout: cli.ready_timeout };
+        let start = respawn::Start { policy, notify, timeout: cli.ready_timeout, restart: cli.respawn };
         let pid_file = cli.pid_file.as_deref();
         let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
         return respawn::supervise(

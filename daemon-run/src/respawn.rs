@@ -1,5 +1,7 @@
 //! `--respawn`: `daemon-run` stays, as a small supervisor in the daemon's
-//! place, and restarts PROGRAM when it exits abnormally.
+//! place, and restarts PROGRAM when it exits abnormally. With syslog output
+//! and no `--respawn`, the same supervisor stays as a relay of PROGRAM's
+//! output that never restarts it ([`Start::restart`]).
 //!
 //! The supervisor is the daemon: [`Daemon::start`](daemon_runtime::Daemon::start)
 //! detaches it, locks the pid file (which names the supervisor, so
@@ -136,6 +138,10 @@ pub struct Start {
     pub notify: bool,
     /// `--ready-timeout`.
     pub timeout: Duration,
+    /// `--respawn`; without it (syslog output alone) the supervisor is a
+    /// relay: PROGRAM's end, however it ends, is the supervisor's, which
+    /// exits with PROGRAM's status (128 + the signal's number when killed).
+    pub restart: bool,
 }
 
 /// Starts the supervisor (the launcher returns once it runs) and supervises
@@ -195,6 +201,8 @@ struct Supervisor {
     program: Program,
     child_pid_file: Option<ChildPidFile>,
     policy: Policy,
+    /// `--respawn`: false for a relay, which never restarts.
+    policy_restarts: bool,
     logging: Logging,
     signals: Signals,
     me: Pid,
@@ -229,6 +237,7 @@ impl Supervisor {
             program,
             child_pid_file,
             policy: start.policy,
+            policy_restarts: start.restart,
             logging,
             signals,
             me,
@@ -263,6 +272,10 @@ impl Supervisor {
             match status {
                 WaitStatus::Exited(_, 0) => return 0,
                 _ if stopping => return 0,
+                _ if !self.policy_restarts => {
+                    self.log(format_args!("{} {}", self.name(), describe(status)));
+                    return exit_code(status);
+                }
                 _ => {}
             }
             let now = Instant::now();
@@ -489,6 +502,15 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     let errno = (program.exec() as i32).to_ne_bytes();
     let _ = nix::unistd::write(report, &errno);
     leave(127)
+}
+
+/// A relay's exit code for PROGRAM's end, as a shell reports it.
+fn exit_code(status: WaitStatus) -> i32 {
+    match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
+        _ => daemon_runtime::sysexits::EX_SOFTWARE,
+    }
 }
 
 fn describe(status: WaitStatus) -> String {

@@ -5,12 +5,20 @@
 //! launcher, before `chroot` and the privilege drop, and kept by the
 //! supervisor; each record is a datagram `<PRI>TAG[PID]: LINE`, the form
 //! `syslog(3)` sends without its timestamp, which journald, rsyslog and
-//! syslog-ng all accept (they stamp the time of arrival).
+//! syslog-ng all accept (they stamp the time of arrival). Control bytes in
+//! a line (NUL, CR, ESC…) are written as rsyslog shows them, `#` and three
+//! octal digits (`#000`, `#015`), so a record cannot be cut or forged
+//! through them (issue 26 N). Records are sent without blocking: a stalled
+//! log (a busy rsyslog, a flood) drops them instead of stopping the
+//! supervisor, and PROGRAM behind it; the next record that gets through is
+//! preceded by one saying how many were dropped, as `logger` and journald's
+//! clients do (issue 26 G).
 //!
 //! The same relay copies a stream to the supervisor's own descriptor 1 or 2
 //! (`--stdout FILE` with `--respawn`), so that the supervisor, not PROGRAM,
 //! holds the log file and can reopen it on SIGHUP.
 
+use std::cell::Cell;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -100,6 +108,11 @@ impl Priority {
         })
     }
 
+    /// The same facility at `level`.
+    fn with_level(self, level: u8) -> Priority {
+        Priority { level, ..self }
+    }
+
     /// The number in a record's `<PRI>`: facility × 8 + level.
     pub fn value(self) -> u8 {
         self.facility * 8 + self.level
@@ -123,6 +136,8 @@ pub fn parse_output(text: &str) -> Result<Output, String> {
 pub struct Sink {
     socket: UnixDatagram,
     tag: String,
+    /// Records the log did not take since the last that got through.
+    dropped: Cell<u64>,
 }
 
 impl Sink {
@@ -139,7 +154,8 @@ impl Sink {
         };
         let socket = UnixDatagram::unbound().map_err(error)?;
         socket.connect(path).map_err(error)?;
-        Ok(Sink { socket, tag })
+        socket.set_nonblocking(true).map_err(error)?;
+        Ok(Sink { socket, tag, dropped: Cell::new(0) })
     }
 
     /// The descriptor the runtime must keep open across the start.
@@ -147,12 +163,64 @@ impl Sink {
         self.socket.as_raw_fd()
     }
 
-    /// Sends `line` (without its newline) as one record about `pid`.
+    /// Sends `line` (without its newline) as one record about `pid`, its
+    /// control bytes escaped; never blocks. When records were dropped
+    /// before, a record saying how many goes first.
     pub fn send(&self, priority: Priority, pid: i32, line: &[u8]) {
+        let dropped = self.dropped.get();
+        if dropped > 0 {
+            let notice = format!("daemon-run: {dropped} messages dropped (the log socket was full or down)");
+            if !self.deliver(priority.with_level(WARNING), pid, notice.as_bytes()) {
+                self.dropped.set(dropped + 1);
+                return;
+            }
+            self.dropped.set(0);
+        }
+        if !self.deliver(priority, pid, line) {
+            self.dropped.set(self.dropped.get() + 1);
+        }
+    }
+
+    /// One record; false when the log did not take it (full, or down).
+    fn deliver(&self, priority: Priority, pid: i32, line: &[u8]) -> bool {
         let mut record = format!("<{}>{}[{pid}]: ", priority.value(), self.tag).into_bytes();
-        record.extend_from_slice(line);
-        // A log that is down or full must not stop the service.
-        let _ = self.socket.send(&record);
+        escape_into(&mut record, line);
+        loop {
+            match self.socket.send(&record) {
+                Ok(_) => return true,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                // EAGAIN (full), ECONNREFUSED (down), ENOBUFS: a log that
+                // is down or full must not stop the service.
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// The level of the record counting dropped ones.
+const WARNING: u8 = 4;
+
+/// Appends `line` to `record`, each control byte (below 0x20, and DEL) as
+/// rsyslog's `EscapeControlCharactersOnReceive` shows it: `#` and its
+/// value in three octal digits.
+///
+/// ```
+/// let mut record = Vec::new();
+/// daemon_run::escape_into(&mut record, b"a\0b\rc\x1b[31m\x7f#");
+/// assert_eq!(record, b"a#000b#015c#033[31m#177#");
+/// ```
+pub fn escape_into(record: &mut Vec<u8>, line: &[u8]) {
+    for &byte in line {
+        if byte < 0x20 || byte == 0x7f {
+            record.extend_from_slice(&[
+                b'#',
+                b'0' + (byte >> 6),
+                b'0' + ((byte >> 3) & 7),
+                b'0' + (byte & 7),
+            ]);
+        } else {
+            record.push(byte);
+        }
     }
 }
 
@@ -286,6 +354,16 @@ fn nonblocking_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_bytes_are_escaped_as_rsyslog_shows_them() {
+        let mut record = b"<30>x[1]: ".to_vec();
+        let line: Vec<u8> = (0u8..=0x20).chain([b'~', 0x7f, 0xc3, 0xa9]).collect();
+        escape_into(&mut record, &line);
+        let expected = "<30>x[1]: #000#001#002#003#004#005#006#007#010#011#012#013#014#015#016#017\
+                        #020#021#022#023#024#025#026#027#030#031#032#033#034#035#036#037 ~#177é";
+        assert_eq!(String::from_utf8(record).unwrap(), expected);
+    }
 
     #[test]
     fn outputs_parse_as_files_or_syslog_priorities() {

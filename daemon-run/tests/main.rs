@@ -6,8 +6,11 @@ mod common;
 
 mod daemon_run;
 mod listen;
+mod log_reopen;
+mod notify_socket;
 mod respawn;
 mod root_steering;
 mod security;
+mod syslog;
 mod unknown_holder;
 mod verbs;

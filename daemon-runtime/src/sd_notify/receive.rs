@@ -4,10 +4,15 @@
 //! its own children (`daemon-run --respawn` does), and what
 //! [`Daemon::exec_notify`](crate::Daemon::exec_notify) builds on.
 //!
-//! The socket has an abstract address (reachable after a `chroot`, no file
-//! to clean up, no directory permissions to arrange after a privilege drop)
-//! and `SO_PASSCRED`, so a datagram is believed only when the kernel says it
-//! comes from the program's pid: no other local process can fake readiness.
+//! [`NotifyReceiver::bind`] gives the socket an abstract address (no file to
+//! clean up, no directory permissions to arrange after a privilege drop),
+//! which is free for anyone to bind once the receiver is gone: keep it for
+//! as long as the program lives, as `daemon-run --respawn`'s supervisor does.
+//! `exec_notify`, whose launcher exits at ready, binds a file instead, in a
+//! directory only root and the launching user can write, and removes it
+//! then ([`super::private`]). Either way `SO_PASSCRED` is set, so a datagram
+//! is believed only when the kernel says it comes from the program's pid: no
+//! other local process can fake readiness.
 //!
 //! Abstract sockets, `SO_PASSCRED` and pidfds are Linux's: elsewhere
 //! [`NotifyReceiver::bind`] refuses with [`io::ErrorKind::Unsupported`], and
@@ -15,6 +20,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -23,6 +29,7 @@ use nix::poll::{PollFd, PollFlags};
 use crate::deadline::Deadline;
 use crate::error::{Error, Step};
 use crate::path::cstr::CStringArray;
+use crate::sd_notify::private::{Place, SocketFile};
 use crate::start::program::Environment;
 use crate::sys::{self, ProcessHandle};
 
@@ -53,12 +60,19 @@ use crate::sys::{self, ProcessHandle};
 #[derive(Debug)]
 pub struct NotifyReceiver {
     socket: OwnedFd,
-    /// `@` and the abstract name, as `NOTIFY_SOCKET` writes it.
+    /// `@` and the abstract name, or the file's path in the program's
+    /// view, as `NOTIFY_SOCKET` writes it.
     address: String,
+    /// With a filesystem address: the file, removed when dropped.
+    file: Option<SocketFile>,
 }
 
 impl NotifyReceiver {
     /// Binds a new socket at a fresh abstract address, with `SO_PASSCRED`.
+    ///
+    /// Once the receiver is dropped, any local user may bind that name and
+    /// read what is sent to it (descriptors included): keep the receiver
+    /// for as long as the program it was given to may send.
     ///
     /// # Errors
     ///
@@ -72,7 +86,7 @@ impl NotifyReceiver {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let name = format!("daemon-runtime/{}/{}", std::process::id(), nanos.as_nanos());
         let socket = sys::bind_credentialed(name.as_bytes())?;
-        Ok(NotifyReceiver { socket, address: format!("@{name}") })
+        Ok(NotifyReceiver { socket, address: format!("@{name}"), file: None })
     }
 
     /// What the program's `NOTIFY_SOCKET` must say: `@` and the abstract
@@ -147,17 +161,42 @@ impl NotifyReceiver {
     /// [`Daemon::exec_notify`](crate::Daemon::exec_notify)'s receiver,
     /// bound in the launcher before forking, and the environment the program
     /// is executed with: this process's, with `NOTIFY_SOCKET` naming it.
-    pub(crate) fn for_program() -> Result<(NotifyReceiver, CStringArray), Error> {
+    pub(crate) fn for_program(chroot: Option<&Path>) -> Result<(NotifyReceiver, CStringArray), Error> {
         let sys = |errno| Error::Sys { step: Step::Preflight, errno };
-        let receiver = NotifyReceiver::bind().map_err(|error| match error.raw_os_error() {
-            Some(errno) => sys(Errno::from_raw(errno)),
-            None => {
-                Error::Unsupported { step: Step::Preflight, what: "a private NOTIFY_SOCKET (exec_notify)" }
-            }
+        if !sys::CREDENTIALED_DATAGRAMS {
+            return Err(Error::Unsupported {
+                step: Step::Preflight,
+                what: "a private NOTIFY_SOCKET (exec_notify)",
+            });
+        }
+        let place = Place::find(chroot)?;
+        let socket = sys::bind_credentialed_at(&place.bound_at).map_err(|error| {
+            let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
+            Error::Path { step: Step::Preflight, path: place.bound_at.clone(), errno }
         })?;
+        let address = place.address.clone();
+        let receiver = NotifyReceiver { socket, address, file: Some(place.bound().map_err(sys)?) };
         // LISTEN_PID, WATCHDOG_PID: the program gets the entries the daemon rewrites.
         let envp = Environment::setting("NOTIFY_SOCKET", receiver.address()).envp();
         Ok((receiver, envp))
+    }
+
+    /// At ready, or once the start failed: the socket's file is removed,
+    /// so that the program's later messages reach no one.
+    pub(crate) fn remove_file(&mut self) {
+        if let Some(file) = &mut self.file {
+            file.remove();
+        }
+    }
+
+    /// In the daemon, right after the fork: closed, its file left to the launcher.
+    pub(crate) fn close_in_daemon(self) {
+        let NotifyReceiver { socket, address, file } = self;
+        drop(socket);
+        std::mem::forget(address);
+        if let Some(file) = file {
+            file.forget();
+        }
     }
 
     /// The socket's descriptor, to keep open while closing inherited ones.

@@ -45,7 +45,12 @@ impl Launcher {
     /// Reads the daemon's report. Exits 0 on "ready"; otherwise stops every
     /// process of the start, removes a pid file no one holds, and returns
     /// the error.
-    pub(crate) fn wait_for_report(self, child: Pid, from_daemon: OwnedFd, verdict: Option<Verdict>) -> Error {
+    pub(crate) fn wait_for_report(
+        mut self,
+        child: Pid,
+        from_daemon: OwnedFd,
+        verdict: Option<Verdict>,
+    ) -> Error {
         let Received { outcome, daemon, pipe } =
             report::receive(from_daemon, self.timeout, self.paths.program.is_some(), self.relay.as_ref());
         let daemon = match self.double_fork {
@@ -71,9 +76,15 @@ impl Launcher {
         };
         let error = match outcome {
             Outcome::Ready { pid } => {
-                let notified = match &self.notify {
+                let notified = match &mut self.notify {
                     None => Ok(()),
-                    Some(notify) => notify.await_ready(pid, self.timeout),
+                    Some(notify) => {
+                        let notified = notify.await_ready(pid, self.timeout);
+                        // Ready or not, no one else may receive what the
+                        // program sends later (issue 26 C).
+                        notify.remove_file();
+                        notified
+                    }
                 };
                 match notified {
                     Ok(()) => {

@@ -139,6 +139,14 @@ impl Daemon {
     /// program's own pid count. A program that exits first fails the start
     /// ([`Error::Died`]); one that is late is killed ([`Error::NotReady`]).
     ///
+    /// The socket is a file in a directory that only root and the launching
+    /// user can write: `/run` as root, `$XDG_RUNTIME_DIR` otherwise (with a
+    /// [`chroot`](Daemon::chroot), that path inside it), refused at preflight
+    /// when there is none. It is removed once the program is ready (or the
+    /// start failed), so that what the program sends later (`STATUS=`, a
+    /// descriptor) fails with `ENOENT` rather than reach a process of
+    /// another user that took the name.
+    ///
     /// ```no_run
     /// let error = daemon_runtime::Daemon::new().exec_notify("/usr/sbin/myd", ["--no-fork"]);
     /// error.exit();
@@ -155,7 +163,7 @@ impl Daemon {
         if self.foreground {
             return self.run_program(program, None);
         }
-        match NotifyReceiver::for_program() {
+        match NotifyReceiver::for_program(self.chroot.as_deref()) {
             Ok((receiver, envp)) => {
                 program.set_environment(envp);
                 self.run_program(program, Some(receiver))
@@ -353,7 +361,11 @@ impl Daemon {
     }
 }
 
-/// Who may own a log file besides root: the daemon's user.
-fn log_owner(credentials: Option<&Credentials>) -> u32 {
-    credentials.map_or(unistd::geteuid().as_raw(), Credentials::uid)
+/// Who owns a log file the start creates, and may own one it finds
+/// besides root: the daemon's user and group.
+fn log_owner(credentials: Option<&Credentials>) -> logs::Owner {
+    match credentials {
+        Some(credentials) => logs::Owner { uid: credentials.uid(), gid: credentials.gid() },
+        None => logs::Owner { uid: unistd::geteuid().as_raw(), gid: unistd::getegid().as_raw() },
+    }
 }

@@ -122,7 +122,10 @@ impl Launcher {
     /// nothing it need not, DESIGN.md invariant 2).
     pub(crate) fn close_in_daemon(self) {
         let Launcher { timeout: _, double_fork: _, ready: _, paths, relay, notify } = self;
-        drop((relay, notify));
+        drop(relay);
+        if let Some(notify) = notify {
+            notify.close_in_daemon();
+        }
         std::mem::forget(paths);
     }
 }

@@ -71,6 +71,11 @@ impl Credentials {
     pub(crate) fn uid(&self) -> u32 {
         self.uid.as_raw()
     }
+
+    /// The group it runs as.
+    pub(crate) fn gid(&self) -> u32 {
+        self.gid.as_raw()
+    }
 }
 
 /// Resolves `user` and `group`. Without a group, the user's primary group is

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::sys::stat::{self, Mode, SFlag};
+use nix::unistd::{Gid, Uid};
 
 use crate::error::{Error, Refusal, Step};
 use crate::path::walk;
@@ -16,9 +17,19 @@ use crate::path::walk;
 /// (`adm` reads logs), by nobody else.
 const LOG_MODE: libc::mode_t = 0o640;
 
+/// Who a log file belongs to: the daemon's user and group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
 /// Opens `path` for appending, creating it `0o640` whatever the launcher's
-/// umask. Called in the launcher, before `chroot` and the privilege drop, so
-/// the daemon can write where it could not open.
+/// umask, owned by `owner` (the daemon's user and group: `fchown` on the
+/// descriptor just created), so that the daemon, after the privilege drop,
+/// can open it again ([`reopen_logs`]). Called in the launcher, before
+/// `chroot` and the privilege drop, so the daemon can write where it could
+/// not create.
 ///
 /// The directory is walked as the pid file's is (see [`crate::path::walk`]:
 /// no symbolic link another user owns is followed), the file opened in it
@@ -26,7 +37,7 @@ const LOG_MODE: libc::mode_t = 0o640;
 /// be a regular file with one link, owned by root or `owner` (the daemon's
 /// user): a log file another user planted, or a hard link to a file of
 /// root's, is never written.
-pub(crate) fn open(path: &Path, owner: u32) -> Result<OwnedFd, Error> {
+pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
     let refused = |reason| Error::Refused { step: Step::Stdio, path: path.to_path_buf(), reason };
     let error = |errno| match errno {
         // O_NOFOLLOW on a symbolic link: ELOOP (FreeBSD: EMLINK).
@@ -46,6 +57,10 @@ pub(crate) fn open(path: &Path, owner: u32) -> Result<OwnedFd, Error> {
     let fd = match fcntl::openat(&dir, name.as_c_str(), flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => {
             stat::fchmod(&fd, mode).map_err(error)?;
+            if owner.uid != nix::unistd::geteuid().as_raw() {
+                let (uid, gid) = (Uid::from_raw(owner.uid), Gid::from_raw(owner.gid));
+                nix::unistd::fchown(&fd, Some(uid), Some(gid)).map_err(error)?;
+            }
             fd
         }
         Err(Errno::EEXIST) => fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()).map_err(error)?,
@@ -59,7 +74,7 @@ pub(crate) fn open(path: &Path, owner: u32) -> Result<OwnedFd, Error> {
         #[allow(clippy::unnecessary_cast)] // nlink_t is u32 on some targets
         return Err(refused(Refusal::Linked { links: opened.st_nlink as u64 }));
     }
-    if opened.st_uid != 0 && opened.st_uid != owner {
+    if opened.st_uid != 0 && opened.st_uid != owner.uid {
         return Err(refused(Refusal::UntrustedOwner { uid: opened.st_uid }));
     }
     // Writes append and may block like any file's; only the open had to not.
@@ -68,9 +83,11 @@ pub(crate) fn open(path: &Path, owner: u32) -> Result<OwnedFd, Error> {
 }
 
 /// The configured log files and the owner they may have, for [`reopen_logs`].
-static CONFIGURED: Mutex<(Option<PathBuf>, Option<PathBuf>, u32)> = Mutex::new((None, None, 0));
+#[allow(clippy::type_complexity)]
+static CONFIGURED: Mutex<(Option<PathBuf>, Option<PathBuf>, Owner)> =
+    Mutex::new((None, None, Owner { uid: 0, gid: 0 }));
 
-pub(crate) fn remember(stdout: Option<PathBuf>, stderr: Option<PathBuf>, owner: u32) {
+pub(crate) fn remember(stdout: Option<PathBuf>, stderr: Option<PathBuf>, owner: Owner) {
     *CONFIGURED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (stdout, stderr, owner);
 }
 
@@ -102,7 +119,22 @@ pub fn reopen_logs() -> io::Result<()> {
             Error::Path { errno, .. } => io::Error::from(*errno).kind(),
             _ => io::ErrorKind::PermissionDenied,
         };
-        io::Error::new(kind, error.to_string())
+        let euid = nix::unistd::geteuid();
+        if kind != io::ErrorKind::PermissionDenied || euid.is_root() {
+            return io::Error::new(kind, error.to_string());
+        }
+        // After the privilege drop: say who must be able to write what.
+        let user = match nix::unistd::User::from_uid(euid) {
+            Ok(Some(user)) => format!("{} (uid {euid})", user.name),
+            _ => format!("uid {euid}"),
+        };
+        io::Error::new(
+            kind,
+            format!(
+                "{error} (the daemon runs as {user}: the file must be writable by that user, and \
+                 its directory too, to create it anew after a rotation)"
+            ),
+        )
     })
 }
 

@@ -263,9 +263,18 @@ pub(crate) fn send_datagram(address: &UnixAddr, message: &[u8]) {
 /// A non-blocking datagram socket bound to the abstract `name`, told the
 /// kernel's word on each sender (`SO_PASSCRED`).
 pub(crate) fn bind_credentialed(name: &[u8]) -> io::Result<OwnedFd> {
+    bind_credentialed_to(&UnixAddr::new_abstract(name)?)
+}
+
+/// The same, bound at the filesystem `path` (which the caller removes).
+pub(crate) fn bind_credentialed_at(path: &std::path::Path) -> io::Result<OwnedFd> {
+    bind_credentialed_to(&UnixAddr::new(path)?)
+}
+
+fn bind_credentialed_to(address: &UnixAddr) -> io::Result<OwnedFd> {
     let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
     let socket = socket(AddressFamily::Unix, SockType::Datagram, flags, None)?;
-    bind(socket.as_raw_fd(), &UnixAddr::new_abstract(name)?)?;
+    bind(socket.as_raw_fd(), address)?;
     setsockopt(&socket, sockopt::PassCred, &true)?;
     Ok(socket)
 }

@@ -182,7 +182,19 @@ pub(crate) use macos::esrch_is_ambiguous;
 
 // The service manager's notify socket: an abstract address with the
 // sender's credentials, Linux's only.
+/// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
+/// and `SO_PASSCRED`).
 #[cfg(linux)]
-pub(crate) use linux::{bind_credentialed, notify_address, receive_from, send_datagram};
+pub(crate) const CREDENTIALED_DATAGRAMS: bool = true;
+/// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
+/// and `SO_PASSCRED`).
 #[cfg(any(macos, freebsd))]
-pub(crate) use portable::{bind_credentialed, notify_address, receive_from, send_datagram};
+pub(crate) const CREDENTIALED_DATAGRAMS: bool = false;
+#[cfg(linux)]
+pub(crate) use linux::{
+    bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
+};
+#[cfg(any(macos, freebsd))]
+pub(crate) use portable::{
+    bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
+};

@@ -88,6 +88,12 @@ pub(crate) fn bind_credentialed(_name: &[u8]) -> std::io::Result<std::os::fd::Ow
     ))
 }
 
+/// Abstract sockets and `SO_PASSCRED` are Linux's: refused.
+#[cfg(not(linux))]
+pub(crate) fn bind_credentialed_at(_path: &std::path::Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    bind_credentialed(b"")
+}
+
 /// Never reached: no socket is ever bound.
 #[cfg(not(linux))]
 pub(crate) fn receive_from(
