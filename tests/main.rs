@@ -24,3 +24,4 @@ mod security;
 mod service;
 mod ui;
 mod upgrade;
+mod upgrade_request;

@@ -197,9 +197,26 @@ pub(crate) fn ignored_signals() -> Option<u64> {
 /// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
 #[cfg(any(linux_fast, test))]
 fn sig_ign(status: &[u8]) -> Option<u64> {
-    let line = status.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(b"SigIgn:"))?;
+    signal_mask(status, b"SigIgn:")
+}
+
+/// The mask of the line starting with `label` (`SigIgn:`, `SigCgt:`) of a
+/// `/proc/PID/status` text: bit `n - 1` for signal `n`.
+fn signal_mask(status: &[u8], label: &[u8]) -> Option<u64> {
+    let line = status.split(|&byte| byte == b'\n').find_map(|line| line.strip_prefix(label))?;
     let hex = std::str::from_utf8(line).ok()?.trim();
     (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+}
+
+/// Whether process `pid` has a handler installed for `signal` (the
+/// `SigCgt:` line of `/proc/PID/status`, which any user may read). The
+/// caller pins the process first and checks it is still alive after: then
+/// the file read was that process's.
+pub(crate) fn catches(pid: u32, signal: nix::sys::signal::Signal) -> io::Result<bool> {
+    let status = std::fs::read(format!("/proc/{pid}/status"))?;
+    let caught = signal_mask(&status, b"SigCgt:")
+        .ok_or_else(|| io::Error::other(format!("/proc/{pid}/status lists no SigCgt")))?;
+    Ok(caught & (1u64 << (signal as u32 - 1)) != 0)
 }
 
 /// `$NOTIFY_SOCKET` as an address: a path, or `@name` for an abstract one
@@ -357,5 +374,6 @@ mod tests {
         // Cut before the line ends (a buffer too short): not trusted.
         assert_eq!(super::sig_ign(b"SigIgn:\t00000000000"), None);
         assert_eq!(super::sig_ign(b"Name:\tx\n"), None);
+        assert_eq!(super::signal_mask(b"SigCgt:\t0000000000000800\n", b"SigCgt:"), Some(0x800));
     }
 }
