@@ -256,6 +256,8 @@ impl<'a> Upgrade<'a> {
         }
         let _ = kill(child, Signal::SIGKILL);
         let status = reap(child);
+        // The new process may have written its pid before it failed.
+        crate::steps::pidfile::write_own_pid_again();
         state::share_pid_file(false);
         crate::steps::termination::set_armed(armed);
         Err(match received.outcome {
