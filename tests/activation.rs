@@ -3,7 +3,8 @@
 //! waits for a client, then execs the daemon with `LISTEN_FDS=1`,
 //! `LISTEN_PID` (its own pid, the daemon's launcher) and `LISTEN_FDNAMES`.
 //! The daemon must keep the socket through its start and find it addressed
-//! to itself in the body; the client gets its answer through it.
+//! to itself in the body; the client gets its answer through it; and after
+//! an upgrade (`daemon-run --upgrade`), the new process serves that socket.
 
 use crate::common;
 
@@ -193,4 +194,47 @@ fn the_socket_activated_example_binds_itself_when_started_by_hand() {
     let daemon = wait_for_pid(&dir.join("socket_activated.pid"));
     assert_eq!(answer, format!("hello from pid {}, on 127.0.0.1:{port}\n", daemon.0));
     assert_eq!(daemon.terminate(), Some(WaitStatus::Exited(daemon.pid(), 0)));
+}
+
+#[test]
+fn an_upgrade_of_a_daemon_started_by_systemd_socket_activate_keeps_serving_the_socket_it_was_given() {
+    let test =
+        "an_upgrade_of_a_daemon_started_by_systemd_socket_activate_keeps_serving_the_socket_it_was_given";
+    let Some(tool) = socket_activate(test) else { return };
+    let harness = Harness::new(test);
+    let exe = harness.path("upgradable");
+    common::install_executable(crate::upgrade::UPGRADABLE.as_ref(), &exe);
+    let (pid_file, log, port_file) = (harness.path("up.pid"), harness.path("up.log"), harness.path("port"));
+    let port = free_port();
+    let program = [arg(&exe), arg(&pid_file), arg(&log), arg(&port_file)];
+    let launcher = activate(&harness, &tool, &format!("127.0.0.1:{port}"), &program, &[]);
+    // The first connection makes the tool execute the daemon's launcher.
+    let mut first = None;
+    eventually("the activated daemon answers", || {
+        first = crate::upgrade::request(port).ok();
+        first.is_some()
+    });
+    let (success, stderr) = finish(launcher);
+    assert!(success, "{stderr}");
+    let old = wait_for_pid(&pid_file);
+    assert_eq!(first, Some(old.0 as u32));
+    assert!(!port_file.exists(), "the daemon bound nothing itself");
+    let given = old.fds()[&3].clone();
+    assert!(given.to_string_lossy().starts_with("socket:"), "{given:?}");
+
+    common::install_executable(crate::upgrade::UPGRADABLE.as_ref(), &harness.path("staged"));
+    std::fs::rename(harness.path("staged"), &exe).unwrap();
+    let daemon_run = env!("CARGO_BIN_EXE_daemon_run_stopped");
+    let output = harness.run(harness.command(daemon_run).args(["--pid-file", arg(&pid_file), "--upgrade"]));
+    assert!(output.status.success(), "{output:?}");
+    let new = wait_for_pid(&pid_file);
+    assert_ne!(new, old);
+    assert_eq!(crate::upgrade::request(port).expect("request"), new.0 as u32, "the new process serves");
+    assert_eq!(new.fds()[&3], given, "on the very socket systemd-socket-activate bound");
+    let environ = new.read("environ");
+    assert!(environ.contains(&format!("\0LISTEN_PID={}\0", new.0)), "addressed to itself: {environ:?}");
+    assert_eq!(old.reap(), Some(WaitStatus::Exited(old.pid(), 0)), "the old one drained and exited");
+    assert_eq!(harness.processes(), [new]);
+    assert!(new.terminate().is_some());
+    assert!(!pid_file.exists());
 }

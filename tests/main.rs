@@ -24,3 +24,5 @@ mod security;
 mod service;
 mod ui;
 mod upgrade;
+mod upgrade_faults;
+mod upgrade_request;

@@ -22,20 +22,20 @@ use daemon_runtime::Status;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 
-const UPGRADABLE: &str = env!("CARGO_BIN_EXE_upgradable");
-const INIT_FAILS: &str = env!("CARGO_BIN_EXE_attr_init_fails");
+pub(crate) const UPGRADABLE: &str = env!("CARGO_BIN_EXE_upgradable");
+pub(crate) const INIT_FAILS: &str = env!("CARGO_BIN_EXE_attr_init_fails");
 
 /// One upgradable server of a test.
-struct Server {
-    harness: Harness,
-    exe: PathBuf,
-    pid_file: PathBuf,
-    log: PathBuf,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) harness: Harness,
+    pub(crate) exe: PathBuf,
+    pub(crate) pid_file: PathBuf,
+    pub(crate) log: PathBuf,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(test: &str) -> (Server, Proc) {
+    pub(crate) fn start(test: &str) -> (Server, Proc) {
         let harness = Harness::new(test);
         let exe = harness.path("upgradable");
         install_executable(UPGRADABLE.as_ref(), &exe);
@@ -55,18 +55,18 @@ impl Server {
 
     /// Replaces the executable at the daemon's path (a new file, as a
     /// package upgrade makes: rename over the old name).
-    fn install(&self, program: &str) {
+    pub(crate) fn install(&self, program: &str) {
         let staged = self.harness.path("staged");
         install_executable(program.as_ref(), &staged);
         std::fs::rename(&staged, &self.exe).expect("rename");
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log has a line starting with `prefix`; returns it.
-    fn log_line(&self, prefix: &str) -> String {
+    pub(crate) fn log_line(&self, prefix: &str) -> String {
         let mut found = String::new();
         eventually(&format!("a log line `{prefix}…`"), || {
             found = self.log().lines().find(|line| line.starts_with(prefix)).unwrap_or_default().to_string();
@@ -76,13 +76,13 @@ impl Server {
     }
 
     /// The pid that answers a request now.
-    fn ask(&self) -> std::io::Result<u32> {
+    pub(crate) fn ask(&self) -> std::io::Result<u32> {
         request(self.port)
     }
 
     /// Upgrades `old` with the binary now at the path: returns the new
     /// process once `status` names it, after `old` drained and exited 0.
-    fn upgrade(&self, old: Proc) -> Proc {
+    pub(crate) fn upgrade(&self, old: Proc) -> Proc {
         self.install(UPGRADABLE);
         kill(old.pid(), Signal::SIGUSR2).expect("SIGUSR2");
         let line = self.log_line(&format!("{} upgraded to ", old.0));
@@ -102,7 +102,7 @@ impl Server {
 }
 
 /// One request on a new connection: the answering process's pid.
-fn request(port: u16) -> std::io::Result<u32> {
+pub(crate) fn request(port: u16) -> std::io::Result<u32> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.write_all(b"ping\n")?;

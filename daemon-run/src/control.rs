@@ -1,13 +1,15 @@
-//! `--stop`, `--status`, `--signal`: operating a running daemon by its pid
-//! file's lock. Each is one call of the runtime (`daemon_runtime::status`,
-//! `stop`, `signal`), which proves the lock holder and signals it through a
+//! `--stop`, `--status`, `--signal`, `--upgrade`: operating a running daemon
+//! by its pid file's lock. Each is one call of the runtime
+//! (`daemon_runtime::status`, `stop`, `signal`, `request_upgrade`), which proves the lock holder and signals it through a
 //! pidfd, so a stale file naming a reused pid never gets anyone signalled;
 //! this module only prints, and turns the outcome into an LSB exit code.
 
 use std::io;
 use std::path::Path;
 
-use daemon_runtime::Status;
+use std::time::Duration;
+
+use daemon_runtime::{Requested, Status};
 use nix::sys::signal::Signal;
 
 use crate::parse::Schedule;
@@ -79,6 +81,38 @@ pub fn stop(pid_file: &Path, schedule: &Schedule, child_pid_file: Option<(&Path,
         Err(error) => {
             eprintln!("error: stop: {error}");
             UNKNOWN
+        }
+    }
+}
+
+/// `--upgrade`: asks the daemon to upgrade (`daemon_runtime::request_upgrade`)
+/// and waits up to `timeout` for the outcome. 0 upgraded (the new pid is
+/// printed), 3 not running; a failed upgrade prints the new process's
+/// error and exits with its code (75 when refused: another upgrade runs);
+/// 75 another request waits; 70 no outcome in time; 4 anything else
+/// (the daemon does not catch SIGUSR2, exited, cannot be told).
+pub fn upgrade(pid_file: &Path, timeout: Duration) -> i32 {
+    match daemon_runtime::request_upgrade(pid_file, timeout) {
+        Ok(Requested::Upgraded { old, new }) => {
+            println!("upgraded (pid {new}, was {old})");
+            OK
+        }
+        Ok(Requested::Failed { message, code, .. }) => {
+            eprintln!("error: {message}");
+            code
+        }
+        Ok(Requested::NotRunning) => {
+            eprintln!("error: upgrade: {}: not running", pid_file.display());
+            NOT_RUNNING
+        }
+        Ok(_) => UNKNOWN,
+        Err(error) => {
+            let code = match error.kind() {
+                io::ErrorKind::TimedOut => daemon_runtime::sysexits::EX_SOFTWARE,
+                io::ErrorKind::AddrInUse => daemon_runtime::sysexits::EX_TEMPFAIL,
+                _ => UNKNOWN,
+            };
+            fail("upgrade", pid_file, &error, code)
         }
     }
 }

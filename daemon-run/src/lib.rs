@@ -1,5 +1,5 @@
 //! `daemon-run`: the steps of `#[daemon]`, then `exec` any program; and
-//! `--stop`, `--status`, `--signal`, `--restart` for the daemon it started.
+//! `--stop`, `--status`, `--signal`, `--restart`, `--upgrade` for a running daemon.
 //!
 //! The binary is `src/main.rs`; this library holds its command line
 //! ([`Cli`]) and what it does with it ([`main`], [`run`]), so that tests can
@@ -55,12 +55,16 @@ Exit codes of a start:
   78   the working or chroot directory cannot be entered
   126  PROGRAM cannot be executed
   127  PROGRAM not found
-Exit codes of --stop, --status, --signal:
-  0    stopped (or was not running), running, signalled
+Exit codes of --stop, --status, --signal, --upgrade:
+  0    stopped (or was not running), running, signalled, upgraded
   1    --stop: still running after the schedule; --status: dead, pid file left
-  3    not running (--status, --signal)
+  3    not running (--status, --signal, --upgrade)
   4    the pid file or the kernel's list of locks could not be read,
-       a signal not sent, or the pid file left not removed";
+       a signal not sent, or the pid file left not removed;
+       --upgrade: the daemon does not catch SIGUSR2, or exited
+  70   --upgrade: no outcome within --ready-timeout
+  75   --upgrade: another upgrade, or request, is in progress
+  other --upgrade: the new process's code, as its start would exit";
 
 /// Runs PROGRAM as a daemon: detached, with a locked pid file, then executed
 /// in place of `daemon-run`. Exits 0 once PROGRAM has been executed.
@@ -74,9 +78,10 @@ Exit codes of --stop, --status, --signal:
     about,
     max_term_width = 100,
     override_usage = "daemon-run [OPTIONS] [--] <PROGRAM> [ARGS]...\n       \
-                      daemon-run --pid-file <PATH> --stop|--status|--signal <SIGNAL> [--retry <SCHEDULE>]",
+                      daemon-run --pid-file <PATH> --stop|--status|--signal <SIGNAL> [--retry <SCHEDULE>]\n       \
+                      daemon-run --pid-file <PATH> --upgrade [--ready-timeout <DURATION>]",
     after_help = EXIT_CODES,
-    group(ArgGroup::new("action").args(["stop", "status", "signal", "restart"])),
+    group(ArgGroup::new("action").args(["stop", "status", "signal", "restart", "upgrade"])),
     group(ArgGroup::new("supervision").args(["respawn", "stop"]).multiple(true)),
 )]
 pub struct Cli {
@@ -188,6 +193,10 @@ pub struct Cli {
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub restart: bool,
 
+    /// Ask the daemon holding the lock to upgrade (SIGUSR2); wait, up to --ready-timeout, for its new process to be ready.
+    #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
+    pub upgrade: bool,
+
     /// What --stop and --restart send, and how long each waits: SIG/TIMEOUT/... or a bare timeout.
     #[arg(long, value_name = "SCHEDULE", value_parser = Schedule::parse, help_heading = "Operating a running daemon")]
     pub retry: Option<Schedule>,
@@ -197,8 +206,8 @@ pub struct Cli {
         value_names = ["PROGRAM", "ARGS"],
         num_args = 1..,
         trailing_var_arg = true,
-        required_unless_present_any = ["stop", "status", "signal"],
-        conflicts_with_all = ["stop", "status", "signal"],
+        required_unless_present_any = ["stop", "status", "signal", "upgrade"],
+        conflicts_with_all = ["stop", "status", "signal", "upgrade"],
     )]
     pub command: Vec<OsString>,
 }
@@ -312,6 +321,7 @@ pub fn main(cli: Cli) -> ! {
     let code = match (pid_file, cli.signal) {
         (Some(path), _) if cli.status => control::status(path),
         (Some(path), _) if cli.stop => control::stop(path, &cli.schedule(), child_pid_file),
+        (Some(path), _) if cli.upgrade => control::upgrade(path, cli.ready_timeout),
         (Some(path), Some(signal)) => control::signal(path, signal),
         (Some(path), _) if cli.restart => match control::stop(path, &cli.schedule(), child_pid_file) {
             control::OK => run(cli).exit(),

@@ -392,7 +392,7 @@ fn readme_flags() -> Vec<Row> {
 /// PROGRAM for a start, `--clear-env` for `--keep-env`.
 fn context(flag: &str) -> &'static [&'static str] {
     match flag {
-        "--stop" | "--status" | "--signal" => &["--pid-file", "x"],
+        "--stop" | "--status" | "--signal" | "--upgrade" => &["--pid-file", "x"],
         "--restart" | "--retry" => &["--pid-file", "x", "--", "true"],
         "--keep-env" => &["--clear-env", "--", "true"],
         "--child-pid-file" | "--respawn-delay" | "--respawn-attempts" | "--respawn-window" => {

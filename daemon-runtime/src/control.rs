@@ -357,6 +357,17 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
     Ok(Some(pid))
 }
 
+/// The live process proven to hold the lock of the pid file at `path`,
+/// pinned; `None` when nothing holds it (no file, a stale one). Errors as
+/// [`status`]'s.
+pub(crate) fn proven_holder(path: &Path) -> io::Result<Option<Holder>> {
+    match PidPath::open(path) {
+        Ok(file) => file.live_holder(),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// A pid file opened for reading through the walked directory.
 struct PidPath {
     dir: OwnedFd,

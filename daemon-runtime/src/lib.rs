@@ -433,7 +433,9 @@
 //! listening sockets and the pid file's lock without a window, and returns
 //! once it is ready (its pid), or its error, leaving this process serving.
 //! The old process then stops accepting, drains and returns from `main`;
-//! its pid file stays, the new process's.
+//! its pid file stays, the new process's. From outside, the daemon's owner
+//! or root asks with [`request_upgrade`] (`daemon-run --upgrade`): SIGUSR2
+//! to the proven lock holder, and the outcome sent back by `run`.
 //!
 //! ```no_run
 //! #[daemon_runtime::daemon(pid_file = "/run/myd.pid")]
@@ -507,6 +509,7 @@ pub use steps::privileges::Account;
 pub use steps::signals::reset_signals;
 pub use steps::stdio::reopen_logs;
 pub use upgrade::Upgrade;
+pub use upgrade::request::{Requested, request_upgrade};
 
 #[doc(hidden)]
 pub mod __private {

@@ -271,6 +271,20 @@ impl Claim {
     }
 }
 
+/// Writes this process's pid again into the pid file it holds, after a
+/// failed upgrade: its new process may have written its own before it
+/// failed (its pid written, then the cut or the report failed), and the
+/// file would name a dead process. The new process is reaped by then, so
+/// nothing writes after this. Nothing to do for a daemon whose file was
+/// never armed (none, or not yet adopted); a write that fails (a daemon
+/// that may no longer open its file for writing, whose new process could
+/// not write it either) changes nothing.
+pub(crate) fn write_own_pid_again() {
+    if let Some((dir, name, inode)) = crate::steps::termination::armed_file() {
+        let _ = write_pid_at(dir, name, inode);
+    }
+}
+
 /// A locked pid file's descriptor, before it becomes a [`PidFile`].
 #[derive(Debug)]
 pub(crate) struct Locked {

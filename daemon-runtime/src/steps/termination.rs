@@ -97,6 +97,22 @@ pub(crate) fn take_armed() -> bool {
     ARMED.swap(false, Ordering::SeqCst)
 }
 
+/// The pid file the handler was armed with, whether or not it is armed
+/// now: its directory, name and the locked file's inode, leaked by
+/// [`arm`]'s caller and so valid for the rest of the process.
+pub(crate) fn armed_file() -> Option<(BorrowedFd<'static>, &'static CStr, Inode)> {
+    let name = NAME.load(Ordering::SeqCst);
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: DIR was leaked by `arm`'s caller (see `arm`'s `# Safety`):
+    // the descriptor stays open for the rest of the process.
+    let dir = unsafe { BorrowedFd::borrow_raw(DIR.load(Ordering::SeqCst)) };
+    // SAFETY: likewise NAME: a NUL-terminated name allocated for good.
+    let name = unsafe { CStr::from_ptr(name) };
+    Some((dir, name, (DEV.load(Ordering::SeqCst), INO.load(Ordering::SeqCst))))
+}
+
 /// Arms the handler again (when `armed`) after a failed upgrade.
 pub(crate) fn set_armed(armed: bool) {
     if armed && !NAME.load(Ordering::SeqCst).is_null() {

@@ -231,13 +231,30 @@ fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
 /// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
 #[cfg(any(linux_fast, test))]
 fn sig_ign(status: &[u8]) -> Option<u64> {
-    let hex = status_line(status, b"SigIgn:")?;
-    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+    status_line(status, b"SigIgn:").and_then(hex_mask)
 }
 
 /// The `FDSize:` of a `/proc/PID/status` text.
 fn fd_size(status: &[u8]) -> Option<i32> {
     status_line(status, b"FDSize:")?.parse().ok()
+}
+
+/// A signal mask as `/proc/PID/status` shows it (16 hex digits): bit
+/// `n - 1` for signal `n`.
+fn hex_mask(hex: &str) -> Option<u64> {
+    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+}
+
+/// Whether process `pid` has a handler installed for `signal` (the
+/// `SigCgt:` line of `/proc/PID/status`, which any user may read). The
+/// caller pins the process first and checks it is still alive after: then
+/// the file read was that process's.
+pub(crate) fn catches(pid: u32, signal: nix::sys::signal::Signal) -> io::Result<bool> {
+    let status = std::fs::read(format!("/proc/{pid}/status"))?;
+    let caught = status_line(&status, b"SigCgt:")
+        .and_then(hex_mask)
+        .ok_or_else(|| io::Error::other(format!("/proc/{pid}/status lists no SigCgt")))?;
+    Ok(caught & (1u64 << (signal as u32 - 1)) != 0)
 }
 
 /// `$NOTIFY_SOCKET` as an address: a path, or `@name` for an abstract one
@@ -404,6 +421,8 @@ mod tests {
         // Cut before the line ends (a buffer too short): not trusted.
         assert_eq!(super::sig_ign(b"x\nSigIgn:\t00000000000"), None);
         assert_eq!(super::sig_ign(b"Name:\tx\n"), None);
+        let cgt = super::status_line(b"x\nSigCgt:\t0000000000000800\n", b"SigCgt:");
+        assert_eq!(cgt.and_then(super::hex_mask), Some(0x800));
     }
 
     #[test]

@@ -180,8 +180,15 @@ pub(crate) use linux::esrch_is_ambiguous;
 #[cfg(macos)]
 pub(crate) use macos::esrch_is_ambiguous;
 
-// The service manager's notify socket: an abstract address with the
-// sender's credentials, Linux's only.
+// Whether another process has a handler for a signal (Linux's
+// `/proc/PID/status`; elsewhere "cannot tell").
+#[cfg(linux)]
+pub(crate) use linux::catches;
+#[cfg(any(macos, freebsd))]
+pub(crate) use portable::catches;
+
+// The service manager's notify socket, and the reply to an upgrade's
+// request: an abstract address with the sender's credentials, Linux's only.
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(linux)]

@@ -69,6 +69,16 @@ pub(crate) fn ignored_signals() -> Option<u64> {
     None
 }
 
+/// No listing of another process's signal handlers is read here: "cannot
+/// tell", never "yes".
+#[cfg(not(linux))]
+pub(crate) fn catches(_pid: u32, _signal: nix::sys::signal::Signal) -> std::io::Result<bool> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "which signals another process catches is read from /proc/PID/status, which only linux has",
+    ))
+}
+
 /// systemd is Linux's: elsewhere `$NOTIFY_SOCKET` is ignored, as if unset.
 #[cfg(not(linux))]
 pub(crate) fn notify_address(_value: &std::ffi::OsStr) -> Option<nix::sys::socket::UnixAddr> {

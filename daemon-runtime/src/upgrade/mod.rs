@@ -5,7 +5,11 @@
 //! The old process's side is [`Upgrade::run`] (here, and `spawn.rs` for the
 //! fork); the new process's side is a start that finds `DAEMON_UPGRADE`
 //! addressed to it (`start/takeover.rs`); `state.rs` holds what both need.
+//! A request from outside ([`request_upgrade`](crate::request_upgrade),
+//! `request.rs`) is a signal, answered through `reply.rs`.
 
+pub(crate) mod reply;
+pub(crate) mod request;
 pub(crate) mod spawn;
 pub(crate) mod state;
 
@@ -187,6 +191,13 @@ impl<'a> Upgrade<'a> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn run(self) -> Result<u32, Error> {
+        let result = self.attempt();
+        // Whoever asked from outside (`daemon-run --upgrade`) learns it.
+        reply::send(&result);
+        result
+    }
+
+    fn attempt(self) -> Result<u32, Error> {
         let in_progress = InProgress::begin()?;
         let origin = state::origin();
         let timeout = self.timeout.unwrap_or(origin.timeout);
@@ -245,6 +256,8 @@ impl<'a> Upgrade<'a> {
         }
         let _ = kill(child, Signal::SIGKILL);
         let status = reap(child);
+        // The new process may have written its pid before it failed.
+        crate::steps::pidfile::write_own_pid_again();
         state::share_pid_file(false);
         crate::steps::termination::set_armed(armed);
         Err(match received.outcome {
