@@ -237,8 +237,8 @@ fn a_start_that_fails_after_creating_the_file_removes_it() {
         return;
     };
     for (fault, cause) in [
-        ("flock:error=ENOLCK:when=1", "No locks available (os error 37)"),
-        ("newfstatat:error=EIO:when=1", "Input/output error (os error 5)"),
+        ("flock:error=ENOLCK:when=1", common::os_error(libc::ENOLCK)),
+        ("newfstatat:error=EIO:when=1", common::os_error(libc::EIO)),
     ] {
         let harness = Harness::new("created-removed");
         let pid_file = harness.path("d.pid");

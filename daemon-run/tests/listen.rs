@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, eventually, os_error, root_or_skip, text, wait_for_pid};
 
 /// The example program, built by `cargo test` beside the tests.
 fn hello_activated() -> PathBuf {
@@ -195,10 +195,7 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(71), "{output:?}");
-    assert_eq!(
-        text(&output.stderr),
-        format!("error: listen: {spec}: Address already in use (os error 98)\n")
-    );
+    assert_eq!(text(&output.stderr), format!("error: listen: {spec}: {}\n", os_error(libc::EADDRINUSE)));
     assert!(harness.processes().is_empty() && !pid_file.exists());
 
     // A socket that would land on a kept descriptor, and a failure after
@@ -206,7 +203,7 @@ fn a_socket_that_cannot_be_bound_fails_the_start_with_nothing_left() {
     let unix = harness.path("kept.sock");
     let listen = format!("unix:{}", unix.display());
     for (flags, code, message) in [
-        (["--keep-fd", "3"], 71, format!("error: listen: {listen}: Device or resource busy (os error 16)\n")),
+        (["--keep-fd", "3"], 71, format!("error: listen: {listen}: {}\n", os_error(libc::EBUSY))),
         (
             ["--chdir", "/nonexistent"],
             78,

@@ -33,6 +33,14 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// How an error message ends for `errno`: the C library's text and the
+/// number, as `std::io::Error` shows it (`Input/output error (os error 5)`
+/// with glibc, `I/O error (os error 5)` with musl). The daemons under test
+/// are built for the same target as the tests, so they show the same.
+pub fn os_error(errno: i32) -> String {
+    std::io::Error::from_raw_os_error(errno).to_string()
+}
+
 /// A path as a command-line argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
