@@ -161,7 +161,7 @@ fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) 
         errno,
     };
     let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
-    let (passed, mut names) = already_passed();
+    let (passed, mut names) = already_passed()?;
     let first = FIRST + passed;
     let end = RawFd::try_from(listen.len())
         .ok()
@@ -204,21 +204,16 @@ fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) 
     Ok(())
 }
 
-/// How many descriptors a service manager passed to this process, and their
-/// names (`unknown` where none was given, as sd_listen_fds_with_names(3) says).
-fn already_passed() -> (RawFd, Vec<String>) {
-    let for_us =
-        std::env::var("LISTEN_PID").ok().and_then(|pid| pid.parse::<u32>().ok()) == Some(std::process::id());
-    let count = match for_us {
-        true => std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<RawFd>().ok()).unwrap_or(0),
-        false => 0,
-    };
-    // The runtime keeps at most this many too (`3 + count` must be a descriptor).
-    let count = count.clamp(0, RawFd::MAX - FIRST);
+/// How many descriptors a service manager passed to this process (the
+/// runtime's count, checked as sd_listen_fds(3) checks it: all open), and
+/// their names (`unknown` where none was given, as
+/// sd_listen_fds_with_names(3) says).
+fn already_passed() -> Result<(RawFd, Vec<String>), Error> {
+    let count = daemon_runtime::__private::passed_count()?;
     let given = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
     let mut given = given.split(':');
     let names = (0..count)
         .map(|_| given.next().filter(|name| !name.is_empty()).unwrap_or("unknown").to_string())
         .collect();
-    (count, names)
+    Ok((count, names))
 }

@@ -527,7 +527,11 @@ pub mod __private {
     pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
     pub use crate::path::cstr::CStringArray;
     pub use crate::path::walk::Trust;
+    // The sockets a service manager passed, which `--listen` adds to, and
+    // `LISTEN_PID` for each program `--respawn` executes.
     pub use crate::start::program::{Environment, Program};
+    pub use crate::steps::activation::passed_count;
+    pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
 
     /// Starts the daemon; in the launcher, or on an error before forking,
