@@ -182,7 +182,8 @@ pub enum Error {
     /// A log file, the chroot or the working directory was refused: root
     /// would have opened something another user controls.
     Refused {
-        /// [`Step::Stdio`], [`Step::Chroot`] or [`Step::Chdir`].
+        /// [`Step::Stdio`], [`Step::Chroot`], [`Step::Chdir`], or
+        /// [`Step::Listen`] (a `daemon-run --listen unix:` socket's directory).
         step: Step,
         /// The path, as configured (made absolute).
         path: PathBuf,

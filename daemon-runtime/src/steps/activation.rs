@@ -57,7 +57,8 @@ pub(crate) fn passed() -> Result<Option<Range<RawFd>>, Error> {
     }
 }
 
-/// How many descriptors were passed to this process ([`passed`]), for
+/// How many descriptors were passed to this process (checked as
+/// sd_listen_fds(3) checks them: all open), for
 /// `daemon-run --listen`, which puts its own sockets after them.
 ///
 /// # Errors
