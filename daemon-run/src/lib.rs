@@ -136,11 +136,11 @@ pub struct Cli {
     pub ready_timeout: Duration,
 
     /// Socket to bind and pass as LISTEN_FDS, from fd 3 (repeatable): [NAME=]tcp:IP:PORT, udp:IP:PORT, unix:/PATH.
-    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen, conflicts_with = "respawn")]
+    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen)]
     pub listen: Vec<listen::Listen>,
 
     /// The mode of --listen unix: socket files, in octal (0666 lets every local user connect).
-    #[arg(long, value_name = "MODE", value_parser = parse_umask, default_value = "600", requires = "listen")]
+    #[arg(long, value_name = "MODE", value_parser = parse_umask, default_value = "0600", requires = "listen")]
     pub listen_mode: u32,
 
     /// Do not fork, setsid or redirect stdio; the other steps still run.

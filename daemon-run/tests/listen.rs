@@ -10,29 +10,13 @@ use std::io::Read;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
-use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
-
-/// The example program, built by `cargo test` beside the tests.
-fn hello_activated() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let path = deps.parent().unwrap().join("examples").join("hello_activated");
-    assert!(path.exists(), "{} is not built: run `cargo test -p daemon-run`", path.display());
-    path
-}
-
-/// What `hello_activated` answers.
-fn hello(program: Proc, names: &str) -> String {
-    format!("hello from pid {0}: LISTEN_PID={0}, sockets {names}\n", program.0)
-}
-
-fn read_all(mut stream: impl Read) -> String {
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    answer
-}
+use common::{
+    DaemonRunHarness, Harness, Proc, eventually, hello, hello_activated, read_all, root_or_skip, text,
+    wait_for_pid,
+};
 
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
