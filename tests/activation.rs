@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
-use common::{Harness, Proc, arg, eventually, example, wait_for_pid};
+use common::{Harness, Proc, arg, eventually, example, text, wait_for_pid};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
@@ -237,4 +237,58 @@ fn an_upgrade_of_a_daemon_started_by_systemd_socket_activate_keeps_serving_the_s
     assert_eq!(harness.processes(), [new]);
     assert!(new.terminate().is_some());
     assert!(!pid_file.exists());
+}
+
+/// Issue 26 O: a `LISTEN_FDS` addressed to the daemon (`LISTEN_PID` names
+/// it) that announces descriptors which are not open. Before the fix, the
+/// start went on: the pid file's lock took the first free number, inside
+/// the announced range (the body would have taken it as a socket), and a
+/// huge count made the launcher abort while listing the range. Now the
+/// start fails as sd_listen_fds(3) does (its `EBADF`, `EINVAL`), before
+/// anything is forked or created.
+#[test]
+fn a_listen_fds_announcing_descriptors_that_are_not_open_fails_the_start() {
+    let harness = Harness::new("listen-fds-inconsistent");
+    let pid_file = harness.path("d.pid");
+    let out = harness.path("probe.out");
+    let cases = [
+        ("2", "LISTEN_FDS=2 announces descriptors 3 to 4, but 4 is not open"),
+        ("2147483000", "LISTEN_FDS=2147483000 announces descriptors 3 to 2147483002, but 4 is not open"),
+        ("2147483645", "LISTEN_FDS=\"2147483645\" is not a count of descriptors from 1 to 2147483644"),
+        ("-1", "LISTEN_FDS=\"-1\" is not a count of descriptors from 1 to 2147483644"),
+    ];
+    for (count, message) in cases {
+        // Descriptor 3 open (a socket would be), 4 not; LISTEN_PID is the
+        // shell's pid, which `exec` gives the daemon's launcher.
+        let output = harness.run(
+            harness
+                .command("sh")
+                .args(["-c", r#"exec 3</dev/null; LISTEN_PID=$$ LISTEN_FDS=$1 exec "$0" --pid-file "$2""#])
+                .args([common::PROBE, count, arg(&pid_file)])
+                .env("PROBE_OUT", &out),
+        );
+        assert_eq!(
+            (output.status.code(), text(&output.stderr)),
+            (Some(78), format!("error: close fds: {message}\n")),
+            "LISTEN_FDS={count}"
+        );
+        assert!(!pid_file.exists(), "LISTEN_FDS={count}: a pid file was left");
+        assert_eq!(harness.processes(), [], "LISTEN_FDS={count}");
+    }
+
+    // Consistent (3 and 4 open): the lock goes after them.
+    let output = harness.run(
+        harness
+            .command("sh")
+            .args([
+                "-c",
+                r#"exec 3</dev/null 4</dev/null; LISTEN_PID=$$ LISTEN_FDS=2 exec "$0" --pid-file "$1""#,
+            ])
+            .args([common::PROBE, arg(&pid_file)])
+            .env("PROBE_OUT", &out),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&out);
+    assert_eq!(daemon.fds().get(&5).map(PathBuf::as_path), Some(pid_file.as_path()), "{:?}", daemon.fds());
+    daemon.terminate();
 }

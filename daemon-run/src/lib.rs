@@ -22,7 +22,7 @@ mod respawn;
 mod syslog;
 
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser, ValueEnum};
@@ -142,8 +142,12 @@ pub struct Cli {
     pub ready_timeout: Duration,
 
     /// Socket to bind and pass as LISTEN_FDS, from fd 3 (repeatable): [NAME=]tcp:IP:PORT, udp:IP:PORT, unix:/PATH.
-    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen, conflicts_with = "respawn")]
+    #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen)]
     pub listen: Vec<listen::Listen>,
+
+    /// The mode of --listen unix: socket files, in octal (0666 lets every local user connect).
+    #[arg(long, value_name = "MODE", value_parser = parse_umask, default_value = "0600", requires = "listen")]
+    pub listen_mode: u32,
 
     /// Do not fork, setsid or redirect stdio; the other steps still run.
     #[arg(short = 'f', long)]
@@ -309,13 +313,6 @@ pub fn daemon(cli: &Cli) -> Daemon {
 /// The binary: the verb asked for, or [`run`]; then exits with its code
 /// (printing the error, if any).
 pub fn main(cli: Cli) -> ! {
-    let usage = |message: &str| -> ! {
-        let mut command = <Cli as clap::CommandFactory>::command();
-        command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
-    };
-    if cli.syslog().is_some() && !cli.listen.is_empty() {
-        usage("syslog output cannot be combined with --listen: a relay does not hold sockets");
-    }
     let pid_file = cli.pid_file.as_deref();
     let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
     let code = match (pid_file, cli.signal) {
@@ -340,55 +337,55 @@ pub fn run(cli: Cli) -> Error {
         Ok(program) => program,
         Err(error) => return error,
     };
-    // Syslog output without --respawn: the same supervisor, as a relay
-    // that never restarts (FreeBSD daemon(8) and libslack do likewise).
-    if cli.respawn || cli.syslog().is_some() {
-        let policy = respawn::Policy {
-            delay: cli.respawn_delay,
-            attempts: cli.respawn_attempts,
-            window: cli.respawn_window,
-        };
-        let notify = cli.ready == ReadyMode::Notify;
-        let destination = |output: &Option<Output>, fd| match output {
-            Some(Output::Syslog(priority)) => Some(syslog::Destination::Syslog(*priority)),
-            // The runtime opens the file onto the supervisor's own 1 or 2.
-            Some(Output::File(_)) => Some(syslog::Destination::Descriptor(fd)),
-            // Until READY=1, the supervisor's 1 and 2 are the launcher's:
-            // PROGRAM must not keep them after the launcher returned.
-            None if notify => Some(syslog::Destination::Descriptor(fd)),
-            None => None,
-        };
-        let mut logging = respawn::Logging {
-            sink: None,
-            stdout: destination(&cli.stdout, 1),
-            stderr: destination(&cli.stderr, 2),
-        };
-        if cli.syslog().is_some() {
-            let tag = cli.tag.clone().unwrap_or_else(|| {
-                program.file_name().map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
-            });
-            match syslog::Sink::connect(&cli.syslog_socket, tag) {
-                Ok(sink) => logging.sink = Some(sink),
-                Err(error) => return error,
-            }
+    // The sockets first, so that a supervisor (`--respawn`, or the relay of
+    // syslog output, which never restarts: FreeBSD daemon(8) and libslack
+    // do likewise) holds them and passes them to each PROGRAM it starts.
+    listen::with_sockets(&cli.listen, &cli.keep_fds, cli.listen_mode, |keep| {
+        let daemon = daemon(&cli).keep_fds(keep.iter().copied());
+        match (cli.respawn || cli.syslog().is_some(), cli.ready) {
+            (true, _) => supervise(&cli, daemon, &program),
+            (false, ReadyMode::Exec) => daemon.exec(&program, cli.args()),
+            (false, ReadyMode::Notify) => daemon.exec_notify(&program, cli.args()),
         }
-        let start = respawn::Start { policy, notify, timeout: cli.ready_timeout, restart: cli.respawn };
-        let pid_file = cli.pid_file.as_deref();
-        let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
-        return respawn::supervise(
-            daemon(&cli),
-            &program,
-            cli.args(),
-            pid_file,
-            child_pid_file,
-            start,
-            logging,
-        );
-    }
-    listen::with_sockets(&cli.listen, &cli.keep_fds, || match cli.ready {
-        ReadyMode::Exec => daemon(&cli).exec(program, cli.args()),
-        ReadyMode::Notify => daemon(&cli).exec_notify(program, cli.args()),
     })
+}
+
+/// `--respawn`: the supervisor's policy and logging from the command line,
+/// then [`respawn::supervise`].
+fn supervise(cli: &Cli, daemon: Daemon, program: &Path) -> Error {
+    let policy = respawn::Policy {
+        delay: cli.respawn_delay,
+        attempts: cli.respawn_attempts,
+        window: cli.respawn_window,
+    };
+    let notify = cli.ready == ReadyMode::Notify;
+    let destination = |output: &Option<Output>, fd| match output {
+        Some(Output::Syslog(priority)) => Some(syslog::Destination::Syslog(*priority)),
+        // The runtime opens the file onto the supervisor's own 1 or 2.
+        Some(Output::File(_)) => Some(syslog::Destination::Descriptor(fd)),
+        // Until READY=1, the supervisor's 1 and 2 are the launcher's:
+        // PROGRAM must not keep them after the launcher returned.
+        None if notify => Some(syslog::Destination::Descriptor(fd)),
+        None => None,
+    };
+    let mut logging = respawn::Logging {
+        sink: None,
+        stdout: destination(&cli.stdout, 1),
+        stderr: destination(&cli.stderr, 2),
+    };
+    if cli.syslog().is_some() {
+        let tag = cli.tag.clone().unwrap_or_else(|| {
+            program.file_name().map_or("daemon-run".into(), |name| name.to_string_lossy().into_owned())
+        });
+        match syslog::Sink::connect(&cli.syslog_socket, tag) {
+            Ok(sink) => logging.sink = Some(sink),
+            Err(error) => return error,
+        }
+    }
+    let start = respawn::Start { policy, notify, timeout: cli.ready_timeout, restart: cli.respawn };
+    let pid_file = cli.pid_file.as_deref();
+    let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
+    respawn::supervise(daemon, program, cli.args(), pid_file, child_pid_file, start, logging)
 }
 
 /// Sets the environment PROGRAM will run with (`--clear-env`, `--user`),

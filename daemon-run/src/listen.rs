@@ -5,30 +5,34 @@
 //! `LISTEN_FDNAMES` and `LISTEN_PID`, which the runtime rewrites to the
 //! daemon's pid (PROGRAM's, as `exec` keeps it). A program written for socket
 //! activation then runs unchanged on a machine without systemd. A `unix:`
-//! socket file is created with mode [`UNIX_SOCKET_MODE`], as systemd's is.
+//! socket file is created in its walked directory with mode
+//! `--listen-mode` ([`UNIX_SOCKET_MODE`] by default), and replaced when an
+//! earlier run left it stale (`listen/unix.rs`).
+
+mod unix;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use daemon_runtime::{Error, Step};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
-use nix::sys::stat::{Mode, umask};
 
 /// The first descriptor of socket activation (`SD_LISTEN_FDS_START`).
 const FIRST: RawFd = 3;
 
-/// The mode of a `unix:/PATH` socket file, whatever `daemon-run`'s umask:
-/// `0666`, the default of systemd's `SocketMode=`, so that any local user
-/// may connect, as to the socket of a `.socket` unit (PROGRAM decides what a
-/// client may do; the directory decides who reaches the path).
+/// The default mode of a `unix:/PATH` socket file (`--listen-mode`),
+/// whatever `daemon-run`'s umask: `0600`, so that only the starting user
+/// (who owns the file) may connect until the operator says otherwise.
+/// systemd's `SocketMode=` defaults to `0666`; here the socket exists from
+/// the start on, whoever is meant to reach it, and giving every local user
+/// a connection is a choice to make explicitly (`--listen-mode 0666`).
 ///
 /// ```
-/// assert_eq!(daemon_run::listen::UNIX_SOCKET_MODE, 0o666);
+/// assert_eq!(daemon_run::listen::UNIX_SOCKET_MODE, 0o600);
 /// ```
-pub const UNIX_SOCKET_MODE: u32 = 0o666;
+pub const UNIX_SOCKET_MODE: u32 = 0o600;
 
 /// One `--listen` socket: what to bind, and the name PROGRAM sees for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +52,9 @@ pub enum Address {
     Tcp(SocketAddr),
     /// `udp:IP:PORT`: a bound datagram socket.
     Udp(SocketAddr),
-    /// `unix:/PATH`: a listening stream socket at an absolute path, which
-    /// must not exist; created with mode [`UNIX_SOCKET_MODE`].
+    /// `unix:/PATH`: a listening stream socket at an absolute path, where
+    /// nothing may be but a stale socket of the starting user's; created
+    /// with mode `--listen-mode` ([`UNIX_SOCKET_MODE`] by default).
     Unix(PathBuf),
 }
 
@@ -96,24 +101,33 @@ pub fn parse_listen(text: &str) -> Result<Listen, String> {
 }
 
 impl Listen {
-    /// Binds the socket. Call it while the process runs one thread: a
-    /// `unix:` socket changes the umask for the moment of its `bind`.
-    fn bind(&self) -> std::io::Result<OwnedFd> {
+    /// Binds the socket; a `unix:` one with `mode`, also returning its file.
+    /// Call it while the process runs one thread (see [`unix::bind`]).
+    fn bind(&self, mode: u32) -> Result<(OwnedFd, Option<unix::SocketFile>), Error> {
+        let failed = |e: std::io::Error| self.error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
         Ok(match &self.address {
-            Address::Tcp(address) => TcpListener::bind(address)?.into(),
-            Address::Udp(address) => UdpSocket::bind(address)?.into(),
+            Address::Tcp(address) => (TcpListener::bind(address).map_err(failed)?.into(), None),
+            Address::Udp(address) => (UdpSocket::bind(address).map_err(failed)?.into(), None),
             Address::Unix(path) => {
-                // bind(2) creates the file `0777` less the umask, and no
-                // later chmod by path could be trusted to reach the same
-                // file: the umask is set around the call, as systemd does.
-                #[allow(clippy::unnecessary_cast)] // mode_t is u16 on macOS and FreeBSD
-                let mask = Mode::from_bits_truncate((0o777 & !UNIX_SOCKET_MODE) as libc::mode_t);
-                let before = umask(mask);
-                let bound = UnixListener::bind(path);
-                umask(before);
-                bound?.into()
+                let (socket, file) = unix::bind(path, mode).map_err(|error| self.named(error))?;
+                (socket, Some(file))
             }
         })
+    }
+
+    /// `listen: ADDR: <errno>`.
+    fn error(&self, errno: Errno) -> Error {
+        Error::Path { step: Step::Listen, path: PathBuf::from(&self.text), errno }
+    }
+
+    /// `error` about this socket's path, naming the argument as written.
+    fn named(&self, error: Error) -> Error {
+        let path = PathBuf::from(&self.text);
+        match error {
+            Error::Path { step, errno, .. } => Error::Path { step, path, errno },
+            Error::Refused { step, reason, .. } => Error::Refused { step, path, reason },
+            other => other,
+        }
     }
 }
 
@@ -121,73 +135,96 @@ impl Listen {
 /// follow any a service manager passed to `daemon-run` itself (3, 4, ...
 /// otherwise), announces them all in `LISTEN_FDS`, `LISTEN_FDNAMES` and
 /// `LISTEN_PID` (this process, which the runtime then keeps them for), then
-/// calls `start`, which returns only when the start failed (as
+/// calls `start` with the descriptors it must keep through the start (the
+/// directories of the Unix socket files, close-on-exec); `start` returns
+/// only when the start failed (as
 /// [`Daemon::exec`](daemon_runtime::Daemon::exec) does). Call it while the
 /// process runs one thread. On failure, the Unix socket files it bound are
-/// removed, so a failed start leaves none behind. Returns the error to print:
+/// removed through those directories (only while each name still names the
+/// socket bound), so a failed start leaves none behind. `unix_mode` is the
+/// mode of those files (`--listen-mode`). Returns the error to print:
 /// `listen: ADDR: <cause>` (step [`Step::Listen`], exit 71) when a socket
 /// cannot be bound (the address is in use, or not this machine's; the
 /// socket file's directory is missing), or would land on a `--keep-fd`
-/// descriptor; `preflight: N threads are running...` when the environment
+/// descriptor; `listen: ADDR: <refusal>` (exit 73) when the walk to a
+/// socket file's directory meets a link it may not follow;
+/// `preflight: N threads are running...` when the environment
 /// cannot be changed safely; else `start`'s.
 ///
 /// ```no_run
 /// let web = daemon_run::listen::parse_listen("tcp:127.0.0.1:8080").unwrap();
-/// let error = daemon_run::listen::with_sockets(&[web], &[], || {
-///     daemon_runtime::Daemon::new().exec("/usr/local/bin/web", ["--socket-activated"])
+/// let error = daemon_run::listen::with_sockets(&[web], &[], 0o600, |keep| {
+///     daemon_runtime::Daemon::new().keep_fds(keep.iter().copied()).exec("/usr/local/bin/web", ["--socket-activated"])
 /// });
 /// error.exit();
 /// ```
-pub fn with_sockets(listen: &[Listen], keep_fds: &[RawFd], start: impl FnOnce() -> Error) -> Error {
+pub fn with_sockets(
+    listen: &[Listen],
+    keep_fds: &[RawFd],
+    unix_mode: u32,
+    start: impl FnOnce(&[RawFd]) -> Error,
+) -> Error {
     let mut created = Vec::new();
-    let error = hand_over(listen, keep_fds, &mut created).err().unwrap_or_else(start);
-    for path in created {
-        let _ = std::fs::remove_file(path);
+    let error = match hand_over(listen, keep_fds, unix_mode, &mut created) {
+        Err(error) => error,
+        Ok(()) => {
+            let keep: Vec<RawFd> =
+                created.iter().map(|file: &unix::SocketFile| file.dir.as_raw_fd()).collect();
+            start(&keep)
+        }
+    };
+    for file in created {
+        file.remove();
     }
     error
 }
 
 /// [`with_sockets`] up to the start; the Unix socket files it creates are
 /// pushed on `created`.
-fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) -> Result<(), Error> {
+fn hand_over(
+    listen: &[Listen],
+    keep_fds: &[RawFd],
+    unix_mode: u32,
+    created: &mut Vec<unix::SocketFile>,
+) -> Result<(), Error> {
     if listen.is_empty() {
         return Ok(());
     }
-    // Also what makes the umask of `Listen::bind` and `set_var` below safe.
+    // Also what makes the umask and working directory of `Listen::bind`,
+    // and `set_var` below, safe.
     daemon_runtime::ensure_single_threaded()?;
-    let failed = |listen: &Listen, errno: Errno| Error::Path {
-        step: Step::Listen,
-        path: PathBuf::from(&listen.text),
-        errno,
-    };
-    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
-    let (passed, mut names) = already_passed();
+    let (passed, mut names) = already_passed()?;
     let first = FIRST + passed;
     let end = RawFd::try_from(listen.len())
         .ok()
         .and_then(|count| first.checked_add(count))
-        .ok_or_else(|| failed(&listen[0], Errno::EMFILE))?;
+        .ok_or_else(|| listen[0].error(Errno::EMFILE))?;
+    // Out of the way of the descriptors the sockets are going to take.
+    let above = |socket: &Listen, fd: &OwnedFd| {
+        let moved = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(end)).map_err(|e| socket.error(e))?;
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        Ok::<OwnedFd, Error>(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) })
+    };
     let mut bound = Vec::with_capacity(listen.len());
     for socket in listen {
-        let fd = socket.bind().map_err(|e| failed(socket, errno(e)))?;
-        if let Address::Unix(path) = &socket.address {
-            created.push(path.clone());
+        let (fd, file) = socket.bind(unix_mode)?;
+        if let Some(mut file) = file {
+            file.dir = above(socket, &file.dir)?;
+            created.push(file);
         }
-        // Out of the way of the descriptors they are going to take.
-        let moved = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(end)).map_err(|e| failed(socket, e))?;
-        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
-        bound.push(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) });
+        bound.push(above(socket, &fd)?);
     }
     for ((socket, fd), target) in listen.iter().zip(bound).zip(first..end) {
         if keep_fds.contains(&target) {
-            return Err(failed(socket, Errno::EBUSY));
+            return Err(socket.error(Errno::EBUSY));
         }
         // SAFETY: this process owns no descriptor numbered `target`: the
-        // sockets were moved above `end`, the runtime has opened nothing yet,
-        // and whatever was inherited there is a stray the start would close
-        // (`--keep-fd` ones were refused above). The result is leaked on
+        // sockets and the socket files' directories were moved above `end`,
+        // the runtime has opened nothing yet, and whatever was inherited
+        // there is a stray the start would close (`--keep-fd` ones were
+        // refused above). The result is leaked on
         // purpose: from now on it belongs to PROGRAM, by the protocol.
-        let placed = unsafe { nix::unistd::dup2_raw(&fd, target) }.map_err(|e| failed(socket, e))?;
+        let placed = unsafe { nix::unistd::dup2_raw(&fd, target) }.map_err(|e| socket.error(e))?;
         let _ = placed.into_raw_fd();
         names.push(socket.name.clone());
     }
@@ -204,21 +241,16 @@ fn hand_over(listen: &[Listen], keep_fds: &[RawFd], created: &mut Vec<PathBuf>) 
     Ok(())
 }
 
-/// How many descriptors a service manager passed to this process, and their
-/// names (`unknown` where none was given, as sd_listen_fds_with_names(3) says).
-fn already_passed() -> (RawFd, Vec<String>) {
-    let for_us =
-        std::env::var("LISTEN_PID").ok().and_then(|pid| pid.parse::<u32>().ok()) == Some(std::process::id());
-    let count = match for_us {
-        true => std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<RawFd>().ok()).unwrap_or(0),
-        false => 0,
-    };
-    // The runtime keeps at most this many too (`3 + count` must be a descriptor).
-    let count = count.clamp(0, RawFd::MAX - FIRST);
+/// How many descriptors a service manager passed to this process (the
+/// runtime's count, checked as sd_listen_fds(3) checks it: all open), and
+/// their names (`unknown` where none was given, as
+/// sd_listen_fds_with_names(3) says).
+fn already_passed() -> Result<(RawFd, Vec<String>), Error> {
+    let count = daemon_runtime::__private::passed_count()?;
     let given = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
     let mut given = given.split(':');
     let names = (0..count)
         .map(|_| given.next().filter(|name| !name.is_empty()).unwrap_or("unknown").to_string())
         .collect();
-    (count, names)
+    Ok((count, names))
 }

@@ -15,6 +15,13 @@
 //! kernel when the supervisor dies ([`parent_death`]; not on macOS), and
 //! what is left of its process group when it exits.
 //!
+//! With `--listen` (or sockets a service manager passed), the supervisor
+//! holds the sockets for its whole life and each PROGRAM it starts inherits
+//! them on the same descriptors, `LISTEN_PID` rewritten to that child's pid
+//! in the child, before the `exec`: a connection that arrives while no
+//! PROGRAM runs waits in the socket's backlog for the next one, as under
+//! systemd.
+//!
 //! With `--ready notify`, the supervisor starts with the runtime's
 //! `Ready::Manual`, gives PROGRAM the private `NOTIFY_SOCKET` of a
 //! [`NotifyReceiver`](daemon_runtime::NotifyReceiver) (only datagrams from
@@ -497,6 +504,10 @@ unsafe fn exec_child(program: &Program, supervisor: Pid, stdio: [RawFd; 2], repo
     // No handler of the supervisor's may run from here to the exec: the
     // runtime's removes its pid file, signal-hook's writes to its self-pipe.
     signals::default_dispositions();
+    // The sockets the supervisor holds (`--listen`, or a service manager's)
+    // are this child's now: `LISTEN_PID` names it, as systemd names each
+    // new process of a service. Digits written in place: no allocation.
+    daemon_runtime::__private::rewrite_listen_pid();
     // The runtime's exec, which allocates nothing and puts SIGPIPE back to
     // its default action; it returns only on failure.
     let errno = (program.exec() as i32).to_ne_bytes();

@@ -395,6 +395,7 @@ fn context(flag: &str) -> &'static [&'static str] {
         "--stop" | "--status" | "--signal" | "--upgrade" => &["--pid-file", "x"],
         "--restart" | "--retry" => &["--pid-file", "x", "--", "true"],
         "--keep-env" => &["--clear-env", "--", "true"],
+        "--listen-mode" => &["--listen", "unix:/x", "--", "true"],
         "--child-pid-file" | "--respawn-delay" | "--respawn-attempts" | "--respawn-window" => {
             &["--respawn", "--", "true"]
         }
@@ -409,7 +410,7 @@ fn every_flag_in_the_readme_table_is_accepted_by_the_parser_and_vice_versa() {
     let command = daemon_run::Cli::command();
     for Row { flag, value, aliases, default } in &rows {
         let sample = match flag.as_str() {
-            "--umask" => "027",
+            "--umask" | "--listen-mode" => "027",
             "--ready-timeout" => "500ms",
             "--ready" => "exec",
             "--keep-fd" => "3",

@@ -445,3 +445,55 @@ fn stop_removes_the_child_pid_file_a_killed_supervisor_left() {
     assert!(!harness.path("supervisor.pid").exists());
     assert!(!child_pid_file.exists(), "the child pid file naming a dead PROGRAM is left");
 }
+
+/// Issue 25 item 7: `--listen` with `--respawn`. The supervisor binds and
+/// holds the socket; each PROGRAM it starts gets it on descriptor 3 with
+/// `LISTEN_PID` naming that PROGRAM. A PROGRAM killed after serving is
+/// restarted, and a connection made while no PROGRAM runs (the restart
+/// delay) waits in the socket's backlog and is served by the next one.
+/// Before, `--listen` and `--respawn` could not be combined (usage error).
+#[test]
+fn a_respawned_program_gets_the_same_sockets_and_a_connection_queued_meanwhile_is_served() {
+    let harness = Harness::new("respawn_listen");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child_pid_file = harness.path("program.pid");
+    let output = harness
+        .daemon_run(["--respawn", "--respawn-delay", "1s", "--pid-file"])
+        .arg(harness.path("supervisor.pid"))
+        .arg("--child-pid-file")
+        .arg(&child_pid_file)
+        .args(["--listen", &format!("web=tcp:127.0.0.1:{port}"), "--"])
+        .arg(common::hello_activated())
+        .output()
+        .expect("launch");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let supervisor = wait_for_pid(&harness.path("supervisor.pid"));
+    let first = wait_for_pid(&child_pid_file);
+    assert_eq!(first.ppid(), supervisor.0);
+    let connect = || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(common::PATIENCE)).unwrap();
+        stream
+    };
+    assert_eq!(common::read_all(connect()), common::hello(first, "web"));
+    // One socket, held by both: the supervisor's descriptor 3 is the one
+    // PROGRAM serves on.
+    let socket = |proc: Proc| proc.fds().get(&3).map(|target| target.to_string_lossy().into_owned());
+    assert!(socket(supervisor).is_some_and(|s| s.starts_with("socket:")), "{:?}", supervisor.fds());
+    assert_eq!(socket(first), socket(supervisor));
+
+    kill(first.pid(), Signal::SIGKILL).unwrap();
+    eventually("the killed program is reaped", || {
+        !first.alive() && std::fs::read_to_string(&child_pid_file).is_ok_and(|text| text.trim().is_empty())
+    });
+    // No PROGRAM runs for the next second: the connection is queued.
+    let queued = connect();
+    let second = next_program(&harness, first);
+    assert_eq!(common::read_all(queued), common::hello(second, "web"), "the queued connection");
+    assert_eq!(second.ppid(), supervisor.0);
+    assert_eq!(socket(second), socket(supervisor));
+    assert_eq!(common::read_all(connect()), common::hello(second, "web"));
+
+    assert_eq!(verb(&harness, &["--stop"]), 0);
+    assert!(!supervisor.alive() && !second.alive());
+}

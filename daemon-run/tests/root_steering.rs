@@ -145,3 +145,109 @@ fn a_child_pid_file_through_a_directory_link_planted_by_nobody_is_refused() {
     assert!(!pid_file.exists());
     assert_eq!(harness.processes(), []);
 }
+
+/// A directory of root's that nobody may not enter, holding `s.sock`, a
+/// `0600` file of root's: what the attacks below aim at.
+fn root_only_victim(harness: &Harness) -> std::path::PathBuf {
+    let private = harness.path("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("s.sock"), "root:secret\n").unwrap();
+    std::fs::set_permissions(private.join("s.sock"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    private
+}
+
+/// A directory of nobody's on the configured path.
+fn nobodys_directory(harness: &Harness) -> std::path::PathBuf {
+    let evil = harness.path("evil");
+    std::fs::create_dir(&evil).unwrap();
+    std::os::unix::fs::chown(&evil, Some(65534), Some(65534)).unwrap();
+    evil
+}
+
+/// Issue 26 A, before the start: nobody owns a directory above the
+/// socket's and planted a link there to a directory of root's. Root used
+/// to bind through it, creating a `0666` socket in root's directory; the
+/// walk now refuses the link, as for the pid file.
+#[test]
+fn a_listen_socket_through_a_directory_link_planted_by_nobody_is_refused() {
+    let test = "a_listen_socket_through_a_directory_link_planted_by_nobody_is_refused";
+    if !root_or_skip(test, "chown a link to nobody") {
+        return;
+    }
+    let harness = Harness::new("listen-link");
+    open_to_nobody(&harness);
+    let private = harness.path("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let evil = nobodys_directory(&harness);
+    std::os::unix::fs::symlink(&private, evil.join("run")).unwrap();
+    std::os::unix::fs::lchown(evil.join("run"), Some(65534), Some(65534)).unwrap();
+    let socket = evil.join("run/s.sock");
+    let pid_file = harness.path("d.pid");
+    let listen = format!("unix:{}", socket.display());
+    let output = harness
+        .daemon_run(["--user", "nobody", "--pid-file", arg(&pid_file), "--listen", &listen])
+        .args(["--", "sleep", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: listen: {listen}: a parent directory is a symbolic link owned by uid 65534, refusing to follow it\n"
+        )
+    );
+    assert_eq!(output.status.code(), Some(73));
+    let names: Vec<_> =
+        std::fs::read_dir(&private).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert!(names.is_empty(), "something was created in root's directory: {names:?}");
+    assert!(!pid_file.exists());
+    assert_eq!(harness.processes(), []);
+}
+
+/// Issue 26 A, after the start: PROGRAM, run as nobody, renames the
+/// socket's directory away (its parent is nobody's), puts a link to a
+/// directory of root's in its place, and exits before `READY=1`. The failed
+/// start's cleanup used to remove the socket by path, through the link: a
+/// `0600` file of root's went. It now removes, through the directory it
+/// bound in, only the socket it bound.
+#[test]
+fn a_failed_start_removes_its_socket_where_it_was_bound_not_through_a_swapped_parent() {
+    let test = "a_failed_start_removes_its_socket_where_it_was_bound_not_through_a_swapped_parent";
+    if !root_or_skip(test, "switch to nobody") {
+        return;
+    }
+    let harness = Harness::new("listen-swap");
+    open_to_nobody(&harness);
+    let private = root_only_victim(&harness);
+    let evil = nobodys_directory(&harness);
+    std::fs::create_dir(evil.join("run")).unwrap();
+    std::os::unix::fs::chown(evil.join("run"), Some(65534), Some(65534)).unwrap();
+    let listen = format!("unix:{}", evil.join("run/s.sock").display());
+    let pid_file = harness.path("d.pid");
+    let script = r#"mv "$1/run" "$1/old" && ln -s "$2" "$1/run" && exit 3"#;
+    let output = harness
+        .daemon_run([
+            "--user",
+            "nobody",
+            "--ready",
+            "notify",
+            "--pid-file",
+            arg(&pid_file),
+            "--listen",
+            &listen,
+        ])
+        .args(["--", "sh", "-c", script, "sh", arg(&evil), arg(&private)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(70), "{}", text(&output.stderr));
+    assert!(
+        std::fs::read_link(evil.join("run")).is_ok(),
+        "the program did not swap: {}",
+        text(&output.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(private.join("s.sock")).unwrap(), "root:secret\n", "root's file went");
+    assert!(!evil.join("old/s.sock").exists(), "the socket bound was left");
+    assert!(!pid_file.exists());
+    assert_eq!(harness.processes(), []);
+}

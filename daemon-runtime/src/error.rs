@@ -182,7 +182,8 @@ pub enum Error {
     /// A log file, the chroot or the working directory was refused: root
     /// would have opened something another user controls.
     Refused {
-        /// [`Step::Stdio`], [`Step::Chroot`] or [`Step::Chdir`].
+        /// [`Step::Stdio`], [`Step::Chroot`], [`Step::Chdir`], or
+        /// [`Step::Listen`] (a `daemon-run --listen unix:` socket's directory).
         step: Step,
         /// The path, as configured (made absolute).
         path: PathBuf,
@@ -260,6 +261,28 @@ pub enum Error {
     NotOpen {
         /// The descriptor's number.
         fd: std::os::fd::RawFd,
+    },
+    /// `LISTEN_PID` names this process but `LISTEN_FDS` does not describe
+    /// its descriptors: not a count from 1 to `i32::MAX - 3`, or a count
+    /// whose descriptors `3 .. 3 + count` are not all open. sd_listen_fds(3)
+    /// fails the same way (`EINVAL`, `EBADF`); a start that went on would
+    /// keep strays as sockets, and could put its own pid file's lock
+    /// among them.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::ListenFds { value: "3".into(), missing: Some(4) };
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "close fds: LISTEN_FDS=3 announces descriptors 3 to 5, but 4 is not open"
+    /// );
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_CONFIG);
+    /// ```
+    ListenFds {
+        /// `LISTEN_FDS` as it was set.
+        value: String,
+        /// The first announced descriptor that is not open; `None` when the
+        /// value is no valid count.
+        missing: Option<std::os::fd::RawFd>,
     },
     /// This process already became a daemon (or ran the steps in the
     /// foreground): `start`, `start_with` and `exec` are for once per
@@ -397,7 +420,7 @@ impl Error {
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
             Error::Pid1 | Error::AlreadyStarted => Step::Preflight,
-            Error::NotOpen { .. } => Step::CloseFds,
+            Error::NotOpen { .. } | Error::ListenFds { .. } => Step::CloseFds,
             Error::Init { .. } => Step::Init,
             Error::NotReady { .. } => Step::Ready,
             Error::UpgradeInProgress | Error::HandedOver { .. } => Step::Upgrade,
@@ -418,7 +441,7 @@ impl Error {
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Refused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } | Error::NotReady { .. } | Error::AlreadyStarted => sysexits::EX_SOFTWARE,
-            Error::NotOpen { .. } => sysexits::EX_CONFIG,
+            Error::NotOpen { .. } | Error::ListenFds { .. } => sysexits::EX_CONFIG,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
             Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
@@ -494,6 +517,18 @@ impl fmt::Display for Error {
             Error::NotOpen { fd } => {
                 write!(f, "{step}: descriptor {fd} is to be kept (keep_fds) but is not open")
             }
+            Error::ListenFds { value, missing: Some(fd) } => {
+                let last = value.parse::<i64>().map_or(0, |count| count + 2);
+                write!(
+                    f,
+                    "{step}: LISTEN_FDS={value} announces descriptors 3 to {last}, but {fd} is not open"
+                )
+            }
+            Error::ListenFds { value, missing: None } => write!(
+                f,
+                "{step}: LISTEN_FDS={value:?} is not a count of descriptors from 1 to {}",
+                i32::MAX - 3
+            ),
             Error::AlreadyStarted => write!(
                 f,
                 "{step}: this process was already started as a daemon; start, start_with and exec \

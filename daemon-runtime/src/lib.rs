@@ -106,7 +106,8 @@
 //!    forks allocates or resolves a name, and no path is looked up again.
 //! 2. **Close inherited descriptors** above 2 but `keep_fds` and the sockets
 //!    a service manager passed (socket activation: `3 .. 3 + LISTEN_FDS` when
-//!    `LISTEN_PID` names this process; a detached daemon finds `LISTEN_PID`
+//!    `LISTEN_PID` names this process, all open, else [`Error::ListenFds`];
+//!    the pid file's lock goes after them; a detached daemon finds `LISTEN_PID`
 //!    rewritten to its own pid, and takes them with [`listen_fds`])
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
@@ -157,7 +158,7 @@
 //! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused (a link, FIFO, hard link or another user's file) |
 //! | 75 `EX_TEMPFAIL` | already running: another process holds the pid file |
 //! | 77 `EX_NOPERM` | switching users needs root |
-//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered or was refused (a chroot component not root's), the process is PID 1, or a `keep_fds` descriptor is not open ([`Error::NotOpen`]) |
+//! | 78 `EX_CONFIG` | the working or chroot directory cannot be entered or was refused (a chroot component not root's), the process is PID 1, a `keep_fds` descriptor is not open ([`Error::NotOpen`]), or `LISTEN_FDS` announces descriptors that are not open ([`Error::ListenFds`]) |
 //! | 126, 127 | [`Daemon::exec`]: the program is not executable, or missing |
 //!
 //! # Without the macro
@@ -530,7 +531,11 @@ pub mod __private {
     pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
     pub use crate::path::cstr::CStringArray;
     pub use crate::path::walk::Trust;
+    // The sockets a service manager passed, which `--listen` adds to, and
+    // `LISTEN_PID` for each program `--respawn` executes.
     pub use crate::start::program::{Environment, Program};
+    pub use crate::steps::activation::passed_count;
+    pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
 
     /// Starts the daemon; in the launcher, or on an error before forking,

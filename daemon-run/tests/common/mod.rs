@@ -26,6 +26,28 @@ impl DaemonRunHarness for Harness {
     }
 }
 
+/// `daemon-run/examples/hello_activated`, a program written for socket
+/// activation, built by `cargo test` beside the tests.
+pub fn hello_activated() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let path = deps.parent().unwrap().join("examples").join("hello_activated");
+    assert!(path.exists(), "{} is not built: run `cargo test -p daemon-run`", path.display());
+    path
+}
+
+/// What `hello_activated` answers when it runs as `program`, given the
+/// sockets named `names` (comma-separated).
+pub fn hello(program: Proc, names: &str) -> String {
+    format!("hello from pid {0}: LISTEN_PID={0}, sockets {names}\n", program.0)
+}
+
+/// Everything `stream` gives until its end.
+pub fn read_all(mut stream: impl std::io::Read) -> String {
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
 /// Waits until `path` names a live program and that program has settled:
 /// the pid file is written before the exec, and the dynamic loader opens
 /// files for a moment after it, so descriptors are looked at only once the

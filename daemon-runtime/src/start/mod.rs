@@ -205,6 +205,7 @@ impl Daemon {
                 return Err(Error::NotOpen { fd });
             }
         }
+        activation::check()?;
         let attached = self.foreground || inherited.is_some();
         let plan = self.plan(program, attached)?;
         crate::upgrade::state::remember_origin(

@@ -10,7 +10,10 @@ use std::ops::Range;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+
+use crate::error::Error;
 
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 const FIRST: RawFd = 3;
@@ -22,30 +25,76 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 /// them open too, since the values the body holds survive the fork.
 static TAKEN_COUNT: AtomicI32 = AtomicI32::new(0);
 
+/// How many descriptors a start found passed to it ([`check`]): read after
+/// the fork, where the environment is not parsed again (that allocates).
+static CHECKED_COUNT: AtomicI32 = AtomicI32::new(0);
+
 /// The descriptors passed to this very process: `3 .. 3 + LISTEN_FDS` when
 /// `LISTEN_PID` is this process's pid (else they are meant for another
-/// process, and are strays like any other).
-fn passed() -> Option<Range<RawFd>> {
-    let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
-    if pid != std::process::id() {
-        return None;
+/// process, and are strays like any other). Checked as sd_listen_fds(3)
+/// checks them (`src/libsystemd/sd-daemon/sd-daemon.c`): a count that is
+/// not a number from 1 to `i32::MAX - 3` is refused (its `EINVAL`), and so
+/// is one whose descriptors are not all open (its `EBADF` from
+/// `fd_cloexec`). The first descriptor that is not open ends the look, so
+/// a huge count costs what is open, not what it says.
+///
+/// # Errors
+///
+/// [`Error::ListenFds`].
+pub(crate) fn passed() -> Result<Option<Range<RawFd>>, Error> {
+    let for_us = std::env::var("LISTEN_PID").ok().and_then(|pid| pid.parse::<u32>().ok());
+    if for_us != Some(std::process::id()) {
+        return Ok(None);
     }
-    let count: RawFd = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
-    (count > 0 && count <= RawFd::MAX - FIRST).then(|| FIRST..FIRST + count)
+    let Some(value) = std::env::var_os("LISTEN_FDS") else { return Ok(None) };
+    let value = value.to_string_lossy().into_owned();
+    let count = value.parse::<RawFd>().ok().filter(|&count| count > 0 && count <= RawFd::MAX - FIRST);
+    let Some(count) = count else { return Err(Error::ListenFds { value, missing: None }) };
+    let range = FIRST..FIRST + count;
+    match range.clone().find(|&fd| crate::steps::fds::fd_flags(fd) == Err(Errno::EBADF)) {
+        Some(fd) => Err(Error::ListenFds { value, missing: Some(fd) }),
+        None => Ok(Some(range)),
+    }
 }
 
-/// The descriptors a start must keep open: those passed to this process,
-/// and those [`listen_fds`] already took.
+/// How many descriptors were passed to this process (checked as
+/// sd_listen_fds(3) checks them: all open), for
+/// `daemon-run --listen`, which puts its own sockets after them.
+///
+/// # Errors
+///
+/// [`Error::ListenFds`].
+pub fn passed_count() -> Result<RawFd, Error> {
+    Ok(passed()?.map_or(0, |range| range.len() as RawFd))
+}
+
+/// In the launcher, before anything is closed: the passed descriptors
+/// ([`passed`]) are all open, and their count is remembered for [`kept`].
+///
+/// # Errors
+///
+/// [`Error::ListenFds`]: the start fails rather than keep strays as sockets.
+pub(crate) fn check() -> Result<(), Error> {
+    let count = passed_count()?;
+    CHECKED_COUNT.store(count, Ordering::SeqCst);
+    Ok(())
+}
+
+/// The descriptors a start must keep open: those passed to this process
+/// (as [`check`] found them), and those [`listen_fds`] already took. The
+/// pid file's lock goes above them (`steps/pidfile.rs`). Reads two atomics:
+/// callable after the fork.
 pub(crate) fn kept() -> Range<RawFd> {
-    let passed = passed().map_or(0, |range| range.len() as RawFd);
-    FIRST..FIRST + passed.max(TAKEN_COUNT.load(Ordering::SeqCst))
+    FIRST..FIRST + CHECKED_COUNT.load(Ordering::SeqCst).max(TAKEN_COUNT.load(Ordering::SeqCst))
 }
 
 /// Takes the sockets a service manager passed to this process (socket
 /// activation, sd_listen_fds(3)), each with its name from `LISTEN_FDNAMES`
 /// (systemd's `FileDescriptorName=`, `systemd-socket-activate --fdname`;
 /// `None` when unnamed). Empty when none were passed, when `LISTEN_PID`
-/// names another process, and on every call after the first.
+/// names another process, when `LISTEN_FDS` announces descriptors that are
+/// not open (sd_listen_fds(3) fails then; a start refuses it), and on
+/// every call after the first.
 ///
 /// Each descriptor is made close-on-exec, as `sd_listen_fds` does, so that
 /// programs the daemon runs do not inherit it. The variables are removed
@@ -86,7 +135,9 @@ pub(crate) fn kept() -> Range<RawFd> {
 /// # }
 /// ```
 pub fn listen_fds() -> Vec<(OwnedFd, Option<String>)> {
-    let Some(range) = passed() else { return Vec::new() };
+    // An announcement that does not match the open descriptors hands out
+    // nothing: sd_listen_fds(3) returns an error for it.
+    let Ok(Some(range)) = passed() else { return Vec::new() };
     if TAKEN.swap(true, Ordering::SeqCst) {
         return Vec::new();
     }
@@ -96,9 +147,6 @@ pub fn listen_fds() -> Vec<(OwnedFd, Option<String>)> {
     TAKEN_COUNT.store(range.len() as RawFd, Ordering::SeqCst);
     for fd in range {
         let name = names.next().flatten();
-        if crate::steps::fds::fd_flags(fd).is_err() {
-            continue; // announced but not open: nothing to own
-        }
         // SAFETY: by the protocol, descriptors 3 .. 3 + LISTEN_FDS belong to
         // the process LISTEN_PID names, this one; the runtime's start keeps
         // them open and never uses them, and `TAKEN` hands them out once.

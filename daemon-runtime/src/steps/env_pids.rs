@@ -112,3 +112,20 @@ pub(crate) fn rewrite() {
         }
     }
 }
+
+/// In each child that a supervisor forks to execute its program again
+/// (`daemon-run --respawn`, which holds the sockets of `--listen` or of a
+/// service manager): `LISTEN_PID`, when the start prepared it, becomes this
+/// process's pid, so the sockets are addressed to the program executed next,
+/// as systemd addresses them to each new process of a service. Only
+/// `LISTEN_PID`: `WATCHDOG_PID` keeps naming the supervisor, which stays
+/// the service's main process. Async-signal-safe: digits written in place,
+/// into the entry the environment (or an `envp` built by
+/// [`Environment::envp`](crate::start::program::Environment::envp)) points to.
+pub fn rewrite_listen_pid() {
+    let listen = &VARIABLES[0];
+    let entry = listen.entry.load(Ordering::SeqCst);
+    if !entry.is_null() {
+        listen.write(entry, std::process::id());
+    }
+}

@@ -443,16 +443,22 @@ pub(crate) fn remove_if_stale(path: &Path) {
     }
 }
 
-/// Moves `fd` to the lowest free number (at least 3), keeping `O_CLOEXEC`:
-/// the pid file's lock then sits right after stdio, where tools expect it.
+/// Moves `fd` to the lowest free number after stdio and the sockets a
+/// service manager passed (`3 + LISTEN_FDS`), keeping `O_CLOEXEC`: the pid
+/// file's lock then sits right after them, where tools expect it, and never
+/// among the descriptors the daemon takes as its sockets.
 pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
     use std::os::fd::{AsRawFd, FromRawFd};
-    match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(3)) {
+    let above = crate::steps::activation::kept().end;
+    match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(above)) {
         Ok(moved) => {
             // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
             let moved = unsafe { OwnedFd::from_raw_fd(moved) };
-            // The other copy is closed; the lock lives on in the shared description.
-            if moved.as_raw_fd() < fd.as_raw_fd() { moved } else { fd }
+            // The other copy is closed; the lock lives on in the shared
+            // description. One below `above` is in the passed range (a
+            // socket the body took and closed): always moved out of it.
+            let inside = fd.as_raw_fd() < above;
+            if inside || moved.as_raw_fd() < fd.as_raw_fd() { moved } else { fd }
         }
         Err(_) => fd,
     }
