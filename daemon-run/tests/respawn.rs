@@ -219,7 +219,11 @@ fn syslog_output_needs_respawn_and_a_log_socket() {
     assert_eq!(output.status.code(), Some(73), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stderr),
-        format!("error: stdio: {}: No such file or directory (os error 2)\n", missing.display())
+        format!(
+            "error: syslog: {}: No such file or directory (os error 2) \
+             (no syslog daemon listens there? name its socket with --syslog-socket PATH)\n",
+            missing.display()
+        )
     );
     assert!(!harness.path("x.pid").exists());
     assert_eq!(harness.processes(), []);
