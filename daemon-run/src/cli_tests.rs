@@ -106,7 +106,8 @@ fn oknodo_is_accepted_with_a_start_and_the_verbs() {
 fn retry_forever_repeats_the_pairs_after_it() {
     let cli = parse(&["-p", "/run/x.pid", "--stop", "--retry", "TERM/30/forever/KILL/5"]).unwrap();
     let schedule = cli.schedule();
-    let (term, kill) = ((Signal::SIGTERM, Duration::from_secs(30)), (Signal::SIGKILL, Duration::from_secs(5)));
+    let (term, kill) =
+        ((Signal::SIGTERM, Duration::from_secs(30)), (Signal::SIGKILL, Duration::from_secs(5)));
     assert_eq!(schedule.steps(), [term, kill]);
     assert_eq!(schedule.repeated(), Some(&[kill][..]));
     let schedule = Schedule::parse("forever/HUP/1/TERM/2").unwrap();
@@ -118,7 +119,8 @@ fn retry_forever_repeats_the_pairs_after_it() {
 
 #[test]
 fn actions_after_program_are_programs_and_are_found_for_the_note() {
-    let cli = parse(&["-p", "/run/x.pid", "prog", "--restart", "--stopper", "--signal=HUP", "--status"]).unwrap();
+    let cli =
+        parse(&["-p", "/run/x.pid", "prog", "--restart", "--stopper", "--signal=HUP", "--status"]).unwrap();
     assert!(!cli.restart && cli.signal.is_none() && !cli.status, "parsing stops at PROGRAM");
     assert_eq!(cli.misplaced_actions(), ["--restart", "--signal=HUP", "--status"]);
 }

@@ -104,6 +104,10 @@ mod tests {
     #[test]
     fn the_readme_holds_the_table() {
         let readme = include_str!("../README.md");
-        assert!(readme.contains(&super::markdown()), "README.md: paste daemon_run::coming_from::markdown():\n{}", super::markdown());
+        assert!(
+            readme.contains(&super::markdown()),
+            "README.md: paste daemon_run::coming_from::markdown():\n{}",
+            super::markdown()
+        );
     }
 }

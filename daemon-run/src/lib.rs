@@ -294,9 +294,16 @@ impl Cli {
     /// ```
     pub fn misplaced_actions(&self) -> Vec<String> {
         let action = |arg: &str| {
-            ACTIONS.iter().any(|action| arg.strip_prefix(action).is_some_and(|rest| rest.is_empty() || rest.starts_with('=')))
+            ACTIONS.iter().any(|action| {
+                arg.strip_prefix(action).is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+            })
         };
-        self.args().iter().filter_map(|arg| arg.to_str()).filter(|arg| action(arg)).map(str::to_string).collect()
+        self.args()
+            .iter()
+            .filter_map(|arg| arg.to_str())
+            .filter(|arg| action(arg))
+            .map(str::to_string)
+            .collect()
     }
 
     /// PROGRAM as given (empty with `--stop`, `--status`, `--signal`).

@@ -20,8 +20,11 @@ pub(crate) struct Context {
 /// ```
 pub(crate) fn describe(error: &Error, context: &Context) -> String {
     match error {
-        Error::NotReady { manual: false, .. } if context.notify => {
-            format!("{error}: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))")
+        // With --respawn the supervisor's own readiness is the runtime's
+        // manual one, whose text names `ready()`: PROGRAM's is meant.
+        Error::NotReady { timeout, .. } if context.notify => {
+            let late = Error::NotReady { timeout: *timeout, manual: false };
+            format!("{late}: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))")
         }
         Error::Path { step: Step::Syslog, .. } => {
             format!("{error} (no syslog daemon listens there? name its socket with --syslog-socket PATH)")
@@ -55,11 +58,23 @@ mod tests {
     }
 
     #[test]
+    fn a_supervisor_late_for_its_program_names_ready_1_not_the_runtime_call() {
+        let error = Error::NotReady { timeout: Duration::from_secs(1), manual: true };
+        assert_eq!(
+            describe(&error, &Context { notify: true }),
+            "ready: not ready after 1s: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))"
+        );
+    }
+
+    #[test]
     fn a_missing_syslog_socket_is_a_syslog_error_naming_the_flag() {
         let error = Error::Path { step: Step::Syslog, path: "/dev/log".into(), errno: Errno::ENOENT };
         let line = describe(&error, &Context { notify: false });
         assert!(line.starts_with("syslog: /dev/log: "), "{line}");
-        assert!(line.ends_with("(no syslog daemon listens there? name its socket with --syslog-socket PATH)"), "{line}");
+        assert!(
+            line.ends_with("(no syslog daemon listens there? name its socket with --syslog-socket PATH)"),
+            "{line}"
+        );
         assert_eq!(error.exit_code(), 73);
     }
 }

@@ -136,7 +136,9 @@ impl Schedule {
         let repeat_from = match forever[..] {
             [] => None,
             [at] if at % 2 == 1 => {
-                return Err(format!("`forever` goes between SIGNAL/TIMEOUT pairs, such as TERM/5/forever/KILL/5 (got {text:?})"));
+                return Err(format!(
+                    "`forever` goes between SIGNAL/TIMEOUT pairs, such as TERM/5/forever/KILL/5 (got {text:?})"
+                ));
             }
             [at] if at + 1 == items.len() => {
                 return Err(format!("`forever` repeats the pairs after it, and none follows (got {text:?})"));
@@ -149,7 +151,10 @@ impl Schedule {
         }
         if let ([timeout], None) = (&items[..], repeat_from) {
             let timeout = parse_timeout(timeout)?;
-            return Ok(Schedule { steps: vec![(Signal::SIGTERM, timeout), (Signal::SIGKILL, timeout)], repeat_from });
+            return Ok(Schedule {
+                steps: vec![(Signal::SIGTERM, timeout), (Signal::SIGKILL, timeout)],
+                repeat_from,
+            });
         }
         if !items.len().is_multiple_of(2) {
             return Err(format!("expected SIGNAL/TIMEOUT pairs, such as TERM/5/KILL/5 (got {text:?})"));

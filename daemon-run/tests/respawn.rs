@@ -276,9 +276,10 @@ fn ready_notify_fails_when_the_first_instance_exits_or_is_late() {
     if !common::python3_or_skip("ready_notify_fails_when_the_first_instance_exits_or_is_late") {
         return;
     }
-    // The supervisor is the runtime's body, so the runtime's message names
-    // `ready()`, which the supervisor calls on PROGRAM's READY=1.
-    let late = "error: ready: not ready after 1s: the body did not call `daemon_runtime::ready()`\n";
+    // The supervisor is the runtime's body, which calls `ready()` on
+    // PROGRAM's READY=1: the message names what PROGRAM did not send.
+    let late =
+        "error: ready: not ready after 1s: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))\n";
     for (mode, extra, message) in [
         ("exit", &[][..], "error: report: the daemon exited before it was ready\n"),
         ("never", &["--ready-timeout", "1s"][..], late),

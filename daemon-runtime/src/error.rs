@@ -520,10 +520,16 @@ impl fmt::Display for Error {
                         "{step}: directory {dir} does not exist (create it owned by {user}: \
                          `install -d -o {user} {dir}`"
                     )?,
-                    None => write!(f, "{step}: directory {dir} does not exist (create it: `install -d {dir}`")?,
+                    None => {
+                        write!(f, "{step}: directory {dir} does not exist (create it: `install -d {dir}`")?
+                    }
                 }
                 // The systemd unit setting that creates it, where one does.
-                let settings = [("/run/", "RuntimeDirectory="), ("/var/log/", "LogsDirectory="), ("/var/lib/", "StateDirectory=")];
+                let settings = [
+                    ("/run/", "RuntimeDirectory="),
+                    ("/var/log/", "LogsDirectory="),
+                    ("/var/lib/", "StateDirectory="),
+                ];
                 match settings.into_iter().find(|(prefix, _)| path.starts_with(prefix)) {
                     Some((_, setting)) => write!(f, ", or systemd `{setting}`)"),
                     None => write!(f, ")"),
