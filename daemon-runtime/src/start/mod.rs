@@ -173,7 +173,25 @@ impl Daemon {
 
     /// The start; `has_init` says whether `init` is the caller's (false: a
     /// stand-in that returns at once, as for [`start`](Daemon::start)).
+    /// Returns in the daemon, which then reopens its logs on a signal if
+    /// asked ([`Daemon::reopen_logs_on`]): its thread starts only now, after
+    /// the last fork.
     fn launch<T, E: Display>(
+        self,
+        program: Option<(Program, Option<NotifyReceiver>)>,
+        has_init: bool,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(Running, T), Error> {
+        let reopen_on = self.reopen_logs_on.filter(|_| program.is_none());
+        let started = self.run_steps(program, has_init, init)?;
+        if let Some(signal) = reopen_on {
+            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys { step: Step::Stdio, errno })?;
+        }
+        Ok(started)
+    }
+
+    /// The steps of [`launch`](Daemon::launch).
+    fn run_steps<T, E: Display>(
         self,
         program: Option<(Program, Option<NotifyReceiver>)>,
         has_init: bool,
