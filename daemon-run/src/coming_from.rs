@@ -1,6 +1,6 @@
 //! "Coming from start-stop-daemon / libslack daemon / daemon(8)": the flag
 //! table `--help` ends with and the READMEs show, written once here. The
-//! help text and the Markdown are both rendered from [`ROWS`]; tests check
+//! help text and the Markdown are both rendered from `ROWS`; tests check
 //! that the READMEs hold the Markdown as it is rendered.
 
 /// The column headings.

@@ -33,7 +33,7 @@ static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// The pipe, the thread or the handler could not be made (`EMFILE`,
 /// `EAGAIN`); or it was installed already.
 pub(crate) fn install(signal: Signal) -> Result<(), Errno> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (read, write) = crate::sys::cloexec_pipe()?;
     // A flood of signals must never block the handler: the bytes it
     // cannot write are reopenings that are pending anyway.
     nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
