@@ -148,3 +148,42 @@ fn upgrade_example_hands_its_socket_to_the_new_process_on_sigusr2() {
     assert_eq!(new.terminate(), Some(WaitStatus::Exited(new.pid(), 0)));
     assert!(!dir.join("upgrade.pid").exists());
 }
+
+#[test]
+fn reopen_logs_example_reopens_its_log_on_sighup_while_blocked_in_accept() {
+    use std::net::TcpStream;
+    let harness = Harness::new("example-reopen-logs");
+    let dir = harness.path("demo");
+    let output = harness.run(harness.command(example("reopen_logs")).arg(&dir));
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&dir.join("echo.pid"));
+    let (log, rotated) = (dir.join("echo.log"), dir.join("echo.log.1"));
+    let mut port = String::new();
+    eventually("the port is written", || {
+        port = std::fs::read_to_string(dir.join("port")).unwrap_or_default();
+        port.ends_with('\n')
+    });
+    let port: u16 = port.trim().parse().unwrap();
+    let connect = || drop(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    connect();
+    eventually("the first connection is logged", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.starts_with("connection 1 "))
+    });
+    // logrotate: rename, then SIGHUP to a server blocked in accept().
+    eventually("the server waits in accept()", || daemon.state() == "S");
+    std::fs::rename(&log, &rotated).unwrap();
+    nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGHUP).unwrap();
+    eventually("descriptor 1 is the new echo.log", || daemon.fds().get(&1) == Some(&log));
+    assert!(daemon.alive(), "SIGHUP reopened the log; it did not end the daemon");
+    connect();
+    eventually("the next connection is logged in the new file", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.starts_with("connection 2 "))
+    });
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert_eq!(old.lines().count(), 1, "the rotated file keeps the old lines only: {old}");
+    assert_eq!(
+        daemon.terminate(),
+        Some(WaitStatus::Signaled(daemon.pid(), nix::sys::signal::Signal::SIGTERM, false))
+    );
+    assert!(!dir.join("echo.pid").exists());
+}

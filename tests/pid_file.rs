@@ -197,11 +197,16 @@ fn a_directory_at_the_path_is_refused() {
 }
 
 #[test]
-fn a_missing_directory_fails_the_start() {
+fn a_missing_directory_fails_the_start_and_says_how_to_create_it() {
     let harness = Harness::new("missing-dir");
     let pid_file = harness.path("missing/d.pid");
     let output = launch(&harness, &pid_file, &[]);
-    let message = format!("error: pid file: {}: No such file or directory (os error 2)", pid_file.display());
+    let dir = harness.path("missing");
+    let message = format!(
+        "error: pid file: directory {} does not exist (create it: `install -d {}`)",
+        dir.display(),
+        dir.display()
+    );
     harness.assert_failed(&output, 73, &message);
 }
 

@@ -27,6 +27,7 @@ pub(crate) const KEYS: &[&str] = &[
     "core_dumps",
     "stdout",
     "stderr",
+    "reopen_logs_on",
     "ready",
     "ready_timeout",
     "foreground",
@@ -60,6 +61,7 @@ pub(crate) struct Args {
     pub(crate) core_dumps: Option<Arg>,
     pub(crate) stdout: Option<Arg>,
     pub(crate) stderr: Option<Arg>,
+    pub(crate) reopen_logs_on: Option<Arg>,
     pub(crate) ready: Option<Arg>,
     pub(crate) ready_timeout: Option<Arg>,
     pub(crate) foreground: Option<Arg>,
@@ -82,6 +84,7 @@ impl Args {
             "core_dumps" => &mut self.core_dumps,
             "stdout" => &mut self.stdout,
             "stderr" => &mut self.stderr,
+            "reopen_logs_on" => &mut self.reopen_logs_on,
             "ready" => &mut self.ready,
             "ready_timeout" => &mut self.ready_timeout,
             "foreground" => &mut self.foreground,
@@ -107,6 +110,7 @@ pub(crate) fn example(key: &str) -> &'static str {
         "core_dumps" => "`core_dumps = true` or `core_dumps = false`",
         "stdout" => "`stdout = \"/var/log/myd.out\"`",
         "stderr" => "`stderr = \"/var/log/myd.err\"`",
+        "reopen_logs_on" => "`reopen_logs_on = \"SIGHUP\"`",
         "ready" => "`ready = \"auto\"` or `ready = \"manual\"`",
         "ready_timeout" => "`ready_timeout = \"30s\"`",
         "foreground" => "`foreground = true`",
@@ -279,14 +283,14 @@ mod tests {
             parse_err(quote!(verbose = true)),
             ["unknown `#[daemon]` key `verbose`; expected one of `umask`, `chdir`, \
                  `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
-                 `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
+                 `chroot`, `core_dumps`, `stdout`, `stderr`, `reopen_logs_on`, `ready`, `ready_timeout`, \
                  `foreground`, `init`, `crate`"]
         );
         assert_eq!(
             parse_err(quote!(a::umask = 1)),
             ["unknown `#[daemon]` key `a::umask`; expected one of `umask`, `chdir`, \
                  `double_fork`, `pid_file`, `close_fds`, `keep_fds`, `user`, `group`, \
-                 `chroot`, `core_dumps`, `stdout`, `stderr`, `ready`, `ready_timeout`, \
+                 `chroot`, `core_dumps`, `stdout`, `stderr`, `reopen_logs_on`, `ready`, `ready_timeout`, \
                  `foreground`, `init`, `crate`"]
         );
     }

@@ -151,6 +151,9 @@ fn start(config: &Config, init: Option<&(&syn::Path, Ident)>) -> TokenStream {
     setter(&mut builder, &config.core_dumps);
     setter(&mut builder, &config.stdout);
     setter(&mut builder, &config.stderr);
+    if let Some(Setting { key, value: signal }) = &config.reopen_logs_on {
+        builder.extend(quote!(.#key(#krate::Signal::#signal)));
+    }
     if let Some(Setting { key, value: variant }) = &config.ready {
         builder.extend(quote!(.#key(#krate::Ready::#variant)));
     }
@@ -244,6 +247,7 @@ mod tests {
                 foreground = std::env::args().any(|arg| arg == "-f"),
                 ready_timeout = "2s",
                 ready = "manual",
+                reopen_logs_on = "SIGHUP",
                 stderr = "/var/log/myd.err",
                 stdout = "/var/log/myd.out",
                 core_dumps = false,
@@ -283,6 +287,7 @@ mod tests {
                         .core_dumps(false)
                         .stdout("/var/log/myd.out")
                         .stderr("/var/log/myd.err")
+                        .reopen_logs_on(::daemon_runtime::Signal::SIGHUP)
                         .ready(::daemon_runtime::Ready::Manual)
                         .ready_timeout(::core::time::Duration::from_millis(2000u64))
                         .foreground(std::env::args().any(|arg| arg == "-f"))

@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) core_dumps: Option<Setting<LitBool>>,
     pub(crate) stdout: Option<Setting<LitStr>>,
     pub(crate) stderr: Option<Setting<LitStr>>,
+    /// The runtime's `Signal` variant (`SIGHUP`), spanned on the string.
+    pub(crate) reopen_logs_on: Option<Setting<Ident>>,
     /// The variant of the runtime's `Ready`, `Auto` or `Manual`, spanned on
     /// the string literal it comes from.
     pub(crate) ready: Option<Setting<Ident>>,
@@ -77,8 +79,12 @@ pub(crate) fn config(args: Args, errors: &mut Errors) -> Config {
     let group = check(args.group, errors, |expr| account("group", expr));
     let chroot = check(args.chroot, errors, |expr| absolute_path("chroot", expr));
     let core_dumps = check(args.core_dumps, errors, |expr| boolean("core_dumps", expr));
+    // Given, whether or not their values are right: one mistake, one error.
+    let logs_given = args.stdout.is_some() || args.stderr.is_some();
     let stdout = check(args.stdout, errors, |expr| file_path("stdout", expr));
     let stderr = check(args.stderr, errors, |expr| file_path("stderr", expr));
+    let reopen_key = args.reopen_logs_on.as_ref().map(|arg| (arg.key.span(), arg.position));
+    let reopen_logs_on = check(args.reopen_logs_on, errors, reopen_signal);
     let ready = check(args.ready, errors, ready);
     let ready_timeout = check(args.ready_timeout, errors, ready_timeout);
     let foreground = check(args.foreground, errors, |expr| Ok(ungroup(expr)));
@@ -90,6 +96,13 @@ pub(crate) fn config(args: Args, errors: &mut Errors) -> Config {
     {
         let message = "`keep_fds` has no effect with `close_fds = false`, \
                        which keeps every descriptor open";
+        errors.push_at(position, syn::Error::new(span, message));
+    }
+    if let Some((span, position)) = reopen_key
+        && !logs_given
+    {
+        let message = "`reopen_logs_on` has no log file to reopen: set `stdout` or `stderr`, \
+                       like `stdout = \"/var/log/myd.log\"`";
         errors.push_at(position, syn::Error::new(span, message));
     }
     if let Some((span, position)) = double_fork_key
@@ -113,6 +126,7 @@ pub(crate) fn config(args: Args, errors: &mut Errors) -> Config {
         core_dumps,
         stdout,
         stderr,
+        reopen_logs_on,
         ready,
         ready_timeout,
         foreground,
@@ -258,6 +272,36 @@ fn account(key: &str, expr: Expr) -> syn::Result<Lit> {
         }
         _ => Err(expected()),
     }
+}
+
+/// The signals logs can be reopened on: the ones meant for a running
+/// daemon's own use, that the runtime's stop (TERM, INT, KILL) does not send.
+const REOPEN_SIGNALS: [&str; 3] = ["SIGHUP", "SIGUSR1", "SIGUSR2"];
+
+/// `"SIGHUP"`, `"SIGUSR1"` or `"SIGUSR2"`, as the runtime's `Signal` variant.
+fn reopen_signal(expr: Expr) -> syn::Result<Ident> {
+    let lit = match ungroup(expr) {
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => lit,
+        expr => {
+            let message =
+                "`reopen_logs_on` expects a signal's name as a string, like `reopen_logs_on = \"SIGHUP\"`";
+            return Err(error(&expr, message));
+        }
+    };
+    let name = lit.value();
+    if REOPEN_SIGNALS.contains(&name.as_str()) {
+        return Ok(Ident::new(&name, lit.span()));
+    }
+    let message = match REOPEN_SIGNALS
+        .iter()
+        .find(|signal| signal.strip_prefix("SIG") == Some(name.to_ascii_uppercase().as_str()))
+    {
+        Some(signal) => format!("`reopen_logs_on` takes the signal's full name: write `\"{signal}\"`"),
+        None => "`reopen_logs_on` must be `\"SIGHUP\"`, `\"SIGUSR1\"` or `\"SIGUSR2\"`: \
+                 the runtime's stop sends TERM, INT and KILL"
+            .to_string(),
+    };
+    Err(error(&lit, &message))
 }
 
 /// `"auto"` or `"manual"`, as the runtime's `Ready` variant.

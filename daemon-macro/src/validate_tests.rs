@@ -275,3 +275,36 @@ fn keep_fds_needs_close_fds() {
     // Reported even when the value is wrong too.
     assert_eq!(errors(quote!(close_fds = false, keep_fds = [1])).len(), 2);
 }
+
+#[test]
+fn reopen_logs_on_names_a_signal_for_the_log_files() {
+    let config = config(quote!(stdout = "/var/log/myd.log", reopen_logs_on = "SIGUSR1")).unwrap();
+    assert_eq!(config.reopen_logs_on.unwrap().value.to_string(), "SIGUSR1");
+    assert!(config_ok(quote!(stderr = "/var/log/myd.err", reopen_logs_on = "SIGHUP")));
+    assert_eq!(
+        errors(quote!(stdout = "/var/log/myd.log", reopen_logs_on = SIGHUP)),
+        ["`reopen_logs_on` expects a signal's name as a string, like `reopen_logs_on = \"SIGHUP\"`"]
+    );
+    assert_eq!(
+        errors(quote!(stdout = "/var/log/myd.log", reopen_logs_on = "hup")),
+        ["`reopen_logs_on` takes the signal's full name: write `\"SIGHUP\"`"]
+    );
+    assert_eq!(
+        errors(quote!(stdout = "/var/log/myd.log", reopen_logs_on = "SIGTERM")),
+        [
+            "`reopen_logs_on` must be `\"SIGHUP\"`, `\"SIGUSR1\"` or `\"SIGUSR2\"`: the runtime's stop sends TERM, INT and KILL"
+        ]
+    );
+    assert_eq!(
+        errors(quote!(reopen_logs_on = "SIGHUP")),
+        [
+            "`reopen_logs_on` has no log file to reopen: set `stdout` or `stderr`, like `stdout = \"/var/log/myd.log\"`"
+        ]
+    );
+    // A refused `stdout` is one mistake: no second error about the key.
+    assert_eq!(errors(quote!(stdout = "log", reopen_logs_on = "SIGHUP")).len(), 1);
+}
+
+fn config_ok(tokens: TokenStream) -> bool {
+    config(tokens).is_ok()
+}

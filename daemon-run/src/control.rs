@@ -45,12 +45,17 @@ pub fn status(pid_file: &Path) -> i32 {
     status.lsb_code()
 }
 
-/// `--signal`: sends `signal` to the lock holder. 0 sent, 3 not running, 4
-/// the pid file could not be read, its lock's holder cannot be told, or the
-/// signal was not sent.
-pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
+/// `--signal`: sends `signal` to the lock holder. 0 sent, 3 not running (0
+/// with `oknodo`, start-stop-daemon's `--oknodo`: nothing to do), 4 the pid
+/// file could not be read, its lock's holder cannot be told, or the signal
+/// was not sent.
+pub fn signal(pid_file: &Path, signal: Signal, oknodo: bool) -> i32 {
     match daemon_runtime::signal(pid_file, signal) {
         Ok(Some(_)) => OK,
+        Ok(None) if oknodo => {
+            eprintln!("note: signal: {}: not running: nothing to do (--oknodo)", pid_file.display());
+            OK
+        }
         Ok(None) => {
             eprintln!("error: signal: {}: not running", pid_file.display());
             NOT_RUNNING
@@ -67,7 +72,16 @@ pub fn signal(pid_file: &Path, signal: Signal) -> i32 {
 /// the schedule, 4 anything else failed, a lock whose holder cannot be told
 /// included: nothing was signalled then.
 pub fn stop(pid_file: &Path, schedule: &Schedule, child_pid_file: Option<(&Path, Option<&Path>)>) -> i32 {
-    match daemon_runtime::stop(pid_file, schedule.options()) {
+    let mut outcome = daemon_runtime::stop(pid_file, schedule.options());
+    // `forever`: the repeated steps again, each time proving the lock's
+    // holder anew, until it is gone or something else fails.
+    while let (Err(error), Some(steps)) = (&outcome, schedule.repeated()) {
+        if error.kind() != io::ErrorKind::TimedOut {
+            break;
+        }
+        outcome = daemon_runtime::stop(pid_file, crate::parse::options(steps));
+    }
+    match outcome {
         Ok(_) => {}
         Err(error) if error.kind() == io::ErrorKind::TimedOut => {
             return fail("stop", pid_file, &error, FAILED);

@@ -1,22 +1,25 @@
 //! `daemon-run`: the steps of `#[daemon]`, then `exec` any program; and
-//! `--stop`, `--status`, `--signal`, `--restart`, `--upgrade` for a running daemon.
+//! `--stop`, `--status`, `--signal`, `--restart`, `--upgrade` for the daemon it started.
+//! See the README, or `daemon-run --help`.
 //!
-//! The binary is `src/main.rs`; this library holds its command line
-//! ([`Cli`]) and what it does with it ([`main`], [`run`]), so that tests can
-//! check the parser against the README's flag table.
-//!
-//! ```no_run
-//! use clap::Parser;
-//! let cli = daemon_run::Cli::parse_from(["daemon-run", "--pid-file", "/run/sleep.pid", "--", "sleep", "30"]);
-//! daemon_run::main(cli);
-//! ```
+//! **This library is not an API.** It is the binary's code, split out so
+//! that the binary's tests reach its parser and helpers. Everything in it
+//! is hidden from the documentation and may change in any release: its
+//! types (clap's, nix's) are no semver promise. Use the command, or the
+//! `daemon-runtime` crate.
 
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod cli_tests;
+#[doc(hidden)]
+pub mod coming_from;
 mod control;
 mod environment;
+#[doc(hidden)]
 pub mod listen;
 mod lookup;
+mod messages;
 mod parse;
 mod respawn;
 mod syslog;
@@ -29,17 +32,29 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
+#[doc(hidden)]
 pub use environment::SAFE_PATH;
+#[doc(hidden)]
 pub use lookup::find_program;
+#[doc(hidden)]
 pub use parse::{DEFAULT_SCHEDULE, MAX_DURATION, Schedule, parse_duration, parse_signal, parse_umask};
+#[doc(hidden)]
 pub use respawn::{GAVE_UP, NOT_READY, Policy};
+#[doc(hidden)]
 pub use syslog::Output;
+#[doc(hidden)]
 pub use syslog::Priority;
+#[doc(hidden)]
 pub use syslog::escape_into;
 
 /// The process exit code for "this form of the command is not supported"
 /// (`EX_USAGE`).
+#[doc(hidden)]
 pub const EX_USAGE: i32 = 64;
+
+/// daemon-run's actions: after PROGRAM, they are PROGRAM's arguments, and a
+/// failed start says so (`note: --restart after PROGRAM was passed to it`).
+const ACTIONS: &[&str] = &["--stop", "--status", "--signal", "--restart"];
 
 /// The exit codes, as `--help` lists them (the README has the same table).
 const EXIT_CODES: &str = "\
@@ -64,13 +79,24 @@ Exit codes of --stop, --status, --signal, --upgrade:
        --upgrade: the daemon does not catch SIGUSR2, or exited
   70   --upgrade: no outcome within --ready-timeout
   75   --upgrade: another upgrade, or request, is in progress
-  other --upgrade: the new process's code, as its start would exit";
+  other --upgrade: the new process's code, as its start would exit
+With --oknodo, a start that finds PROGRAM already running, and a --signal
+that finds nothing running, exit 0 (--stop always does).";
+
+/// What `--help` ends with: the exit codes, then the flags of the peers.
+fn after_help() -> String {
+    format!("{EXIT_CODES}\n\n{}", coming_from::help())
+}
 
 /// Runs PROGRAM as a daemon: detached, with a locked pid file, then executed
 /// in place of `daemon-run`. Exits 0 once PROGRAM has been executed.
 ///
 /// Parsing stops at PROGRAM: everything after it is PROGRAM's arguments,
 /// whether or not it looks like a flag (as for `env`, `sudo` and `nohup`).
+///
+/// The spellings of start-stop-daemon and libslack `daemon` that mean the
+/// same are accepted; [`Cli::resolve`] turns them into daemon-run's own.
+#[doc(hidden)]
 #[derive(Debug, Parser)]
 #[command(
     name = "daemon-run",
@@ -80,7 +106,7 @@ Exit codes of --stop, --status, --signal, --upgrade:
     override_usage = "daemon-run [OPTIONS] [--] <PROGRAM> [ARGS]...\n       \
                       daemon-run --pid-file <PATH> --stop|--status|--signal <SIGNAL> [--retry <SCHEDULE>]\n       \
                       daemon-run --pid-file <PATH> --upgrade [--ready-timeout <DURATION>]",
-    after_help = EXIT_CODES,
+    after_help = after_help(),
     group(ArgGroup::new("action").args(["stop", "status", "signal", "restart", "upgrade"])),
     group(ArgGroup::new("supervision").args(["respawn", "stop"]).multiple(true)),
 )]
@@ -89,8 +115,8 @@ pub struct Cli {
     #[arg(short = 'p', long, visible_alias = "pidfile", value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
 
-    /// User to run as (name or uid); needs root. Sets HOME, USER, LOGNAME, SHELL from its passwd entry.
-    #[arg(short, long, value_name = "USER")]
+    /// User to run as (name or uid; USER:GROUP sets the group too); needs root. Sets HOME, USER, LOGNAME, SHELL from its passwd entry.
+    #[arg(short, long, visible_alias = "chuid", value_name = "USER[:GROUP]", value_parser = parse_user)]
     pub user: Option<String>,
 
     /// Group to run as (name or gid; default: the user's primary group).
@@ -112,6 +138,14 @@ pub struct Cli {
     /// Where PROGRAM's standard error goes, likewise (syslog:daemon.err, say).
     #[arg(short = 'e', long, value_name = "OUTPUT", value_parser = syslog::parse_output)]
     pub stderr: Option<Output>,
+
+    /// Both --stdout and --stderr (start-stop-daemon's and libslack daemon's --output).
+    #[arg(long, value_name = "OUTPUT", value_parser = syslog::parse_output, conflicts_with_all = ["stdout", "stderr"])]
+    pub output: Option<Output>,
+
+    /// PROGRAM, as start-stop-daemon names it; the arguments after `--` are then its ARGS.
+    #[arg(long = "exec", visible_alias = "startas", value_name = "PROGRAM", conflicts_with_all = ["stop", "status", "signal"])]
+    pub exec: Option<OsString>,
 
     /// Directory to chroot into; PROGRAM and PATH are then looked up inside it.
     #[arg(long, value_name = "DIR")]
@@ -152,6 +186,14 @@ pub struct Cli {
     /// Do not fork, setsid or redirect stdio; the other steps still run.
     #[arg(short = 'f', long)]
     pub foreground: bool,
+
+    /// Accepted for start-stop-daemon: daemon-run always detaches, unless --foreground.
+    #[arg(long, conflicts_with = "foreground")]
+    pub background: bool,
+
+    /// Accepted for start-stop-daemon: daemon-run always creates the --pid-file (and locks it).
+    #[arg(long, requires = "pid_file")]
+    pub make_pidfile: bool,
 
     /// Stay as a supervisor that restarts PROGRAM when it exits abnormally; the pid file names the supervisor.
     #[arg(short, long, help_heading = "Supervision")]
@@ -201,7 +243,11 @@ pub struct Cli {
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub upgrade: bool,
 
-    /// What --stop and --restart send, and how long each waits: SIG/TIMEOUT/... or a bare timeout.
+    /// Exit 0 when there is nothing to do: a start finds PROGRAM running, --signal finds nothing.
+    #[arg(long, help_heading = "Operating a running daemon")]
+    pub oknodo: bool,
+
+    /// What --stop and --restart send, and how long each waits: SIG/TIMEOUT/... (forever/... repeats the rest) or a bare timeout.
     #[arg(long, value_name = "SCHEDULE", value_parser = Schedule::parse, help_heading = "Operating a running daemon")]
     pub retry: Option<Schedule>,
 
@@ -210,13 +256,67 @@ pub struct Cli {
         value_names = ["PROGRAM", "ARGS"],
         num_args = 1..,
         trailing_var_arg = true,
-        required_unless_present_any = ["stop", "status", "signal", "upgrade"],
+        required_unless_present_any = ["stop", "status", "signal", "upgrade", "exec"],
         conflicts_with_all = ["stop", "status", "signal", "upgrade"],
     )]
     pub command: Vec<OsString>,
 }
 
 impl Cli {
+    /// The command line as daemon-run means it: `--output` becomes
+    /// `--stdout` and `--stderr`, `--exec` PROGRAM, `--user USER:GROUP`
+    /// `--user` and `--group`. What `main` runs.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "--chuid", "nobody:nogroup", "--exec", "/bin/sleep", "--", "9"]);
+    /// let cli = cli.resolve().unwrap();
+    /// assert_eq!((cli.user.as_deref(), cli.group.as_deref()), (Some("nobody"), Some("nogroup")));
+    /// assert_eq!((cli.program(), cli.args()), ("/bin/sleep".as_ref(), &["9".into()][..]));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A usage error: `USER:GROUP` and `--group` both.
+    pub fn resolve(mut self) -> Result<Cli, &'static str> {
+        if let Some(output) = self.output.take() {
+            self.stdout = Some(output.clone());
+            self.stderr = Some(output);
+        }
+        if let Some(program) = self.exec.take() {
+            self.command.insert(0, program);
+        }
+        if let Some((user, group)) = self.user.as_deref().and_then(|user| user.split_once(':')) {
+            if self.group.is_some() {
+                return Err("--user USER:GROUP names the group already: drop --group, or the `:GROUP`");
+            }
+            (self.user, self.group) = (Some(user.to_string()), Some(group.to_string()));
+        }
+        Ok(self)
+    }
+
+    /// daemon-run's actions found among PROGRAM's arguments, as written
+    /// (`--signal=HUP` included): they were passed to PROGRAM.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = daemon_run::Cli::parse_from(["daemon-run", "-p", "/run/x.pid", "x", "-v", "--restart", "--signal=HUP"]);
+    /// assert_eq!(cli.misplaced_actions(), ["--restart", "--signal=HUP"]);
+    /// ```
+    pub fn misplaced_actions(&self) -> Vec<String> {
+        let action = |arg: &str| {
+            ACTIONS.iter().any(|action| {
+                arg.strip_prefix(action).is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+            })
+        };
+        self.args()
+            .iter()
+            .filter_map(|arg| arg.to_str())
+            .filter(|arg| action(arg))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// PROGRAM as given (empty with `--stop`, `--status`, `--signal`).
     ///
     /// ```
@@ -265,12 +365,23 @@ impl Cli {
 }
 
 /// `--ready`: when the launching `daemon-run` exits 0.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReadyMode {
     /// Once PROGRAM has been executed (a close-on-exec pipe tells).
     Exec,
     /// Once PROGRAM sends `READY=1` to the private `$NOTIFY_SOCKET` it is given.
     Notify,
+}
+
+/// `--user`: a name or uid, or start-stop-daemon's `USER:GROUP`.
+fn parse_user(text: &str) -> Result<String, String> {
+    let (user, group) = text.split_once(':').map_or((text, None), |(user, group)| (user, Some(group)));
+    match (user.is_empty(), group) {
+        (false, None) => Ok(text.into()),
+        (false, Some(group)) if !group.is_empty() && !group.contains(':') => Ok(text.into()),
+        _ => Err("expected USER or USER:GROUP, names or ids, such as nobody or nobody:nogroup".into()),
+    }
 }
 
 fn env_name(text: &str) -> Result<OsString, String> {
@@ -281,6 +392,7 @@ fn env_name(text: &str) -> Result<OsString, String> {
 }
 
 /// The runtime's builder configured from the command line.
+#[doc(hidden)]
 pub fn daemon(cli: &Cli) -> Daemon {
     let mut daemon = Daemon::new()
         .umask(cli.umask)
@@ -312,26 +424,51 @@ pub fn daemon(cli: &Cli) -> Daemon {
 
 /// The binary: the verb asked for, or [`run`]; then exits with its code
 /// (printing the error, if any).
+#[doc(hidden)]
 pub fn main(cli: Cli) -> ! {
+    let cli = cli.resolve().unwrap_or_else(|message| {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+    });
     let pid_file = cli.pid_file.as_deref();
     let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
     let code = match (pid_file, cli.signal) {
         (Some(path), _) if cli.status => control::status(path),
         (Some(path), _) if cli.stop => control::stop(path, &cli.schedule(), child_pid_file),
         (Some(path), _) if cli.upgrade => control::upgrade(path, cli.ready_timeout),
-        (Some(path), Some(signal)) => control::signal(path, signal),
+        (Some(path), Some(signal)) => control::signal(path, signal, cli.oknodo),
         (Some(path), _) if cli.restart => match control::stop(path, &cli.schedule(), child_pid_file) {
-            control::OK => run(cli).exit(),
+            control::OK => start(cli),
             code => code,
         },
-        _ => run(cli).exit(),
+        _ => start(cli),
     };
     std::process::exit(code)
+}
+
+/// A start: [`run`], then, if it failed, its error line and what may help
+/// (`note:` lines); returns the exit code.
+fn start(cli: Cli) -> i32 {
+    let misplaced = cli.misplaced_actions();
+    let oknodo = cli.oknodo;
+    let context = messages::Context { notify: cli.ready == ReadyMode::Notify };
+    let error = run(cli);
+    if oknodo && matches!(error, Error::AlreadyRunning { .. }) {
+        messages::print(&format!("note: {error}: nothing to do (--oknodo)"));
+        return 0;
+    }
+    messages::print(&format!("error: {}", messages::describe(&error, &context)));
+    for action in misplaced {
+        let flag = action.split('=').next().unwrap_or_default();
+        messages::print(&format!("note: {flag} after PROGRAM was passed to it; put it before PROGRAM"));
+    }
+    error.exit_code()
 }
 
 /// What a start does: sets PROGRAM's environment, finds it, runs the steps,
 /// executes it. Returns only on failure, with the error to print and exit
 /// with ([`Error::exit`]); in the launcher, success exits 0.
+#[doc(hidden)]
 pub fn run(cli: Cli) -> Error {
     let program = match prepare(&cli) {
         Ok(program) => program,

@@ -97,7 +97,9 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
 /// What `--stop` sends and how long it waits after each signal: the syntax
 /// of `start-stop-daemon --retry`. `SIG/TIMEOUT/SIG/TIMEOUT...` (a timeout
 /// in whole seconds, or with a unit as for [`parse_duration`]), or a bare
-/// timeout `T`, which means `TERM/T/KILL/T`.
+/// timeout `T`, which means `TERM/T/KILL/T`. As in start-stop-daemon(8),
+/// `forever` between two pairs repeats the pairs after it until the process
+/// is gone: `TERM/30/forever/KILL/5` never gives up.
 ///
 /// ```
 /// use std::time::Duration;
@@ -107,7 +109,11 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
 /// assert_eq!(daemon_run::Schedule::parse("10").unwrap(), daemon_run::Schedule::parse("TERM/10/KILL/10").unwrap());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule(Vec<(Signal, Duration)>);
+pub struct Schedule {
+    steps: Vec<(Signal, Duration)>,
+    /// `forever`: the steps from this index on are repeated.
+    repeat_from: Option<usize>,
+}
 
 /// The schedule `--stop` follows without `--retry`.
 pub const DEFAULT_SCHEDULE: &str = "TERM/10/KILL/5";
@@ -117,16 +123,38 @@ impl Schedule {
     ///
     /// # Errors
     ///
-    /// An unknown signal, a bad timeout, or a signal without its timeout.
+    /// An unknown signal, a bad timeout, a signal without its timeout, or a
+    /// `forever` that is repeated, last, or inside a pair.
     ///
     /// ```
     /// assert!(daemon_run::Schedule::parse("TERM").is_err());
+    /// assert!(daemon_run::Schedule::parse("TERM/5/forever").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Schedule, String> {
-        let items: Vec<&str> = text.split('/').collect();
-        if let [timeout] = items[..] {
+        let mut items: Vec<&str> = text.split('/').collect();
+        let forever: Vec<usize> = (0..items.len()).filter(|&i| items[i] == "forever").collect();
+        let repeat_from = match forever[..] {
+            [] => None,
+            [at] if at % 2 == 1 => {
+                return Err(format!(
+                    "`forever` goes between SIGNAL/TIMEOUT pairs, such as TERM/5/forever/KILL/5 (got {text:?})"
+                ));
+            }
+            [at] if at + 1 == items.len() => {
+                return Err(format!("`forever` repeats the pairs after it, and none follows (got {text:?})"));
+            }
+            [at] => Some(at / 2),
+            _ => return Err(format!("`forever` appears more than once (got {text:?})")),
+        };
+        if let Some(at) = repeat_from {
+            items.remove(at * 2);
+        }
+        if let ([timeout], None) = (&items[..], repeat_from) {
             let timeout = parse_timeout(timeout)?;
-            return Ok(Schedule(vec![(Signal::SIGTERM, timeout), (Signal::SIGKILL, timeout)]));
+            return Ok(Schedule {
+                steps: vec![(Signal::SIGTERM, timeout), (Signal::SIGKILL, timeout)],
+                repeat_from,
+            });
         }
         if !items.len().is_multiple_of(2) {
             return Err(format!("expected SIGNAL/TIMEOUT pairs, such as TERM/5/KILL/5 (got {text:?})"));
@@ -135,18 +163,34 @@ impl Schedule {
             .chunks(2)
             .map(|pair| Ok((parse_signal(pair[0])?, parse_timeout(pair[1])?)))
             .collect::<Result<_, String>>()?;
-        Ok(Schedule(steps))
+        Ok(Schedule { steps, repeat_from })
     }
 
-    /// Each signal and how long to wait for the process to go after it.
+    /// Each signal and how long to wait for the process to go after it,
+    /// once through (`forever` aside).
     pub fn steps(&self) -> &[(Signal, Duration)] {
-        &self.0
+        &self.steps
+    }
+
+    /// With `forever`: the steps repeated once the others ran out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nix::sys::signal::Signal;
+    /// let schedule = daemon_run::Schedule::parse("TERM/30/forever/KILL/5").unwrap();
+    /// assert_eq!(schedule.steps(), [(Signal::SIGTERM, Duration::from_secs(30)), (Signal::SIGKILL, Duration::from_secs(5))]);
+    /// assert_eq!(schedule.repeated(), Some(&[(Signal::SIGKILL, Duration::from_secs(5))][..]));
+    /// assert_eq!(daemon_run::Schedule::parse("TERM/5").unwrap().repeated(), None);
+    /// ```
+    pub fn repeated(&self) -> Option<&[(Signal, Duration)]> {
+        self.repeat_from.map(|at| &self.steps[at..])
     }
 
     /// The runtime's [`StopOptions`] that follow this schedule, step by
     /// step: its first signal and timeout, the others as
     /// [`then_signal`](StopOptions::then_signal), and no SIGKILL but the
-    /// schedule's own.
+    /// schedule's own. Once through: `--stop` goes on with
+    /// [`repeated`](Schedule::repeated) itself.
     ///
     /// ```
     /// use daemon_runtime::{Signal, StopOptions};
@@ -159,10 +203,16 @@ impl Schedule {
     /// assert_eq!(options, expected);
     /// ```
     pub fn options(&self) -> StopOptions {
-        let Some((&(signal, timeout), rest)) = self.0.split_first() else { return StopOptions::new() };
-        let first = StopOptions::new().signal(signal).timeout(timeout).then_kill(false);
-        rest.iter().fold(first, |options, &(signal, timeout)| options.then_signal(signal, timeout))
+        options(&self.steps)
     }
+}
+
+/// The runtime's [`StopOptions`] for `steps`, in order, without a SIGKILL
+/// of its own.
+pub(crate) fn options(steps: &[(Signal, Duration)]) -> StopOptions {
+    let Some((&(signal, timeout), rest)) = steps.split_first() else { return StopOptions::new() };
+    let first = StopOptions::new().signal(signal).timeout(timeout).then_kill(false);
+    rest.iter().fold(first, |options, &(signal, timeout)| options.then_signal(signal, timeout))
 }
 
 impl Default for Schedule {

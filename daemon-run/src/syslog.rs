@@ -145,10 +145,10 @@ impl Sink {
     ///
     /// # Errors
     ///
-    /// `stdio: <path>: <cause>` (exit 73) when there is no log socket there.
+    /// `syslog: <path>: <cause>` (exit 73) when there is no log socket there.
     pub fn connect(path: &Path, tag: String) -> Result<Sink, Error> {
         let error = |e: std::io::Error| Error::Path {
-            step: Step::Stdio,
+            step: Step::Syslog,
             path: path.to_path_buf(),
             errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
         };

@@ -298,7 +298,13 @@ fn ready_notify_ignores_ready_from_another_process() {
     ) else {
         return;
     };
-    assert_eq!((code, stderr.as_str()), (70, "error: ready: not ready after 1s\n"));
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            70,
+            "error: ready: not ready after 1s: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))\n"
+        )
+    );
     assert_eq!(harness.processes(), []);
     assert!(!harness.path("notify.pid").exists());
 }
@@ -328,7 +334,13 @@ fn ready_notify_times_out_and_leaves_nothing() {
     ) else {
         return;
     };
-    assert_eq!((code, stderr.as_str()), (70, "error: ready: not ready after 300ms\n"));
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            70,
+            "error: ready: not ready after 300ms: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))\n"
+        )
+    );
     assert_eq!(harness.processes(), []);
     assert!(!harness.path("notify.pid").exists());
 }
@@ -375,7 +387,8 @@ fn readme_flags() -> Vec<Row> {
     readme_section()
         .lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.strip_prefix("| ")?.split(" | ").collect();
+            // Flags in code spans: the coming-from table's cells have none.
+            let cells: Vec<&str> = line.strip_prefix("| `")?.split(" | ").collect();
             let spellings: Vec<&str> = cells[0].split(", ").map(|s| s.trim_matches('`')).collect();
             let mut words = spellings[0].strip_prefix("--")?.split(' ');
             Some(Row {
@@ -393,7 +406,7 @@ fn readme_flags() -> Vec<Row> {
 fn context(flag: &str) -> &'static [&'static str] {
     match flag {
         "--stop" | "--status" | "--signal" | "--upgrade" => &["--pid-file", "x"],
-        "--restart" | "--retry" => &["--pid-file", "x", "--", "true"],
+        "--restart" | "--retry" | "--make-pidfile" => &["--pid-file", "x", "--", "true"],
         "--keep-env" => &["--clear-env", "--", "true"],
         "--listen-mode" => &["--listen", "unix:/x", "--", "true"],
         "--child-pid-file" | "--respawn-delay" | "--respawn-attempts" | "--respawn-window" => {
@@ -401,6 +414,121 @@ fn context(flag: &str) -> &'static [&'static str] {
         }
         _ => &["--", "true"],
     }
+}
+
+#[test]
+fn the_readme_holds_the_coming_from_table_of_the_help_text() {
+    let table = daemon_run::coming_from::markdown();
+    assert!(readme_section().contains(&table), "README.md's daemon-run section: paste\n{table}");
+    let help = daemon_run::Cli::command().render_help().to_string();
+    assert!(help.contains(&daemon_run::coming_from::help()), "{help}");
+}
+
+#[test]
+fn actions_after_program_are_named_when_the_start_fails() {
+    let harness = Harness::new("misplaced_actions");
+    let pid_file = harness.path("sleep.pid");
+    let start = |extra: &[&str]| {
+        run(harness
+            .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
+            .args(["sleep", "30"])
+            .args(extra))
+    };
+    assert_eq!(start(&[]), (0, String::new()));
+    let sleep = wait_for_pid(&pid_file);
+    // `--restart` after PROGRAM is PROGRAM's: this is a second start, refused.
+    let (code, stderr) = start(&["--restart", "--signal=HUP"]);
+    assert_eq!(code, 75, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: pid file: {}: already running (pid {})\n\
+             note: --restart after PROGRAM was passed to it; put it before PROGRAM\n\
+             note: --signal after PROGRAM was passed to it; put it before PROGRAM\n",
+            pid_file.display(),
+            sleep.0
+        )
+    );
+    // Not an action: no note.
+    let (code, stderr) = start(&["--restarted"]);
+    assert_eq!((code, stderr.lines().count()), (75, 1), "{stderr}");
+    assert_eq!(harness.processes(), [sleep], "the refused starts left nothing running, and stopped nothing");
+}
+
+#[test]
+fn oknodo_makes_nothing_to_do_a_success() {
+    let harness = Harness::new("oknodo");
+    let pid_file = harness.path("sleep.pid");
+    let daemon_run =
+        |args: &[&str]| run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(args));
+    // Nothing running: --signal has nothing to do.
+    assert_eq!(daemon_run(&["--signal", "HUP"]).0, 3);
+    let (code, stderr) = daemon_run(&["--oknodo", "--signal", "HUP"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("note: signal: {}: not running: nothing to do (--oknodo)\n", pid_file.display())
+    );
+    // --background and --make-pidfile: what daemon-run does anyway.
+    assert_eq!(
+        daemon_run(&["--background", "--make-pidfile", "--oknodo", "sleep", "30"]),
+        (0, String::new())
+    );
+    let sleep = wait_for_pid(&pid_file);
+    // Running: a start has nothing to do.
+    let (code, stderr) = daemon_run(&["--oknodo", "sleep", "30"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "note: pid file: {}: already running (pid {}): nothing to do (--oknodo)\n",
+            pid_file.display(),
+            sleep.0
+        )
+    );
+    assert_eq!(harness.processes(), [sleep]);
+    // A stop that repeats its KILL forever ends it.
+    assert_eq!(daemon_run(&["--stop", "--retry", "CONT/100ms/forever/KILL/1s"]), (0, String::new()));
+    sleep.reap();
+    assert!(!pid_file.exists());
+}
+
+#[test]
+fn missing_directories_say_how_to_create_them() {
+    let harness = Harness::new("missing_directory");
+    let missing = harness.path("run/echod");
+    let pid_file = missing.join("echod.pid");
+    let (code, stderr) =
+        run(harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(["sleep", "30"]));
+    assert_eq!(code, 73, "{stderr}");
+    let dir = missing.display();
+    assert_eq!(
+        stderr,
+        format!("error: pid file: directory {dir} does not exist (create it: `install -d {dir}`)\n")
+    );
+    let log = missing.join("echod.log");
+    let (code, stderr) =
+        run(harness.daemon_run(["--output".as_ref(), log.as_os_str(), "sleep".as_ref(), "30".as_ref()]));
+    assert_eq!(code, 73, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("error: stdio: directory {dir} does not exist (create it: `install -d {dir}`)\n")
+    );
+    assert_eq!(harness.processes(), []);
+    if !root_or_skip("missing_directories_say_how_to_create_them", "to name the user of --user") {
+        return;
+    }
+    let (code, stderr) = run(harness
+        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str(), "-u".as_ref(), "nobody:nogroup".as_ref()])
+        .args(["sleep", "30"]));
+    assert_eq!(code, 73, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: pid file: directory {dir} does not exist (create it owned by nobody: `install -d -o nobody {dir}`)\n"
+        )
+    );
+    assert_eq!(harness.processes(), []);
 }
 
 #[test]

@@ -217,7 +217,11 @@ fn syslog_output_needs_a_log_socket() {
     assert_eq!(output.status.code(), Some(73), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stderr),
-        format!("error: stdio: {}: No such file or directory (os error 2)\n", missing.display())
+        format!(
+            "error: syslog: {}: No such file or directory (os error 2) \
+             (no syslog daemon listens there? name its socket with --syslog-socket PATH)\n",
+            missing.display()
+        )
     );
     assert!(!harness.path("x.pid").exists());
     assert_eq!(harness.processes(), []);
@@ -270,9 +274,10 @@ fn ready_notify_fails_when_the_first_instance_exits_or_is_late() {
     if !common::python3_or_skip("ready_notify_fails_when_the_first_instance_exits_or_is_late") {
         return;
     }
-    // The supervisor is the runtime's body, so the runtime's message names
-    // `ready()`, which the supervisor calls on PROGRAM's READY=1.
-    let late = "error: ready: not ready after 1s: the body did not call `daemon_runtime::ready()`\n";
+    // The supervisor is the runtime's body, which calls `ready()` on
+    // PROGRAM's READY=1: the message names what PROGRAM did not send.
+    let late =
+        "error: ready: not ready after 1s: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))\n";
     for (mode, extra, message) in [
         ("exit", &[][..], "error: report: the daemon exited before it was ready\n"),
         ("never", &["--ready-timeout", "1s"][..], late),

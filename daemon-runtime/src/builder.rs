@@ -4,6 +4,8 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+
 use crate::sd_notify::ready::Ready;
 use crate::steps::pidfile::PidFile;
 use crate::steps::privileges::Account;
@@ -47,6 +49,7 @@ pub struct Daemon {
     pub(crate) ready: Ready,
     pub(crate) ready_timeout: Option<Duration>,
     pub(crate) foreground: bool,
+    pub(crate) reopen_logs_on: Option<Signal>,
 }
 
 impl Default for Daemon {
@@ -67,6 +70,7 @@ impl Default for Daemon {
             ready: Ready::Auto,
             ready_timeout: None,
             foreground: false,
+            reopen_logs_on: None,
         }
     }
 }
@@ -314,6 +318,36 @@ impl Daemon {
     /// ```
     pub fn foreground(mut self, foreground: bool) -> Self {
         self.foreground = foreground;
+        self
+    }
+
+    /// Reopens the [`stdout`](Daemon::stdout) and [`stderr`](Daemon::stderr)
+    /// files on `signal` (SIGHUP, as logrotate's `postrotate` sends it),
+    /// without the program's help: what [`reopen_logs`](crate::reopen_logs)
+    /// does, run by the runtime. A server blocked in `accept()` needs no
+    /// loop of its own; its next line lands in the new file.
+    ///
+    /// The handler only writes a byte to a pipe (async-signal-safe); a
+    /// thread the daemon starts once its steps are done (after the last
+    /// fork, so the start stays single-threaded) reads it and reopens. A
+    /// reopening that fails keeps the old files and prints `error: reopen
+    /// logs: <cause>` on the old standard error. The signal no longer ends
+    /// the daemon; a handler the program installs later for it replaces
+    /// this one. For [`start`](Daemon::start) and
+    /// [`start_with`](Daemon::start_with); an executed program
+    /// ([`exec`](Daemon::exec)) handles its own signals, and this does
+    /// nothing there.
+    ///
+    /// ```no_run
+    /// let running = daemon_runtime::Daemon::new()
+    ///     .stdout("/var/log/myd.log")
+    ///     .reopen_logs_on(daemon_runtime::Signal::SIGHUP)
+    ///     .start()
+    ///     .unwrap_or_else(|error| error.exit());
+    /// # drop(running);
+    /// ```
+    pub fn reopen_logs_on(mut self, signal: Signal) -> Self {
+        self.reopen_logs_on = Some(signal);
         self
     }
 }

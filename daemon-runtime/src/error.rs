@@ -3,7 +3,7 @@
 //! the launcher names the configured paths in an [`Error`].
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
@@ -61,6 +61,9 @@ pub enum Step {
     /// (socket activation without a service manager); never a step of
     /// the runtime's own.
     Listen,
+    /// Connecting to the syslog socket `daemon-run --stdout syslog:…`
+    /// sends PROGRAM's lines to; never a step of the runtime's own.
+    Syslog,
     /// Starting the new executable of an [`Upgrade`](crate::Upgrade), in
     /// the running daemon.
     Upgrade,
@@ -95,6 +98,7 @@ impl Step {
             _ if value == Step::Report as u8 => Step::Report,
             _ if value == Step::Ready as u8 => Step::Ready,
             _ if value == Step::Listen as u8 => Step::Listen,
+            _ if value == Step::Syslog as u8 => Step::Syslog,
             _ if value == Step::Upgrade as u8 => Step::Upgrade,
             _ => return None,
         })
@@ -121,6 +125,7 @@ impl Step {
             Step::Report => "report",
             Step::Ready => "ready",
             Step::Listen => "listen",
+            Step::Syslog => "syslog",
             Step::Upgrade => "upgrade",
         }
     }
@@ -189,6 +194,31 @@ pub enum Error {
         path: PathBuf,
         /// Why it was refused.
         reason: Refusal,
+    },
+    /// The directory of the pid file or a log file does not exist: the
+    /// message says how to create it.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::NoDirectory {
+    ///     step: daemon_runtime::Step::PidFile,
+    ///     path: "/run/echod".into(),
+    ///     owner: Some("nobody".into()),
+    /// };
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "pid file: directory /run/echod does not exist (create it owned by nobody: \
+    ///      `install -d -o nobody /run/echod`, or systemd `RuntimeDirectory=`)"
+    /// );
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_CANTCREAT);
+    /// ```
+    NoDirectory {
+        /// [`Step::PidFile`] or [`Step::Stdio`].
+        step: Step,
+        /// The directory, as configured (made absolute).
+        path: PathBuf,
+        /// The user the daemon runs as, when it switches: the directory's
+        /// owner it needs, to remove its pid file or reopen its logs.
+        owner: Option<String>,
     },
     /// Another process holds the pid file's lock.
     AlreadyRunning {
@@ -402,6 +432,19 @@ impl fmt::Display for Refusal {
 }
 
 impl Error {
+    /// A pid or log file whose directory is missing (`ENOENT` from the
+    /// walk to it: the file itself is created) as [`Error::NoDirectory`],
+    /// naming `owner` (the daemon's user); any other error as it is.
+    pub(crate) fn or_no_directory(self, owner: Option<String>) -> Error {
+        match self {
+            Error::Path { step: step @ (Step::PidFile | Step::Stdio), path, errno: Errno::ENOENT } => {
+                let path = path.parent().map_or(path.clone(), Path::to_path_buf);
+                Error::NoDirectory { step, path, owner }
+            }
+            error => error,
+        }
+    }
+
     /// The step that failed.
     ///
     /// ```
@@ -413,6 +456,7 @@ impl Error {
             Error::Threads { .. } => Step::Preflight,
             Error::Sys { step, .. }
             | Error::Path { step, .. }
+            | Error::NoDirectory { step, .. }
             | Error::Refused { step, .. }
             | Error::Unsupported { step, .. } => *step,
             Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
@@ -437,7 +481,7 @@ impl Error {
         match self {
             Error::AlreadyRunning { .. } | Error::UpgradeInProgress => sysexits::EX_TEMPFAIL,
             Error::HandedOver { .. } => sysexits::EX_SOFTWARE,
-            Error::PidFileRefused { .. } => sysexits::EX_CANTCREAT,
+            Error::PidFileRefused { .. } | Error::NoDirectory { .. } => sysexits::EX_CANTCREAT,
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Refused { .. } => sysexits::EX_CANTCREAT,
             Error::Died { .. } | Error::NotReady { .. } | Error::AlreadyStarted => sysexits::EX_SOFTWARE,
@@ -447,7 +491,7 @@ impl Error {
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
             Error::Sys { step: Step::Privileges, errno: Errno::EPERM } => sysexits::EX_NOPERM,
             Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
-            Error::Path { step: Step::Stdio, .. } => sysexits::EX_CANTCREAT,
+            Error::Path { step: Step::Stdio | Step::Syslog, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Pid1 | Error::Unsupported { .. } => sysexits::EX_CONFIG,
             Error::Init { .. } => sysexits::EX_UNAVAILABLE,
@@ -490,6 +534,29 @@ impl fmt::Display for Error {
             }
             Error::PidFileRefused { path, reason } | Error::Refused { path, reason, .. } => {
                 write!(f, "{step}: {}: {reason}", path.display())
+            }
+            Error::NoDirectory { path, owner, .. } => {
+                let dir = path.display();
+                match owner {
+                    Some(user) => write!(
+                        f,
+                        "{step}: directory {dir} does not exist (create it owned by {user}: \
+                         `install -d -o {user} {dir}`"
+                    )?,
+                    None => {
+                        write!(f, "{step}: directory {dir} does not exist (create it: `install -d {dir}`")?
+                    }
+                }
+                // The systemd unit setting that creates it, where one does.
+                let settings = [
+                    ("/run/", "RuntimeDirectory="),
+                    ("/var/log/", "LogsDirectory="),
+                    ("/var/lib/", "StateDirectory="),
+                ];
+                match settings.into_iter().find(|(prefix, _)| path.starts_with(prefix)) {
+                    Some((_, setting)) => write!(f, ", or systemd `{setting}`)"),
+                    None => write!(f, ")"),
+                }
             }
             Error::AlreadyRunning { path, pid: Some(pid) } => {
                 write!(f, "{step}: {}: already running (pid {pid})", path.display())

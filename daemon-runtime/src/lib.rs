@@ -30,6 +30,7 @@
 //! | `chroot` | string literal | none | absolute path, no NUL byte |
 //! | `core_dumps` | `true` / `false` | `true` | bool literal |
 //! | `stdout`, `stderr` | string literal (appended to, created `0o640`) | `/dev/null` | absolute and names no directory |
+//! | `reopen_logs_on` | `"SIGHUP"`, `"SIGUSR1"` or `"SIGUSR2"`: the runtime reopens `stdout` and `stderr` on that signal by itself ([`Daemon::reopen_logs_on`]; see [Logs and logrotate](#logs-and-logrotate)) | none (the signal ends the daemon) | one of the three, full name; needs `stdout` or `stderr` |
 //! | `ready` | `"auto"` / `"manual"` (the body calls `daemon_runtime::ready()`) | `"auto"` | one of the two |
 //! | `ready_timeout` | duration string: `"500ms"`, `"30s"`, `"2m"` | `"60s"` | a whole number of `ms`, `s` or `m`, `> 0` |
 //! | `foreground` | any `bool` expression (evaluated once, before detaching) | `false` | type-checks as `bool`; a literal `true` refuses `double_fork` |
@@ -225,9 +226,27 @@
 //!
 //! With `stdout`/`stderr` files, rotate by renaming the file and sending
 //! SIGHUP (logrotate's `postrotate` with `daemon_runtime::signal`, `kill
-//! -HUP`, or systemd's `ExecReload=`); the daemon calls [`reopen_logs`] when
-//! its handler saw the signal. A handler only sets a flag (with
-//! `signal-hook`): reopening allocates, which a signal handler must not.
+//! -HUP`, or systemd's `ExecReload=`). With `reopen_logs_on = "SIGHUP"`
+//! ([`Daemon::reopen_logs_on`]) the runtime reopens the files by itself,
+//! whatever the body is doing (blocked in `accept()`, say): the handler
+//! writes a byte to a pipe, and a thread the daemon starts after the last
+//! fork reads it and calls [`reopen_logs`]. The example `reopen_logs` is
+//! such a server.
+//!
+//! ```no_run
+//! #[daemon_runtime::daemon(stdout = "/var/log/myd.log", reopen_logs_on = "SIGHUP")]
+//! fn main() -> std::io::Result<()> {
+//!     let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+//!     for client in listener.incoming() {
+//!         println!("connection from {}", client?.peer_addr()?); // the new file after a SIGHUP
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A program that handles the signal itself calls [`reopen_logs`] when its
+//! handler saw it. A handler only sets a flag (with `signal-hook`):
+//! reopening allocates, which a signal handler must not.
 //!
 //! ```no_run
 //! use std::sync::Arc;

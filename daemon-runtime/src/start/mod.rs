@@ -181,7 +181,25 @@ impl Daemon {
 
     /// The start; `has_init` says whether `init` is the caller's (false: a
     /// stand-in that returns at once, as for [`start`](Daemon::start)).
+    /// Returns in the daemon, which then reopens its logs on a signal if
+    /// asked ([`Daemon::reopen_logs_on`]): its thread starts only now, after
+    /// the last fork.
     fn launch<T, E: Display>(
+        self,
+        program: Option<(Program, Option<NotifyReceiver>)>,
+        has_init: bool,
+        init: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(Running, T), Error> {
+        let reopen_on = self.reopen_logs_on.filter(|_| program.is_none());
+        let started = self.run_steps(program, has_init, init)?;
+        if let Some(signal) = reopen_on {
+            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys { step: Step::Stdio, errno })?;
+        }
+        Ok(started)
+    }
+
+    /// The steps of [`launch`](Daemon::launch).
+    fn run_steps<T, E: Display>(
         self,
         program: Option<(Program, Option<NotifyReceiver>)>,
         has_init: bool,
@@ -310,12 +328,20 @@ impl Daemon {
         let chdir_dir = walk::directory(&chdir, root, Trust::Starter)
             .map_err(|denied| denied.into_error(Step::Chdir, &chdir))?;
         let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
-        let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
+        // A missing directory names the user who should own it.
+        let owner = || self.user.as_ref().map(ToString::to_string);
+        let pid_location = pid_file
+            .as_deref()
+            .map(|path| pidfile::Location::find(path, root))
+            .transpose()
+            .map_err(|error| error.or_no_directory(owner()))?;
         let pid_file = pid_file.map(c_string).transpose()?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
-        let open_log =
-            |path: &Option<PathBuf>| path.as_deref().map(|path| logs::open(path, owner)).transpose();
+        let open_log = |path: &Option<PathBuf>| {
+            let opened = path.as_deref().map(|path| logs::open(path, owner)).transpose();
+            opened.map_err(|error| error.or_no_directory(self.user.as_ref().map(ToString::to_string)))
+        };
         let devnull = fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?;
         let (program, notify) = program.unzip();

@@ -8,6 +8,7 @@ pub(crate) mod fds;
 pub(crate) mod pidfile;
 pub(crate) mod preflight;
 pub(crate) mod privileges;
+pub(crate) mod reopen;
 pub(crate) mod signals;
 pub(crate) mod stdio;
 pub(crate) mod termination;

@@ -15,6 +15,7 @@ mod service {
         core_dumps = false,
         stdout = "/var/log/myd.out",
         stderr = "/var/log/myd.err",
+        reopen_logs_on = "SIGHUP",
         ready = "manual",
         ready_timeout = "500ms",
         foreground = false,

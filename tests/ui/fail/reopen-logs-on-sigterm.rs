@@ -1,0 +1,4 @@
+use daemon_runtime::daemon;
+
+#[daemon(stdout = "/var/log/myd.log", reopen_logs_on = "SIGTERM")]
+fn main() {}
