@@ -51,7 +51,7 @@ fn bare_attribute_detaches_with_the_defaults() {
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.tty_nr(), 0, "controlling terminal kept");
     assert_ne!(daemon.session(), daemon.0, "double fork is the default");
-    assert_eq!(daemon.status("Umask"), "0000");
+    assert_eq!(daemon.status("Umask"), "0022", "the default umask (issue 26 M)");
     assert_eq!(daemon.cwd(), Path::new("/"));
     assert_eq!(daemon.status("SigIgn"), common::ignored_after_reset());
     assert_eq!(daemon.status("SigBlk"), "0000000000000000");
