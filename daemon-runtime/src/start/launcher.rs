@@ -24,7 +24,6 @@ use crate::sd_notify::receive::NotReady;
 use crate::start::plan::Launcher;
 use crate::start::report::{self, Outcome, Received};
 use crate::start::verdict::Verdict;
-use crate::steps::pidfile;
 use crate::sys;
 
 /// How long a failed start's killed processes may take to close the report
@@ -118,10 +117,10 @@ impl Launcher {
                 Error::NotReady { timeout: self.timeout, manual }
             }
         };
-        if may_have_made_pid_file && let Some(path) = self.paths.pid_file_seen_from_outside() {
+        if may_have_made_pid_file && let Some(leftover) = &self.leftover {
             // The daemon may have created it and died, or dropped
             // privileges and could not remove it: no one holds it now.
-            pidfile::remove_if_stale(&path);
+            leftover.remove_if_stale();
         }
         // The caller may go on after the error: orphans are init's again.
         let _ = sys::subreaper(false);

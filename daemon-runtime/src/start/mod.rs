@@ -303,6 +303,14 @@ impl Daemon {
         let pid_file = self.pid_file.as_deref().map(absolute).transpose()?;
         let pid_location = pid_file.as_deref().map(|path| pidfile::Location::find(path, root)).transpose()?;
         let pid_file = pid_file.map(c_string).transpose()?;
+        // The launcher removes a file a failed start left through the
+        // directory the daemon uses, never by walking the path again (issue
+        // 26 F). Nothing to remove where there is no launcher.
+        let leftover = match attached {
+            true => Ok(None),
+            false => pid_location.as_ref().map(pidfile::Location::for_launcher).transpose(),
+        }
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log =
@@ -329,6 +337,7 @@ impl Daemon {
             },
             relay,
             notify: notify.flatten(),
+            leftover,
         };
         let daemon = Detach {
             // `mode_t` is 16 bits on macOS: the umask's 9 bits fit everywhere.
