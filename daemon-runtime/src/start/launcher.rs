@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::deadline::Deadline;
 use crate::error::Failure;
 use crate::error::{Error, Step};
 use crate::sd_notify::ready::Ready;
@@ -29,6 +30,10 @@ use crate::sys;
 /// How long a failed start's killed processes may take to close the report
 /// pipe (a process the body moved out of the group could hold it forever).
 const WRITERS_GONE: Duration = Duration::from_secs(1);
+
+/// How long a failed start's launcher keeps killing and reaping the orphans
+/// its subreaper role gave it (each killed one may have made more).
+const ORPHANS_GONE: Duration = Duration::from_secs(1);
 
 /// Makes the launcher the subreaper of what it forks: the daemon, orphaned
 /// by the intermediate process, is re-parented to the launcher instead of
@@ -163,7 +168,45 @@ impl Launcher {
             let _ = kill(daemon, Signal::SIGKILL);
             reap(daemon);
         }
+        if let Some(before) = &self.children_before {
+            kill_orphans(before);
+        }
         status
+    }
+}
+
+/// Kills and reaps every child of the launcher that was not its child
+/// before the fork (`before`): the orphans of the start's processes its
+/// subreaper role made its own (a descendant of the daemon that left the
+/// group with `setsid`, re-parented when the daemon was killed), again
+/// until none is left (a killed one's own children come next), for at most
+/// [`ORPHANS_GONE`]. The program's own children, listed in `before`, are
+/// neither signalled nor reaped. Each pid is signalled while it is our
+/// unreaped child, so it names that process; through a pidfd where there
+/// is one, as every signal of the crate.
+fn kill_orphans(before: &[u32]) {
+    let deadline = Deadline::after(ORPHANS_GONE);
+    loop {
+        let Some(children) = sys::children() else { return };
+        let mut left = false;
+        for pid in children.into_iter().filter(|pid| !before.contains(pid)) {
+            let signalled = sys::ProcessHandle::open(pid).and_then(|handle| handle.signal(Signal::SIGKILL));
+            let Ok(raw) = i32::try_from(pid) else { continue };
+            if signalled.is_err() {
+                let _ = kill(Pid::from_raw(raw), Signal::SIGKILL);
+            }
+            match waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => left = true,
+                _ => {}
+            }
+        }
+        if !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid))) {
+            return;
+        }
+        if deadline.left().is_zero() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

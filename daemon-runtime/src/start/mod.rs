@@ -236,7 +236,7 @@ impl Daemon {
         drop(self);
 
         let looked_up = plan.daemon.credentials.is_some();
-        let Plan { launcher, daemon } = plan;
+        let Plan { mut launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
             STARTED.store(true, Ordering::Relaxed);
             if let Some(inherited) = inherited {
@@ -252,6 +252,10 @@ impl Daemon {
             preflight::ensure_single_threaded()?;
         }
         crate::start::launcher::adopt_orphans()?;
+        if crate::sys::SUBREAPER {
+            // Children of the program's own, to be told from the start's orphans.
+            launcher.children_before = crate::sys::children();
+        }
         // SAFETY: what makes the child sound is the preflight: the process
         // runs one thread (counted then, and again just above when a look-up
         // ran code not ours; our own code since starts none), so
@@ -338,6 +342,7 @@ impl Daemon {
             relay,
             notify: notify.flatten(),
             leftover,
+            children_before: None,
         };
         let daemon = Detach {
             // `mode_t` is 16 bits on macOS: the umask's 9 bits fit everywhere.

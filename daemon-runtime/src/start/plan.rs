@@ -48,6 +48,10 @@ pub(crate) struct Launcher {
     /// The pid file's directory as the daemon walked it (inside its
     /// chroot), to remove a file a failed start left there.
     pub(crate) leftover: Option<pidfile::Leftover>,
+    /// The launcher's children before the fork, where it is a subreaper
+    /// that can list them: a failed start kills and reaps every other child
+    /// (the start's orphans), never these.
+    pub(crate) children_before: Option<Vec<u32>>,
 }
 
 /// The configured paths, absolute, as the user wrote them.
@@ -127,7 +131,17 @@ impl Launcher {
     /// closed, its strings left to the daemon's exit (the daemon frees
     /// nothing it need not, DESIGN.md invariant 2).
     pub(crate) fn close_in_daemon(self) {
-        let Launcher { timeout: _, double_fork: _, ready: _, paths, relay, notify, leftover } = self;
+        let Launcher {
+            timeout: _,
+            double_fork: _,
+            ready: _,
+            paths,
+            relay,
+            notify,
+            leftover,
+            children_before,
+        } = self;
+        std::mem::forget(children_before);
         drop((relay, notify));
         if let Some(leftover) = leftover {
             leftover.close_in_daemon();
