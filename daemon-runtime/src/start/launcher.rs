@@ -10,6 +10,7 @@
 //! (`verdict.rs`).
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -20,6 +21,7 @@ use nix::unistd::Pid;
 use crate::deadline::Deadline;
 use crate::error::Failure;
 use crate::error::{Error, Step};
+use crate::path::cstr::as_path;
 use crate::sd_notify::ready::Ready;
 use crate::sd_notify::receive::NotReady;
 use crate::start::plan::Launcher;
@@ -79,6 +81,18 @@ impl Launcher {
                     None => Ok(()),
                     Some(notify) => notify.await_ready(pid, self.timeout),
                 };
+                // A program that reported ready by `READY=1` ran its own
+                // code first: it may have closed the lock's descriptor
+                // (issue 27.2). At the exec report it has run none yet, so
+                // there is nothing to check then.
+                let notified = match (notified, &self.leftover, &self.paths.pid_file) {
+                    (Ok(()), Some(leftover), Some(path))
+                        if self.notify.is_some() && !leftover.held_by(pid) =>
+                    {
+                        Err(Ok(LockGone { path: as_path(path), pid }))
+                    }
+                    (notified, ..) => notified.map_err(Err),
+                };
                 match notified {
                     Ok(()) => {
                         if let Some(verdict) = verdict {
@@ -90,11 +104,15 @@ impl Launcher {
                         }
                         std::process::exit(0)
                     }
-                    Err(NotReady::Exited) => {
+                    Err(Ok(LockGone { path, pid })) => {
+                        self.stop(child, daemon, &pipe, verdict);
+                        Error::LockReleased { path, pid }
+                    }
+                    Err(Err(NotReady::Exited)) => {
                         self.stop(child, daemon, &pipe, verdict);
                         Error::Died { status: None }
                     }
-                    Err(NotReady::TimedOut) => {
+                    Err(Err(NotReady::TimedOut)) => {
                         self.stop(child, daemon, &pipe, verdict);
                         // The program was to send `READY=1`, not call `ready()`.
                         Error::NotReady { timeout: self.timeout, manual: false }
@@ -208,6 +226,12 @@ fn kill_orphans(before: &[u32]) {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// A program reported ready without holding its pid file's lock.
+struct LockGone {
+    path: PathBuf,
+    pid: u32,
 }
 
 /// Waits for `child`, retrying `EINTR`.

@@ -235,6 +235,26 @@ impl Leftover {
         self.dir.as_raw_fd()
     }
 
+    /// Whether process `pid` is proven to hold the file's exclusive lock
+    /// now (see [`crate::lock`]): `false` when the lock is free, foreign,
+    /// held by another process, or the file is gone. A holder that cannot
+    /// be told (outside the pid namespace) is given the benefit of the
+    /// doubt: nothing is stopped on a guess.
+    pub(crate) fn held_by(&self, pid: u32) -> bool {
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let Ok(fd) = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()) else {
+            return false;
+        };
+        let Ok(opened) = stat::fstat(&fd) else { return false };
+        let proc = lock::open_proc().ok().flatten();
+        match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened) {
+            Proof::Held(holder) => holder.pid == pid,
+            Proof::Hidden(_) => true,
+            Proof::Foreign | Proof::Free => false,
+        }
+    }
+
     /// In the daemon: the launcher's copy closed, its name left to the
     /// daemon's exit (the daemon frees nothing it need not).
     pub(crate) fn close_in_daemon(self) {
