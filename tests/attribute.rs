@@ -222,19 +222,19 @@ fn an_attribute_daemon_under_daemon_run_that_drops_the_lock_fails_the_start_loud
     // start used to exit 0 with the pid file locked by no one.
     let harness = Harness::new("attr-under-daemon-run");
     let pid_file = harness.path("run.pid");
-    let run = |own: &Path| {
+    let run = |own: &Path, out: &Path| {
         harness.run(
             harness
                 .command(DAEMON_RUN)
                 .args(["--ready", "notify", "--pid-file"])
                 .arg(&pid_file)
                 .arg(SERVICE)
-                .env("PROBE_OUT", harness.path("probe.out"))
+                .env("PROBE_OUT", out)
                 .env("PROBE_PID_FILE", own)
                 .env("PROBE_FOREGROUND", "1"),
         )
     };
-    let output = run(&harness.path("own.pid"));
+    let output = run(&harness.path("own.pid"), &harness.path("first.out"));
     let stderr = text(&output.stderr);
     let prefix = format!("error: pid file: {}: the program (pid ", pid_file.display());
     assert!(stderr.starts_with(&prefix) && stderr.contains("released its lock"), "{stderr}");
@@ -244,9 +244,9 @@ fn an_attribute_daemon_under_daemon_run_that_drops_the_lock_fails_the_start_loud
     assert!(!pid_file.exists(), "the pid file no one held was left");
     // Given the same pid file, the program locks it again itself: the lock
     // names it, and the start succeeds.
-    let output = run(&pid_file);
+    let output = run(&pid_file, &harness.path("second.out"));
     assert!(output.status.success(), "{output:?}");
-    let daemon = wait_for_pid(&harness.path("probe.out"));
+    let daemon = wait_for_pid(&harness.path("second.out"));
     assert_eq!(
         daemon_runtime::status(&pid_file).unwrap(),
         daemon_runtime::Status::Running { pid: daemon.0 as u32 }
