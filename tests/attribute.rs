@@ -51,7 +51,7 @@ fn bare_attribute_detaches_with_the_defaults() {
     let daemon = wait_for_pid(&out);
     assert_eq!(daemon.tty_nr(), 0, "controlling terminal kept");
     assert_ne!(daemon.session(), daemon.0, "double fork is the default");
-    assert_eq!(daemon.status("Umask"), "0000");
+    assert_eq!(daemon.status("Umask"), "0022", "the default umask (issue 26 M)");
     assert_eq!(daemon.cwd(), Path::new("/"));
     assert_eq!(daemon.status("SigIgn"), common::ignored_after_reset());
     assert_eq!(daemon.status("SigBlk"), "0000000000000000");
@@ -209,4 +209,46 @@ fn foreground_expression_from_the_attribute_keeps_the_process() {
     nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success());
     assert!(!pid_file.exists());
+}
+
+/// `daemon-run` (its `main`, as installed).
+const DAEMON_RUN: &str = env!("CARGO_BIN_EXE_daemon_run_stopped");
+
+#[test]
+fn an_attribute_daemon_under_daemon_run_that_drops_the_lock_fails_the_start_loudly() {
+    // Issue 27.2. In the foreground under `--ready notify` (its NOTIFY_SOCKET
+    // makes it so), the program's own start closes the descriptors it
+    // inherits, the pid file's lock among them, then reports ready: the
+    // start used to exit 0 with the pid file locked by no one.
+    let harness = Harness::new("attr-under-daemon-run");
+    let pid_file = harness.path("run.pid");
+    let run = |own: &Path, out: &Path| {
+        harness.run(
+            harness
+                .command(DAEMON_RUN)
+                .args(["--ready", "notify", "--pid-file"])
+                .arg(&pid_file)
+                .arg(SERVICE)
+                .env("PROBE_OUT", out)
+                .env("PROBE_PID_FILE", own)
+                .env("PROBE_FOREGROUND", "1"),
+        )
+    };
+    let output = run(&harness.path("own.pid"), &harness.path("first.out"));
+    let stderr = text(&output.stderr);
+    let prefix = format!("error: pid file: {}: the program (pid ", pid_file.display());
+    assert!(stderr.starts_with(&prefix) && stderr.contains("released its lock"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(output.status.code(), Some(70), "{output:?}");
+    assert!(harness.processes().is_empty(), "left running: {:?}", harness.processes());
+    assert!(!pid_file.exists(), "the pid file no one held was left");
+    // Given the same pid file, the program locks it again itself: the lock
+    // names it, and the start succeeds.
+    let output = run(&pid_file, &harness.path("second.out"));
+    assert!(output.status.success(), "{output:?}");
+    let daemon = wait_for_pid(&harness.path("second.out"));
+    assert_eq!(
+        daemon_runtime::status(&pid_file).unwrap(),
+        daemon_runtime::Status::Running { pid: daemon.0 as u32 }
+    );
 }

@@ -41,10 +41,11 @@ fn single_fork_daemon_leads_its_own_session() {
 }
 
 #[test]
-fn defaults_are_umask_zero_root_directory_and_dev_null() {
+fn defaults_are_umask_022_root_directory_and_dev_null() {
     let harness = Harness::new("defaults");
     let daemon = harness.start_probe(&[]);
-    assert_eq!(daemon.status("Umask"), "0000");
+    // Issue 26 M: not 0, which let every user write the daemon's files.
+    assert_eq!(daemon.status("Umask"), "0022");
     assert_eq!(daemon.cwd(), Path::new("/"));
     for fd in 0..=2 {
         assert_eq!(daemon.fds()[&fd], Path::new("/dev/null"), "fd {fd}");
@@ -59,6 +60,13 @@ fn umask_and_working_directory_are_the_configured_ones() {
     let daemon = harness.start_probe(&["--umask", "027", "--chdir", &dir]);
     assert_eq!(daemon.status("Umask"), "0027");
     assert_eq!(daemon.cwd(), harness.dir.path());
+}
+
+#[test]
+fn an_explicit_umask_of_zero_is_kept() {
+    let harness = Harness::new("umask-zero");
+    let daemon = harness.start_probe(&["--umask", "0"]);
+    assert_eq!(daemon.status("Umask"), "0000");
 }
 
 #[test]

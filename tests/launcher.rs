@@ -169,6 +169,39 @@ fn a_daemon_that_dies_before_ready_after_switching_users_leaves_no_pid_file() {
 }
 
 #[test]
+fn a_descendant_of_the_daemon_in_a_session_of_its_own_dies_with_a_failed_start() {
+    // Issue 26 L. Without a subreaper (macOS, `--cfg daemon_portable`) the
+    // daemon's orphans are init's (here: this test process's), not the
+    // launcher's to kill.
+    if cfg!(daemon_portable) {
+        common::skip(
+            "a_descendant_of_the_daemon_in_a_session_of_its_own_dies_with_a_failed_start",
+            "no subreaper under daemon_portable: the daemon's orphans are not the launcher's",
+        );
+        return;
+    }
+    let harness = Harness::new("setsid-child");
+    let output = harness.launch_probe(&["--ready-manual", "--body-setsid-child", "--body-fail", "broken"]);
+    // `assert_failed` checks that no process of the start is alive: the
+    // `sleep` that called `setsid` neither.
+    harness.assert_failed(&output, 70, "error: report: the daemon exited before it was ready");
+    // The program's own children, from before the start, are not the start's.
+    let before = harness.path("before.pid");
+    let output = harness.launch_probe(&[
+        "--spawn-before",
+        common::arg(&before),
+        "--ready-manual",
+        "--body-setsid-child",
+        "--body-fail",
+        "broken",
+    ]);
+    assert_eq!(output.status.code(), Some(70), "{output:?}");
+    let child = common::Proc(std::fs::read_to_string(&before).unwrap().parse().unwrap());
+    assert!(child.alive(), "the program's own child was killed");
+    assert_eq!(harness.processes(), [child], "only the program's own child is left");
+}
+
+#[test]
 fn a_late_daemon_that_left_its_process_group_is_still_stopped() {
     let harness = Harness::new("late-setsid");
     let output = harness.launch_probe(&[

@@ -496,3 +496,51 @@ fn a_link_of_roots_in_a_directory_of_nobody_is_not_followed() {
     harness.assert_failed(&output, 78, &message);
     assert_eq!(std::fs::read_dir(&secret).unwrap().count(), 0);
 }
+
+/// A host file that a test must see untouched, removed when dropped.
+struct HostFile(PathBuf);
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_failed_chrooted_start_removes_the_jails_pid_file_never_the_host_file_a_jail_link_names() {
+    if !root_or_skip(
+        "a_failed_chrooted_start_removes_the_jails_pid_file_never_the_host_file_a_jail_link_names",
+        "chroot",
+    ) {
+        return;
+    }
+    // Issue 26 F. A Debian jail holds `var/run -> /run`: inside the jail it
+    // leads to the jail's `/run`, walked from the host's `/` to the host's.
+    let harness = Harness::new("chroot-leftover");
+    let jail = harness.path("jail");
+    std::fs::create_dir_all(jail.join("run")).unwrap();
+    std::fs::create_dir(jail.join("var")).unwrap();
+    std::os::unix::fs::symlink("/run", jail.join("var/run")).unwrap();
+    let name = format!("daemon-test-leftover-{}.pid", std::process::id());
+    let host = HostFile(Path::new("/run").join(&name));
+    std::fs::write(&host.0, "1\n").unwrap(); // root's, one link, locked by no one
+    let in_jail = Path::new("/var/run").join(&name);
+    // Locked inside the jail, then killed for being late: the launcher cleans up.
+    let output = harness.launch_probe(&[
+        "--chroot",
+        arg(&jail),
+        "--pid-file",
+        arg(&in_jail),
+        "--ready-manual",
+        "--ready-timeout-ms",
+        "300",
+        "--body-never-ready",
+    ]);
+    harness.assert_failed(
+        &output,
+        70,
+        "error: ready: not ready after 300ms: the body did not call `daemon_runtime::ready()`",
+    );
+    assert_eq!(std::fs::read_to_string(&host.0).unwrap(), "1\n", "the host's file is untouched");
+    assert!(!jail.join("run").join(&name).exists(), "the jail's own pid file is removed");
+}

@@ -127,8 +127,8 @@ pub struct Cli {
     #[arg(short = 'd', long, value_name = "DIR", default_value = "/")]
     pub chdir: PathBuf,
 
-    /// File mode creation mask, in octal (027 is 0o027).
-    #[arg(short = 'k', long, value_name = "MASK", value_parser = parse_umask, default_value = "0")]
+    /// File mode creation mask, in octal (027 is 0o027; 0 keeps the modes PROGRAM asks for).
+    #[arg(short = 'k', long, value_name = "MASK", value_parser = parse_umask, default_value = "022")]
     pub umask: u32,
 
     /// Where PROGRAM's standard output goes: a file (appended, created 0640), or syslog:FACILITY.LEVEL (relayed by daemon-run, which stays).

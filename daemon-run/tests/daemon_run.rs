@@ -170,6 +170,21 @@ fn umask_chdir_logs_and_core_limit_reach_the_program() {
 }
 
 #[test]
+fn the_umask_is_022_by_default_and_an_explicit_0_is_kept() {
+    let harness = Harness::new("umask-default");
+    for (flags, expected) in [(&[][..], "0022"), (&["--umask", "0"][..], "0000")] {
+        let pid_file = harness.path(&format!("umask{}.pid", flags.len()));
+        let mut command = harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]);
+        command.args(flags).args(["--", "sleep", "30"]);
+        let (code, stderr) = run(&mut command);
+        assert_eq!(code, 0, "{stderr}");
+        let daemon = wait_for_pid(&pid_file);
+        eventually("sleep runs", || daemon.comm() == "sleep");
+        assert_eq!(daemon.status("Umask"), expected, "{flags:?}");
+    }
+}
+
+#[test]
 fn keep_fd_keeps_one_inherited_descriptor_and_closes_the_others() {
     let harness = Harness::new("keep_fd");
     let pid_file = harness.path("keep.pid");

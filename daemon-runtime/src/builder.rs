@@ -52,10 +52,15 @@ pub struct Daemon {
     pub(crate) reopen_logs_on: Option<Signal>,
 }
 
+/// The umask a daemon runs with unless told otherwise: `0o022`, systemd's
+/// `UMask=` default (daemonize defaults to `0o027`). Not 0: a daemon's files
+/// would be writable by every local user.
+pub(crate) const DEFAULT_UMASK: u32 = 0o022;
+
 impl Default for Daemon {
     fn default() -> Self {
         Daemon {
-            umask: 0,
+            umask: DEFAULT_UMASK,
             chdir: PathBuf::from("/"),
             double_fork: true,
             pid_file: None,
@@ -76,7 +81,8 @@ impl Default for Daemon {
 }
 
 impl Daemon {
-    /// The defaults: umask 0, working directory `/`, double fork, every
+    /// The defaults: umask `0o022` (files the daemon creates are not
+    /// writable by others; `umask(0)` restores the old default), working directory `/`, double fork, every
     /// inherited descriptor closed, no pid file.
     ///
     /// ```
@@ -88,7 +94,8 @@ impl Daemon {
     }
 
     /// The file mode creation mask the daemon runs with (`0..=0o777`; bits
-    /// above are ignored, as by `umask(2)`).
+    /// above are ignored, as by `umask(2)`); `0o022` unless set. `umask(0)` gives files exactly the modes they are
+    /// created with.
     ///
     /// ```
     /// let daemon = daemon_runtime::Daemon::new().umask(0o027);

@@ -324,6 +324,23 @@ pub enum Error {
     /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_SOFTWARE);
     /// ```
     AlreadyStarted,
+    /// A program executed with [`Daemon::exec_notify`](crate::Daemon::exec_notify)
+    /// (`daemon-run --ready notify`) reported ready without holding the pid
+    /// file's lock it inherited (it closed the descriptor, as a program that
+    /// closes what it inherits does): `status` and `stop` would not find
+    /// it, so it was stopped and the file removed.
+    ///
+    /// ```
+    /// let error = daemon_runtime::Error::LockReleased { path: "/run/d.pid".into(), pid: 42 };
+    /// assert_eq!(error.exit_code(), daemon_runtime::sysexits::EX_SOFTWARE);
+    /// assert!(error.to_string().starts_with("pid file: /run/d.pid: the program (pid 42) released its lock"));
+    /// ```
+    LockReleased {
+        /// The pid file as configured.
+        path: PathBuf,
+        /// The program's pid.
+        pid: u32,
+    },
     /// The daemon ended before it reported that it was ready.
     Died {
         /// How the launcher's child ended, when it was the one that died.
@@ -459,7 +476,9 @@ impl Error {
             | Error::NoDirectory { step, .. }
             | Error::Refused { step, .. }
             | Error::Unsupported { step, .. } => *step,
-            Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } => Step::PidFile,
+            Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } | Error::LockReleased { .. } => {
+                Step::PidFile
+            }
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
@@ -484,7 +503,10 @@ impl Error {
             Error::PidFileRefused { .. } | Error::NoDirectory { .. } => sysexits::EX_CANTCREAT,
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Refused { .. } => sysexits::EX_CANTCREAT,
-            Error::Died { .. } | Error::NotReady { .. } | Error::AlreadyStarted => sysexits::EX_SOFTWARE,
+            Error::Died { .. }
+            | Error::NotReady { .. }
+            | Error::AlreadyStarted
+            | Error::LockReleased { .. } => sysexits::EX_SOFTWARE,
             Error::NotOpen { .. } | Error::ListenFds { .. } => sysexits::EX_CONFIG,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
             Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
@@ -608,6 +630,13 @@ impl fmt::Display for Error {
                 f,
                 "{step}: not ready after {}: the body did not call `daemon_runtime::ready()`",
                 seconds(*timeout)
+            ),
+            Error::LockReleased { path, pid } => write!(
+                f,
+                "{step}: {}: the program (pid {pid}) released its lock before it was ready, so status and \
+                 stop would not find it; it was stopped (it closes the descriptors it inherits, as a \
+                 `#[daemon]` program does: give it this same pid file, or keep the lock's descriptor open)",
+                path.display()
             ),
             Error::Died { status: None } => {
                 write!(f, "{step}: the daemon exited before it was ready")

@@ -20,7 +20,7 @@
 //!
 //! | key | value | default | checked at compile time |
 //! |---|---|---|---|
-//! | `umask` | integer literal, like `0o027` | `0` | `0..=0o777`; `022` (decimal in Rust) is refused |
+//! | `umask` | integer literal, like `0o027` | `0o022` (`umask = 0` keeps created files' modes as given) | `0..=0o777`; `022` (decimal in Rust) is refused |
 //! | `chdir` | string literal | `"/"` | absolute path, no NUL byte |
 //! | `double_fork` | `true` / `false` | `true` | bool literal |
 //! | `pid_file` | string literal, or any expression whose type is `AsRef<Path>` (evaluated once, before detaching) | none | a literal is absolute and names no directory |

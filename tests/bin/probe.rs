@@ -20,6 +20,7 @@ struct Body {
     bind: bool,
     never_ready: bool,
     setsid: bool,
+    setsid_child: bool,
     no_handler: bool,
     ignore_term: bool,
     log_lines: bool,
@@ -56,6 +57,19 @@ fn main() -> Result<(), String> {
                 // A file this program owns from before the start (std opens
                 // it close-on-exec): the start must leave it open.
                 owned.push(std::fs::File::open(value()).expect("--open-before"));
+                daemon
+            }
+            "--spawn-before" => {
+                // A child of the program's own from before the start, its
+                // pid written to the path given: a failed start must leave it.
+                #[allow(clippy::zombie_processes)]
+                let child = std::process::Command::new("sleep")
+                    .arg("600")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("--spawn-before");
+                std::fs::write(value(), child.id().to_string()).expect("--spawn-before");
                 daemon
             }
             "--user" => daemon.user(value()),
@@ -125,6 +139,10 @@ fn main() -> Result<(), String> {
                 body.log_lines = true;
                 daemon
             }
+            "--body-setsid-child" => {
+                body.setsid_child = true;
+                daemon
+            }
             "--body-setsid" => {
                 body.setsid = true;
                 daemon
@@ -166,6 +184,17 @@ fn main() -> Result<(), String> {
     if let Some(text) = &body.print {
         println!("{text}");
         eprintln!("{text} (stderr)");
+    }
+    if body.setsid_child {
+        // A descendant in a session of its own, out of every group the
+        // launcher could kill: a failed start must kill it too (issue 26 L).
+        use std::os::unix::process::CommandExt;
+        let mut sleep = std::process::Command::new("sleep");
+        sleep.arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        // SAFETY: setsid is async-signal-safe and touches no memory.
+        unsafe { sleep.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from)) };
+        #[allow(clippy::zombie_processes)]
+        sleep.spawn().expect("spawn sleep");
     }
     if let Some(message) = body.panic {
         panic!("{message}");

@@ -10,26 +10,32 @@
 //! (`verdict.rs`).
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::deadline::Deadline;
 use crate::error::Failure;
 use crate::error::{Error, Step};
+use crate::path::cstr::as_path;
 use crate::sd_notify::ready::Ready;
 use crate::sd_notify::receive::NotReady;
 use crate::start::plan::Launcher;
 use crate::start::report::{self, Outcome, Received};
 use crate::start::verdict::Verdict;
-use crate::steps::pidfile;
 use crate::sys;
 
 /// How long a failed start's killed processes may take to close the report
 /// pipe (a process the body moved out of the group could hold it forever).
 const WRITERS_GONE: Duration = Duration::from_secs(1);
+
+/// How long a failed start's launcher keeps killing and reaping the orphans
+/// its subreaper role gave it (each killed one may have made more).
+const ORPHANS_GONE: Duration = Duration::from_secs(1);
 
 /// Makes the launcher the subreaper of what it forks: the daemon, orphaned
 /// by the intermediate process, is re-parented to the launcher instead of
@@ -86,6 +92,18 @@ impl Launcher {
                         notified
                     }
                 };
+                // A program that reported ready by `READY=1` ran its own
+                // code first: it may have closed the lock's descriptor
+                // (issue 27.2). At the exec report it has run none yet, so
+                // there is nothing to check then.
+                let notified = match (notified, &self.leftover, &self.paths.pid_file) {
+                    (Ok(()), Some(leftover), Some(path))
+                        if self.notify.is_some() && !leftover.held_by(pid) =>
+                    {
+                        Err(Ok(LockGone { path: as_path(path), pid }))
+                    }
+                    (notified, ..) => notified.map_err(Err),
+                };
                 match notified {
                     Ok(()) => {
                         if let Some(verdict) = verdict {
@@ -97,11 +115,15 @@ impl Launcher {
                         }
                         std::process::exit(0)
                     }
-                    Err(NotReady::Exited) => {
+                    Err(Ok(LockGone { path, pid })) => {
+                        self.stop(child, daemon, &pipe, verdict);
+                        Error::LockReleased { path, pid }
+                    }
+                    Err(Err(NotReady::Exited)) => {
                         self.stop(child, daemon, &pipe, verdict);
                         Error::Died { status: None }
                     }
-                    Err(NotReady::TimedOut) => {
+                    Err(Err(NotReady::TimedOut)) => {
                         self.stop(child, daemon, &pipe, verdict);
                         // The program was to send `READY=1`, not call `ready()`.
                         Error::NotReady { timeout: self.timeout, manual: false }
@@ -129,10 +151,10 @@ impl Launcher {
                 Error::NotReady { timeout: self.timeout, manual }
             }
         };
-        if may_have_made_pid_file && let Some(path) = self.paths.pid_file_seen_from_outside() {
+        if may_have_made_pid_file && let Some(leftover) = &self.leftover {
             // The daemon may have created it and died, or dropped
             // privileges and could not remove it: no one holds it now.
-            pidfile::remove_if_stale(&path);
+            leftover.remove_if_stale();
         }
         // The caller may go on after the error: orphans are init's again.
         let _ = sys::subreaper(false);
@@ -175,8 +197,52 @@ impl Launcher {
             let _ = kill(daemon, Signal::SIGKILL);
             reap(daemon);
         }
+        if let Some(before) = &self.children_before {
+            kill_orphans(before);
+        }
         status
     }
+}
+
+/// Kills and reaps every child of the launcher that was not its child
+/// before the fork (`before`): the orphans of the start's processes its
+/// subreaper role made its own (a descendant of the daemon that left the
+/// group with `setsid`, re-parented when the daemon was killed), again
+/// until none is left (a killed one's own children come next), for at most
+/// [`ORPHANS_GONE`]. The program's own children, listed in `before`, are
+/// neither signalled nor reaped. Each pid is signalled while it is our
+/// unreaped child, so it names that process; through a pidfd where there
+/// is one, as every signal of the crate.
+fn kill_orphans(before: &[u32]) {
+    let deadline = Deadline::after(ORPHANS_GONE);
+    loop {
+        let Some(children) = sys::children() else { return };
+        let mut left = false;
+        for pid in children.into_iter().filter(|pid| !before.contains(pid)) {
+            let signalled = sys::ProcessHandle::open(pid).and_then(|handle| handle.signal(Signal::SIGKILL));
+            let Ok(raw) = i32::try_from(pid) else { continue };
+            if signalled.is_err() {
+                let _ = kill(Pid::from_raw(raw), Signal::SIGKILL);
+            }
+            match waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => left = true,
+                _ => {}
+            }
+        }
+        if !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid))) {
+            return;
+        }
+        if deadline.left().is_zero() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A program reported ready without holding its pid file's lock.
+struct LockGone {
+    path: PathBuf,
+    pid: u32,
 }
 
 /// Waits for `child`, retrying `EINTR`.

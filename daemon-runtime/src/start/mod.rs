@@ -263,7 +263,7 @@ impl Daemon {
         drop(self);
 
         let looked_up = plan.daemon.credentials.is_some();
-        let Plan { launcher, daemon } = plan;
+        let Plan { mut launcher, daemon } = plan;
         let Some((from_daemon, to_launcher)) = pipe else {
             STARTED.store(true, Ordering::Relaxed);
             if let Some(inherited) = inherited {
@@ -279,6 +279,10 @@ impl Daemon {
             preflight::ensure_single_threaded()?;
         }
         crate::start::launcher::adopt_orphans()?;
+        if crate::sys::SUBREAPER {
+            // Children of the program's own, to be told from the start's orphans.
+            launcher.children_before = crate::sys::children();
+        }
         // SAFETY: what makes the child sound is the preflight: the process
         // runs one thread (counted then, and again just above when a look-up
         // ran code not ours; our own code since starts none), so
@@ -336,6 +340,14 @@ impl Daemon {
             .transpose()
             .map_err(|error| error.or_no_directory(owner()))?;
         let pid_file = pid_file.map(c_string).transpose()?;
+        // The launcher removes a file a failed start left through the
+        // directory the daemon uses, never by walking the path again (issue
+        // 26 F). Nothing to remove where there is no launcher.
+        let leftover = match attached {
+            true => Ok(None),
+            false => pid_location.as_ref().map(pidfile::Location::for_launcher).transpose(),
+        }
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log = |path: &Option<PathBuf>| {
@@ -364,6 +376,8 @@ impl Daemon {
             },
             relay,
             notify: notify.flatten(),
+            leftover,
+            children_before: None,
         };
         let daemon = Detach {
             // `mode_t` is 16 bits on macOS: the umask's 9 bits fit everywhere.

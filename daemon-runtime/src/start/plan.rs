@@ -45,6 +45,13 @@ pub(crate) struct Launcher {
     /// With [`Daemon::exec_notify`](crate::builder::Daemon::exec_notify):
     /// where the program sends `READY=1`.
     pub(crate) notify: Option<NotifyReceiver>,
+    /// The pid file's directory as the daemon walked it (inside its
+    /// chroot), to remove a file a failed start left there.
+    pub(crate) leftover: Option<pidfile::Leftover>,
+    /// The launcher's children before the fork, where it is a subreaper
+    /// that can list them: a failed start kills and reaps every other child
+    /// (the start's orphans), never these.
+    pub(crate) children_before: Option<Vec<u32>>,
 }
 
 /// The configured paths, absolute, as the user wrote them.
@@ -113,6 +120,9 @@ impl Plan {
         if let Some(relay) = &self.launcher.relay {
             keep.extend(relay.fds());
         }
+        if let Some(leftover) = &self.launcher.leftover {
+            keep.push(leftover.raw_fd());
+        }
     }
 }
 
@@ -121,10 +131,23 @@ impl Launcher {
     /// closed, its strings left to the daemon's exit (the daemon frees
     /// nothing it need not, DESIGN.md invariant 2).
     pub(crate) fn close_in_daemon(self) {
-        let Launcher { timeout: _, double_fork: _, ready: _, paths, relay, notify } = self;
+        let Launcher {
+            timeout: _,
+            double_fork: _,
+            ready: _,
+            paths,
+            relay,
+            notify,
+            leftover,
+            children_before,
+        } = self;
+        std::mem::forget(children_before);
         drop(relay);
         if let Some(notify) = notify {
             notify.close_in_daemon();
+        }
+        if let Some(leftover) = leftover {
+            leftover.close_in_daemon();
         }
         std::mem::forget(paths);
     }

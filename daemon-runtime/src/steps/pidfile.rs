@@ -206,6 +206,62 @@ impl Location {
     pub(crate) fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         std::iter::once(self.dir.as_raw_fd()).chain(self.proc.as_ref().map(AsRawFd::as_raw_fd))
     }
+
+    /// The launcher's copy of this location (the same directory, a second
+    /// descriptor), to remove the file a failed start left: the name the
+    /// daemon used, in the directory it used, never the path walked again
+    /// (outside a chroot, the jail's own absolute links would lead to the
+    /// host's files).
+    pub(crate) fn for_launcher(&self) -> nix::Result<Leftover> {
+        let dir = fcntl::fcntl(&self.dir, FcntlArg::F_DUPFD_CLOEXEC(3))?;
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.
+        let dir = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(dir) };
+        Ok(Leftover { dir, name: self.name.clone() })
+    }
+}
+
+/// Where a failed start may have left its pid file, as the daemon resolved
+/// it (inside its chroot, if any): kept by the launcher to remove the file
+/// when no one holds it (see [`Leftover::remove_if_stale`]).
+#[derive(Debug)]
+pub(crate) struct Leftover {
+    dir: OwnedFd,
+    name: CString,
+}
+
+impl Leftover {
+    /// The directory's descriptor, which closing inherited ones must keep.
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.dir.as_raw_fd()
+    }
+
+    /// Whether process `pid` is proven to hold the file's exclusive lock
+    /// now (see [`crate::lock`]): `false` when the lock is free, foreign,
+    /// held by another process, or the file is gone. A holder that cannot
+    /// be told (outside the pid namespace) is given the benefit of the
+    /// doubt: nothing is stopped on a guess.
+    pub(crate) fn held_by(&self, pid: u32) -> bool {
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let Ok(fd) = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()) else {
+            return false;
+        };
+        let Ok(opened) = stat::fstat(&fd) else { return false };
+        let proc = lock::open_proc().ok().flatten();
+        match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened) {
+            Proof::Held(holder) => holder.pid == pid,
+            Proof::Hidden(_) => true,
+            Proof::Foreign | Proof::Free => false,
+        }
+    }
+
+    /// In the daemon: the launcher's copy closed, its name left to the
+    /// daemon's exit (the daemon frees nothing it need not).
+    pub(crate) fn close_in_daemon(self) {
+        let Leftover { dir, name } = self;
+        drop(dir);
+        std::mem::forget(name);
+    }
 }
 
 /// The pid file's locked descriptor an upgrading process passed to this
@@ -417,28 +473,32 @@ fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
     }
 }
 
-/// Removes the pid file at `path` if no process holds its lock: what a
-/// launcher does after killing a daemon that never became ready. `path` is
-/// walked as the start walked it (see [`crate::path::walk`]) and the file is
-/// unlinked from that directory only while the name still names the file
-/// whose lock was taken. A killed process releases its lock as it exits,
-/// possibly just after the launcher saw the report pipe close, so a held
-/// lock is retried for a moment. A file someone else holds after that, or a
-/// symbolic link, is left alone.
-pub(crate) fn remove_if_stale(path: &Path) {
-    let Ok((dir, name)) = walk::parent(path, None) else { return };
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let Ok(fd) = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()) else {
-        return;
-    };
-    for _ in 0..200 {
-        match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => {
-                let _ = remove_if_unheld(dir.as_fd(), &name, fd.as_fd());
-                return;
+impl Leftover {
+    /// Removes the pid file if no process holds its lock: what a launcher
+    /// does after killing a daemon that never became ready. The file is
+    /// opened in the directory the start walked (the daemon's, inside its
+    /// chroot), and unlinked from it only while the name still names the
+    /// file whose lock was taken: nothing is looked up again by path. A
+    /// killed process releases its lock as it exits, possibly just after
+    /// the launcher saw the report pipe close, so a held lock is retried
+    /// for a moment. A file someone else holds after that, or a symbolic
+    /// link, is left alone.
+    pub(crate) fn remove_if_stale(&self) {
+        let (dir, name) = (self.dir.as_fd(), self.name.as_c_str());
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+        let Ok(fd) = fcntl::openat(dir, name, flags, Mode::empty()) else {
+            return;
+        };
+        for _ in 0..200 {
+            match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(()) => {
+                    let _ = remove_if_unheld(dir, name, fd.as_fd());
+                    return;
+                }
+                Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
+                Err(_) => return,
             }
-            Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
-            Err(_) => return,
         }
     }
 }

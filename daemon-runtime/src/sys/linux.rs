@@ -71,6 +71,18 @@ pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
     Ok(())
 }
 
+/// The children of the calling thread (the whole process, in a launcher:
+/// the preflight proved it single-threaded), zombies included, from
+/// `/proc/thread-self/children` (Linux 3.17 with `CONFIG_PROC_CHILDREN`, as
+/// every distribution's kernel has it); `None` when it cannot be read.
+/// The kernel fills it while the list may change: a caller that must see
+/// every child reads it again until nothing new appears.
+#[cfg(linux_fast)]
+pub(crate) fn children() -> Option<Vec<u32>> {
+    let text = std::fs::read_to_string("/proc/thread-self/children").ok()?;
+    text.split_ascii_whitespace().map(|pid| pid.parse().ok()).collect()
+}
+
 /// `/proc/self/fd`, or `/dev/fd` (a link to it) under `daemon_portable`,
 /// which is what macOS lists.
 #[cfg(linux_fast)]

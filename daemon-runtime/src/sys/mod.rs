@@ -101,6 +101,13 @@ pub(crate) use linux::{SUBREAPER, subreaper};
 #[cfg(any(macos, linux_portable))]
 pub(crate) use portable::{SUBREAPER, subreaper};
 
+// This process's children, live or not yet reaped: what a failed start's
+// launcher kills and reaps among what its subreaper role gave it.
+#[cfg(linux_fast)]
+pub(crate) use linux::children;
+#[cfg(portable)]
+pub(crate) use portable::children;
+
 // `close_range(2)`, or `ENOSYS` where there is none; and the directory
 // that lists this process's open descriptors, where one can be trusted.
 #[cfg(freebsd)]

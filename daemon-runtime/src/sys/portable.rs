@@ -16,6 +16,15 @@ pub(crate) fn subreaper(_on: bool) -> nix::Result<()> {
     Ok(())
 }
 
+/// No listing of this process's children: without a subreaper (macOS, and
+/// Linux under `daemon_portable`) the daemon's orphans are not ours to
+/// list. FreeBSD's `procctl(PROC_REAP_GETPIDS)` would list what its reaper
+/// was given; not ported yet, so a descendant that leaves the daemon's
+/// process group survives a failed start there.
+pub(crate) fn children() -> Option<Vec<u32>> {
+    None
+}
+
 /// `pipe`, then `FD_CLOEXEC` on each end: macOS has no `pipe2`. Race-free
 /// here because a start runs one thread (the preflight proved it): no
 /// other thread can fork in between.
