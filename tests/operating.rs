@@ -107,6 +107,7 @@ fn a_live_lock_taker_the_file_does_not_name_is_found_only_through_proc_locks() {
     let bystander = Bystander::spawn(&harness);
     std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
     let lock = lock_file(&pid_file);
+    std::fs::write(&lock, "").unwrap();
     let mut taker = harness.command("flock").args(["-x", arg(&lock), "sleep", "60"]).spawn().unwrap();
     wait_exclusively_locked(&lock);
     let (status, signalled) = if cfg!(daemon_portable) {
