@@ -133,7 +133,16 @@ fn nobody_waiting_for_the_lock_cannot_take_it_when_the_daemon_exits() {
         r#"flock -x "$1" sleep 600 & flock -x "$2" sleep 600 & wait"#,
         &[&pid_file, &lock],
     );
-    wait_locked(&pid_file);
+    // The attacker's `flock` is listed (holding, or waiting: `->`) on the
+    // pid file, under its own pid, before the daemon is stopped.
+    let ino = std::fs::metadata(&pid_file).unwrap().ino();
+    eventually("nobody's flock is waiting for the pid file's lock, or holds it", || {
+        std::fs::read_to_string("/proc/locks").unwrap().lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|field| field.ends_with(&format!(":{ino}")));
+            at.is_some_and(|at| at > 0 && fields[at - 1] != daemon.0.to_string())
+        })
+    });
     let options = daemon_runtime::StopOptions::new().timeout(common::PATIENCE);
     let (stopped, _) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });

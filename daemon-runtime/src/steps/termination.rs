@@ -49,11 +49,12 @@ struct Named {
 }
 
 /// The pid file, then its lock file.
-static FILES: [Named; 2] = [Named::NONE, Named::NONE];
+static FILES: [Named; 2] = [Named::none(), Named::none()];
 
 impl Named {
-    const NONE: Named =
-        Named { name: AtomicPtr::new(ptr::null_mut()), dev: AtomicU64::new(0), ino: AtomicU64::new(0) };
+    const fn none() -> Named {
+        Named { name: AtomicPtr::new(ptr::null_mut()), dev: AtomicU64::new(0), ino: AtomicU64::new(0) }
+    }
 }
 
 /// Installs the handler for the [`TERMINATING`] signals whose action is the
