@@ -19,7 +19,7 @@
 //! was handed out again between that look and the `kill`.
 //!
 //! The lock is the one on the lock file beside the pid file (its name and
-//! [`LOCK_SUFFIX`](crate::steps::pidfile::LOCK_SUFFIX), see [`PidFile`](crate::PidFile));
+//! [`LOCK_SUFFIX`](crate::LOCK_SUFFIX), see [`PidFile`](crate::PidFile));
 //! the pid written in the pid file is only the first candidate. The path
 //! is walked as a start walks it (symbolic links followed only when root
 //! or the caller owns them). `stop` follows a schedule of
@@ -525,7 +525,7 @@ impl PidPath {
                     | OFlag::O_NOCTTY
                     | OFlag::O_CREAT
                     | OFlag::O_EXCL;
-                let mode = Mode::from_bits_truncate(0o600);
+                let mode = pidfile::LOCK_MODE;
                 match fcntl::openat(&self.dir, self.lock_name.as_c_str(), flags, mode) {
                     Ok(file) => made = file,
                     Err(Errno::EEXIST) => return Ok(()),

@@ -501,7 +501,7 @@ pub use sd_notify::send::{
 pub use sd_notify::supervised::supervised;
 pub use steps::activation::listen_fds;
 pub use steps::fds::close_inherited_fds;
-pub use steps::pidfile::PidFile;
+pub use steps::pidfile::{LOCK_SUFFIX, PidFile};
 pub use steps::preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use steps::privileges::Account;
 pub use steps::signals::reset_signals;

@@ -2,7 +2,7 @@
 //! life, removed at exit.
 //!
 //! The lock is taken on a lock file beside the pid file, its name and
-//! [`LOCK_SUFFIX`] (`/run/myd.pid.lock`), mode `0600`: a `flock` needs only
+//! [`LOCK_SUFFIX`](crate::LOCK_SUFFIX) (`/run/myd.pid.lock`), mode `0600`: a `flock` needs only
 //! a descriptor open for reading, so any user who can open a file can take
 //! its lock, and would keep it once the daemon is gone (issue 26, item D).
 //! Nobody but the file's owner (the starting user, root as a rule) can open
@@ -53,11 +53,11 @@ const UNSEEN_RETRIES: usize = 3;
 /// locked through `/run/myd.pid.lock`.
 pub const LOCK_SUFFIX: &str = ".lock";
 
-/// The lock file's mode: only its owner may open it, and so lock it.
-const LOCK_MODE: u32 = 0o600;
+/// The lock file's mode, `0600`: only its owner may open it, and so lock it.
+pub(crate) const LOCK_MODE: Mode = Mode::S_IRUSR.union(Mode::S_IWUSR);
 
-/// The pid file's mode: anyone may read the pid.
-const PID_MODE: u32 = 0o644;
+/// The pid file's mode, `0644`: anyone may read the pid.
+const PID_MODE: Mode = LOCK_MODE.union(Mode::S_IRGRP).union(Mode::S_IROTH);
 
 /// The name of the lock file beside the pid file `name`.
 pub(crate) fn lock_name_of(name: &CStr) -> CString {
@@ -69,7 +69,7 @@ pub(crate) fn lock_name_of(name: &CStr) -> CString {
 /// A pid file holding this process's pid, and its lock file, locked.
 ///
 /// The lock is held on a read-only descriptor of the `0600` lock file
-/// beside the pid file (its name and [`LOCK_SUFFIX`]): a daemon that drops
+/// beside the pid file (its name and [`LOCK_SUFFIX`](crate::LOCK_SUFFIX)): a daemon that drops
 /// its privileges, or a program `daemon-run` executes (which inherits it on
 /// descriptor 3), cannot write the root-owned file through it, and no
 /// other user can open it to take the lock.
@@ -105,7 +105,7 @@ pub struct PidFile {
 impl PidFile {
     /// Resolves the directory of `path` (symbolic links followed only when
     /// root or the effective user owns them, see [`Daemon::pid_file`](crate::Daemon::pid_file)),
-    /// then opens or creates the lock file there, `path` and [`LOCK_SUFFIX`]
+    /// then opens or creates the lock file there, `path` and [`LOCK_SUFFIX`](crate::LOCK_SUFFIX)
     /// (`O_NOFOLLOW`, `O_CLOEXEC`, `O_NONBLOCK`, read-only, mode `0600`
     /// whatever the umask), refuses anything but a regular file with one
     /// link owned by the effective user, takes `flock(LOCK_EX|LOCK_NB)`,
@@ -353,7 +353,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
     let proc = location.proc.as_ref().map(AsFd::as_fd);
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let mode = Mode::from_bits_truncate(LOCK_MODE);
+    let mode = LOCK_MODE;
     let mut unseen = 0;
     for _ in 0..ATTEMPTS {
         // O_EXCL first: a failure below removes a file this start created, and only that.
@@ -416,7 +416,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         }
         // 0600 whatever the umask, set through the lock's descriptor (an
         // owner's fchmod needs no write access); then the pid file.
-        let written = stat::fchmod(&fd, Mode::from_bits_truncate(LOCK_MODE)).map_err(sys);
+        let written = stat::fchmod(&fd, LOCK_MODE).map_err(sys);
         match written.and_then(|()| write_pid_file(dir, name)) {
             Ok(pid_inode) => return Ok(Locked { fd, inode: inode(&opened), pid_inode }),
             Err(failure) => {
@@ -448,7 +448,7 @@ fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
 fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let mode = Mode::from_bits_truncate(PID_MODE);
+    let mode = PID_MODE;
     let (writer, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => (fd, true),
         Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
