@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{DaemonRunHarness, Harness, Proc, eventually, root_or_skip, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Proc, eventually, lock_file, root_or_skip, text, wait_for_pid};
 
 /// The example program, built by `cargo test` beside the tests.
 fn hello_activated() -> PathBuf {
@@ -83,7 +83,7 @@ fn listen_passes_tcp_unix_and_udp_sockets_in_order_with_their_names() {
     for fd in 3..=5 {
         assert!(fds[&fd].to_string_lossy().starts_with("socket:"), "fd {fd}: {fds:?}");
     }
-    assert_eq!(fds.get(&6), Some(&pid_file), "the lock after the sockets: {fds:?}");
+    assert_eq!(fds.get(&6), Some(&lock_file(&pid_file)), "the lock after the sockets: {fds:?}");
     assert_ne!(program.session(), program.0, "detached");
 }
 
@@ -260,5 +260,5 @@ fn systemd_socket_activate_passes_sockets_through_daemon_run_to_the_program() {
     assert_eq!(answer, hello(program, "web"), "{stderr}");
     let fds = program.fds();
     assert!(fds[&3].to_string_lossy().starts_with("socket:"), "{fds:?}");
-    assert_eq!(fds.get(&4), Some(&pid_file), "{fds:?}");
+    assert_eq!(fds.get(&4), Some(&lock_file(&pid_file)), "{fds:?}");
 }
