@@ -462,7 +462,17 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
         },
         Err(errno) => return Err(sys(errno)),
     };
-    let opened = stat::fstat(&writer).map_err(sys)?;
+    let opened = match stat::fstat(&writer) {
+        Ok(opened) => opened,
+        Err(errno) => {
+            // Made by this call a moment ago, with the lock held: no other
+            // start can have put another file at the name since.
+            if created {
+                let _ = unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir);
+            }
+            return Err(sys(errno));
+        }
+    };
     let written = refuse_unsafe(&opened).and_then(|()| {
         stat::fchmod(&writer, mode)
             .and_then(|()| write_pid(&writer, unistd::getpid()))
