@@ -263,15 +263,18 @@ fn a_live_exclusive_holder_is_running_and_the_start_names_it() {
     let ino = std::fs::metadata(&lock).unwrap().ino();
     let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
     // The portable proof (macOS, FreeBSD) knows a holder only by the pid
-    // written in the file, and there is none yet: it cannot name it, never
-    // replaces its file either, and `status` cannot tell (an error).
-    let (named, status) = match cfg!(daemon_portable) {
-        false => (format!("pid {}", holder.id()), Some(Status::Running { pid: holder.id() })),
-        true => ("the file is locked".to_string(), None),
+    // written in the pid file, and there is none yet: it cannot name it
+    // (exit 72, issue 26 item E), never replaces its file either, and
+    // `status` cannot tell (an error).
+    let (cause, code, status) = match cfg!(daemon_portable) {
+        false => {
+            (format!("already running (pid {})", holder.id()), 75, Some(Status::Running { pid: holder.id() }))
+        }
+        true => ("locked by a process that wrote no pid to check".to_string(), 72, None),
     };
-    let message = format!("error: pid file: {}: already running ({named})", pid_file.display());
+    let message = format!("error: pid file: {}: {cause}", pid_file.display());
     assert!(text(&output.stderr).ends_with(&format!("{message}\n")), "{output:?}");
-    assert_eq!(output.status.code(), Some(75));
+    assert_eq!(output.status.code(), Some(code));
     assert_eq!(std::fs::metadata(&lock).unwrap().ino(), ino, "the holder's file was replaced");
     assert!(!pid_file.exists(), "a pid file was written");
     assert_eq!(daemon_runtime::status(&pid_file).ok(), status);
