@@ -85,13 +85,13 @@ fn expected(daemon: Proc) -> String {
     format!("pid={0} listen_pid={0} fds=1 names=web after=unset\n", daemon.0)
 }
 
-/// Descriptor 3 is the socket, the pid file's lock took the next one, its
-/// directory (kept to remove the file by `unlinkat`) the one after, and
+/// Descriptor 3 is the socket, the lock file took the next one, the pid
+/// file's directory (kept to remove the files by `unlinkat`) the one after, and
 /// nothing else is open beyond stdio.
 fn assert_socket_then_pid_file(daemon: Proc, pid_file: &Path) {
     let fds = daemon.fds();
     assert!(fds[&3].to_string_lossy().starts_with("socket:"), "{fds:?}");
-    assert_eq!(fds.get(&4).map(PathBuf::as_path), Some(pid_file), "{fds:?}");
+    assert_eq!(fds.get(&4), Some(&common::lock_file(pid_file)), "{fds:?}");
     assert_eq!(fds.get(&5).map(PathBuf::as_path), pid_file.parent(), "{fds:?}");
     assert_eq!(fds.len(), 6, "nothing else open: {fds:?}");
 }

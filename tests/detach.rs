@@ -127,9 +127,9 @@ fn inherited_descriptors_are_closed_except_the_kept_one() {
     assert!(harness.run(&mut command).status.success());
     let daemon = wait_for_pid(&out);
     let fds: Vec<i32> = daemon.fds().into_keys().collect();
-    let why = "stdio, the pid file's lock and directory (`O_PATH`, for its removal), the kept fd";
+    let why = "stdio, the lock file and the pid file's directory (`O_PATH`, for their removal), the kept fd";
     assert_eq!(fds, [0, 1, 2, 3, 4, 9], "{why}: {:?}", daemon.fds());
-    assert_eq!(daemon.fds()[&3], pid_file);
+    assert_eq!(daemon.fds()[&3], common::lock_file(&pid_file));
     assert_eq!(daemon.fds()[&4], harness.dir.path());
     assert_eq!(daemon.fds()[&9], harness.path("inherited"));
 }

@@ -185,7 +185,7 @@ fn a_launcher_with_stdio_closed_still_reports_and_the_daemon_gets_dev_null() {
     let fds = daemon.fds();
     assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3, 4], "{fds:?}");
     assert!((0..=2).all(|fd| fds[&fd] == Path::new("/dev/null")), "{fds:?}");
-    assert_eq!(fds[&3], pid_file);
+    assert_eq!(fds[&3], common::lock_file(&pid_file));
     assert_eq!(fds[&4], harness.dir.path(), "the pid file's directory, to remove it on a signal");
     // And a failure is still reported through the exit code.
     let mut failing = harness.command(PROBE);

@@ -3,13 +3,14 @@
 
 use crate::common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
     Bystander, Harness, PROBE, ProbeHarness, Proc, arg, assert_stale_and_nobody_signalled, eventually,
-    example, stop_and_reap, text, wait_for_pid,
+    example, lock_file, stop_and_reap, text, wait_for_pid,
 };
 use daemon_runtime::{Status, StopOptions, Stopped};
 use nix::sys::signal::Signal;
@@ -52,36 +53,47 @@ fn wait_exclusively_locked(path: &std::path::Path) {
 }
 
 #[test]
-fn a_stale_file_naming_a_bystander_gets_nobody_signalled_while_a_stranger_holds_its_lock() {
-    // The portable proof (macOS, FreeBSD, `--cfg daemon_portable`) goes by
-    // the pid written in the file: here a live process that does not have
-    // the file open, while a process the file does not name holds the lock.
-    let harness = Harness::new("stale-locked");
+fn a_lock_whose_taker_forked_and_exited_is_held_by_the_child_which_is_named_and_stopped() {
+    // Issue 26, item K: `flock` takes LOCK_EX on the shell's descriptor 9
+    // and exits; the shell, then `sleep`, keeps the description, and with
+    // it the lock, which `/proc/locks` keeps listing under the exited
+    // `flock`. Linux searches every process for the real holder: `sleep`
+    // is running, signalled and stopped, never the bystander the pid file
+    // names. The portable proof (macOS, FreeBSD, `--cfg daemon_portable`)
+    // goes by the pid written in the pid file, a bystander that does not
+    // have the lock file open: the file is stale there, and replaced.
+    let harness = Harness::new("forked-holder");
     let pid_file = harness.path("d.pid");
+    let lock = lock_file(&pid_file);
     let bystander = Bystander::spawn(&harness);
     std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
-    // `flock` takes LOCK_EX on the shell's descriptor 9 and exits; the
-    // shell, then `sleep`, keeps the description, and with it the lock.
+    std::fs::write(&lock, "").unwrap();
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut holder = harness
         .command("sh")
-        .args(["-c", r#"exec 9<"$1"; flock -x 9; exec sleep 60"#, "sh", arg(&pid_file)])
+        .args(["-c", r#"exec 9<"$1"; flock -x 9; exec sleep 60"#, "sh", arg(&lock)])
         .spawn()
         .unwrap();
-    wait_exclusively_locked(&pid_file);
-    // `/proc/locks` names `flock`, the lock's taker, which proves a live
-    // holder until it has exited: the shell waits for it before its exec.
+    wait_exclusively_locked(&lock);
     let holder_proc = Proc(holder.id() as i32);
     eventually("the lock's taker, `flock`, has exited", || holder_proc.comm() == "sleep");
-    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
-    assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
-    let options = daemon_runtime::StopOptions::new().timeout(Duration::from_millis(100));
-    assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::NotRunning);
-    // Locked by no daemon: a start replaces the file.
-    let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
-    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+    if cfg!(daemon_portable) {
+        assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Stale);
+        assert_eq!(daemon_runtime::signal(&pid_file, Signal::SIGKILL).unwrap(), None);
+        let daemon = harness.start_probe(&["--pid-file", arg(&pid_file)]);
+        assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+        holder_proc.assert_untouched("the stranger holding the lock (its `sleep`)");
+    } else {
+        assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: holder.id() });
+        let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
+        assert_eq!(output.status.code(), Some(75), "a second instance started: {output:?}");
+        let options = daemon_runtime::StopOptions::new().timeout(common::PATIENCE);
+        assert_eq!(daemon_runtime::stop(&pid_file, options).unwrap(), Stopped::Exited { pid: holder.id() });
+        assert!(holder.try_wait().unwrap().is_some(), "the holder was not stopped");
+        assert!(!pid_file.exists() && !lock.exists());
+    }
     bystander.assert_untouched();
-    holder_proc.assert_untouched("the stranger holding the lock (its `sleep`)");
-    holder.kill().unwrap();
+    let _ = holder.kill();
     holder.wait().unwrap();
 }
 
@@ -94,8 +106,10 @@ fn a_live_lock_taker_the_file_does_not_name_is_found_only_through_proc_locks() {
     let pid_file = harness.path("d.pid");
     let bystander = Bystander::spawn(&harness);
     std::fs::write(&pid_file, format!("{}\n", bystander.pid())).unwrap();
-    let mut taker = harness.command("flock").args(["-x", arg(&pid_file), "sleep", "60"]).spawn().unwrap();
-    wait_exclusively_locked(&pid_file);
+    let lock = lock_file(&pid_file);
+    std::fs::write(&lock, "").unwrap();
+    let mut taker = harness.command("flock").args(["-x", arg(&lock), "sleep", "60"]).spawn().unwrap();
+    wait_exclusively_locked(&lock);
     let (status, signalled) = if cfg!(daemon_portable) {
         (Status::Stale, None)
     } else {

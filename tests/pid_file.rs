@@ -20,8 +20,9 @@ fn started(harness: &Harness, pid_file: &Path, args: &[&str]) -> Proc {
     harness.start_probe(&[&["--pid-file", common::arg(pid_file)], args].concat())
 }
 
+/// Whether the lock file of the pid file `path` is locked.
 fn is_locked(path: &Path) -> bool {
-    let file = std::fs::File::open(path).expect("open pid file");
+    let file = std::fs::File::open(common::lock_file(path)).expect("open the lock file");
     Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err()
 }
 
@@ -32,6 +33,8 @@ fn pid_file_holds_the_pid_with_mode_0644_under_any_umask_and_stays_locked() {
     let daemon = started(&harness, &pid_file, &["--umask", "077"]);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
     assert_eq!(std::fs::metadata(&pid_file).unwrap().permissions().mode() & 0o7777, 0o644);
+    let lock = common::lock_file(&pid_file);
+    assert_eq!(std::fs::metadata(lock).unwrap().permissions().mode() & 0o7777, 0o600);
     assert!(is_locked(&pid_file), "the daemon must hold the lock");
 }
 

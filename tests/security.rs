@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
 
 use common::{
-    Bystander, Harness, ProbeHarness, arg, assert_stale_and_nobody_signalled, eventually, root_or_skip,
-    stop_and_reap, text,
+    Bystander, Harness, ProbeHarness, arg, assert_stale_and_nobody_signalled, eventually, lock_file,
+    root_or_skip, stop_and_reap, text,
 };
 use daemon_runtime::{Status, Stopped};
 use nix::sys::wait::WaitStatus;
@@ -90,9 +90,11 @@ fn a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only() {
     let pid_file = harness.path("d.pid");
     let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
     assert_eq!(daemon.status("Uid").split_whitespace().next(), Some("65534"));
-    let to_pid_file: Vec<i32> =
-        daemon.fds().into_iter().filter(|(_, target)| target == &pid_file).map(|(fd, _)| fd).collect();
-    assert_eq!(to_pid_file, [3], "one descriptor to the pid file: {:?}", daemon.fds());
+    let to = |path: &Path| -> Vec<i32> {
+        daemon.fds().into_iter().filter(|(_, target)| target == path).map(|(fd, _)| fd).collect()
+    };
+    assert_eq!(to(&lock_file(&pid_file)), [3], "one descriptor to the lock file: {:?}", daemon.fds());
+    assert!(to(&pid_file).is_empty(), "none to the pid file: {:?}", daemon.fds());
     let flags = daemon
         .read("fdinfo/3")
         .lines()
@@ -103,6 +105,59 @@ fn a_daemon_that_dropped_to_nobody_holds_its_pid_file_read_only() {
     let denied = as_nobody_thread(|| std::fs::OpenOptions::new().write(true).open(&pid_file).unwrap_err());
     assert_eq!(denied.kind(), std::io::ErrorKind::PermissionDenied);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), format!("{}\n", daemon.0));
+}
+
+#[test]
+#[cfg(target_os = "linux")] // as_nobody_thread
+fn nobody_waiting_for_the_lock_cannot_take_it_when_the_daemon_exits() {
+    // Issue 26, item D: a `flock` needs only read access, and the pid file
+    // is 0644. `nobody` (here also the daemon's own user) waits for the
+    // lock with `flock -x`, on the pid file and on its lock file, and would
+    // take it as the daemon exits: `--restart` would then fail with 75 and
+    // root's `stop` would signal nobody's process. Only the 0600 lock file
+    // is locked, and nobody cannot open it.
+    let test = "nobody_waiting_for_the_lock_cannot_take_it_when_the_daemon_exits";
+    if !root_or_skip(test, "run a lock-taker as nobody") {
+        return;
+    }
+    let harness = Harness::new("lock-squat");
+    harness.open_to_nobody();
+    let pid_file = harness.path("d.pid");
+    let daemon = harness.start_probe(&["--user", "nobody", "--pid-file", arg(&pid_file)]);
+    let lock = lock_file(&pid_file);
+    let mode = std::fs::metadata(&lock).map(|meta| meta.mode() & 0o7777).ok();
+    let pid_mode = std::fs::metadata(&pid_file).unwrap().mode() & 0o7777;
+    let denied = as_nobody_thread(|| std::fs::File::open(&lock).map(drop).map_err(|error| error.kind()));
+    let attacker = nobody_shell(
+        &harness,
+        r#"flock -x "$1" sleep 600 & flock -x "$2" sleep 600 & wait"#,
+        &[&pid_file, &lock],
+    );
+    // The attacker's `flock` is listed (holding, or waiting: `->`) on the
+    // pid file, under its own pid, before the daemon is stopped.
+    let ino = std::fs::metadata(&pid_file).unwrap().ino();
+    eventually("nobody's flock is waiting for the pid file's lock, or holds it", || {
+        std::fs::read_to_string("/proc/locks").unwrap().lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|field| field.ends_with(&format!(":{ino}")));
+            at.is_some_and(|at| at > 0 && fields[at - 1] != daemon.0.to_string())
+        })
+    });
+    let options = daemon_runtime::StopOptions::new().timeout(common::PATIENCE);
+    let (stopped, _) = stop_and_reap(daemon, &pid_file, options);
+    assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
+    // The restart: the next start holds the lock, and is the one running.
+    let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
+    assert!(output.status.success(), "the restart failed: {output:?}");
+    let next = common::wait_for_pid(&harness.path("probe.out"));
+    assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: next.0 as u32 });
+    assert_eq!(
+        (mode, pid_mode),
+        (Some(0o600), 0o644),
+        "the lock file is root's alone, the pid file readable"
+    );
+    assert_eq!(denied, Err(std::io::ErrorKind::PermissionDenied), "nobody opened the lock file");
+    drop(attacker);
 }
 
 #[test]
@@ -200,23 +255,28 @@ fn a_live_exclusive_holder_is_running_and_the_start_names_it() {
     // whatever the file says, and its file is never unlinked.
     let harness = Harness::new("live-holder");
     let pid_file = harness.path("d.pid");
-    std::fs::write(&pid_file, "").unwrap();
-    std::fs::set_permissions(&pid_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut holder = harness.command("flock").args(["-x", arg(&pid_file), "sleep", "60"]).spawn().unwrap();
-    wait_locked(&pid_file);
-    let ino = std::fs::metadata(&pid_file).unwrap().ino();
+    let lock = lock_file(&pid_file);
+    std::fs::write(&lock, "").unwrap();
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut holder = harness.command("flock").args(["-x", arg(&lock), "sleep", "60"]).spawn().unwrap();
+    wait_locked(&lock);
+    let ino = std::fs::metadata(&lock).unwrap().ino();
     let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
     // The portable proof (macOS, FreeBSD) knows a holder only by the pid
-    // written in the file, and there is none yet: it cannot name it, never
-    // replaces its file either, and `status` cannot tell (an error).
-    let (named, status) = match cfg!(daemon_portable) {
-        false => (format!("pid {}", holder.id()), Some(Status::Running { pid: holder.id() })),
-        true => ("the file is locked".to_string(), None),
+    // written in the pid file, and there is none yet: it cannot name it
+    // (exit 72, issue 26 item E), never replaces its file either, and
+    // `status` cannot tell (an error).
+    let (cause, code, status) = match cfg!(daemon_portable) {
+        false => {
+            (format!("already running (pid {})", holder.id()), 75, Some(Status::Running { pid: holder.id() }))
+        }
+        true => ("locked by a process that wrote no pid to check".to_string(), 72, None),
     };
-    let message = format!("error: pid file: {}: already running ({named})", pid_file.display());
+    let message = format!("error: pid file: {}: {cause}", pid_file.display());
     assert!(text(&output.stderr).ends_with(&format!("{message}\n")), "{output:?}");
-    assert_eq!(output.status.code(), Some(75));
-    assert_eq!(std::fs::metadata(&pid_file).unwrap().ino(), ino, "the holder's file was replaced");
+    assert_eq!(output.status.code(), Some(code));
+    assert_eq!(std::fs::metadata(&lock).unwrap().ino(), ino, "the holder's file was replaced");
+    assert!(!pid_file.exists(), "a pid file was written");
     assert_eq!(daemon_runtime::status(&pid_file).ok(), status);
     holder.kill().unwrap();
     holder.wait().unwrap();

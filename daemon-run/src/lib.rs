@@ -64,6 +64,7 @@ Exit codes of a start:
   67   no such user or group
   70   PROGRAM exited before it was ready, or was not ready in time
   71   a system call failed
+  72   the pid file's lock is held by a process this pid namespace cannot see
   73   pid file or log file not created, locked, written, or refused
   75   already running (another process holds the pid file's lock)
   77   switching users needs root
@@ -111,7 +112,7 @@ fn after_help() -> String {
     group(ArgGroup::new("supervision").args(["respawn", "stop"]).multiple(true)),
 )]
 pub struct Cli {
-    /// Pid file, created 0644 and locked; the lock is inherited by PROGRAM on fd 3.
+    /// Pid file, created 0644; its lock file PATH.lock (0600) is locked and inherited by PROGRAM on fd 3.
     #[arg(short = 'p', long, visible_alias = "pidfile", value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
 

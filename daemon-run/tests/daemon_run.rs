@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use common::{
-    DaemonRunHarness, Harness, Proc, arg, eventually, on_pseudo_terminal, root_or_skip, text, wait_for_pid,
+    DaemonRunHarness, Harness, Proc, arg, eventually, lock_file, on_pseudo_terminal, root_or_skip, text,
+    wait_for_pid,
 };
 use daemon_runtime::{Status, Stopped};
 
@@ -32,7 +33,7 @@ fn wraps_sleep_with_a_locked_pid_file_that_status_stop_and_a_second_start_honour
 
     let sleep = wait_for_pid(&pid_file);
     assert_eq!(sleep.comm(), "sleep", "the pid file names the wrapped program");
-    assert_eq!(sleep.fds().get(&3).map(|p| p.as_path()), Some(pid_file.as_path()), "{:?}", sleep.fds());
+    assert_eq!(sleep.fds().get(&3), Some(&lock_file(&pid_file)), "{:?}", sleep.fds());
     assert_ne!(sleep.session(), sleep.0, "double fork: not a session leader");
     assert_eq!(sleep.tty_nr(), 0, "no controlling terminal");
     for fd in 0..=2 {
@@ -203,7 +204,7 @@ fn keep_fd_keeps_one_inherited_descriptor_and_closes_the_others() {
     let daemon = wait_for_pid(&pid_file);
     let fds = daemon.fds();
     assert_eq!(fds.get(&7), Some(&kept), "{fds:?}");
-    assert_eq!(fds.get(&3), Some(&pid_file), "{fds:?}");
+    assert_eq!(fds.get(&3), Some(&lock_file(&pid_file)), "{fds:?}");
     assert_eq!(fds.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3, 7], "{fds:?}");
 }
 
@@ -226,7 +227,7 @@ fn foreground_runs_the_steps_then_replaces_daemon_run_itself() {
     assert_eq!(daemon.0 as u32, child.id(), "no fork: the pid file names daemon-run's own pid");
     eventually("daemon-run execs sleep", || daemon.comm() == "sleep");
     assert_eq!(daemon.status("Umask"), "0077");
-    assert_eq!(daemon.fds().get(&3), Some(&pid_file));
+    assert_eq!(daemon.fds().get(&3), Some(&lock_file(&pid_file)));
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -245,7 +246,7 @@ fn user_nobody_runs_the_program_as_uid_65534() {
     let daemon = wait_for_pid(&pid_file);
     assert_eq!(daemon.comm(), "sleep");
     assert_eq!(daemon.status("Uid"), "65534\t65534\t65534\t65534");
-    assert_eq!(daemon.fds().get(&3), Some(&pid_file), "the lock survives the privilege drop");
+    assert_eq!(daemon.fds().get(&3), Some(&lock_file(&pid_file)), "the lock survives the privilege drop");
 }
 
 #[test]

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::Stdio;
 
 use common::{
-    DaemonRunHarness, Harness, Proc, eventually, hello, hello_activated, os_error, read_all, root_or_skip,
-    text, wait_for_pid,
+    DaemonRunHarness, Harness, Proc, eventually, hello, hello_activated, lock_file, os_error, read_all,
+    root_or_skip, text, wait_for_pid,
 };
 
 fn arg(path: &Path) -> &str {
@@ -67,7 +67,7 @@ fn listen_passes_tcp_unix_and_udp_sockets_in_order_with_their_names() {
     for fd in 3..=5 {
         assert!(fds[&fd].to_string_lossy().starts_with("socket:"), "fd {fd}: {fds:?}");
     }
-    assert_eq!(fds.get(&6), Some(&pid_file), "the lock after the sockets: {fds:?}");
+    assert_eq!(fds.get(&6), Some(&lock_file(&pid_file)), "the lock after the sockets: {fds:?}");
     assert_ne!(program.session(), program.0, "detached");
 }
 
@@ -249,7 +249,7 @@ fn systemd_socket_activate_passes_sockets_through_daemon_run_to_the_program() {
     assert_eq!(answer, hello(program, "web"), "{stderr}");
     let fds = program.fds();
     assert!(fds[&3].to_string_lossy().starts_with("socket:"), "{fds:?}");
-    assert_eq!(fds.get(&4), Some(&pid_file), "{fds:?}");
+    assert_eq!(fds.get(&4), Some(&lock_file(&pid_file)), "{fds:?}");
 }
 
 /// Issue 26 I: PROGRAM does not remove its socket file (run as another

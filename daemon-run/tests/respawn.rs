@@ -61,8 +61,9 @@ fn a_killed_program_is_restarted_and_stop_ends_supervisor_and_program() {
         Status::Running { pid: supervisor.0 as u32 },
         "the supervisor holds the lock"
     );
+    let lock = common::lock_file(&harness.path("supervisor.pid"));
     assert!(
-        !program.fds().values().any(|target| target == &harness.path("supervisor.pid")),
+        !program.fds().values().any(|target| target == &harness.path("supervisor.pid") || target == &lock),
         "{:?}",
         program.fds()
     );
@@ -369,9 +370,10 @@ fn start_sleep_again(harness: &Harness) -> std::process::Output {
 fn an_old_supervisor_leaves_the_child_pid_file_of_a_new_instance_alone() {
     let harness = Harness::new("respawn_old_supervisor");
     let (old_supervisor, old_program) = start(&harness, &[], &["sleep", "30"]);
-    // The old instance's pid file removed by hand: a second start succeeds
-    // and rewrites the same child pid file.
+    // The old instance's pid file and lock file removed by hand: a second
+    // start succeeds and rewrites the same child pid file.
     std::fs::remove_file(harness.path("supervisor.pid")).unwrap();
+    std::fs::remove_file(common::lock_file(&harness.path("supervisor.pid"))).unwrap();
     let output = start_sleep_again(&harness);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let supervisor = wait_for_pid(&harness.path("supervisor.pid"));

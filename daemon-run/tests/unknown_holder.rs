@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 
 use common::{
-    DAEMON_RUN, DaemonRunHarness, Harness, Proc, arg, as_nobody, eventually, executable_by_nobody,
+    DAEMON_RUN, DaemonRunHarness, Harness, Proc, arg, as_nobody, eventually, executable_by_nobody, lock_file,
     root_or_skip, text,
 };
 
@@ -23,13 +23,17 @@ fn verb(mut command: Command, verb: &[&str], pid_file: &Path) -> (i32, String, S
     (output.status.code().expect("exit code"), text(&output.stdout), text(&output.stderr))
 }
 
-/// Root's `flock -x PID_FILE sleep 60`, once it holds the exclusive lock,
-/// with its pid written in the file, as a daemon's would be.
+/// Root's `flock -x PID_FILE.lock sleep 60` on the pid file's 0600 lock
+/// file, once it holds the exclusive lock, with its pid written in the pid
+/// file, as a daemon's would be.
 fn holder(harness: &Harness, pid_file: &Path) -> Child {
     std::fs::write(pid_file, "").unwrap();
     std::fs::set_permissions(pid_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let holder = harness.command("flock").args(["-x", arg(pid_file), "sleep", "60"]).spawn().expect("flock");
-    let probe = std::fs::File::open(pid_file).unwrap();
+    let lock = lock_file(pid_file);
+    std::fs::write(&lock, "").unwrap();
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let holder = harness.command("flock").args(["-x", arg(&lock), "sleep", "60"]).spawn().expect("flock");
+    let probe = std::fs::File::open(&lock).unwrap();
     eventually("the holder has the exclusive lock", || {
         // SAFETY: flock on a descriptor we own, touching no memory.
         let shared = unsafe { libc::flock(probe.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
@@ -84,7 +88,7 @@ fn a_lock_held_from_outside_the_pid_namespace_is_unknown_never_not_running() {
             (1, format!("not running, but {} is left\n", pid_file.display()).as_str())
         );
     } else {
-        let message = "cannot tell whether the daemon runs: its lock is held from outside this pid namespace";
+        let message = "cannot tell whether the daemon runs: its lock is held by a process this pid namespace cannot see";
         assert_eq!((code, stdout.as_str()), (4, ""), "{stderr}");
         assert!(stderr.starts_with("error: status: ") && stderr.contains(message), "{stderr}");
         let (code, _, stderr) = verb(inside(), &["--stop", "--retry", "1"], &pid_file);
@@ -92,6 +96,17 @@ fn a_lock_held_from_outside_the_pid_namespace_is_unknown_never_not_running() {
         assert!(stderr.contains(message), "{stderr}");
         let (code, _, stderr) = verb(inside(), &["--signal", "TERM"], &pid_file);
         assert_eq!(code, 4, "{stderr}");
+        // A start (issue 26, item E): its own message and exit code, never
+        // "already running (the file is locked)" (75), never a replacement.
+        // Not as PID 1 of the namespace, which a start refuses: under a shell.
+        let mut start = harness.command("unshare");
+        start.args(["-fp", "--mount-proc", "sh", "-c", r#""$@"; exit $?"#, "sh", DAEMON_RUN]);
+        let output = start.arg("--pid-file").arg(&pid_file).args(["sleep", "600"]).output().unwrap();
+        let expected = format!(
+            "error: pid file: {}: locked by a process this pid namespace cannot see\n",
+            pid_file.display()
+        );
+        assert_eq!((output.status.code(), text(&output.stderr)), (Some(72), expected));
     }
     assert_untouched(&mut holder, &pid_file);
     // Seen from the holder's own namespace, it is running.
@@ -118,10 +133,10 @@ fn a_holder_this_user_cannot_inspect_is_unknown_never_not_running() {
     };
     let (code, stdout, stderr) = verb(as_nobody(), &["--status"], &pid_file);
     if cfg!(daemon_portable) {
-        // macOS's and FreeBSD's means: nobody may not list root's open
-        // files (here `/proc/PID/fd`), so the holder cannot be checked.
+        // macOS's and FreeBSD's means probe the lock itself, and nobody
+        // cannot open root's 0600 lock file (issue 26, item D) to probe it.
         let message =
-            "cannot tell whether the daemon runs: its lock is held by a process this user cannot inspect";
+            "cannot tell whether the daemon runs: its lock, or the kernel's list of locks, cannot be read";
         assert_eq!((code, stdout.as_str()), (4, ""), "{stderr}");
         assert!(stderr.starts_with("error: status: ") && stderr.contains(message), "{stderr}");
         let (code, _, stderr) = verb(as_nobody(), &["--stop", "--retry", "1"], &pid_file);

@@ -170,3 +170,43 @@ fn verbs_need_a_pid_file_and_take_no_program() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn a_program_that_forks_and_exits_leaves_its_child_holding_the_lock_and_running() {
+    // Issue 26, item K: the program (a shell) starts `sleep` in the
+    // background, which inherits the lock's descriptor, and exits. The
+    // kernel's list names the exited shell as the lock's taker; the holder
+    // is the child. `--status` names it, a start refuses, `--stop` stops
+    // it. The portable proof (macOS, FreeBSD) goes by the pid written in
+    // the pid file, the exited shell's: it still takes the file for stale
+    // (README, platforms).
+    let harness = Harness::new("verbs_forked");
+    let pid_file = harness.path("forked.pid");
+    let marker = harness.path("child.pid");
+    let script = format!("sleep 600 & echo $! > '{}'; exit 0", marker.display());
+    let output = harness
+        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
+        .args(["sh", "-c", &script])
+        .output()
+        .expect("launch");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let shell = Proc(std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap());
+    eventually("the shell has exited", || !shell.alive());
+    let child = common::wait_for_pid(&marker);
+    let (code, stdout, stderr) = verb(&harness, &["--status"], &pid_file);
+    if cfg!(daemon_portable) {
+        assert_eq!((code, stdout), (1, format!("not running, but {} is left\n", pid_file.display())));
+        return;
+    }
+    assert_eq!((code, stdout), (0, format!("running (pid {})\n", child.0)), "{stderr}");
+    // A second instance is refused, naming the child.
+    let output =
+        harness.daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()]).args(["sleep", "600"]).output();
+    let output = output.expect("launch");
+    assert_eq!(output.status.code(), Some(75), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains(&format!("already running (pid {})", child.0)), "{output:?}");
+    let (code, _, stderr) = verb(&harness, &["--stop", "--retry", "TERM/5"], &pid_file);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!child.alive(), "the child holding the lock was not stopped");
+    assert!(!pid_file.exists() && !common::lock_file(&pid_file).exists(), "the files are left");
+}

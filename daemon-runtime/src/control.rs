@@ -18,16 +18,27 @@
 //! between could be hit only if the process exited, was reaped and its pid
 //! was handed out again between that look and the `kill`.
 //!
-//! The path is walked as a start walks it (symbolic links followed only
-//! when root or the caller owns them). `stop` follows a schedule of
+//! The lock is the one on the lock file beside the pid file (its name and
+//! [`LOCK_SUFFIX`](crate::LOCK_SUFFIX), see [`PidFile`](crate::PidFile));
+//! the pid written in the pid file is only the first candidate. The path
+//! is walked as a start walks it (symbolic links followed only when root
+//! or the caller owns them). `stop` follows a schedule of
 //! signals ([`StopOptions`]) until the process has exited (its pidfd or
 //! kqueue says so) and the lock is free, then removes the file through the
 //! walked directory.
 //!
-//! On Linux, a user who cannot read `/proc/PID/fdinfo` of the holder (anyone
-//! but root asking about a root daemon) gets the pid of a live process that
-//! `/proc/locks` lists as holding an exclusive lock on the file, unproven;
-//! such a user could not signal it anyway.
+//! The lock file is `0600`: a user other than its owner cannot open it
+//! (nor lock it). On Linux such a user looks at it through an `O_PATH`
+//! descriptor, which `fstat` and `/proc/locks` need, and gets the pid of a
+//! live process that `/proc/locks` lists as holding an exclusive lock on
+//! the file, unproven (it cannot read `/proc/PID/fdinfo` of a root daemon);
+//! such a user could not signal it anyway. When nothing is listed, or
+//! elsewhere, it cannot tell (an error), never "not running".
+//!
+//! A daemon that forked and exited leaves its lock to its child, and
+//! `/proc/locks` keeps naming the exited taker: on Linux the holder is then
+//! searched for among every process's descriptors, and named, signalled
+//! and waited for like any other (issue 26, item K).
 //!
 //! "Cannot tell" is never "not running": when an exclusive lock is held,
 //! or may be, by a process that cannot be told (one outside the caller's
@@ -44,6 +55,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
+use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{self, FileStat, Mode};
@@ -273,8 +285,10 @@ impl Default for StopOptions {
 /// `options`: sends each signal in turn, as long as the daemon is still
 /// there, and waits after each for it to be gone. Gone means both: the
 /// process has exited (its pidfd or kqueue says so at once), and no process holds
-/// the file's lock any more (children the daemon forked inherit it and may
-/// hold it a little longer), or a new start holds it. Then the file is
+/// the file's lock any more, or a new start holds it. A process the daemon
+/// forked that keeps its lock is the daemon still (Linux finds it among
+/// every process's descriptors): it is signalled in turn, within the same
+/// schedule. Then the file is
 /// removed (the daemon may have dropped the privileges it needed to remove
 /// it itself), unless a new start holds it.
 ///
@@ -305,24 +319,36 @@ pub fn stop(path: impl AsRef<Path>, options: StopOptions) -> io::Result<Stopped>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Stopped::NotRunning),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, process }) = file.live_holder()? else {
+    let Some(mut holder) = file.live_holder()? else {
         file.remove()?;
         return Ok(Stopped::NotRunning);
     };
+    let pid = holder.pid;
     let (mut exited, mut killed) = (false, false);
     for (signal, timeout) in options.steps() {
         let deadline = Deadline::after(timeout);
-        if !exited {
-            match process.signal(signal) {
-                Ok(()) => exited = process.wait_exit(deadline.left()),
-                Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
-                Err(error) => return Err(error),
+        loop {
+            if !exited {
+                match holder.process.signal(signal) {
+                    Ok(()) => exited = holder.process.wait_exit(deadline.left()),
+                    Err(error) if error.raw_os_error() == Some(libc::ESRCH) => exited = true,
+                    Err(error) => return Err(error),
+                }
+                killed |= signal == Signal::SIGKILL;
             }
-            killed |= signal == Signal::SIGKILL;
-        }
-        if exited && file.released_by(pid, deadline) {
-            file.remove()?;
-            return Ok(if killed { Stopped::Killed { pid } } else { Stopped::Exited { pid } });
+            if !exited {
+                break;
+            }
+            match file.released_by(holder.pid, deadline) {
+                Release::Done => {
+                    file.remove()?;
+                    return Ok(if killed { Stopped::Killed { pid } } else { Stopped::Exited { pid } });
+                }
+                // A process the daemon forked holds its lock now: the
+                // daemon still runs in it, and is signalled there in turn.
+                Release::Inherited(next) => (holder, exited) = (next, false),
+                Release::Held => break,
+            }
         }
     }
     let left = match exited {
@@ -352,7 +378,7 @@ pub fn signal(path: impl AsRef<Path>, signal: Signal) -> io::Result<Option<u32>>
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error),
     };
-    let Some(Holder { pid, process }) = file.live_holder()? else { return Ok(None) };
+    let Some(Holder { pid, process, .. }) = file.live_holder()? else { return Ok(None) };
     process.signal(signal)?;
     Ok(Some(pid))
 }
@@ -368,12 +394,27 @@ pub(crate) fn proven_holder(path: &Path) -> io::Result<Option<Holder>> {
     }
 }
 
-/// A pid file opened for reading through the walked directory.
+/// What became of a stopped daemon's lock.
+enum Release {
+    /// Released, or taken by a new start: the daemon is gone.
+    Done,
+    /// Held by a process the daemon forked, which kept its descriptor.
+    Inherited(Holder),
+    /// Still held when the deadline came.
+    Held,
+}
+
+/// A pid file's lock file opened for reading through the walked directory
+/// (or only as a path, by a user who may not read it), and the pid file
+/// when it can be read.
 struct PidPath {
     dir: OwnedFd,
     name: CString,
-    file: OwnedFd,
-    opened: FileStat,
+    lock_name: CString,
+    /// The lock file and its `stat`; `None` when only a pid file is there
+    /// (no daemon of this crate holds it: stale).
+    lock: Option<(OwnedFd, FileStat)>,
+    pid_file: Option<OwnedFd>,
     proc: Option<OwnedFd>,
 }
 
@@ -388,18 +429,38 @@ impl PidPath {
                 io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {reason}", path.display()))
             }
         })?;
+        let lock_name = pidfile::lock_name_of(&name);
         let flags =
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty())?;
-        let opened = stat::fstat(&file)?;
-        Ok(PidPath { dir, name, file, opened, proc })
+        let pid_file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty());
+        let lock = match fcntl::openat(&dir, lock_name.as_c_str(), flags, Mode::empty()) {
+            Ok(file) => Some(file),
+            // Another user's 0600 lock file: looked at as a path (Linux's
+            // `O_PATH`), which `fstat` and the lock listing need.
+            Err(Errno::EACCES) => Some(crate::sys::open_path(dir.as_fd(), lock_name.as_c_str())?),
+            // No lock file: no daemon holds one. A pid file alone is stale;
+            // without either there is nothing (`NotFound`).
+            Err(Errno::ENOENT) => match pid_file {
+                Ok(_) => None,
+                Err(errno) => return Err(errno.into()),
+            },
+            Err(errno) => return Err(errno.into()),
+        };
+        let lock = match lock {
+            Some(file) => {
+                let opened = stat::fstat(&file)?;
+                Some((file, opened))
+            }
+            None => None,
+        };
+        Ok(PidPath { dir, name, lock_name, lock, pid_file: pid_file.ok(), proc })
     }
 
     /// The live process proven to hold the file's exclusive lock, if any;
     /// an error when an exclusive lock is held, or may be, by a process
     /// that cannot be told: "cannot tell" is never "not running".
     fn live_holder(&self) -> io::Result<Option<Holder>> {
-        match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
+        match self.examine() {
             Proof::Held(holder) => Ok(Some(holder)),
             Proof::Foreign | Proof::Free => Ok(None),
             Proof::Hidden(why) => {
@@ -411,8 +472,9 @@ impl PidPath {
     /// Waits until `deadline` for the lock to be free of the daemon `stopped`
     /// (whose process has exited): no exclusive lock is held, or one that
     /// this caller cannot see, or a new start is proven to hold it. A lock
-    /// the daemon's children inherited is held (and listed under its pid)
-    /// until the last of them closes it.
+    /// the daemon's children inherited (listed under the exited daemon's
+    /// pid) is still the daemon's: the child that holds it is returned, for
+    /// `stop` to signal in turn (issue 26, item K).
     ///
     /// Looked at on the exit's event, not on a timer: the kernel closes an
     /// exiting process's descriptors, and so drops a lock it alone held,
@@ -424,33 +486,79 @@ impl PidPath {
     /// and then looked at again every few milliseconds until it is gone:
     /// the kernel reports no lock's release as an event (inotify's close
     /// event comes before the lock is dropped, `fs/file_table.c` `__fput`).
-    fn released_by(&self, stopped: u32, deadline: Deadline) -> bool {
+    fn released_by(&self, stopped: u32, deadline: Deadline) -> Release {
         loop {
             // Held, or the probe failed: the examination below tells.
-            if lock::flock(&self.file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
-                let _ = lock::flock(&self.file, libc::LOCK_UN);
-                return true;
+            let Some(file) = self.lock_fd() else { return Release::Done };
+            if lock::flock(file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+                let _ = lock::flock(file, libc::LOCK_UN);
+                return Release::Done;
             }
-            match lock::examine_locks(self.proc.as_ref().map(AsFd::as_fd), self.file.as_fd(), &self.opened) {
-                Proof::Held(holder) if holder.pid != stopped => return true,
+            match self.examine() {
+                // Found among all processes, its taker gone: the daemon's
+                // own child (a new start is the taker of its lock).
+                Proof::Held(holder) if holder.inherited => return Release::Inherited(holder),
+                Proof::Held(holder) if holder.pid != stopped => return Release::Done,
                 // Free; or held by someone this caller cannot see, who is
                 // not the daemon it saw exit (`remove` leaves a held file).
-                Proof::Free | Proof::Hidden(_) => return true,
+                Proof::Free | Proof::Hidden(_) => return Release::Done,
                 Proof::Held(_) | Proof::Foreign => {}
             }
             let left = deadline.left();
             if left.is_zero() {
-                return false;
+                return Release::Held;
             }
             std::thread::sleep(left.min(Duration::from_millis(5)));
         }
     }
 
-    /// Removes the file if it is still at its name and nobody holds its lock.
+    /// What the locks on the lock file prove (no lock file: free).
+    fn examine(&self) -> Proof {
+        let Some((file, opened)) = &self.lock else { return Proof::Free };
+        let proc = self.proc.as_ref().map(AsFd::as_fd);
+        lock::examine_locks(proc, file.as_fd(), opened, self.pid_file.as_ref().map(AsFd::as_fd))
+    }
+
+    /// Removes the pid file and the lock file if the lock file is still at
+    /// its name and nobody holds its lock. A pid file without a lock file
+    /// is removed under a lock file made for the purpose, as a start makes
+    /// it (so that no start writes the pid file meanwhile); one a start has
+    /// made meanwhile is left to it.
     fn remove(&self) -> io::Result<()> {
-        pidfile::remove_if_unheld(self.dir.as_fd(), &self.name, self.file.as_fd()).map_err(|errno| {
-            let cause = io::Error::from_raw_os_error(errno as i32);
-            io::Error::new(cause.kind(), format!("not removed: {cause}"))
-        })
+        let made;
+        let file = match &self.lock {
+            Some((file, _)) => file,
+            None => {
+                let flags = OFlag::O_RDONLY
+                    | OFlag::O_CLOEXEC
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_NONBLOCK
+                    | OFlag::O_NOCTTY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL;
+                let mode = pidfile::LOCK_MODE;
+                match fcntl::openat(&self.dir, self.lock_name.as_c_str(), flags, mode) {
+                    Ok(file) => made = file,
+                    Err(Errno::EEXIST) => return Ok(()),
+                    Err(errno) => return Err(not_removed(errno)),
+                }
+                &made
+            }
+        };
+        pidfile::remove_if_unheld(self.dir.as_fd(), &self.name, &self.lock_name, file.as_fd())
+            .map_err(not_removed)
+    }
+}
+
+/// `not removed: …`, for a file `stop` could not remove.
+fn not_removed(errno: Errno) -> io::Error {
+    let cause = io::Error::from_raw_os_error(errno as i32);
+    io::Error::new(cause.kind(), format!("not removed: {cause}"))
+}
+
+impl PidPath {
+    /// The lock file's descriptor, for a probe of its lock.
+    fn lock_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.lock.as_ref().map(|(file, _)| file.as_fd())
     }
 }

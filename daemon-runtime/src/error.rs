@@ -227,6 +227,18 @@ pub enum Error {
         /// The pid the file names, when it could be read.
         pid: Option<u32>,
     },
+    /// The pid file's lock is held, but by a process that cannot be told
+    /// from here: one outside this pid namespace (`/proc/locks` lists no
+    /// holder, or one that no process this namespace shows still is), or
+    /// one this user may not inspect. Neither "already running (pid N)"
+    /// nor free; the file is never replaced (issue 26, item E).
+    LockedUnseen {
+        /// The pid file's path.
+        path: PathBuf,
+        /// Who holds it, as far as can be said ("a process this pid
+        /// namespace cannot see").
+        holder: &'static str,
+    },
     /// No user or group of that name exists.
     NoSuchAccount {
         /// [`Step::User`] or [`Step::Group`].
@@ -476,9 +488,10 @@ impl Error {
             | Error::NoDirectory { step, .. }
             | Error::Refused { step, .. }
             | Error::Unsupported { step, .. } => *step,
-            Error::PidFileRefused { .. } | Error::AlreadyRunning { .. } | Error::LockReleased { .. } => {
-                Step::PidFile
-            }
+            Error::PidFileRefused { .. }
+            | Error::AlreadyRunning { .. }
+            | Error::LockReleased { .. }
+            | Error::LockedUnseen { .. } => Step::PidFile,
             Error::Died { .. } => Step::Report,
             Error::NoSuchAccount { step, .. } | Error::Account { step, .. } => *step,
             Error::RootRegained => Step::Privileges,
@@ -499,6 +512,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::AlreadyRunning { .. } | Error::UpgradeInProgress => sysexits::EX_TEMPFAIL,
+            Error::LockedUnseen { .. } => sysexits::EX_OSFILE,
             Error::HandedOver { .. } => sysexits::EX_SOFTWARE,
             Error::PidFileRefused { .. } | Error::NoDirectory { .. } => sysexits::EX_CANTCREAT,
             Error::Refused { step: Step::Chroot | Step::Chdir, .. } => sysexits::EX_CONFIG,
@@ -585,6 +599,9 @@ impl fmt::Display for Error {
             }
             Error::AlreadyRunning { path, pid: None } => {
                 write!(f, "{step}: {}: already running (the file is locked)", path.display())
+            }
+            Error::LockedUnseen { path, holder } => {
+                write!(f, "{step}: {}: locked by {holder}", path.display())
             }
             Error::Died { status: Some(status) } => {
                 write!(f, "{step}: the daemon {status} before it was ready")
@@ -694,6 +711,7 @@ pub(crate) enum Failure {
     Sys(Step, Errno),
     Refused(Refusal),
     AlreadyRunning(Option<u32>),
+    LockedUnseen(crate::lock::Hidden),
     RootRegained,
 }
 
@@ -712,6 +730,9 @@ impl Failure {
             Failure::RootRegained => Error::RootRegained,
             Failure::AlreadyRunning(pid) => {
                 Error::AlreadyRunning { path: path_of(Step::PidFile).unwrap_or_default(), pid }
+            }
+            Failure::LockedUnseen(why) => {
+                Error::LockedUnseen { path: path_of(Step::PidFile).unwrap_or_default(), holder: why.holder() }
             }
         }
     }

@@ -128,15 +128,17 @@
 //! 8. **`umask`**, and `RLIMIT_CORE` 0 with `core_dumps = false`.
 //! 9. **`chroot`** (`fchdir` to the walked directory, `chroot(".")`), then
 //!    **`chdir`** (`fchdir`): do not keep a mount point busy.
-//! 10. **Pid file** ([`PidFile`]), in the walked directory:
+//! 10. **Pid file** ([`PidFile`]), in the walked directory, and its lock
+//!     file beside it (its name and [`LOCK_SUFFIX`]):
 //!     `O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK`, a regular file with one
-//!     link owned by the starting user, mode `0644`, `flock` held for the
-//!     daemon's life on that read-only descriptor, re-checked to still be at
-//!     its name after locking, the daemon's own pid written through a
-//!     writable descriptor closed right after. A file locked by no live
-//!     process proven to hold its exclusive lock is replaced. Removed on
-//!     every terminating signal the body does not handle (SIGTERM, SIGINT,
-//!     SIGHUP, SIGQUIT, SIGUSR1…), and when `main` returns.
+//!     link owned by the starting user, mode `0600` (no other user can open
+//!     it, so none can lock it), `flock` held for the daemon's life on that
+//!     read-only descriptor, re-checked to still be at its name after
+//!     locking; then the pid file, mode `0644`, the daemon's own pid written
+//!     through a writable descriptor closed right after. A lock file locked
+//!     by no live process proven to hold its exclusive lock is replaced.
+//!     Both removed on every terminating signal the body does not handle
+//!     (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1…), and when `main` returns.
 //! 11. **`init`** ([`Daemon::start_with`]), still as root, then the
 //!     **privilege drop**: `setgroups`, `setgid`, `setuid`, then proof that
 //!     `setuid(0)`, `setresuid(0, 0, 0)` and `setgid(0)` fail.
@@ -156,6 +158,7 @@
 //! | 69 `EX_UNAVAILABLE` | `init` returned an error or panicked (`init: panicked at <where>: <what>`) |
 //! | 70 `EX_SOFTWARE` | the daemon ended before it was ready, or was not ready in time; a second start in a process that is already a daemon ([`Error::AlreadyStarted`]) |
 //! | 71 `EX_OSERR` | a system call failed: threads, `fork`, `setsid`, `/dev/null` |
+//! | 72 `EX_OSFILE` | the pid file's lock is held by a process that cannot be told from here (outside this pid namespace): never replaced |
 //! | 73 `EX_CANTCREAT` | the pid file or a log file could not be created, locked or written, or was refused (a link, FIFO, hard link or another user's file) |
 //! | 75 `EX_TEMPFAIL` | already running: another process holds the pid file |
 //! | 77 `EX_NOPERM` | switching users needs root |
@@ -523,7 +526,7 @@ pub use sd_notify::send::{
 pub use sd_notify::supervised::supervised;
 pub use steps::activation::listen_fds;
 pub use steps::fds::close_inherited_fds;
-pub use steps::pidfile::PidFile;
+pub use steps::pidfile::{LOCK_SUFFIX, PidFile};
 pub use steps::preflight::{ensure_single_threaded, fill_closed_stdio};
 pub use steps::privileges::Account;
 pub use steps::signals::reset_signals;

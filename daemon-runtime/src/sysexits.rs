@@ -19,6 +19,11 @@ pub const EX_OSERR: i32 = 71;
 /// The pid file or a log file could not be created, locked or written, or
 /// the pid file was refused.
 pub const EX_CANTCREAT: i32 = 73;
+/// The pid file's lock is held by a process that cannot be told from
+/// here (outside this pid namespace, typically): not "already running" with
+/// a pid to act on, not free either. `EX_OSFILE`: the system's own account
+/// of its locks (`/proc/locks`, this namespace's `/proc`) cannot name it.
+pub const EX_OSFILE: i32 = 72;
 /// Only root may switch to another user or group.
 pub const EX_NOPERM: i32 = 77;
 /// Another instance holds the pid file: try again later.

@@ -41,6 +41,14 @@ pub fn os_error(errno: i32) -> String {
     std::io::Error::from_raw_os_error(errno).to_string()
 }
 
+/// The lock file of the pid file `pid_file`: beside it, its name and
+/// `.lock` (what the runtime locks; the pid file only holds the pid).
+pub fn lock_file(pid_file: &Path) -> std::path::PathBuf {
+    let mut name = pid_file.as_os_str().to_owned();
+    name.push(".lock");
+    name.into()
+}
+
 /// A path as a command-line argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")

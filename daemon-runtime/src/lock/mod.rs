@@ -18,13 +18,21 @@ use nix::sys::stat::FileStat;
 
 pub(crate) use crate::sys::{ProcessHandle, open_proc};
 
-/// What the locks on `file` (the caller's own descriptor, whose `stat` is
-/// `opened`) prove, and the live process proven to hold its exclusive
-/// `flock`, if any. `proc` is [`open_proc`]'s (kept from before a chroot).
-pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+/// What the locks on `file` (the caller's own descriptor of a lock file,
+/// whose `stat` is `opened`) prove, and the live process proven to hold
+/// its exclusive `flock`, if any. `pid_file` is the caller's descriptor of
+/// the pid file beside it, if there is one: the pid written there is the
+/// first candidate, never trusted. `proc` is [`open_proc`]'s (kept from
+/// before a chroot).
+pub(crate) fn examine_locks(
+    proc: Option<BorrowedFd<'_>>,
+    file: BorrowedFd<'_>,
+    opened: &FileStat,
+    pid_file: Option<BorrowedFd<'_>>,
+) -> Proof {
     match crate::sys::LOCKS_LISTED {
-        true => proc_locks::examine_locks(proc, file, opened),
-        false => probe::examine_locks(proc, file, opened),
+        true => proc_locks::examine_locks(proc, file, opened, pid_file),
+        false => probe::examine_locks(proc, file, opened, pid_file),
     }
 }
 
@@ -44,6 +52,10 @@ pub(crate) struct Holder {
     /// Names that very process, whatever happens to its pid number: what it
     /// is signalled through and waited on.
     pub(crate) process: ProcessHandle,
+    /// Found among every process's descriptors, the lock's taker having
+    /// exited (Linux): a process the daemon forked keeps its lock, never a
+    /// new start, which is the taker of its own lock.
+    pub(crate) inherited: bool,
 }
 
 /// What the locks on a file prove.
@@ -66,10 +78,11 @@ pub(crate) enum Proof {
 
 /// Why the holder of an exclusive lock cannot be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "Linux's proof gives the first, the portable one the others")]
 pub(crate) enum Hidden {
-    /// `/proc/locks` does not list it: held by a process outside this pid
-    /// namespace (or by one whose taker, gone, this namespace never saw).
+    /// `/proc/locks` does not list it (held by a process outside this pid
+    /// namespace, or by one whose taker, gone, this namespace never saw),
+    /// or lists only takers that no longer hold it and no process this
+    /// namespace shows has it (issue 26, items E and K).
     OtherNamespace,
     /// The file names a process this user may not inspect (another user's,
     /// or one a visibility policy hides).
@@ -81,12 +94,35 @@ pub(crate) enum Hidden {
     Unreadable,
 }
 
+impl Hidden {
+    /// Who holds the lock, as far as can be said: what a refused start
+    /// prints after "locked by".
+    pub(crate) fn holder(self) -> &'static str {
+        match self {
+            Hidden::OtherNamespace => "a process this pid namespace cannot see",
+            Hidden::Uninspectable => "a process this user cannot inspect",
+            Hidden::Unnamed => "a process that wrote no pid to check",
+            Hidden::Unreadable => "a process that cannot be told (the lock cannot be examined)",
+        }
+    }
+
+    /// Its number on the report pipe, and back.
+    pub(crate) fn wire(self) -> u64 {
+        self as u64
+    }
+
+    pub(crate) fn from_wire(value: u64) -> Hidden {
+        [Hidden::OtherNamespace, Hidden::Uninspectable, Hidden::Unnamed, Hidden::Unreadable]
+            .into_iter()
+            .find(|why| why.wire() == value)
+            .unwrap_or(Hidden::Unreadable)
+    }
+}
+
 impl std::fmt::Display for Hidden {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Hidden::OtherNamespace => {
-                "its lock is held from outside this pid namespace, which cannot be inspected"
-            }
+            Hidden::OtherNamespace => "its lock is held by a process this pid namespace cannot see",
             Hidden::Uninspectable => "its lock is held by a process this user cannot inspect",
             Hidden::Unnamed => "its lock is held, and the file names no process to check",
             Hidden::Unreadable => "its lock, or the kernel's list of locks, cannot be read",
@@ -94,13 +130,18 @@ impl std::fmt::Display for Hidden {
     }
 }
 
-/// A pid file naming this process, whose exclusive lock a child process
-/// holds (util-linux `flock -x FILE sleep 60`), once the lock is taken:
-/// the file, and the child, which the caller kills and reaps.
+/// A pid file naming this process, whose lock file's exclusive lock a
+/// child process holds (util-linux `flock -x FILE.lock sleep 60`), once
+/// the lock is taken: the pid file, the lock file, and the child, which
+/// the caller kills and reaps.
 #[cfg(test)]
-pub(crate) fn locked_by_a_child(dir: &std::path::Path) -> (std::path::PathBuf, std::process::Child) {
-    let path = dir.join("x.pid");
-    std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+pub(crate) fn locked_by_a_child(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::process::Child) {
+    let pid_file = dir.join("x.pid");
+    std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
+    let path = dir.join("x.pid.lock");
+    std::fs::write(&path, "").unwrap();
     let locker = std::process::Command::new("flock")
         .arg("-x")
         .arg(&path)
@@ -112,5 +153,5 @@ pub(crate) fn locked_by_a_child(dir: &std::path::Path) -> (std::path::PathBuf, s
         flock(&look, libc::LOCK_UN).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    (path, locker)
+    (pid_file, path, locker)
 }

@@ -11,8 +11,8 @@
 //!    the file fails with `EWOULDBLOCK`, and so does `flock(LOCK_SH|LOCK_NB)`
 //!    (a shared lock is refused only by an exclusive one). A lock the probe
 //!    gets is released at once: it was free, or only shared;
-//! 2. the pid written in the file (only a daemon writes it, once it holds
-//!    the lock), pinned before it is checked ([`ProcessHandle`]: a pidfd on
+//! 2. the pid written in the pid file beside the lock file (only a daemon
+//!    writes it, once it holds the lock), pinned before it is checked ([`ProcessHandle`]: a pidfd on
 //!    Linux; a kqueue `EVFILT_PROC` watch on macOS and FreeBSD, refused with
 //!    `ESRCH` for a pid no process has, which reports the exit but does not
 //!    hold the pid the way a pidfd does: see `kqueue.rs`);
@@ -73,7 +73,12 @@ const SETTLE_LOOKS: u32 = (SETTLE.as_millis() / LOOK_EVERY.as_millis()) as u32;
 /// `flock`, if any. `proc` is [`open_proc`](crate::sys::open_proc)'s:
 /// Linux reads the holder's descriptors there; macOS and FreeBSD ask the
 /// kernel by pid and need none.
-pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+pub(crate) fn examine_locks(
+    proc: Option<BorrowedFd<'_>>,
+    file: BorrowedFd<'_>,
+    opened: &FileStat,
+    pid_file: Option<BorrowedFd<'_>>,
+) -> Proof {
     let key = inode(opened);
     let (mut last, mut same) = (None, 0);
     for _ in 0..MAX_LOOKS {
@@ -83,7 +88,7 @@ pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, 
             Lock::Exclusive => {}
             Lock::Unknown => return Proof::Hidden(Hidden::Unreadable),
         }
-        let written = written_pid(file);
+        let written = pid_file.and_then(written_pid);
         let verdict = match written {
             Some(pid) => prove(proc, pid, key, file),
             // A starter that has not written yet, or a stranger.
@@ -165,7 +170,7 @@ fn prove(proc: Option<BorrowedFd<'_>>, pid: u32, key: Inode, probe: BorrowedFd<'
     };
     let skip = (pid == std::process::id()).then(|| probe.as_raw_fd());
     match has_open(proc, pid, key, skip) {
-        Some(true) if process.alive() => Verdict::Held(Holder { pid, process }),
+        Some(true) if process.alive() => Verdict::Held(Holder { pid, process, inherited: false }),
         Some(_) => Verdict::NotHolding,
         None => Verdict::Unknown(Hidden::Uninspectable),
     }
@@ -176,10 +181,12 @@ mod tests {
     use super::*;
     use std::os::fd::AsFd;
 
-    fn examine(file: &std::fs::File) -> Proof {
+    /// The proof for the lock file `file`, the pid read from `pid_file`.
+    fn examine(file: &std::fs::File, pid_file: &std::path::Path) -> Proof {
         let proc = crate::sys::open_proc().unwrap();
         let opened = nix::sys::stat::fstat(file).unwrap();
-        examine_locks(proc.as_ref().map(AsFd::as_fd), file.as_fd(), &opened)
+        let named = std::fs::File::open(pid_file).ok();
+        examine_locks(proc.as_ref().map(AsFd::as_fd), file.as_fd(), &opened, named.as_ref().map(AsFd::as_fd))
     }
 
     fn flock_ok(file: &std::fs::File, operation: libc::c_int) {
@@ -189,10 +196,13 @@ mod tests {
     #[test]
     fn our_own_exclusive_lock_on_a_file_naming_us_is_proven() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.pid");
-        std::fs::write(&path, format!("{}\n", std::process::id())).unwrap();
+        let pid_file = dir.path().join("x.pid");
+        std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
+        let path = dir.path().join("x.pid.lock");
+        std::fs::write(&path, "").unwrap();
         let holder = std::fs::File::open(&path).unwrap();
         let probe = std::fs::File::open(&path).unwrap();
+        let examine = |probe| examine(probe, &pid_file);
         assert!(matches!(examine(&probe), Proof::Free), "nobody locked it");
         flock_ok(&holder, libc::LOCK_SH);
         assert!(matches!(examine(&probe), Proof::Foreign), "a shared lock proves nothing");
@@ -210,10 +220,11 @@ mod tests {
         // Locked through a descriptor of a child process that lives on;
         // the file names us, who have only the probe open.
         let dir = tempfile::tempdir().unwrap();
-        let (path, mut locker) = crate::lock::locked_by_a_child(dir.path());
+        let (pid_file, path, mut locker) = crate::lock::locked_by_a_child(dir.path());
         let probe = std::fs::File::open(&path).unwrap();
+        let examine = |probe| examine(probe, &pid_file);
         assert!(matches!(examine(&probe), Proof::Foreign), "the file names us, who do not hold it");
-        std::fs::write(&path, "").unwrap();
+        std::fs::write(&pid_file, "").unwrap();
         assert!(matches!(examine(&probe), Proof::Hidden(Hidden::Unnamed)), "no pid: cannot tell");
         locker.kill().unwrap();
         locker.wait().unwrap();

@@ -58,29 +58,41 @@ const MAX_CANDIDATES: usize = 8;
 /// (locks_translate_pid(cur, proc_pidns) == 0) return 0;`), so a file with
 /// nothing listed may still be locked from outside the namespace: then a
 /// shared `flock` probe tells (see [`unlisted`]).
-pub(crate) fn examine_locks(proc: Option<BorrowedFd<'_>>, file: BorrowedFd<'_>, opened: &FileStat) -> Proof {
+pub(crate) fn examine_locks(
+    proc: Option<BorrowedFd<'_>>,
+    file: BorrowedFd<'_>,
+    opened: &FileStat,
+    pid_file: Option<BorrowedFd<'_>>,
+) -> Proof {
     let Some(proc) = proc else { return Proof::Hidden(Hidden::Unreadable) };
     let key = Key::of(opened);
+    let written = || pid_file.and_then(written_pid);
     // The pid written first: a daemon's own, proven without the listing.
-    let tried = written_pid(file);
+    let tried = written();
     if let Some(holder) = tried.and_then(|pid| prove(proc, pid, key, false)) {
         return Proof::Held(holder);
     }
     // A lock taken between the listing and the probe is listed on a second
     // look; a pid rewritten during a look is read again on the next.
     for _ in 0..4 {
-        if let Some(proof) = look(proc, file, key, tried) {
+        if let Some(proof) = look(proc, file, key, tried, written) {
             return proof;
         }
     }
     Proof::Hidden(Hidden::OtherNamespace)
 }
 
-/// One look at `/proc/locks` and the pid written in the file (unless it is
-/// `tried`, already not proven to hold the lock); `None` when nothing is
-/// listed and yet an exclusive lock is held, or when the pid written
+/// One look at `/proc/locks` and the pid written in the pid file (unless
+/// it is `tried`, already not proven to hold the lock); `None` when nothing
+/// is listed and yet an exclusive lock is held, or when the pid written
 /// changed during the look.
-fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>) -> Option<Proof> {
+fn look(
+    proc: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    key: Key,
+    tried: Option<u32>,
+    written_pid: impl Fn() -> Option<u32>,
+) -> Option<Proof> {
     let mut candidates = [0u32; MAX_CANDIDATES];
     let mut count = 0;
     let (mut listed, mut invisible) = (false, false);
@@ -105,7 +117,7 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>
     // that took the lock, which may be the old one, still draining.
     // Skipped when it is `tried`, already not proven before the listing
     // (then without the listing's word, which the loop below adds).
-    let written = written_pid(file);
+    let written = written_pid();
     let fresh = written.filter(|pid| Some(*pid) != tried);
     if let Some(fresh) = fresh
         && let Some(holder) = prove(proc, fresh, key, candidates[..count].contains(&fresh))
@@ -119,15 +131,52 @@ fn look(proc: BorrowedFd<'_>, file: BorrowedFd<'_>, key: Key, tried: Option<u32>
     }
     // Rewritten meanwhile (an upgrade's new process writing its pid as its
     // old one lets go): what was read proves nothing either way.
-    if written_pid(file) != written {
+    if written_pid() != written {
         return None;
     }
     Some(match (read, listed, invisible) {
         (Err(_), _, _) => Proof::Hidden(Hidden::Unreadable),
         (Ok(()), _, true) => Proof::Hidden(Hidden::OtherNamespace),
+        // An exclusive lock whose listed takers do not hold it (they exited
+        // after a fork, or closed their descriptor): its holder is another
+        // process, found by its descriptors (issue 26, item K).
+        (Ok(()), true, false) if count > 0 => search(proc, key),
         (Ok(()), true, false) => Proof::Foreign,
         (Ok(()), false, false) => return unlisted(file),
     })
+}
+
+/// Every process `/proc` lists, searched for a descriptor of the file
+/// `key` names whose `fdinfo` lists its exclusive `flock`: the holder of a
+/// lock whose taker forked and exited (the kernel keeps naming the taker,
+/// torvalds/linux `fs/locks.c` `flock_make_lock`: `fl->c.flc_pid =
+/// current->tgid`, set once when the lock is taken). Bounded by
+/// [`MAX_PROCESSES`](proc_fds::MAX_PROCESSES) and allocation-free: a start
+/// runs it between the forks. Not found: the holder is out of this
+/// namespace's sight (a descriptor in flight in a socket, say), or out of
+/// this user's (processes whose descriptors it may not read).
+fn search(proc: BorrowedFd<'_>, key: Key) -> Proof {
+    let mut denied = false;
+    let mut found = None;
+    let searched = proc_fds::any_process(proc, |pid| {
+        // Pinned first, then checked, then still alive: `/proc/PID` was
+        // this process, not a successor of its pid.
+        let Ok(process) = ProcessHandle::open(pid) else { return false };
+        let holds =
+            |name: &[u8], target: &FileStat| Key::of(target) == key && fdinfo_has_lock(proc, pid, name, key);
+        match proc_fds::any_fd(proc, pid, holds) {
+            Ok(true) if process.alive() => found = Some(Holder { pid, process, inherited: true }),
+            Ok(_) | Err(Errno::ENOENT | Errno::ESRCH) => {}
+            Err(_) => denied = true,
+        }
+        found.is_some()
+    });
+    match (searched, found) {
+        (_, Some(holder)) => Proof::Held(holder),
+        (Err(_), _) => Proof::Hidden(Hidden::Unreadable),
+        _ if denied => Proof::Hidden(Hidden::Uninspectable),
+        _ => Proof::Hidden(Hidden::OtherNamespace),
+    }
 }
 
 /// Nothing listed: free, unless an exclusive lock that `/proc/locks` does
@@ -160,7 +209,7 @@ fn prove(proc: BorrowedFd<'_>, pid: u32, key: Key, listed: bool) -> Option<Holde
         Err(_) => false,
     };
     // Still alive: `/proc/PID` was this process, not a successor of its pid.
-    (proven && process.alive()).then_some(Holder { pid, process })
+    (proven && process.alive()).then_some(Holder { pid, process, inherited: false })
 }
 
 /// Whether `/proc/PID/fdinfo/NAME` lists an exclusive `flock` on the file
@@ -315,7 +364,8 @@ mod tests {
             eprintln!("SKIPPED our_own_exclusive_lock_is_proven_and_a_shared_one_is_not: no /proc here");
             return;
         };
-        let proof = || examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
+        // The file is its own pid file here: the pid is read from it too.
+        let proof = || examine_locks(Some(proc.as_fd()), file.as_fd(), &opened, Some(file.as_fd()));
         assert!(matches!(proof(), Proof::Free), "nobody locked it");
         crate::lock::flock(&file, libc::LOCK_SH).unwrap();
         assert!(matches!(proof(), Proof::Foreign), "a shared lock proves nothing");
@@ -328,11 +378,12 @@ mod tests {
     fn a_file_naming_a_live_non_holder_falls_back_to_the_listing() {
         // The file names us, who only have it open; a child holds the lock.
         let dir = tempfile::tempdir().unwrap();
-        let (path, mut locker) = crate::lock::locked_by_a_child(dir.path());
+        let (pid_file, path, mut locker) = crate::lock::locked_by_a_child(dir.path());
         let file = std::fs::File::open(&path).unwrap();
         let opened = nix::sys::stat::fstat(&file).unwrap();
         let proc = crate::sys::open_proc().unwrap().expect("/proc");
-        let proof = examine_locks(Some(proc.as_fd()), file.as_fd(), &opened);
+        let named = std::fs::File::open(&pid_file).unwrap();
+        let proof = examine_locks(Some(proc.as_fd()), file.as_fd(), &opened, Some(named.as_fd()));
         locker.kill().unwrap();
         locker.wait().unwrap();
         // `flock -x FILE CMD` takes the lock itself, then forks CMD, which

@@ -77,7 +77,9 @@ impl Launcher {
                     | Step::Chdir
                     | Step::PidFile
             ),
-            Outcome::Failed(Failure::Refused(_) | Failure::AlreadyRunning(_)) => false,
+            Outcome::Failed(Failure::Refused(_) | Failure::AlreadyRunning(_) | Failure::LockedUnseen(_)) => {
+                false
+            }
             _ => true,
         };
         let error = match outcome {

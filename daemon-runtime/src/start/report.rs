@@ -54,6 +54,7 @@ const ROOT_REGAINED: u8 = 8;
 const UNTRUSTED_SYMLINK: u8 = 9;
 const INIT_FAILED: u8 = 10;
 const STARTED: u8 = 11;
+const LOCKED_UNSEEN: u8 = 12;
 /// The longest `init` error text sent; the rest is cut.
 const MAX_TEXT: usize = 4096;
 
@@ -72,6 +73,7 @@ fn encode(report: Result<(), Failure>) -> [u8; RECORD] {
         Err(Failure::Refused(_)) => (SYS, Step::PidFile, libc::EPERM, 0),
         Err(Failure::RootRegained) => (ROOT_REGAINED, Step::Privileges, 0, 0),
         Err(Failure::AlreadyRunning(pid)) => (ALREADY_RUNNING, Step::PidFile, 0, pid.map_or(0, u64::from)),
+        Err(Failure::LockedUnseen(why)) => (LOCKED_UNSEEN, Step::PidFile, 0, why.wire()),
     };
     let step = step.wire();
     let mut record = [0u8; RECORD];
@@ -96,6 +98,7 @@ fn decode(record: &[u8; RECORD]) -> Outcome {
         FOREIGN => Failure::Refused(Refusal::Foreign { uid: value as u32 }),
         UNTRUSTED_SYMLINK => Failure::Refused(Refusal::UntrustedSymlink { uid: value as u32 }),
         ALREADY_RUNNING => Failure::AlreadyRunning(u32::try_from(value).ok().filter(|&p| p > 0)),
+        LOCKED_UNSEEN => Failure::LockedUnseen(crate::lock::Hidden::from_wire(value)),
         _ => Failure::Sys(Step::Report, Errno::EPROTO),
     };
     Outcome::Failed(failure)
@@ -406,6 +409,8 @@ mod tests {
             Err(Failure::Refused(Refusal::UntrustedSymlink { uid: 1000 })),
             Err(Failure::AlreadyRunning(Some(4242))),
             Err(Failure::AlreadyRunning(None)),
+            Err(Failure::LockedUnseen(crate::lock::Hidden::OtherNamespace)),
+            Err(Failure::LockedUnseen(crate::lock::Hidden::Unreadable)),
             Err(Failure::RootRegained),
         ];
         for case in cases {

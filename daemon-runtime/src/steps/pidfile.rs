@@ -1,9 +1,22 @@
-//! The pid file: created safely, locked for the daemon's life, removed at exit.
+//! The pid file and its lock file: created safely, locked for the daemon's
+//! life, removed at exit.
+//!
+//! The lock is taken on a lock file beside the pid file, its name and
+//! [`LOCK_SUFFIX`](crate::LOCK_SUFFIX) (`/run/myd.pid.lock`), mode `0600`: a `flock` needs only
+//! a descriptor open for reading, so any user who can open a file can take
+//! its lock, and would keep it once the daemon is gone (issue 26, item D).
+//! Nobody but the file's owner (the starting user, root as a rule) can open
+//! a `0600` file, and the daemon keeps its read-only descriptor, which the
+//! kernel checks only when it is opened: the lock outlives a privilege
+//! drop, and the daemon still holds no writable descriptor. The pid file
+//! stays `0644` with the pid alone, for its readers (`cat`,
+//! start-stop-daemon, systemd's `PIDFile=`); it is written once the lock is
+//! held, through a descriptor closed at once.
 //!
 //! The lock, not the pid written in the file, says whether a daemon runs: a
-//! file no live process is proven to hold an exclusive lock on is stale
-//! whatever it contains (see [`crate::lock`]), and its contents are never
-//! trusted (no signal is ever sent to the pid it names).
+//! lock file no live process is proven to hold an exclusive lock on is
+//! stale whatever the pid file contains (see [`crate::lock`]), and its
+//! contents are never trusted (no signal is ever sent to the pid it names).
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
@@ -36,14 +49,34 @@ const ATTEMPTS: usize = 16;
 /// tried again before the start is refused as "already running".
 const UNSEEN_RETRIES: usize = 3;
 
-/// A locked pid file holding this process's pid.
+/// What the lock file's name adds to the pid file's: `/run/myd.pid` is
+/// locked through `/run/myd.pid.lock`.
+pub const LOCK_SUFFIX: &str = ".lock";
+
+/// The lock file's mode, `0600`: only its owner may open it, and so lock it.
+pub(crate) const LOCK_MODE: Mode = Mode::S_IRUSR.union(Mode::S_IWUSR);
+
+/// The pid file's mode, `0644`: anyone may read the pid.
+const PID_MODE: Mode = LOCK_MODE.union(Mode::S_IRGRP).union(Mode::S_IROTH);
+
+/// The name of the lock file beside the pid file `name`.
+pub(crate) fn lock_name_of(name: &CStr) -> CString {
+    let mut bytes = name.to_bytes().to_vec();
+    bytes.extend_from_slice(LOCK_SUFFIX.as_bytes());
+    CString::new(bytes).expect("a C string's bytes and the suffix hold no NUL")
+}
+
+/// A pid file holding this process's pid, and its lock file, locked.
 ///
-/// The lock is held on a read-only descriptor: a daemon that drops its
-/// privileges, or a program `daemon-run` executes (which inherits it on
-/// descriptor 3), cannot write the root-owned file through it.
+/// The lock is held on a read-only descriptor of the `0600` lock file
+/// beside the pid file (its name and [`LOCK_SUFFIX`](crate::LOCK_SUFFIX)): a daemon that drops
+/// its privileges, or a program `daemon-run` executes (which inherits it on
+/// descriptor 3), cannot write the root-owned file through it, and no
+/// other user can open it to take the lock.
 ///
-/// Dropping it removes the file, then releases the lock: in that order, so
-/// that no second daemon can lock the old file while the path still names it.
+/// Dropping it removes the pid file and the lock file, then releases the
+/// lock: in that order, so that no second daemon can lock the old file
+/// while the path still names it.
 ///
 /// ```no_run
 /// use daemon_runtime::PidFile;
@@ -59,26 +92,32 @@ pub struct PidFile {
     /// reads them (it may run on another thread while this is dropped).
     at: ManuallyDrop<Location>,
     armed: bool,
-    /// The locked file's device and inode: the name is removed only while it
+    /// The lock file's device and inode: its name is removed only while it
     /// still names this file.
     inode: Inode,
-    /// The locked read-only descriptor (the lock belongs to its open file description).
+    /// The pid file's, likewise.
+    pid_inode: Inode,
+    /// The lock file's locked read-only descriptor (the lock belongs to its
+    /// open file description).
     lock: Option<OwnedFd>,
 }
 
 impl PidFile {
     /// Resolves the directory of `path` (symbolic links followed only when
     /// root or the effective user owns them, see [`Daemon::pid_file`](crate::Daemon::pid_file)),
-    /// then opens or creates the file there (`O_NOFOLLOW`, `O_CLOEXEC`,
-    /// `O_NONBLOCK`, read-only, mode `0644` whatever the umask), refuses
-    /// anything but a regular file with one link owned by the effective user,
-    /// takes `flock(LOCK_EX|LOCK_NB)`, checks the name still names the locked
-    /// file, then writes this process's pid through a short-lived writable
-    /// descriptor checked to be the same file.
+    /// then opens or creates the lock file there, `path` and [`LOCK_SUFFIX`](crate::LOCK_SUFFIX)
+    /// (`O_NOFOLLOW`, `O_CLOEXEC`, `O_NONBLOCK`, read-only, mode `0600`
+    /// whatever the umask), refuses anything but a regular file with one
+    /// link owned by the effective user, takes `flock(LOCK_EX|LOCK_NB)`,
+    /// checks the name still names the locked file, then writes this
+    /// process's pid into the pid file at `path` (created `0644`, or an
+    /// existing one under the same rules) through a short-lived writable
+    /// descriptor.
     ///
-    /// A file locked by no live process that can be proven to hold an
-    /// exclusive lock (a shared lock, a lock-taker that exited) is replaced.
-    /// A failed call removes a file it created, never another.
+    /// A lock file locked by no live process that can be proven to hold an
+    /// exclusive lock (a shared lock only), or one whose mode lets another
+    /// user open it, is replaced. A failed call removes the files it
+    /// created, never another.
     ///
     /// It allocates (the walk): call it before forking, or in a process that
     /// is single-threaded.
@@ -86,7 +125,8 @@ impl PidFile {
     /// # Errors
     ///
     /// [`Error::AlreadyRunning`](crate::Error::AlreadyRunning) when another
-    /// process holds the lock; [`Error::PidFileRefused`](crate::Error::PidFileRefused)
+    /// process holds the lock, [`Error::LockedUnseen`](crate::Error::LockedUnseen)
+    /// when a process that cannot be told does; [`Error::PidFileRefused`](crate::Error::PidFileRefused)
     /// for a symbolic link, FIFO, directory, linked or foreign file;
     /// [`Error::Path`](crate::Error::Path) when a system call fails.
     ///
@@ -110,7 +150,7 @@ impl PidFile {
         }
     }
 
-    /// The locked descriptor.
+    /// The lock file's locked descriptor.
     pub(crate) fn descriptor(&self) -> Option<BorrowedFd<'_>> {
         self.lock.as_ref().map(AsFd::as_fd)
     }
@@ -121,23 +161,29 @@ impl PidFile {
         self.armed = true;
         // SAFETY: `at` is `ManuallyDrop` and, once `armed`, never dropped
         // (see `Drop`): its directory stays open and its name allocated.
-        unsafe { crate::steps::termination::arm(self.at.dir.as_fd(), &self.at.name, self.inode) };
+        unsafe {
+            crate::steps::termination::arm(
+                self.at.dir.as_fd(),
+                [(&self.at.name, self.pid_inode), (&self.at.lock_name, self.inode)],
+            )
+        };
     }
 
     /// A pid file that [`lock_at`] locked in `location`: the lock moved to
     /// the lowest free descriptor, the directory right after it. `/proc` is
     /// closed here: inside a chroot it would be a way out.
     pub(crate) fn from_lock(path: CString, location: Location, locked: Locked) -> PidFile {
-        let Location { dir, name, proc } = location;
+        let Location { dir, name, lock_name, proc } = location;
         drop(proc);
         let lock = lowest(locked.fd);
         let dir = lowest(dir);
         PidFile {
             // Kept as it is: no conversion runs between the forks.
             path,
-            at: ManuallyDrop::new(Location { dir, name, proc: None }),
+            at: ManuallyDrop::new(Location { dir, name, lock_name, proc: None }),
             armed: false,
             inode: locked.inode,
+            pid_inode: locked.pid_inode,
             lock: Some(lock),
         }
     }
@@ -170,8 +216,9 @@ impl Drop for PidFile {
         }
         if let Some(lock) = self.lock.take() {
             // Unlink while still holding the lock: a starter that opened the
-            // old file sees the name no longer names it and starts over.
-            let _ = remove_named(self.at.dir.as_fd(), &self.at.name, self.inode);
+            // old lock file sees the name no longer names it and starts over.
+            let _ = remove_named(self.at.dir.as_fd(), &self.at.name, self.pid_inode);
+            let _ = remove_named(self.at.dir.as_fd(), &self.at.lock_name, self.inode);
             // Explicitly: a child forked without exec shares the description.
             let _ = flock(&lock, libc::LOCK_UN);
         }
@@ -184,11 +231,13 @@ impl Drop for PidFile {
 
 /// Where the pid file goes, found in the launcher by the walk: its directory
 /// opened (so that nothing swapped into the path later is followed), its
-/// name, and `/proc` (to prove who holds a lock, even inside a chroot).
+/// name and its lock file's, and `/proc` (to prove who holds a lock, even
+/// inside a chroot).
 #[derive(Debug)]
 pub(crate) struct Location {
     dir: OwnedFd,
     name: CString,
+    lock_name: CString,
     proc: Option<OwnedFd>,
 }
 
@@ -199,7 +248,8 @@ impl Location {
         let (dir, name) =
             walk::parent(path, root).map_err(|denied| denied.into_error(Step::PidFile, path))?;
         let proc = lock::open_proc().ok().flatten();
-        Ok(Location { dir, name, proc })
+        let lock_name = lock_name_of(&name);
+        Ok(Location { dir, name, lock_name, proc })
     }
 
     /// The descriptors to keep open until the pid file is locked.
@@ -235,7 +285,7 @@ impl Leftover {
         self.dir.as_raw_fd()
     }
 
-    /// Whether process `pid` is proven to hold the file's exclusive lock
+    /// Whether process `pid` is proven to hold the lock file's exclusive lock
     /// now (see [`crate::lock`]): `false` when the lock is free, foreign,
     /// held by another process, or the file is gone. A holder that cannot
     /// be told (outside the pid namespace) is given the benefit of the
@@ -243,12 +293,15 @@ impl Leftover {
     pub(crate) fn held_by(&self, pid: u32) -> bool {
         let flags =
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let Ok(fd) = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()) else {
+        let lock_name = lock_name_of(&self.name);
+        let Ok(fd) = fcntl::openat(self.dir.as_fd(), lock_name.as_c_str(), flags, Mode::empty()) else {
             return false;
         };
         let Ok(opened) = stat::fstat(&fd) else { return false };
+        let pid_file = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()).ok();
         let proc = lock::open_proc().ok().flatten();
-        match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened) {
+        let pid_file = pid_file.as_ref().map(AsFd::as_fd);
+        match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened, pid_file) {
             Proof::Held(holder) => holder.pid == pid,
             Proof::Hidden(_) => true,
             Proof::Foreign | Proof::Free => false,
@@ -264,26 +317,35 @@ impl Leftover {
     }
 }
 
-/// The pid file's locked descriptor an upgrading process passed to this
+/// The lock file's locked descriptor an upgrading process passed to this
 /// one (see [`crate::Upgrade`]), adopted instead of locked again: it must
-/// be a regular file, the one the walked directory's name names now, and
-/// this process's open file description must hold its exclusive lock
+/// be a regular file, the one the walked directory's lock name names now,
+/// and this process's open file description must hold its exclusive lock
 /// (a `flock(LOCK_EX|LOCK_NB)` on a description that holds it succeeds
-/// and changes nothing). Nothing is written: the new process writes its
-/// pid when it is ready ([`Claim::take_over`]).
+/// and changes nothing); the pid file beside it must be there, under the
+/// pid file's rules. Nothing is written: the new process writes its pid
+/// when it is ready ([`Claim::take_over`]).
 pub(crate) fn adopt(location: &Location, fd: OwnedFd) -> Result<Locked, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     let opened = stat::fstat(&fd).map_err(sys)?;
     if walk::kind(&opened) != SFlag::S_IFREG {
         return Err(Failure::Refused(Refusal::NotRegular));
     }
-    match stat::fstatat(location.dir.as_fd(), location.name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+    let (dir, name) = (location.dir.as_fd(), location.name.as_c_str());
+    match stat::fstatat(dir, location.lock_name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(now) if inode(&now) == inode(&opened) => {}
         Ok(_) | Err(Errno::ENOENT) => return Err(sys(Errno::ESTALE)),
         Err(errno) => return Err(sys(errno)),
     }
+    let pid_inode = match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(found) if walk::kind(&found) == SFlag::S_IFLNK => {
+            return Err(Failure::Refused(Refusal::SymbolicLink));
+        }
+        Ok(found) => refuse_unsafe(&found).map(|()| inode(&found))?,
+        Err(errno) => return Err(sys(errno)),
+    };
     flock(&fd, libc::LOCK_EX | libc::LOCK_NB).map_err(sys)?;
-    Ok(Locked { fd, inode: inode(&opened) })
+    Ok(Locked { fd, inode: inode(&opened), pid_inode })
 }
 
 /// Where a new process of an upgrade writes its pid once it is ready: the
@@ -293,7 +355,9 @@ pub(crate) fn adopt(location: &Location, fd: OwnedFd) -> Result<Locked, Failure>
 pub(crate) struct Claim {
     dir: RawFd,
     name: &'static CStr,
+    lock_name: &'static CStr,
     inode: Inode,
+    pid_inode: Inode,
 }
 
 impl PidFile {
@@ -305,7 +369,9 @@ impl PidFile {
         // SAFETY: `at` is `ManuallyDrop` and, once `armed`, never dropped:
         // the name's bytes stay allocated for the rest of the process.
         let name = unsafe { CStr::from_ptr(self.at.name.as_ptr()) };
-        Claim { dir: self.at.dir.as_raw_fd(), name, inode: self.inode }
+        // SAFETY: as for `name`.
+        let lock_name = unsafe { CStr::from_ptr(self.at.lock_name.as_ptr()) };
+        Claim { dir: self.at.dir.as_raw_fd(), name, lock_name, inode: self.inode, pid_inode: self.pid_inode }
     }
 }
 
@@ -318,11 +384,13 @@ impl Claim {
         // SAFETY: the directory descriptor is never closed once claimed
         // (see [`PidFile::claim`]).
         let dir = unsafe { BorrowedFd::borrow_raw(self.dir) };
-        write_pid_at(dir, self.name, self.inode)?;
+        write_pid_at(dir, self.name, self.pid_inode)?;
         crate::upgrade::state::share_pid_file(false);
-        // SAFETY: the directory stays open and the name allocated for the
+        // SAFETY: the directory stays open and the names allocated for the
         // rest of the process (see [`PidFile::claim`]).
-        unsafe { crate::steps::termination::arm(dir, self.name, self.inode) };
+        unsafe {
+            crate::steps::termination::arm(dir, [(self.name, self.pid_inode), (self.lock_name, self.inode)])
+        };
         Ok(())
     }
 }
@@ -341,27 +409,31 @@ pub(crate) fn write_own_pid_again() {
     }
 }
 
-/// A locked pid file's descriptor, before it becomes a [`PidFile`].
+/// A locked lock file's descriptor, and the pid file written beside it,
+/// before they become a [`PidFile`].
 #[derive(Debug)]
 pub(crate) struct Locked {
     fd: OwnedFd,
     inode: Inode,
+    pid_inode: Inode,
 }
 
 /// The lock protocol of [`PidFile::acquire`] in the walked directory,
 /// allocation-free: it runs in the daemon, between the forks.
 pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
-    let (dir, name) = (location.dir.as_fd(), location.name.as_c_str());
+    let (dir, name, lock_name) =
+        (location.dir.as_fd(), location.name.as_c_str(), location.lock_name.as_c_str());
     let proc = location.proc.as_ref().map(AsFd::as_fd);
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let mode = Mode::from_bits_truncate(0o644);
+    let mode = LOCK_MODE;
     let mut unseen = 0;
     for _ in 0..ATTEMPTS {
         // O_EXCL first: a failure below removes a file this start created, and only that.
-        let (fd, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+        let (fd, created) = match fcntl::openat(dir, lock_name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode)
+        {
             Ok(fd) => (fd, true),
-            Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+            Err(Errno::EEXIST) => match fcntl::openat(dir, lock_name, flags, Mode::empty()) {
                 Ok(fd) => (fd, false),
                 Err(Errno::ENOENT) => continue, // removed since: create it
                 // O_NOFOLLOW reports a symbolic link as ELOOP (FreeBSD:
@@ -375,7 +447,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         };
         let abandon = |failure| {
             if created {
-                let _ = remove_if_unheld(dir, name, fd.as_fd());
+                let _ = remove_lock_if_unheld(dir, lock_name, fd.as_fd());
             }
             failure
         };
@@ -387,38 +459,106 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(()) => {}
             Err(Errno::EWOULDBLOCK) => {
-                match lock::examine_locks(proc, fd.as_fd(), &opened) {
+                let named = open_to_read(dir, name);
+                match lock::examine_locks(proc, fd.as_fd(), &opened, named.as_ref().map(AsFd::as_fd)) {
                     Proof::Held(holder) => return Err(Failure::AlreadyRunning(Some(holder.pid))),
-                    // Locked, but by no live daemon (a shared lock, or a
-                    // taker that exited): not a pid file of ours. Replace it.
-                    Proof::Foreign => replace(dir, name, inode(&opened)).map_err(sys)?,
+                    // Locked, but only shared: no daemon's. Replace it.
+                    Proof::Foreign => replace(dir, lock_name, inode(&opened)).map_err(sys)?,
                     // Released since (try again), or held by a process that
                     // cannot be told (look again, then refuse). Never replaced.
                     Proof::Free | Proof::Hidden(_) if unseen < UNSEEN_RETRIES => unseen += 1,
-                    Proof::Free | Proof::Hidden(_) => return Err(Failure::AlreadyRunning(None)),
+                    Proof::Free => return Err(Failure::AlreadyRunning(None)),
+                    Proof::Hidden(why) => return Err(Failure::LockedUnseen(why)),
                 }
                 continue;
             }
             Err(errno) => return Err(abandon(sys(errno))),
         }
-        match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        match stat::fstatat(dir, lock_name, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(now) if inode(&now) == inode(&opened) => {}
             Ok(_) | Err(Errno::ENOENT) => continue, // replaced before we locked it
             Err(errno) => return Err(abandon(sys(errno))),
         }
-        // 0644 whatever the umask, set through the lock's descriptor (an
-        // owner's fchmod needs no write access).
-        let written = stat::fchmod(&fd, Mode::from_bits_truncate(0o644))
-            .and_then(|()| write_pid_at(dir, name, inode(&opened)));
-        if let Err(errno) = written {
-            // The file is ours now (locked, still at the path): a failed
-            // start must not leave it behind.
-            let _ = remove_named(dir, name, inode(&opened));
-            return Err(sys(errno));
+        // A lock file another user may have opened (one not made here: a
+        // mode wider than ours) could be locked by them once we let go:
+        // replaced by a new one, under the lock, before anything is written.
+        #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some targets
+        if opened.st_mode as u32 & 0o077 != 0 {
+            replace(dir, lock_name, inode(&opened)).map_err(sys)?;
+            continue;
         }
-        return Ok(Locked { fd, inode: inode(&opened) });
+        // 0600 whatever the umask, set through the lock's descriptor (an
+        // owner's fchmod needs no write access); then the pid file.
+        let written = stat::fchmod(&fd, LOCK_MODE).map_err(sys);
+        match written.and_then(|()| write_pid_file(dir, name)) {
+            Ok(pid_inode) => return Ok(Locked { fd, inode: inode(&opened), pid_inode }),
+            Err(failure) => {
+                // The lock file is ours now (locked, still at the path): a
+                // failed start must not leave it behind.
+                let _ = remove_named(dir, lock_name, inode(&opened));
+                return Err(failure);
+            }
+        }
     }
     Err(sys(Errno::EAGAIN))
+}
+
+/// The pid file at `name`, opened to read the pid written in it, if it can
+/// be (`O_NOFOLLOW`, `O_NONBLOCK`: a link or a FIFO there is not read).
+fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    fcntl::openat(dir, name, flags, Mode::empty()).ok()
+}
+
+/// Writes this process's pid into the pid file `name` in `dir`, with the
+/// lock file's lock held (so no other starter writes it): a new file made
+/// with `O_EXCL`, or the one there (a stale one, or an upgrade's), under
+/// the pid file's rules (`O_NOFOLLOW`, `O_NONBLOCK`, a regular file with
+/// one link owned by the effective user, checked before a byte is
+/// written), made `0644` whatever the umask. The writable descriptor is
+/// closed before this returns. Its inode, for the removal. A failure
+/// removes a file this call created.
+fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
+    let sys = |errno| Failure::Sys(Step::PidFile, errno);
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let mode = PID_MODE;
+    let (writer, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+        Ok(fd) => (fd, true),
+        Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => (fd, false),
+            Err(errno) if crate::sys::is_symlink_refusal(errno) => {
+                return Err(Failure::Refused(Refusal::SymbolicLink));
+            }
+            // A FIFO with no reader (ENXIO), a directory.
+            Err(Errno::ENXIO | Errno::EISDIR) => return Err(Failure::Refused(Refusal::NotRegular)),
+            Err(errno) => return Err(sys(errno)),
+        },
+        Err(errno) => return Err(sys(errno)),
+    };
+    let opened = match stat::fstat(&writer) {
+        Ok(opened) => opened,
+        Err(errno) => {
+            // Made by this call a moment ago, with the lock held: no other
+            // start can have put another file at the name since.
+            if created {
+                let _ = unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir);
+            }
+            return Err(sys(errno));
+        }
+    };
+    let written = refuse_unsafe(&opened).and_then(|()| {
+        stat::fchmod(&writer, mode)
+            .and_then(|()| write_pid(&writer, unistd::getpid()))
+            .and_then(|written| unistd::ftruncate(&writer, written as i64))
+            .map_err(sys)
+    });
+    if let Err(failure) = written {
+        if created {
+            let _ = remove_named(dir, name, inode(&opened));
+        }
+        return Err(failure);
+    }
+    Ok(inode(&opened))
 }
 
 /// Writes this process's pid through a descriptor opened for just that,
@@ -436,13 +576,48 @@ fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<
     unistd::ftruncate(&writer, written as i64)
 }
 
-/// Removes the file `fd` opened at `name` if no process holds its lock (it
-/// takes the lock to be sure, and keeps it while unlinking). `Ok` also when
-/// someone holds the lock (a new start): the file is theirs. What `stop`
-/// does once the daemon it stopped released the lock.
-pub(crate) fn remove_if_unheld(dir: BorrowedFd<'_>, name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+/// Removes the pid file `name` and the lock file `lock_name` that `fd`
+/// opened, if no process holds its lock (it takes the lock to be sure, and
+/// keeps it while unlinking: no starter writes the pid file meanwhile).
+/// `Ok` also when someone holds the lock (a new start): the files are
+/// theirs. The pid file goes only if it is a regular file with one link
+/// owned by the caller, the lock file only while the name still names the
+/// locked file. What `stop` does once the daemon it stopped released the
+/// lock.
+pub(crate) fn remove_if_unheld(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    lock_name: &CStr,
+    fd: BorrowedFd<'_>,
+) -> nix::Result<()> {
     match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
-        Ok(()) => remove_named(dir, name, inode(&stat::fstat(fd)?)),
+        Ok(()) => {
+            let locked = inode(&stat::fstat(fd)?);
+            // Only while it is still the lock file at its name: a replaced
+            // one has a new owner, whose pid file this is.
+            match stat::fstatat(dir, lock_name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(now) if inode(&now) == locked => {}
+                Ok(_) | Err(Errno::ENOENT) => return Ok(()),
+                Err(errno) => return Err(errno),
+            }
+            match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(found) if refuse_unsafe(&found).is_ok() => remove_named(dir, name, inode(&found))?,
+                Ok(_) | Err(Errno::ENOENT) => {}
+                Err(errno) => return Err(errno),
+            }
+            remove_named(dir, lock_name, locked)
+        }
+        Err(Errno::EWOULDBLOCK) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Removes the lock file `fd` opened at `lock_name`, and only that, if no
+/// process holds its lock (taken here, and kept while unlinking): what a
+/// start does with a lock file it created and then failed on.
+fn remove_lock_if_unheld(dir: BorrowedFd<'_>, lock_name: &CStr, fd: BorrowedFd<'_>) -> nix::Result<()> {
+    match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => remove_named(dir, lock_name, inode(&stat::fstat(fd)?)),
         Err(Errno::EWOULDBLOCK) => Ok(()),
         Err(errno) => Err(errno),
     }
@@ -474,26 +649,27 @@ fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
 }
 
 impl Leftover {
-    /// Removes the pid file if no process holds its lock: what a launcher
-    /// does after killing a daemon that never became ready. The file is
-    /// opened in the directory the start walked (the daemon's, inside its
-    /// chroot), and unlinked from it only while the name still names the
-    /// file whose lock was taken: nothing is looked up again by path. A
+    /// Removes the pid file and its lock file if no process holds the lock:
+    /// what a launcher does after killing a daemon that never became ready.
+    /// The lock file is opened in the directory the start walked (the
+    /// daemon's, inside its chroot), and the files are unlinked from it as
+    /// [`remove_if_unheld`] says: nothing is looked up again by path. A
     /// killed process releases its lock as it exits, possibly just after
     /// the launcher saw the report pipe close, so a held lock is retried
     /// for a moment. A file someone else holds after that, or a symbolic
     /// link, is left alone.
     pub(crate) fn remove_if_stale(&self) {
         let (dir, name) = (self.dir.as_fd(), self.name.as_c_str());
+        let lock_name = lock_name_of(name);
         let flags =
             OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let Ok(fd) = fcntl::openat(dir, name, flags, Mode::empty()) else {
+        let Ok(fd) = fcntl::openat(dir, lock_name.as_c_str(), flags, Mode::empty()) else {
             return;
         };
         for _ in 0..200 {
             match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
                 Ok(()) => {
-                    let _ = remove_if_unheld(dir, name, fd.as_fd());
+                    let _ = remove_if_unheld(dir, name, &lock_name, fd.as_fd());
                     return;
                 }
                 Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),

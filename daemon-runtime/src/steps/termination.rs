@@ -1,5 +1,6 @@
-//! The terminating signals a daemon does not handle: remove the pid file,
-//! then die by the signal as if no handler had been installed.
+//! The terminating signals a daemon does not handle: remove the pid file
+//! and its lock file, then die by the signal as if no handler had been
+//! installed.
 //!
 //! Every catchable signal whose default action ends the process counts
 //! ([`TERMINATING`]); the synchronous ones (`SIGSEGV`, `SIGBUS`, `SIGILL`,
@@ -17,7 +18,7 @@
 //! could otherwise start beside it).
 //!
 //! The handler reads only what is never freed: the pid file's directory
-//! descriptor and name are leaked once armed (the [`PidFile`](crate::PidFile)
+//! descriptor and the two names are leaked once armed (the [`PidFile`](crate::PidFile)
 //! never frees them), and [`disarm`] only clears the flag. So a signal that
 //! arrives on one thread while the pid file is dropped on another reads
 //! nothing freed.
@@ -38,26 +39,41 @@ pub(crate) use crate::sys::TERMINATING;
 static ARMED: AtomicBool = AtomicBool::new(false);
 /// The pid file's directory descriptor (leaked once armed).
 static DIR: AtomicI32 = AtomicI32::new(-1);
-/// The pid file's name in it (leaked once armed).
-static NAME: AtomicPtr<libc::c_char> = AtomicPtr::new(ptr::null_mut());
-/// The locked file's device and inode: the name is removed only while it names it.
-static DEV: AtomicU64 = AtomicU64::new(0);
-static INO: AtomicU64 = AtomicU64::new(0);
+
+/// One file to remove: its name in [`DIR`] (leaked once armed), and the
+/// device and inode it must still name to be removed.
+struct Named {
+    name: AtomicPtr<libc::c_char>,
+    dev: AtomicU64,
+    ino: AtomicU64,
+}
+
+/// The pid file, then its lock file.
+static FILES: [Named; 2] = [Named::none(), Named::none()];
+
+impl Named {
+    const fn none() -> Named {
+        Named { name: AtomicPtr::new(ptr::null_mut()), dev: AtomicU64::new(0), ino: AtomicU64::new(0) }
+    }
+}
 
 /// Installs the handler for the [`TERMINATING`] signals whose action is the
-/// default, removing `name` from `dir` on them while it names `inode`.
-/// Allocation-free (it runs between the forks).
+/// default, removing each of `files` (the pid file, then its lock file)
+/// from `dir` on them while its name names its inode. Allocation-free (it
+/// runs between the forks).
 ///
 /// # Safety
 ///
-/// `dir` must stay open and `name` allocated for the rest of the process's
-/// life (the caller leaks both): the handler may read them at any time, on
-/// any thread, and [`disarm`] does not wait for one that is running.
-pub(crate) unsafe fn arm(dir: BorrowedFd<'_>, name: &CStr, inode: Inode) {
+/// `dir` must stay open and the names allocated for the rest of the
+/// process's life (the caller leaks them): the handler may read them at any
+/// time, on any thread, and [`disarm`] does not wait for one that is running.
+pub(crate) unsafe fn arm(dir: BorrowedFd<'_>, files: [(&CStr, Inode); 2]) {
     DIR.store(dir.as_raw_fd(), Ordering::SeqCst);
-    NAME.store(name.as_ptr().cast_mut(), Ordering::SeqCst);
-    DEV.store(inode.0, Ordering::SeqCst);
-    INO.store(inode.1, Ordering::SeqCst);
+    for (slot, (name, inode)) in FILES.iter().zip(files) {
+        slot.name.store(name.as_ptr().cast_mut(), Ordering::SeqCst);
+        slot.dev.store(inode.0, Ordering::SeqCst);
+        slot.ino.store(inode.1, Ordering::SeqCst);
+    }
     ARMED.store(true, Ordering::SeqCst);
     for &signal in TERMINATING {
         if current_handler(signal) != Some(libc::SIG_DFL) {
@@ -98,24 +114,26 @@ pub(crate) fn take_armed() -> bool {
 }
 
 /// The pid file the handler was armed with, whether or not it is armed
-/// now: its directory, name and the locked file's inode, leaked by
-/// [`arm`]'s caller and so valid for the rest of the process.
+/// now: its directory, name and inode (the pid file's, not its lock
+/// file's), leaked by [`arm`]'s caller and so valid for the rest of the
+/// process.
 pub(crate) fn armed_file() -> Option<(BorrowedFd<'static>, &'static CStr, Inode)> {
-    let name = NAME.load(Ordering::SeqCst);
+    let pid_file = &FILES[0];
+    let name = pid_file.name.load(Ordering::SeqCst);
     if name.is_null() {
         return None;
     }
     // SAFETY: DIR was leaked by `arm`'s caller (see `arm`'s `# Safety`):
     // the descriptor stays open for the rest of the process.
     let dir = unsafe { BorrowedFd::borrow_raw(DIR.load(Ordering::SeqCst)) };
-    // SAFETY: likewise NAME: a NUL-terminated name allocated for good.
+    // SAFETY: likewise the name: a NUL-terminated name allocated for good.
     let name = unsafe { CStr::from_ptr(name) };
-    Some((dir, name, (DEV.load(Ordering::SeqCst), INO.load(Ordering::SeqCst))))
+    Some((dir, name, (pid_file.dev.load(Ordering::SeqCst), pid_file.ino.load(Ordering::SeqCst))))
 }
 
 /// Arms the handler again (when `armed`) after a failed upgrade.
 pub(crate) fn set_armed(armed: bool) {
-    if armed && !NAME.load(Ordering::SeqCst).is_null() {
+    if armed && !FILES[0].name.load(Ordering::SeqCst).is_null() {
         ARMED.store(true, Ordering::SeqCst);
     }
 }
@@ -130,22 +148,27 @@ extern "C" fn on_terminate(signal: libc::c_int) {
     if !crate::upgrade::state::handed_over() {
         crate::sd_notify::send::send_stopping_from_signal_handler();
     }
-    let name = NAME.load(Ordering::SeqCst);
-    if ARMED.swap(false, Ordering::SeqCst) && !name.is_null() {
+    if ARMED.swap(false, Ordering::SeqCst) {
         let dir = DIR.load(Ordering::SeqCst);
-        // SAFETY: all-zero is a valid `stat`, overwritten by the kernel.
-        let mut now: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: DIR and NAME were leaked by `arm`'s caller, so the
-        // descriptor stays open and the NUL-terminated name alive for the
-        // process's life; `now` is valid and writable.
-        let found = unsafe { libc::fstatat(dir, name, &mut now, libc::AT_SYMLINK_NOFOLLOW) } == 0;
-        #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
-        if found
-            && now.st_dev as u64 == DEV.load(Ordering::SeqCst)
-            && now.st_ino as u64 == INO.load(Ordering::SeqCst)
-        {
-            // SAFETY: as for `fstatat`: an open directory, a live C string.
-            unsafe { libc::unlinkat(dir, name, 0) };
+        for file in &FILES {
+            let name = file.name.load(Ordering::SeqCst);
+            if name.is_null() {
+                continue;
+            }
+            // SAFETY: all-zero is a valid `stat`, overwritten by the kernel.
+            let mut now: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: DIR and the names were leaked by `arm`'s caller, so the
+            // descriptor stays open and each NUL-terminated name alive for
+            // the process's life; `now` is valid and writable.
+            let found = unsafe { libc::fstatat(dir, name, &mut now, libc::AT_SYMLINK_NOFOLLOW) } == 0;
+            #[allow(clippy::unnecessary_cast)] // dev_t and ino_t differ across targets
+            if found
+                && now.st_dev as u64 == file.dev.load(Ordering::SeqCst)
+                && now.st_ino as u64 == file.ino.load(Ordering::SeqCst)
+            {
+                // SAFETY: as for `fstatat`: an open directory, a live C string.
+                unsafe { libc::unlinkat(dir, name, 0) };
+            }
         }
     }
     // Die by the signal, so the exit status tells what happened.

@@ -72,9 +72,9 @@ pub(crate) use pidfd::ProcessHandle;
 // `/proc`: a descriptor of it, the descriptors of a process as it lists
 // them (Linux; elsewhere no descriptor of `/proc`, and `ENOSYS`).
 #[cfg(linux)]
-pub(crate) use proc_fds::{any_fd, open_proc};
+pub(crate) use proc_fds::{any_fd, any_process, open_proc};
 #[cfg(not(linux))]
-pub(crate) use proc_fds_none::{any_fd, open_proc};
+pub(crate) use proc_fds_none::{any_fd, any_process, open_proc};
 
 // Whether process `pid` has a given file open (the portable proof).
 #[cfg(freebsd)]

@@ -37,15 +37,50 @@ pub(crate) fn any_fd(
     let Some(path) = path.as_c_str() else { return Ok(false) };
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let fds = fcntl::openat(proc, path, flags, Mode::empty())?;
+    Ok(each_number(fds.as_fd(), usize::MAX, |name| {
+        let mut entry = PathBuf64::new();
+        entry.push(name);
+        let Some(entry_c) = entry.as_c_str() else { return false };
+        // Following the magic link stats the open file itself.
+        stat::fstatat(&fds, entry_c, AtFlags::empty()).is_ok_and(|target| each(name, &target))
+    }))
+}
+
+/// The most processes [`any_process`] looks at: far more than a machine
+/// runs, so that a scan is bounded whatever `/proc` lists.
+pub(crate) const MAX_PROCESSES: usize = 1 << 20;
+
+/// Calls `each` with the pid of every process `/proc` lists (at most
+/// [`MAX_PROCESSES`]), until it returns true; whether it did.
+/// Allocation-free (a buffer on the stack), so the daemon may call it
+/// between the forks.
+///
+/// # Errors
+///
+/// Opening `/proc` as a directory.
+pub(crate) fn any_process(proc: BorrowedFd<'_>, mut each: impl FnMut(u32) -> bool) -> nix::Result<bool> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let listing = fcntl::openat(proc, c".", flags, Mode::empty())?;
+    Ok(each_number(listing.as_fd(), MAX_PROCESSES, |name| {
+        crate::lock::pid_text::parse_decimal(name)
+            .and_then(|pid| u32::try_from(pid).ok())
+            .is_some_and(&mut each)
+    }))
+}
+
+/// Calls `each` with every all-digit name of the directory `dir` (at most
+/// `most` of them) until it returns true; whether it did. `getdents64`
+/// into a buffer on the stack: nix has no allocation-free directory reader.
+fn each_number(dir: BorrowedFd<'_>, most: usize, mut each: impl FnMut(&[u8]) -> bool) -> bool {
     let mut buf = [0u8; 4096];
+    let mut seen = 0;
     loop {
         // SAFETY: getdents64 writes at most `buf.len()` bytes of records into
-        // the buffer we own; nix has no allocation-free directory reader.
-        let len = unsafe {
-            libc::syscall(libc::SYS_getdents64, fds.as_fd().as_raw_fd(), buf.as_mut_ptr(), buf.len())
-        };
+        // the buffer we own.
+        let len =
+            unsafe { libc::syscall(libc::SYS_getdents64, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
         if len <= 0 {
-            return Ok(false);
+            return false;
         }
         let mut at = 0;
         while at < len as usize {
@@ -57,14 +92,12 @@ pub(crate) fn any_fd(
             if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
                 continue;
             }
-            let mut entry = PathBuf64::new();
-            entry.push(name);
-            let Some(entry_c) = entry.as_c_str() else { continue };
-            // Following the magic link stats the open file itself.
-            if let Ok(target) = stat::fstatat(&fds, entry_c, AtFlags::empty())
-                && each(name, &target)
-            {
-                return Ok(true);
+            if seen == most {
+                return false;
+            }
+            seen += 1;
+            if each(name) {
+                return true;
             }
         }
     }

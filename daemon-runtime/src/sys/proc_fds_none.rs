@@ -21,3 +21,8 @@ pub(crate) fn any_fd(
 ) -> nix::Result<bool> {
     Err(Errno::ENOSYS)
 }
+
+/// No listing: `ENOSYS`.
+pub(crate) fn any_process(_proc: BorrowedFd<'_>, _each: impl FnMut(u32) -> bool) -> nix::Result<bool> {
+    Err(Errno::ENOSYS)
+}

@@ -89,7 +89,7 @@ pub enum Requested {
 /// (`TimedOut`: the upgrade may still complete).
 pub fn request_upgrade(path: impl AsRef<Path>, timeout: Duration) -> io::Result<Requested> {
     let path = path.as_ref();
-    let Some(Holder { pid, process }) = proven_holder(path)? else { return Ok(Requested::NotRunning) };
+    let Some(Holder { pid, process, .. }) = proven_holder(path)? else { return Ok(Requested::NotRunning) };
     let replies =
         sys::bind_credentialed(reply::name(pid).as_bytes()).map_err(|error| match error.raw_os_error() {
             Some(libc::EADDRINUSE) => io::Error::new(
