@@ -289,6 +289,7 @@ fn a_listen_fds_announcing_descriptors_that_are_not_open_fails_the_start() {
     );
     assert!(output.status.success(), "{output:?}");
     let daemon = wait_for_pid(&out);
-    assert_eq!(daemon.fds().get(&5).map(PathBuf::as_path), Some(pid_file.as_path()), "{:?}", daemon.fds());
+    let lock = common::lock_file(&pid_file);
+    assert_eq!(daemon.fds().get(&5).map(PathBuf::as_path), Some(lock.as_path()), "{:?}", daemon.fds());
     daemon.terminate();
 }
