@@ -12,12 +12,28 @@
 //! socket each datagram:
 //! `hello from pid P: LISTEN_PID=L, sockets NAME,NAME` (what the program
 //! saw at its start).
+//!
+//! On SIGTERM it stops accepting and exits 0 once the answer it is writing
+//! is written: it drains, as the old program must when `daemon-run
+//! --respawn --listen` upgrades it (`daemon-run --upgrade`). Connections
+//! not accepted yet wait in the sockets' backlog for the next program.
 
 use std::io::Write;
 use std::net::UdpSocket;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::socket::{SockType, accept, getsockopt, sockopt};
+
+/// Set by SIGTERM: stop accepting.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn terminated(_: libc::c_int) {
+    TERMINATED.store(true, Ordering::SeqCst);
+}
 
 fn main() {
     let listen_pid = std::env::var("LISTEN_PID").unwrap_or_default();
@@ -32,33 +48,49 @@ fn main() {
         std::process::id(),
         names.join(",")
     );
+    // No SA_RESTART: a blocked `poll`, `accept` or `recv_from` returns
+    // EINTR, and the loop sees the flag.
+    let action = SigAction::new(SigHandler::Handler(terminated), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe { sigaction(Signal::SIGTERM, &action) }.expect("sigaction");
     // `READY=1` for a manager that waits for it (systemd's `Type=notify`,
     // `daemon-run --ready notify`); nothing without `$NOTIFY_SOCKET`.
     daemon_runtime::ready();
-    let servers: Vec<_> = sockets
-        .into_iter()
-        .map(|(socket, _)| {
-            let answer = answer.clone();
-            std::thread::spawn(move || serve(socket, answer.as_bytes()))
-        })
-        .collect();
-    for server in servers {
-        let _ = server.join();
+    let sockets: Vec<OwnedFd> = sockets.into_iter().map(|(socket, _)| socket).collect();
+    // One thread, so that SIGTERM interrupts whatever call it waits in. The
+    // timeout bounds a SIGTERM that came between the check and the `poll`.
+    while !TERMINATED.load(Ordering::SeqCst) {
+        let mut fds: Vec<PollFd> =
+            sockets.iter().map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN)).collect();
+        match poll(&mut fds, PollTimeout::from(100u8)) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(error) => panic!("poll: {error}"),
+        }
+        let readable: Vec<bool> = fds.iter().map(|fd| fd.any().unwrap_or(false)).collect();
+        drop(fds);
+        for (socket, _) in sockets.iter().zip(readable).filter(|(_, readable)| *readable) {
+            if TERMINATED.load(Ordering::SeqCst) {
+                break;
+            }
+            serve_one(socket, answer.as_bytes());
+        }
     }
 }
 
-/// Answers on `socket` until it fails.
-fn serve(socket: OwnedFd, answer: &[u8]) {
-    match getsockopt(&socket, sockopt::SockType) {
+/// Answers one client (or datagram) on `socket`. Another process sharing
+/// the socket may have taken it first: the call then waits for the next
+/// one, or returns at SIGTERM.
+fn serve_one(socket: &OwnedFd, answer: &[u8]) {
+    match getsockopt(socket, sockopt::SockType) {
         Ok(SockType::Datagram) => {
-            let socket = UdpSocket::from(socket);
+            let socket = UdpSocket::from(socket.try_clone().expect("dup"));
             let mut buf = [0u8; 512];
-            while let Ok((_, peer)) = socket.recv_from(&mut buf) {
+            if let Ok((_, peer)) = socket.recv_from(&mut buf) {
                 let _ = socket.send_to(answer, peer);
             }
         }
         _ => {
-            while let Ok(client) = accept(&socket) {
+            if let Ok(client) = accept(socket) {
                 let _ = std::fs::File::from(client).write_all(answer);
             }
         }

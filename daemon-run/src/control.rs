@@ -100,13 +100,19 @@ pub fn stop(pid_file: &Path, schedule: &Schedule, child_pid_file: Option<(&Path,
 }
 
 /// `--upgrade`: asks the daemon to upgrade (`daemon_runtime::request_upgrade`)
-/// and waits up to `timeout` for the outcome. 0 upgraded (the new pid is
-/// printed), 3 not running; a failed upgrade prints the new process's
+/// and waits up to `timeout` for the outcome; a `--respawn` supervisor
+/// holding sockets answers it by swapping its PROGRAM (`respawn/swap.rs`).
+/// 0 upgraded (the new pid is printed), 3 not running; a failed upgrade prints the new process's
 /// error and exits with its code (75 when refused: another upgrade runs);
 /// 75 another request waits; 70 no outcome in time; 4 anything else
 /// (the daemon does not catch SIGUSR2, exited, cannot be told).
 pub fn upgrade(pid_file: &Path, timeout: Duration) -> i32 {
     match daemon_runtime::request_upgrade(pid_file, timeout) {
+        // A `--respawn` supervisor stays, holding the file: PROGRAM changed.
+        Ok(Requested::Upgraded { old, new }) if supervising(pid_file, old) => {
+            println!("upgraded (program pid {new}, supervisor pid {old})");
+            OK
+        }
         Ok(Requested::Upgraded { old, new }) => {
             println!("upgraded (pid {new}, was {old})");
             OK
@@ -129,6 +135,12 @@ pub fn upgrade(pid_file: &Path, timeout: Duration) -> i32 {
             fail("upgrade", pid_file, &error, code)
         }
     }
+}
+
+/// Whether `pid`, which was asked to upgrade, still holds `pid_file`'s lock
+/// after its upgrade: a supervisor, which swapped its PROGRAM.
+fn supervising(pid_file: &Path, pid: u32) -> bool {
+    matches!(daemon_runtime::status(pid_file), Ok(Status::Running { pid: holder }) if holder == pid)
 }
 
 fn fail(verb: &str, pid_file: &Path, error: &io::Error, code: i32) -> i32 {

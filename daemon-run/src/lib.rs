@@ -520,7 +520,10 @@ fn supervise(cli: &Cli, daemon: Daemon, program: &Path) -> Error {
             Err(error) => return error,
         }
     }
-    let start = respawn::Start { policy, notify, timeout: cli.ready_timeout, restart: cli.respawn };
+    // Sockets held (`--listen`, or a service manager's): `--upgrade` swaps
+    // PROGRAM on them.
+    let sockets = !cli.listen.is_empty() || daemon_runtime::__private::passed_count().is_ok_and(|n| n > 0);
+    let start = respawn::Start { policy, notify, timeout: cli.ready_timeout, restart: cli.respawn, sockets };
     let pid_file = cli.pid_file.as_deref();
     let child_pid_file = cli.child_pid_file.as_deref().map(|path| (path, cli.chroot.as_deref()));
     respawn::supervise(daemon, program, cli.args(), pid_file, child_pid_file, start, logging)

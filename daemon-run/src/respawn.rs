@@ -42,6 +42,7 @@ mod child_pid_file;
 mod parent_death;
 mod readiness;
 mod signals;
+mod swap;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -149,6 +150,9 @@ pub struct Start {
     /// relay: PROGRAM's end, however it ends, is the supervisor's, which
     /// exits with PROGRAM's status (128 + the signal's number when killed).
     pub restart: bool,
+    /// The supervisor holds sockets (`--listen`, or a service manager's):
+    /// with `restart`, SIGUSR2 upgrades PROGRAM on them ([`swap`]).
+    pub sockets: bool,
 }
 
 /// Starts the supervisor (the launcher returns once it runs) and supervises
@@ -218,6 +222,14 @@ struct Supervisor {
     notify: Option<NotifyReceiver>,
     /// Until the first instance sent `READY=1`: the deadline.
     pending: Option<Instant>,
+    /// `Start::sockets`: SIGUSR2 upgrades PROGRAM.
+    sockets: bool,
+    /// `--ready-timeout`, for an upgrade's new PROGRAM too.
+    timeout: Duration,
+    /// The upgrade waiting for its new PROGRAM's `READY=1`.
+    swap: Option<swap::Candidate>,
+    /// Old PROGRAMs draining after an upgrade.
+    retiring: Vec<swap::Retiring>,
 }
 
 impl Supervisor {
@@ -250,6 +262,10 @@ impl Supervisor {
             me,
             notify,
             pending,
+            sockets: start.sockets,
+            timeout: start.timeout,
+            swap: None,
+            retiring: Vec::new(),
         })
     }
 
@@ -259,7 +275,7 @@ impl Supervisor {
         let mut consecutive = 0;
         loop {
             let started = Instant::now();
-            let (child, mut relays) = match self.spawn() {
+            let (mut child, mut relays) = match self.spawn() {
                 Ok(spawned) => spawned,
                 Err(errno) => {
                     self.log(format_args!("cannot start {}: {}", self.name(), errno.desc()));
@@ -269,7 +285,7 @@ impl Supervisor {
             if let Some(file) = &mut self.child_pid_file {
                 file.write(Some(child));
             }
-            let Some((status, stopping)) = self.wait(child, &mut relays) else {
+            let Some((status, stopping)) = self.wait(&mut child, &mut relays) else {
                 return NOT_READY;
             };
             if let Some(file) = &mut self.child_pid_file {
@@ -377,26 +393,31 @@ impl Supervisor {
     /// Waits for `child` to exit, forwarding signals; returns how it ended
     /// and whether a TERM or INT asked the supervisor to stop. `None`: the
     /// first instance, with `--ready notify`, exited or was late before
-    /// `READY=1` (its group is killed, the start fails).
-    fn wait(&mut self, child: Pid, relays: &mut [Relay]) -> Option<(WaitStatus, bool)> {
+    /// `READY=1` (its group is killed, the start fails). An upgrade
+    /// ([`swap`]) replaces `child` and `relays` with the new PROGRAM's.
+    fn wait(&mut self, child: &mut Pid, relays: &mut Vec<Relay>) -> Option<(WaitStatus, bool)> {
         let mut stopping = false;
         loop {
             let mut fds = vec![PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
-            let pipes = relays.iter().filter_map(|relay| relay.pipe.as_ref());
+            let pipes = relays.iter().chain(self.other_relays()).filter_map(|relay| relay.pipe.as_ref());
             fds.extend(pipes.map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN)));
             let mut timeout = PollTimeout::NONE;
             if let Some(receiver) = &self.notify {
                 fds.push(PollFd::new(receiver.as_fd(), PollFlags::POLLIN));
             }
-            if let Some(deadline) = self.pending {
+            if let Some(deadline) = self.pending.or(self.candidate_deadline()) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 timeout = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
             }
             let _ = poll(&mut fds, timeout);
             drop(fds);
-            self.pump(relays, child);
+            self.pump(relays, *child);
+            self.pump_others();
+            // During an upgrade, only the new PROGRAM's READY=1 counts.
+            let candidate = self.candidate();
+            let watched = candidate.unwrap_or(*child);
             let ready =
-                self.notify.as_ref().is_some_and(|receiver| receiver.ready_from(child.as_raw() as u32));
+                self.notify.as_ref().is_some_and(|receiver| receiver.ready_from(watched.as_raw() as u32));
             if let Some(deadline) = self.pending {
                 if ready {
                     // The launcher exits 0; stdout and stderr go to the log
@@ -405,8 +426,8 @@ impl Supervisor {
                     daemon_runtime::ready();
                 } else if Instant::now() >= deadline {
                     // The launcher is gone (it would have killed us by now).
-                    let _ = killpg(child, Signal::SIGKILL);
-                    let _ = waitpid(child, None);
+                    let _ = killpg(*child, Signal::SIGKILL);
+                    let _ = waitpid(*child, None);
                     return None;
                 }
             }
@@ -414,21 +435,29 @@ impl Supervisor {
                 if signal == Signal::SIGCHLD {
                     continue;
                 }
+                if signal == Signal::SIGUSR2 && self.upgrade_requested(child, relays) {
+                    continue;
+                }
                 if signal == Signal::SIGHUP {
-                    self.reopen_logs(relays, child);
+                    self.reopen_logs(relays, *child);
                 }
                 stopping |= matches!(signal, Signal::SIGTERM | Signal::SIGINT);
                 // `child` is unreaped, so its pid cannot name anyone else.
-                let _ = kill(child, signal);
+                let _ = kill(*child, signal);
             }
+            self.upgrade_progress(child, relays, candidate.is_some() && ready);
             // What is left of the group is PROGRAM's: see `child` for why.
-            let Some(ended) = child::ended(child) else { continue };
-            let _ = killpg(child, Signal::SIGKILL);
+            let Some(ended) = child::ended(*child) else { continue };
+            let _ = killpg(*child, Signal::SIGKILL);
             // What the group wrote before it ended.
             relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), child.as_raw()));
             let status = ended.reap();
             if self.pending.is_some() {
                 return None;
+            }
+            self.abandon_upgrade();
+            if stopping || !self.policy_restarts || matches!(status, WaitStatus::Exited(_, 0)) {
+                self.await_retiring();
             }
             return Some((status, stopping));
         }

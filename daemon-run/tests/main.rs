@@ -13,4 +13,5 @@ mod root_steering;
 mod security;
 mod syslog;
 mod unknown_holder;
+mod upgrade;
 mod verbs;

@@ -559,6 +559,9 @@ pub mod __private {
     pub use crate::steps::activation::passed_count;
     pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
+    // The answer to `daemon-run --upgrade` from a `--respawn` supervisor,
+    // which swaps its PROGRAM rather than running `Upgrade`.
+    pub use crate::upgrade::reply::send as send_upgrade_reply;
 
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.

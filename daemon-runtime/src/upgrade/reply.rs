@@ -37,8 +37,10 @@ pub(crate) enum Reply {
     Failed { code: i32, message: String },
 }
 
-/// Sends the outcome of this process's upgrade to whoever waits for it.
-pub(crate) fn send(result: &Result<u32, Error>) {
+/// Sends the outcome of this process's upgrade to whoever waits for it
+/// (also `daemon-run`'s supervisor, which upgrades its PROGRAM: its pid is
+/// the one a requester proved and waits for).
+pub fn send(result: &Result<u32, Error>) {
     let mut value = OsString::from("@");
     value.push(name(std::process::id()));
     let Some(address) = sys::notify_address(&value) else { return };
