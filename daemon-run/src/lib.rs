@@ -78,7 +78,9 @@ Exit codes of --stop, --status, --signal, --upgrade:
   4    the pid file or the kernel's list of locks could not be read,
        a signal not sent, or the pid file left not removed;
        --upgrade: the daemon does not catch SIGUSR2, or exited
-  70   --upgrade: no outcome within --ready-timeout
+  70   --upgrade: no outcome within --ready-timeout; a --respawn
+       supervisor's new PROGRAM exited before READY=1, or was late
+  71   --upgrade: a --respawn supervisor's first PROGRAM is not ready yet
   75   --upgrade: another upgrade, or request, is in progress
   other --upgrade: the new process's code, as its start would exit
 With --oknodo, a start that finds PROGRAM already running, and a --signal
@@ -236,11 +238,11 @@ pub struct Cli {
     #[arg(long, value_name = "SIGNAL", requires = "pid_file", value_parser = parse_signal, help_heading = "Operating a running daemon")]
     pub signal: Option<Signal>,
 
-    /// Stop the daemon (as --stop), then start PROGRAM with the other flags.
+    /// Stop the daemon (as --stop), then start PROGRAM with the other flags (sockets closed in between: --upgrade keeps them).
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub restart: bool,
 
-    /// Ask the daemon holding the lock to upgrade (SIGUSR2); wait, up to --ready-timeout, for its new process to be ready.
+    /// Ask the daemon holding the lock to upgrade (SIGUSR2; a --respawn supervisor holding sockets swaps PROGRAM on them); wait, up to --ready-timeout, for the new process to be ready.
     #[arg(long, requires = "pid_file", help_heading = "Operating a running daemon")]
     pub upgrade: bool,
 

@@ -8,7 +8,8 @@
 //! `--stop`, `--status` and `--signal` reach it) and drops privileges. It
 //! then forks PROGRAM, writes its pid to `--child-pid-file` (kept with the
 //! pid file's care: [`child_pid_file`]), forwards TERM,
-//! INT, HUP, USR1 and USR2 to it, and waits. PROGRAM exiting 0, or after a
+//! INT, HUP, USR1 and USR2 to it (USR2 upgrades PROGRAM instead when the
+//! supervisor holds sockets: [`swap`]), and waits. PROGRAM exiting 0, or after a
 //! TERM or INT the supervisor forwarded, ends the supervisor; any other exit
 //! restarts it after a delay that doubles with each quick failure, until
 //! too many failures fall within the window. PROGRAM is killed by the

@@ -70,7 +70,9 @@ pub enum Requested {
 /// the lock, so only a user allowed to signal it (its owner, and root)
 /// can ask, and no other process is ever signalled. It is meant for
 /// daemons that run [`Upgrade::run`](crate::Upgrade::run) on SIGUSR2 (as
-/// `examples/upgrade.rs` does); a daemon that does not catch SIGUSR2 is not
+/// `examples/upgrade.rs` does), and for `daemon-run --respawn` supervisors
+/// holding sockets, which swap their PROGRAM (`Requested::Upgraded`'s `old` is then the
+/// supervisor, which stays, and `new` the new PROGRAM); a daemon that does not catch SIGUSR2 is not
 /// signalled at all (its default action would end it). The outcome comes
 /// back from the daemon itself: before signalling, this binds an abstract
 /// Unix address named after the daemon's pid, where `Upgrade::run` sends
