@@ -19,9 +19,10 @@ mod setup;
 mod stats;
 mod syscalls;
 mod timing;
+mod upgrades;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use launch::Launcher;
@@ -59,6 +60,10 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     eprintln!("building the contenders …");
     let bin_dir = setup::build_contenders()?;
+    if options.upgrades_only {
+        println!("machine: {}", setup::machine());
+        return upgrades(options, &bin_dir, &mut Reaper::new()?);
+    }
     let target_dir = bin_dir.parent().unwrap_or(&bin_dir).to_owned();
     let python = setup::python_daemon(&target_dir);
     if let Err(reason) = &python {
@@ -108,7 +113,28 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
         None => println!("\n6. Build cost: not measured (--no-build-cost)"),
     }
     figures::print_syscalls(&contenders, &syscalls);
-    service_launchers(options, &mut reaper)
+    service_launchers(options, &mut reaper)?;
+    upgrades(options, &bin_dir, &mut reaper)
+}
+
+/// Figure 9: builds `daemon-run` and `hello_activated`, then replaces a
+/// server under load each way, `--upgrade-runs` times.
+fn upgrades(
+    options: &cli::Options,
+    bin_dir: &Path,
+    reaper: &mut Reaper,
+) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!("figure 9: building daemon-run and hello_activated …");
+    let daemon_run = setup::build_daemon_run()?;
+    let hello_activated = setup::build_hello_activated()?;
+    let ways = upgrades::ways(bin_dir, &daemon_run, &hello_activated);
+    let scratch = Scratch(std::env::temp_dir().join(format!("daemon-bench-upgrades-{}", std::process::id())));
+    fs::create_dir_all(&scratch.0)?;
+    eprintln!("figure 9: {} rounds …", options.upgrade_runs);
+    let measured = upgrades::run(&ways, options.upgrade_runs, &scratch.0, reaper);
+    reaper.sweep();
+    upgrades::print(&ways, &measured);
+    Ok(())
 }
 
 /// Figure 7: builds `daemon-run`, then starts and stops `/bin/sleep` with

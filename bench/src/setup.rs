@@ -36,19 +36,34 @@ pub fn build_contenders() -> Result<PathBuf, String> {
 /// Builds `daemon-run` in release mode in the repository's own target
 /// directory and returns the binary.
 pub fn build_daemon_run() -> Result<PathBuf, String> {
+    build_in_repository(&[], "daemon-run").map(|target| target.join("release/daemon-run"))
+}
+
+/// Builds `daemon-run/examples/hello_activated` (figure 9's PROGRAM under
+/// `daemon-run --respawn --listen`) likewise, and returns it.
+pub fn build_hello_activated() -> Result<PathBuf, String> {
+    let target = build_in_repository(&["--example", "hello_activated"], "hello_activated")?;
+    Ok(target.join("release/examples/hello_activated"))
+}
+
+/// `cargo build --release -p daemon-run EXTRA` in the repository's own
+/// target directory, which it returns.
+fn build_in_repository(extra: &[&str], what: &str) -> Result<PathBuf, String> {
     let root = bench_dir().parent().ok_or("no repository above bench/")?;
     let target = root.join("target");
     let status = cargo()
-        .args(["build", "--release", "--quiet", "-p", "daemon-run", "--manifest-path"])
+        .args(["build", "--release", "--quiet", "-p", "daemon-run"])
+        .args(extra)
+        .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target)
         .status()
         .map_err(|e| format!("cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("building daemon-run failed: {status}"));
+        return Err(format!("building {what} failed: {status}"));
     }
-    Ok(target.join("release/daemon-run"))
+    Ok(target)
 }
 
 /// The venv's interpreter with python-daemon 3.1 installed (created under
