@@ -62,7 +62,11 @@ pub struct Way {
 pub struct Run {
     pub failed: u64,
     pub answered: u64,
+    /// The longest time between two answers from the last one before the
+    /// replacement was asked for to the first one after it completed.
     pub gap: Duration,
+    /// The longest over the whole run (the load's own noise included).
+    pub run_gap: Duration,
     /// From asking until the new server was ready (the stop and start: until
     /// the start returned).
     pub took: Duration,
@@ -137,12 +141,21 @@ fn once(way: &Way, pid_file: &Path, reaper: &mut Reaper) -> Result<Run, String> 
     let took = began.elapsed();
     std::thread::sleep(AROUND);
     let (answers, failed) = load.stop();
-    let gap = answers.windows(2).map(|pair| pair[1] - pair[0]).max().unwrap_or_default();
+    let done = began + took;
+    let run_gap = longest_gap(&answers);
+    let first = answers.iter().rposition(|&at| at <= began).unwrap_or(0);
+    let last = answers.iter().position(|&at| at >= done).unwrap_or(answers.len().saturating_sub(1));
+    let gap = longest_gap(answers.get(first..=last).unwrap_or_default());
     reaper.collect();
     if !matches!(way.kind, Kind::Baseline(_)) {
         wait_until(|| (!alive(old)).then_some(())).ok_or(format!("the old server {old} still runs"))?;
     }
-    Ok(Run { failed, answered: answers.len() as u64, gap, took })
+    Ok(Run { failed, answered: answers.len() as u64, gap, run_gap, took })
+}
+
+/// The longest time between two consecutive instants.
+fn longest_gap(answers: &[Instant]) -> Duration {
+    answers.windows(2).map(|pair| pair[1] - pair[0]).max().unwrap_or_default()
 }
 
 /// Starts the server; the child to keep when it is the server itself.
@@ -298,9 +311,11 @@ pub fn print(ways: &[Way], measured: &[Runs]) {
     let mut table = Table::new(
         format!(
             "9. Replacing a server under load: a loopback client, one request per connection, at most one \
-             started per {}; per run, requests failed and the longest time between two answers; medians \
-             (and worst) over runs",
-            duration(PACE)
+             started per {}; per run, requests failed and the longest time between two answers from the \
+             last before the replacement to the first after it (and over the whole run, {} of load \
+             around it); medians (and worst) over runs",
+            duration(PACE),
+            duration(AROUND * 2)
         ),
         &[
             "way",
@@ -308,6 +323,7 @@ pub fn print(ways: &[Way], measured: &[Runs]) {
             "failed requests",
             "longest gap",
             "gap / Upgrade's",
+            "whole run's gap",
             "upgrade took",
             "answered per run",
         ],
@@ -319,6 +335,7 @@ pub fn print(ways: &[Way], measured: &[Runs]) {
         let gap = median(runs_done.iter().map(|run| run.gap));
         let worst_gap = runs_done.iter().map(|run| run.gap).max();
         let took = median(runs_done.iter().map(|run| run.took));
+        let run_gap = median(runs_done.iter().map(|run| run.run_gap));
         let answered = median(runs_done.iter().map(|run| run.answered));
         let or_dash = |cell: Option<String>| cell.unwrap_or_else(|| "-".into());
         table.row(vec![
@@ -331,6 +348,7 @@ pub fn print(ways: &[Way], measured: &[Runs]) {
             or_dash(failed.zip(worst_failed).map(|(m, w)| format!("{m} (worst {w})"))),
             or_dash(gap.zip(worst_gap).map(|(m, w)| format!("{} (worst {})", duration(m), duration(w)))),
             gap.map_or("-".into(), |gap| ratio(gap.as_secs_f64(), reference.map(|r| r.as_secs_f64()))),
+            or_dash(run_gap.map(duration)),
             or_dash(took.map(duration)),
             or_dash(answered.map(|n| n.to_string())),
         ]);
@@ -341,6 +359,14 @@ pub fn print(ways: &[Way], measured: &[Runs]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_gap_is_between_consecutive_answers() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        assert_eq!(longest_gap(&[at(0), at(1), at(5), at(6)]), Duration::from_millis(4));
+        assert_eq!(longest_gap(&[at(3)]), Duration::ZERO);
+    }
 
     #[test]
     fn the_median_is_the_lower_middle() {
