@@ -338,8 +338,9 @@ pub enum Error {
     AlreadyStarted,
     /// A program executed with [`Daemon::exec_notify`](crate::Daemon::exec_notify)
     /// (`daemon-run --ready notify`) reported ready without holding the pid
-    /// file's lock it inherited (it closed the descriptor, as a program that
-    /// closes what it inherits does): `status` and `stop` would not find
+    /// file's lock it inherited (it closed the descriptor `DAEMON_LOCK_FD`
+    /// names, as a program that closes what it inherits does; a program
+    /// built on this crate keeps it): `status` and `stop` would not find
     /// it, so it was stopped and the file removed.
     ///
     /// ```
@@ -651,8 +652,8 @@ impl fmt::Display for Error {
             Error::LockReleased { path, pid } => write!(
                 f,
                 "{step}: {}: the program (pid {pid}) released its lock before it was ready, so status and \
-                 stop would not find it; it was stopped (it closes the descriptors it inherits, as a \
-                 `#[daemon]` program does: give it this same pid file, or keep the lock's descriptor open)",
+                 stop would not find it; it was stopped (it closed the lock's descriptor, named by \
+                 $DAEMON_LOCK_FD: keep it open)",
                 path.display()
             ),
             Error::Died { status: None } => {

@@ -109,7 +109,9 @@
 //!    a service manager passed (socket activation: `3 .. 3 + LISTEN_FDS` when
 //!    `LISTEN_PID` names this process, all open, else [`Error::ListenFds`];
 //!    the pid file's lock goes after them; a detached daemon finds `LISTEN_PID`
-//!    rewritten to its own pid, and takes them with [`listen_fds`])
+//!    rewritten to its own pid, and takes them with [`listen_fds`]), and the
+//!    pid file's lock a launcher built on this crate handed down
+//!    (`DAEMON_LOCK_FD`, see [Wrapped by daemon-run](#wrapped-by-daemon-run))
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
 //!    older kernels.
@@ -449,6 +451,30 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Wrapped by daemon-run
+//!
+//! `daemon-run --pid-file P` ([`Daemon::exec`]) locks `P` and hands its
+//! lock to the program it executes on descriptor 3, announced as
+//! `LISTEN_FDS` announces sockets: `DAEMON_LOCK_FD=3` and
+//! `DAEMON_LOCK_PID=<the program's pid>`. A start of a program built on
+//! this crate would close that descriptor with the others it inherits
+//! (step 2), and the lock with it. Instead, when `DAEMON_LOCK_PID` is its
+//! own pid and the descriptor is open on a regular file whose exclusive
+//! lock it holds, the start keeps it (close-on-exec, so nothing the daemon
+//! executes later inherits it), removes both variables from its
+//! environment, and detaches as usual: the daemon shares the open file
+//! description, so the lock never lapses, and `daemon-run --status`,
+//! `--stop` and a second start find the daemon. An announcement that does
+//! not hold up takes nothing (the descriptor is a stray, closed).
+//!
+//! The program's own `pid_file` then decides where the lock lives:
+//!
+//! | own `pid_file` | what happens |
+//! |---|---|
+//! | none | the handed lock is held for the daemon's life; `P` still names the program's first process, which exited, and Linux finds the daemon through `/proc/locks` (the holder of a lock whose taker forked and exited); macOS and FreeBSD take `P` for stale: give the program `P` itself |
+//! | `P` itself (the same lock file) | adopted, as an [`Upgrade`]'s new process adopts its old one's: not locked again, the pid file rewritten with the daemon's pid, removed when the daemon ends, as if it had locked it itself. The recommended setup |
+//! | another file | locked as usual; `P`'s lock is held beside it, so both lead to the daemon |
 //!
 //! # Upgrading without dropping a connection
 //!

@@ -54,6 +54,17 @@ impl CStringArray {
         CStringArray { _strings: strings, pointers }
     }
 
+    /// The same array with the pointers of `borrowed` added at its end.
+    ///
+    /// # Safety
+    ///
+    /// As for [`with_borrowed`](CStringArray::with_borrowed).
+    pub(crate) unsafe fn with_more(mut self, borrowed: &[*const libc::c_char]) -> CStringArray {
+        self.pointers.pop(); // the null pointer, put back after them
+        self.pointers.extend(borrowed.iter().copied().chain(std::iter::once(std::ptr::null())));
+        self
+    }
+
     /// The null-terminated array, valid while `self` lives.
     pub fn as_ptr(&self) -> *const *const libc::c_char {
         self.pointers.as_ptr()
