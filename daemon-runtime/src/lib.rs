@@ -194,8 +194,18 @@
 //!   [`reset_signals`]) fail with [`std::io::Error`], whose `Display` names
 //!   the file and the kernel's reason.
 //! - **Pids** are plain `u32`, as [`std::process::id`] returns them.
+//! - **Errors from the kernel** are [`Errno`], this crate's own (the
+//!   number, [`raw`](Errno::raw), and strerror's text as `Display`), in
+//!   [`Error::Sys`], [`Error::Path`] and [`Error::Account`];
+//!   [`Error::raw_os_error`] gives the number, and an [`Error`] converts
+//!   into a [`std::io::Error`] (`?` in a function returning
+//!   `std::io::Result`), whose kind is the `errno`'s. No `nix` type is in
+//!   an [`Error`], so the errors do not change with `nix`'s version.
 //! - **Signals** are [`Signal`], `nix`'s type re-exported: name it
-//!   `daemon_runtime::Signal::SIGHUP`, without depending on `nix`.
+//!   `daemon_runtime::Signal::SIGHUP`, without depending on `nix`. It stays
+//!   `nix`'s (see [`Signal`] for why), so `nix`'s major version is part of
+//!   this crate's semver; [`nix`] itself is re-exported, for a program
+//!   that needs more of it without matching its version.
 //! - **Paths** are taken as `impl AsRef<Path>` everywhere.
 //!
 //! ```no_run
@@ -523,6 +533,7 @@
 mod builder;
 mod control;
 mod deadline;
+mod errno;
 mod error;
 mod lock;
 mod path;
@@ -536,12 +547,23 @@ mod upgrade;
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
+pub use errno::Errno;
 pub use error::{Error, Refusal, Step};
-/// The signal [`signal`] and [`StopOptions::signal`] take: `nix`'s own
-/// type, re-exported so that a program names it as `daemon_runtime::Signal`
-/// without depending on `nix` (or on the same version of it). Which `nix`
-/// this is belongs to this crate's semver: a new major `nix` is a breaking
-/// release here.
+/// The `nix` this crate is built on, for a program that needs more of it
+/// than [`Signal`] (say, `nix::unistd::Pid` to send a signal itself): use
+/// `daemon_runtime::nix`, and no version of `nix` has to be matched in the
+/// program's own `Cargo.toml`. Its major version is part of this crate's
+/// semver (see [Types and errors](crate#types-and-errors)).
+pub use nix;
+/// The signal [`signal`], [`StopOptions::signal`] and
+/// [`Daemon::reopen_logs_on`] take: `nix`'s own type, re-exported so that a
+/// program names it as `daemon_runtime::Signal` without depending on `nix`.
+/// Kept rather than copied: which signals exist, and their numbers, differ
+/// between Linux, macOS and FreeBSD, and `nix` keeps that table (with the
+/// names `"SIGHUP".parse()` takes and the `i32` conversions) for each
+/// system; a crate-owned copy would be a second table to keep true. The
+/// price is that `nix`'s major version is part of this crate's semver: a
+/// new major `nix` is a breaking release here.
 pub use nix::sys::signal::Signal;
 pub use sd_notify::ready::{Ready, ready};
 pub use sd_notify::receive::NotifyReceiver;

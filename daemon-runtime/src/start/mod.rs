@@ -199,7 +199,8 @@ impl Daemon {
         let reopen_on = self.reopen_logs_on.filter(|_| program.is_none());
         let started = self.run_steps(program, has_init, init)?;
         if let Some(signal) = reopen_on {
-            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys { step: Step::Stdio, errno })?;
+            crate::steps::reopen::install(signal)
+                .map_err(|errno| Error::Sys { step: Step::Stdio, errno: crate::errno::Errno::of(errno) })?;
         }
         Ok(started)
     }
@@ -246,7 +247,7 @@ impl Daemon {
             self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             plan.launcher.paths.pid_file_seen_from_outside(),
         );
-        let preflight = |errno| Error::Sys { step: Step::Preflight, errno };
+        let preflight = |errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) };
         let pipe = match attached {
             true => None,
             false => Some(crate::start::report::cloexec_pipe().map_err(preflight)?),
@@ -269,9 +270,13 @@ impl Daemon {
                 keep.extend(inherited.lock.as_ref().map(AsRawFd::as_raw_fd));
                 keep.push(inherited.report.as_raw_fd());
             }
-            fds::close_inherited(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            fds::close_inherited(&keep).map_err(|errno| Error::Sys {
+                step: Step::CloseFds,
+                errno: crate::errno::Errno::of(errno),
+            })?;
         }
-        signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
+        signals::reset()
+            .map_err(|errno| Error::Sys { step: Step::Signals, errno: crate::errno::Errno::of(errno) })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
@@ -309,7 +314,7 @@ impl Daemon {
         // the body, except where it runs the user's `init` (which may) and
         // drops values (which frees), both as safe in a one-thread process.
         match unsafe { unistd::fork() } {
-            Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
+            Err(errno) => Err(Error::Sys { step: Step::Fork, errno: crate::errno::Errno::of(errno) }),
             Ok(ForkResult::Parent { child }) => {
                 // Ours: the report's read end, the relay's, the paths. The
                 // daemon's half is closed and freed here, in the launcher.
@@ -364,15 +369,21 @@ impl Daemon {
             true => Ok(None),
             false => pid_location.as_ref().map(pidfile::Location::for_launcher).transpose(),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) })?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log = |path: &Option<PathBuf>| {
             let opened = path.as_deref().map(|path| logs::open(path, owner)).transpose();
             opened.map_err(|error| error.or_no_directory(self.user.as_ref().map(ToString::to_string)))
         };
-        let devnull = fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?;
+        let devnull =
+            fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| {
+                Error::Path {
+                    step: Step::Stdio,
+                    path: "/dev/null".into(),
+                    errno: crate::errno::Errno::of(errno),
+                }
+            })?;
         let (mut program, notify) = program.unzip();
         // A lock held at the exec (the pid file's, or one handed to this
         // start) goes to the program, announced (steps/lock_handover.rs).
@@ -387,7 +398,7 @@ impl Daemon {
             true => Relay::new().map(|(read, write)| (Some(read), Some(write))),
             false => Ok((None, None)),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) })?;
         let launcher = Launcher {
             timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             double_fork: self.double_fork,

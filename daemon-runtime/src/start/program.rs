@@ -43,7 +43,11 @@ impl Program {
     /// # Ok::<(), daemon_runtime::Error>(())
     /// ```
     pub fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Program, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
+        let invalid = || Error::Path {
+            step: Step::Exec,
+            path: program.to_path_buf(),
+            errno: crate::errno::Errno::of(Errno::EINVAL),
+        };
         let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
         let mut all = vec![path.clone()];
         for arg in args {
