@@ -32,6 +32,11 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
+/// `nix`'s `errno` as the runtime's [`Error`]s carry it.
+pub(crate) fn errno(errno: nix::errno::Errno) -> daemon_runtime::Errno {
+    daemon_runtime::Errno::from_raw(errno as i32)
+}
+
 #[doc(hidden)]
 pub use environment::SAFE_PATH;
 #[doc(hidden)]

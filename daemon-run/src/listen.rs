@@ -117,7 +117,7 @@ impl Listen {
 
     /// `listen: ADDR: <errno>`.
     fn error(&self, errno: Errno) -> Error {
-        Error::Path { step: Step::Listen, path: PathBuf::from(&self.text), errno }
+        Error::Path { step: Step::Listen, path: PathBuf::from(&self.text), errno: crate::errno(errno) }
     }
 
     /// `error` about this socket's path, naming the argument as written.

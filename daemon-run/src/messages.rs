@@ -44,7 +44,6 @@ mod tests {
     use std::time::Duration;
 
     use daemon_runtime::{Error, Step};
-    use nix::errno::Errno;
 
     use super::{Context, describe};
 
@@ -68,7 +67,11 @@ mod tests {
 
     #[test]
     fn a_missing_syslog_socket_is_a_syslog_error_naming_the_flag() {
-        let error = Error::Path { step: Step::Syslog, path: "/dev/log".into(), errno: Errno::ENOENT };
+        let error = Error::Path {
+            step: Step::Syslog,
+            path: "/dev/log".into(),
+            errno: daemon_runtime::Errno::from_raw(libc::ENOENT),
+        };
         let line = describe(&error, &Context { notify: false });
         assert!(line.starts_with("syslog: /dev/log: "), "{line}");
         assert!(

@@ -58,7 +58,11 @@ impl SocketFile {
 /// [`Step::Listen`].
 pub(super) fn bind(path: &Path, mode: u32) -> Result<(OwnedFd, SocketFile), Error> {
     let (dir, name) = walk_parent(path, None, Step::Listen)?;
-    let failed = |errno: Errno| Error::Path { step: Step::Listen, path: path.to_path_buf(), errno };
+    let failed = |errno: Errno| Error::Path {
+        step: Step::Listen,
+        path: path.to_path_buf(),
+        errno: crate::errno(errno),
+    };
     let here = walk_directory(Path::new("."), None, Trust::Starter, Step::Listen)?;
     let listener = inside(dir.as_fd(), here.as_fd(), || match bind_here(&name, mode) {
         Err(Errno::EADDRINUSE) => match replace_stale(dir.as_fd(), &name)? {

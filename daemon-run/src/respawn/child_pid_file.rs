@@ -90,13 +90,14 @@ impl ChildPidFile {
     /// A refused file, or the failed call, at [`Step::PidFile`].
     pub fn claim(&mut self) -> Result<(), Error> {
         let (dir, name, path) = (self.dir.as_fd(), self.name.as_c_str(), self.path.as_path());
-        let failed = |errno| Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno };
+        let failed =
+            |errno| Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno: crate::errno(errno) };
         for _ in 0..ATTEMPTS {
             if let Some(old) = __private::examine_at(dir, name, path)? {
                 __private::remove_named(dir, name, old).map_err(failed)?;
             }
             let (fd, inode) = match __private::open_at(dir, name, path, OFlag::O_RDWR, true) {
-                Err(Error::Path { errno: Errno::EEXIST, .. }) => continue,
+                Err(Error::Path { errno, .. }) if errno.raw() == libc::EEXIST => continue,
                 other => other?,
             };
             stat::fchmod(&fd, Mode::from_bits_truncate(0o644)).map_err(failed)?;
@@ -171,7 +172,7 @@ impl ChildPidFile {
             Some(found) => __private::remove_named(dir, name, found).map_err(|errno| Error::Path {
                 step: Step::PidFile,
                 path: path.to_path_buf(),
-                errno,
+                errno: crate::errno(errno),
             }),
             None => Ok(()),
         }

@@ -44,7 +44,8 @@ const ORPHANS_GONE: Duration = Duration::from_secs(1);
 /// Linux: `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`;
 /// macOS has no such thing (see [`sys::SUBREAPER`]).
 pub(crate) fn adopt_orphans() -> Result<(), Error> {
-    sys::subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+    sys::subreaper(true)
+        .map_err(|errno| Error::Sys { step: Step::Fork, errno: crate::errno::Errno::of(errno) })
 }
 
 impl Launcher {

@@ -87,6 +87,7 @@ impl Detach {
             chroot_dir,
             chdir_dir,
             pid_file,
+            handed_lock: _,
             credentials,
             stdio,
             program: _,

@@ -348,6 +348,28 @@ pub(crate) fn adopt(location: &Location, fd: OwnedFd) -> Result<Locked, Failure>
     Ok(Locked { fd, inode: inode(&opened), pid_inode })
 }
 
+/// Whether `fd` is open on the lock file that this location's lock name
+/// names now: the same device and inode.
+pub(crate) fn is_lock_file_of(location: &Location, fd: BorrowedFd<'_>) -> bool {
+    let (dir, lock_name) = (location.dir.as_fd(), location.lock_name.as_c_str());
+    match (stat::fstat(fd), stat::fstatat(dir, lock_name, AtFlags::AT_SYMLINK_NOFOLLOW)) {
+        (Ok(opened), Ok(now)) => inode(&opened) == inode(&now),
+        _ => false,
+    }
+}
+
+/// The lock a launcher handed down (`steps/lock_handover.rs`), on this
+/// location's lock file: adopted as an upgrade adopts it ([`adopt`]: the
+/// same checks, the lock never released), then this process's pid written
+/// into the pid file, as [`lock_at`] writes it: from here on the pid file
+/// is this process's, as if it had locked it itself.
+pub(crate) fn adopt_handed(location: &Location, fd: OwnedFd) -> Result<Locked, Failure> {
+    let locked = adopt(location, fd)?;
+    write_pid_at(location.dir.as_fd(), &location.name, locked.pid_inode)
+        .map_err(|errno| Failure::Sys(Step::PidFile, errno))?;
+    Ok(locked)
+}
+
 /// Where a new process of an upgrade writes its pid once it is ready: the
 /// adopted pid file's directory and name, never freed from then on (the
 /// termination handler is given them then).

@@ -44,7 +44,9 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
         errno if crate::sys::is_symlink_refusal(errno) => refused(Refusal::SymbolicLink),
         // A FIFO with no reader (ENXIO), a directory (EISDIR).
         Errno::ENXIO | Errno::EISDIR => refused(Refusal::NotRegular),
-        errno => Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno },
+        errno => {
+            Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno: crate::errno::Errno::of(errno) }
+        }
     };
     let (dir, name) = walk::parent(path, None).map_err(|denied| denied.into_error(Step::Stdio, path))?;
     let flags = OFlag::O_WRONLY
@@ -142,11 +144,19 @@ fn reopen() -> Result<(), Error> {
     let (stdout, stderr, owner) = CONFIGURED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     if let Some(path) = stdout {
         let fd = open(&path, owner)?;
-        nix::unistd::dup2_stdout(&fd).map_err(|errno| Error::Path { step: Step::Stdio, path, errno })?;
+        nix::unistd::dup2_stdout(&fd).map_err(|errno| Error::Path {
+            step: Step::Stdio,
+            path,
+            errno: crate::errno::Errno::of(errno),
+        })?;
     }
     if let Some(path) = stderr {
         let fd = open(&path, owner)?;
-        nix::unistd::dup2_stderr(&fd).map_err(|errno| Error::Path { step: Step::Stdio, path, errno })?;
+        nix::unistd::dup2_stderr(&fd).map_err(|errno| Error::Path {
+            step: Step::Stdio,
+            path,
+            errno: crate::errno::Errno::of(errno),
+        })?;
     }
     Ok(())
 }

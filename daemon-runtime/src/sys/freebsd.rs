@@ -142,7 +142,10 @@ fn sysctl_int(name: &std::ffi::CStr) -> Option<libc::c_int> {
 
 /// The kernel's thread count of this process: `sysctl(KERN_PROC_PID)`'s `ki_numthreads`.
 pub(crate) fn threads() -> Result<usize, crate::error::Error> {
-    let failed = |errno| crate::error::Error::Sys { step: crate::error::Step::Preflight, errno };
+    let failed = |errno| crate::error::Error::Sys {
+        step: crate::error::Step::Preflight,
+        errno: crate::errno::Errno::of(errno),
+    };
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, nix::unistd::getpid().as_raw()];
     // SAFETY: `kinfo_proc` is plain data: all-zero is a valid value.
     let mut info: libc::kinfo_proc = unsafe { std::mem::zeroed() };

@@ -25,7 +25,11 @@ use crate::error::{Error, Step};
 
 /// The kernel's thread count of this process: field 20 of `/proc/self/stat`.
 pub(crate) fn threads() -> Result<usize, Error> {
-    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
+    let unreadable = |errno| Error::Path {
+        step: Step::Preflight,
+        path: "/proc/self/stat".into(),
+        errno: crate::errno::Errno::of(errno),
+    };
     let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(unreadable)?;
     let mut buf = [0u8; 1024];
