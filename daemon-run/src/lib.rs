@@ -47,11 +47,6 @@ pub use syslog::Priority;
 #[doc(hidden)]
 pub use syslog::escape_into;
 
-/// The process exit code for "this form of the command is not supported"
-/// (`EX_USAGE`).
-#[doc(hidden)]
-pub const EX_USAGE: i32 = 64;
-
 /// daemon-run's actions: after PROGRAM, they are PROGRAM's arguments, and a
 /// failed start says so (`note: --restart after PROGRAM was passed to it`).
 const ACTIONS: &[&str] = &["--stop", "--status", "--signal", "--restart"];
