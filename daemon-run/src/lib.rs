@@ -16,6 +16,7 @@ mod cli_tests;
 pub mod coming_from;
 mod control;
 mod environment;
+mod error;
 #[doc(hidden)]
 pub mod listen;
 mod lookup;
@@ -34,6 +35,8 @@ use nix::sys::signal::Signal;
 
 #[doc(hidden)]
 pub use environment::SAFE_PATH;
+#[doc(hidden)]
+pub use error::StartError;
 #[doc(hidden)]
 pub use lookup::find_program;
 #[doc(hidden)]
@@ -449,7 +452,7 @@ fn start(cli: Cli) -> i32 {
     let oknodo = cli.oknodo;
     let context = messages::Context { notify: cli.ready == ReadyMode::Notify };
     let error = run(cli);
-    if oknodo && matches!(error, Error::AlreadyRunning { .. }) {
+    if oknodo && matches!(error, StartError::Runtime(Error::AlreadyRunning { .. })) {
         messages::print(&format!("note: {error}: nothing to do (--oknodo)"));
         return 0;
     }
@@ -463,12 +466,12 @@ fn start(cli: Cli) -> i32 {
 
 /// What a start does: sets PROGRAM's environment, finds it, runs the steps,
 /// executes it. Returns only on failure, with the error to print and exit
-/// with ([`Error::exit`]); in the launcher, success exits 0.
+/// with ([`StartError::exit_code`]); in the launcher, success exits 0.
 #[doc(hidden)]
-pub fn run(cli: Cli) -> Error {
+pub fn run(cli: Cli) -> StartError {
     let program = match prepare(&cli) {
         Ok(program) => program,
-        Err(error) => return error,
+        Err(error) => return error.into(),
     };
     // The sockets first, so that a supervisor (`--respawn`, or the relay of
     // syslog output, which never restarts: FreeBSD daemon(8) and libslack

@@ -550,9 +550,9 @@ pub mod __private {
     // (`path/at.rs`), for `--child-pid-file`; the pid's text; the pipe
     // whose ends close on `exec`.
     pub use crate::lock::pid_text::{write_pid, written_pid};
-    pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
+    pub use crate::path::at::{examine_at, open_at, remove_named};
     pub use crate::path::cstr::CStringArray;
-    pub use crate::path::walk::Trust;
+    pub use crate::path::walk::{Denied, Trust, directory as walk_directory, parent as walk_parent};
     // The sockets a service manager passed, which `--listen` adds to, and
     // `LISTEN_PID` for each program `--respawn` executes.
     pub use crate::start::program::{Environment, Program};

@@ -5,7 +5,7 @@
 //! and `daemon-run --child-pid-file` both go through here, so that no file
 //! root writes on a daemon's behalf is opened by path.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
@@ -15,53 +15,8 @@ use nix::sys::stat::{self, FileStat, Mode, SFlag};
 use nix::unistd;
 
 use crate::error::{Error, Failure, Refusal, Step};
-use crate::path::walk::{self, Trust};
+use crate::path::walk;
 use crate::sys::{self, Inode, inode};
-
-/// The directory `path` names, walked one component at a time from `root`
-/// (a chroot's descriptor), else from `/` (or the working directory, for a
-/// relative path), links followed as `trust` allows; an error names `path`
-/// under `step`.
-///
-/// # Errors
-///
-/// A refused link or directory, or the system call that failed.
-///
-/// ```
-/// use daemon_runtime::{Step, __private::{Trust, walk_directory}};
-/// let tmp = walk_directory("/tmp".as_ref(), None, Trust::Starter, Step::Chdir)?;
-/// # Ok::<(), daemon_runtime::Error>(())
-/// ```
-pub fn walk_directory(
-    path: &Path,
-    root: Option<BorrowedFd<'_>>,
-    trust: Trust,
-    step: Step,
-) -> Result<OwnedFd, Error> {
-    walk::directory(path, root, trust).map_err(|denied| denied.into_error(step, path))
-}
-
-/// The directory holding the file `path` names, walked as the pid file's is
-/// ([`Trust::Starter`], inside `root` when given), and the file's name in
-/// it; an error names `path` under `step`.
-///
-/// # Errors
-///
-/// As [`walk_directory`]; `EISDIR` when `path` names no file.
-///
-/// ```
-/// use daemon_runtime::{Step, __private::walk_parent};
-/// let (_dir, name) = walk_parent("/tmp/d.pid".as_ref(), None, Step::PidFile)?;
-/// assert_eq!(name.as_c_str(), c"d.pid");
-/// # Ok::<(), daemon_runtime::Error>(())
-/// ```
-pub fn walk_parent(
-    path: &Path,
-    root: Option<BorrowedFd<'_>>,
-    step: Step,
-) -> Result<(OwnedFd, CString), Error> {
-    walk::parent(path, root).map_err(|denied| denied.into_error(step, path))
-}
 
 /// Opens `name` in the walked directory `dir` as the pid file is opened:
 /// never through a symbolic link (`O_NOFOLLOW`, refused as one), never
