@@ -547,15 +547,17 @@ pub mod __private {
     // the argv/envp arrays, the environment a program gets and the one
     // `exec`, which restores SIGPIPE's default action (`start/program.rs`);
     // the walk, and the pid file's rules for a file in a walked directory
-    // (`path/at.rs`), for `--child-pid-file`; the pid's text; the pipe
-    // whose ends close on `exec`.
+    // (`path/at.rs`), for `--child-pid-file` and `--listen unix:`; the
+    // pid's text; the pipe whose ends close on `exec`; waiting for a child
+    // and saying how it ended (`start/child.rs`), for the supervisor.
     pub use crate::lock::pid_text::{write_pid, written_pid};
     pub use crate::path::at::{examine_at, open_at, remove_named};
     pub use crate::path::cstr::CStringArray;
     pub use crate::path::walk::{Denied, Trust, directory as walk_directory, parent as walk_parent};
+    pub use crate::start::child::{describe, reap};
+    pub use crate::start::program::{Environment, Program};
     // The sockets a service manager passed, which `--listen` adds to, and
     // `LISTEN_PID` for each program `--respawn` executes.
-    pub use crate::start::program::{Environment, Program};
     pub use crate::steps::activation::passed_count;
     pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};

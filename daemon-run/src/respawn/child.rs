@@ -12,7 +12,7 @@
 //! and the `killpg`, microseconds apart, to be signalled.
 
 use nix::errno::Errno;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 /// PROGRAM has ended: seen, on Linux not yet reaped.
@@ -35,7 +35,7 @@ pub fn ended(child: Pid) -> Option<Ended> {
 /// `Some` once `child` has ended (or cannot be waited for any more).
 #[cfg(not(all(target_os = "linux", not(daemon_portable))))]
 pub fn ended(child: Pid) -> Option<Ended> {
-    use nix::sys::wait::WaitPidFlag;
+    use nix::sys::wait::{WaitPidFlag, waitpid};
     match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
         Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => None,
         Ok(status) => Some(Ended { child, status: Some(status) }),
@@ -46,15 +46,7 @@ pub fn ended(child: Pid) -> Option<Ended> {
 impl Ended {
     /// Reaps PROGRAM, if not done yet: how it ended.
     pub fn reap(self) -> WaitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        loop {
-            match waitpid(self.child, None) {
-                Err(Errno::EINTR) => continue,
-                Ok(status) => return status,
-                Err(_) => return WaitStatus::Exited(self.child, 0),
-            }
-        }
+        let status = self.status.or_else(|| daemon_runtime::__private::reap(self.child));
+        status.unwrap_or(WaitStatus::Exited(self.child, 0))
     }
 }

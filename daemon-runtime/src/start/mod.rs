@@ -11,6 +11,7 @@
 //! Everything here runs in the launching process, which the preflight
 //! proved single-threaded.
 
+pub(crate) mod child;
 pub(crate) mod detach;
 pub(crate) mod launcher;
 pub(crate) mod plan;
