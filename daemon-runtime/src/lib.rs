@@ -561,6 +561,9 @@ pub mod __private {
     pub use crate::steps::activation::passed_count;
     pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
+    // The kernel's means for `daemon-run`'s supervisor (`sys/mod.rs`), so
+    // that no platform is named outside `sys/`.
+    pub use crate::sys::{CREDENTIALED_DATAGRAMS, SignalFd, child_ended, parent_death_signal};
 
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.

@@ -199,11 +199,11 @@ pub(crate) use portable::catches;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(linux)]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = true;
+pub const CREDENTIALED_DATAGRAMS: bool = true;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(any(macos, freebsd))]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = false;
+pub const CREDENTIALED_DATAGRAMS: bool = false;
 #[cfg(linux)]
 pub(crate) use linux::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
@@ -212,3 +212,18 @@ pub(crate) use linux::{
 pub(crate) use portable::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
 };
+
+// What `daemon-run`'s supervisor needs of the kernel, for the PROGRAM it
+// forks: a signal to it when the supervisor dies, its end seen without
+// reaping it where the kernel allows, and the supervisor's signals read
+// from a descriptor (`signalfd`) where there is one.
+#[cfg(freebsd)]
+pub use freebsd::parent_death_signal;
+#[cfg(linux)]
+pub use linux::parent_death_signal;
+#[cfg(linux_fast)]
+pub use linux::{SignalFd, child_ended};
+#[cfg(macos)]
+pub use macos::parent_death_signal;
+#[cfg(portable)]
+pub use portable::{SignalFd, child_ended};
