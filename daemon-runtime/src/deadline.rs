@@ -1,10 +1,15 @@
 //! Waiting until a deadline: the one `poll` loop of the crate, with one
-//! rounding, used wherever a process, a pipe or a socket is waited for.
+//! rounding, used wherever a process, a pipe or a socket is waited for;
+//! and how long a start waits unless told otherwise.
 
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollTimeout, poll};
+
+/// How long the launcher waits for the daemon's report unless told
+/// otherwise (`ready_timeout`), and an upgrade for its new process.
+pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A moment after which a wait gives up.
 #[derive(Debug, Clone, Copy)]

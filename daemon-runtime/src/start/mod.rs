@@ -26,7 +26,6 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
@@ -34,6 +33,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
+use crate::deadline::DEFAULT_READY_TIMEOUT;
 use crate::error::{Error, Step};
 use crate::path::cstr::{absolute, c_string};
 use crate::path::walk::{self, Trust};
@@ -51,9 +51,6 @@ use crate::steps::{activation, fds, preflight, signals, stdio as logs};
 /// foreground): a second start is refused ([`Error::AlreadyStarted`]). Not
 /// set by a start that failed in the launcher, which may try again.
 static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// How long the launcher waits for the daemon's report unless told otherwise.
-pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Daemon {
     /// Detaches the calling process; returns in the daemon only.
