@@ -26,6 +26,23 @@ impl Deadline {
         self.0.saturating_duration_since(Instant::now())
     }
 
+    /// Calls `attempt` until it answers (`Some`), sleeping `every` (less
+    /// near the end) between calls, until the deadline passes: `None` then.
+    /// For what no descriptor can be polled for (a lock released, an orphan
+    /// gone); `attempt` runs at least once, and once more at the deadline.
+    pub(crate) fn retry<T>(&self, every: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        loop {
+            if let Some(answer) = attempt() {
+                return Some(answer);
+            }
+            let left = self.left();
+            if left.is_zero() {
+                return None;
+            }
+            std::thread::sleep(left.min(every));
+        }
+    }
+
     /// `poll(2)` on `fds` until one of them has an event (`Ok(true)`) or the
     /// deadline passes (`Ok(false)`), retrying `EINTR`. The time left is
     /// rounded up to whole milliseconds: a poll of 0 ms for 0.4 ms left would

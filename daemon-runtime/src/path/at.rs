@@ -18,6 +18,20 @@ use crate::error::{Error, Failure, Refusal, Step};
 use crate::path::walk;
 use crate::sys::{self, Inode, inode};
 
+/// The flags root opens a name in a walked directory with, whatever the
+/// access: never through a symbolic link (`O_NOFOLLOW`), never waiting on
+/// a FIFO (`O_NONBLOCK`), never taking a controlling terminal
+/// (`O_NOCTTY`), closed on `exec`. Said once: the pid file and its lock
+/// file, the log files, `stop`'s look at them all open with these.
+pub(crate) const CAREFUL: OFlag =
+    OFlag::O_CLOEXEC.union(OFlag::O_NOFOLLOW).union(OFlag::O_NONBLOCK).union(OFlag::O_NOCTTY);
+
+/// Opens the existing `name` in the walked directory `dir` with `access`
+/// (`O_RDONLY`, `O_WRONLY`...) and [`CAREFUL`]; nothing is checked.
+pub(crate) fn open_existing(dir: BorrowedFd<'_>, name: &CStr, access: OFlag) -> nix::Result<OwnedFd> {
+    fcntl::openat(dir, name, access | CAREFUL, Mode::empty())
+}
+
 /// Opens `name` in the walked directory `dir` as the pid file is opened:
 /// never through a symbolic link (`O_NOFOLLOW`, refused as one), never
 /// blocking on a FIFO (`O_NONBLOCK`), close-on-exec, with `access`
@@ -36,7 +50,7 @@ pub fn open_at(
     access: OFlag,
     create: bool,
 ) -> Result<(OwnedFd, Inode), Error> {
-    let mut flags = access | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let mut flags = access | CAREFUL;
     if create {
         flags |= OFlag::O_CREAT | OFlag::O_EXCL;
     }

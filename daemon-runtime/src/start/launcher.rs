@@ -221,9 +221,8 @@ impl Launcher {
 /// unreaped child, so it names that process; through a pidfd where there
 /// is one, as every signal of the crate.
 fn kill_orphans(before: &[u32]) {
-    let deadline = Deadline::after(ORPHANS_GONE);
-    loop {
-        let Some(children) = sys::children() else { return };
+    Deadline::after(ORPHANS_GONE).retry(Duration::from_millis(1), || {
+        let Some(children) = sys::children() else { return Some(()) };
         let mut left = false;
         for pid in children.into_iter().filter(|pid| !before.contains(pid)) {
             let signalled = sys::ProcessHandle::open(pid).and_then(|handle| handle.signal(Signal::SIGKILL));
@@ -236,14 +235,9 @@ fn kill_orphans(before: &[u32]) {
                 _ => {}
             }
         }
-        if !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid))) {
-            return;
-        }
-        if deadline.left().is_zero() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+        let gone = !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid)));
+        gone.then_some(())
+    });
 }
 
 /// A program reported ready without holding its pid file's lock.
