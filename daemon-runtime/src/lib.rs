@@ -490,6 +490,24 @@
 //! | `.privileged_action(f)` | `init = f`, its value passed to `main` |
 //! | `.exit_action(f)` | code before the attribute's start, or the builder |
 //! | exits 0 when the daemon fails | the launcher fails with the daemon's error and a sysexits code |
+//!
+//! # Reading the source
+//!
+//! One start, file by file: `builder.rs` (the configuration), then
+//! `start/` in order: `mod.rs` (preflight, plan, fork), `plan.rs` (every
+//! name resolved and path walked before the fork, split into the
+//! launcher's half and the daemon's), `launcher.rs` (the launcher's wait,
+//! over the pipe of `report.rs`; `verdict.rs` where there is no
+//! subreaper; `child.rs` to reap), `detach.rs` (the daemon's steps, one
+//! file each in `steps/`), `program.rs` (the `exec` of
+//! [`Daemon::exec`]), `takeover.rs` (an upgrade's new process). Beside
+//! them: `path/` (`walk.rs`, the walk by descriptor; `at.rs`, a file in a
+//! walked directory; `cstr.rs`), `lock/` (who holds the pid file's lock),
+//! `sd_notify/` (the service manager's protocol and [`ready`]),
+//! `upgrade/` ([`Upgrade`], [`request_upgrade`]), `control.rs`
+//! ([`status`], [`stop`], [`signal`]), `error.rs`, `deadline.rs`, and
+//! `sys/`, the only place that names a platform. The README's Layout
+//! section says what each file holds.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]

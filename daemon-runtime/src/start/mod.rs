@@ -5,8 +5,11 @@
 //! half and the daemon's), close the inherited descriptors and reset the
 //! signals (steps 2 and 3), then fork (step 4). After the fork, the
 //! launcher waits for the daemon's report (`launcher.rs`, over the pipe of
-//! `report.rs`; `verdict.rs` where there is no subreaper), and the daemon
-//! takes the remaining steps (`detach.rs`).
+//! `report.rs`; `verdict.rs` where there is no subreaper; `child.rs` to
+//! reap and name how a child ended), and the daemon takes the remaining
+//! steps (`detach.rs`), executing a program at the end for `exec`
+//! (`program.rs`). The new process of an upgrade takes them on its own
+//! terms instead of forking (`takeover.rs`).
 //!
 //! Everything here runs in the launching process, which the preflight
 //! proved single-threaded.

@@ -15,7 +15,10 @@
 //! POSIX fallbacks ([`portable`]), plus the means one platform family
 //! shares: process handles ([`pidfd`] on Linux, [`kqueue`] elsewhere) and
 //! `/proc`'s descriptor listing ([`proc_fds`]). Besides these, the neutral
-//! types the interface speaks in ([`Inode`]). Nothing here imports the
+//! types the interface speaks in ([`Inode`]), and what `daemon-run`'s
+//! supervisor needs of the kernel (a parent-death signal, a `signalfd`, a
+//! child's end seen unreaped), through `__private`, so that `daemon-run`
+//! names no platform either. Nothing here imports the
 //! rest of the crate but its leaves (`error`, `deadline`,
 //! `lock/pid_text.rs`): the lock proofs built on these means are in `lock/`.
 
