@@ -6,8 +6,7 @@
 //! believes no reply but the daemon's own, and lets one request wait at a
 //! time. `daemon-run` here is the root package's copy of its `main`
 //! (`tests/bin/daemon_run_stopped.rs`, which stops only when told to).
-//! Linux only: the reply comes on an abstract socket, and elsewhere
-//! `--upgrade` refuses before signalling anything.
+//! Linux only: the reply comes on an abstract address (`upgrade/reply.rs`).
 #![cfg(target_os = "linux")]
 
 use crate::common;

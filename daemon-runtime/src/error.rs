@@ -56,10 +56,6 @@ pub enum Step {
     Report,
     /// Waiting for the daemon to call [`ready`](crate::ready) in time.
     Ready,
-    /// Binding the sockets `daemon-run --listen` passes to its program
-    /// (socket activation without a service manager); never a step of
-    /// the runtime's own.
-    Listen,
     /// Connecting to the syslog socket `daemon-run --stdout syslog:…`
     /// sends PROGRAM's lines to; never a step of the runtime's own.
     Syslog,
@@ -96,7 +92,6 @@ impl Step {
             _ if value == Step::Exec as u8 => Step::Exec,
             _ if value == Step::Report as u8 => Step::Report,
             _ if value == Step::Ready as u8 => Step::Ready,
-            _ if value == Step::Listen as u8 => Step::Listen,
             _ if value == Step::Syslog as u8 => Step::Syslog,
             _ if value == Step::Upgrade as u8 => Step::Upgrade,
             _ => return None,
@@ -123,7 +118,6 @@ impl Step {
             Step::Exec => "exec",
             Step::Report => "report",
             Step::Ready => "ready",
-            Step::Listen => "listen",
             Step::Syslog => "syslog",
             Step::Upgrade => "upgrade",
         }
@@ -186,8 +180,7 @@ pub enum Error {
     /// A log file, the chroot or the working directory was refused: root
     /// would have opened something another user controls.
     Refused {
-        /// [`Step::Stdio`], [`Step::Chroot`], [`Step::Chdir`], or
-        /// [`Step::Listen`] (a `daemon-run --listen unix:` socket's directory).
+        /// [`Step::Stdio`], [`Step::Chroot`] or [`Step::Chdir`].
         step: Step,
         /// The path, as configured (made absolute).
         path: PathBuf,

@@ -526,6 +526,24 @@
 //! | `.privileged_action(f)` | `init = f`, its value passed to `main` |
 //! | `.exit_action(f)` | code before the attribute's start, or the builder |
 //! | exits 0 when the daemon fails | the launcher fails with the daemon's error and a sysexits code |
+//!
+//! # Reading the source
+//!
+//! One start, file by file: `builder.rs` (the configuration), then
+//! `start/` in order: `mod.rs` (preflight, plan, fork), `plan.rs` (every
+//! name resolved and path walked before the fork, split into the
+//! launcher's half and the daemon's), `launcher.rs` (the launcher's wait,
+//! over the pipe of `report.rs`; `verdict.rs` where there is no
+//! subreaper; `child.rs` to reap), `detach.rs` (the daemon's steps, one
+//! file each in `steps/`), `program.rs` (the `exec` of
+//! [`Daemon::exec`]), `takeover.rs` (an upgrade's new process). Beside
+//! them: `path/` (`walk.rs`, the walk by descriptor; `at.rs`, a file in a
+//! walked directory; `cstr.rs`), `lock/` (who holds the pid file's lock),
+//! `sd_notify/` (the service manager's protocol and [`ready`]),
+//! `upgrade/` ([`Upgrade`], [`request_upgrade`]), `control.rs`
+//! ([`status`], [`stop`], [`signal`]), `error.rs`, `deadline.rs`, and
+//! `sys/`, the only place that names a platform. The README's Layout
+//! section says what each file holds.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
@@ -595,18 +613,23 @@ pub mod __private {
     // the argv/envp arrays, the environment a program gets and the one
     // `exec`, which restores SIGPIPE's default action (`start/program.rs`);
     // the walk, and the pid file's rules for a file in a walked directory
-    // (`path/at.rs`), for `--child-pid-file`; the pid's text; the pipe
-    // whose ends close on `exec`.
+    // (`path/at.rs`), for `--child-pid-file` and `--listen unix:`; the
+    // pid's text; the pipe whose ends close on `exec`; waiting for a child
+    // and saying how it ended (`start/child.rs`), for the supervisor.
     pub use crate::lock::pid_text::{write_pid, written_pid};
-    pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
+    pub use crate::path::at::{examine_at, open_at, remove_named};
     pub use crate::path::cstr::CStringArray;
-    pub use crate::path::walk::Trust;
+    pub use crate::path::walk::{Denied, Trust, directory as walk_directory, parent as walk_parent};
+    pub use crate::start::child::{describe, reap};
+    pub use crate::start::program::{Environment, Program};
     // The sockets a service manager passed, which `--listen` adds to, and
     // `LISTEN_PID` for each program `--respawn` executes.
-    pub use crate::start::program::{Environment, Program};
     pub use crate::steps::activation::passed_count;
     pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
+    // The kernel's means for `daemon-run`'s supervisor (`sys/mod.rs`), so
+    // that no platform is named outside `sys/`.
+    pub use crate::sys::{CREDENTIALED_DATAGRAMS, SignalFd, child_ended, parent_death_signal};
 
     /// Starts the daemon; in the launcher, or on an error before forking,
     /// prints the error and exits.

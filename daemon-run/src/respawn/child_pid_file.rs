@@ -69,9 +69,13 @@ impl ChildPidFile {
     pub fn find(path: &Path, chroot: Option<&Path>) -> Result<ChildPidFile, Error> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let root = chroot
-            .map(|root| __private::walk_directory(root, None, Trust::RootOnly, Step::Chroot))
+            .map(|root| {
+                __private::walk_directory(root, None, Trust::RootOnly)
+                    .map_err(|denied| denied.into_error(Step::Chroot, root))
+            })
             .transpose()?;
-        let (dir, name) = __private::walk_parent(&path, root.as_ref().map(AsFd::as_fd), Step::PidFile)?;
+        let (dir, name) = __private::walk_parent(&path, root.as_ref().map(AsFd::as_fd))
+            .map_err(|denied| denied.into_error(Step::PidFile, &path))?;
         __private::examine_at(dir.as_fd(), &name, &path)?;
         Ok(ChildPidFile { path, dir, name, inode: None, kept: None, written: None })
     }

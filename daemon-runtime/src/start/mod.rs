@@ -5,12 +5,16 @@
 //! half and the daemon's), close the inherited descriptors and reset the
 //! signals (steps 2 and 3), then fork (step 4). After the fork, the
 //! launcher waits for the daemon's report (`launcher.rs`, over the pipe of
-//! `report.rs`; `verdict.rs` where there is no subreaper), and the daemon
-//! takes the remaining steps (`detach.rs`).
+//! `report.rs`; `verdict.rs` where there is no subreaper; `child.rs` to
+//! reap and name how a child ended), and the daemon takes the remaining
+//! steps (`detach.rs`), executing a program at the end for `exec`
+//! (`program.rs`). The new process of an upgrade takes them on its own
+//! terms instead of forking (`takeover.rs`).
 //!
 //! Everything here runs in the launching process, which the preflight
 //! proved single-threaded.
 
+pub(crate) mod child;
 pub(crate) mod detach;
 pub(crate) mod launcher;
 pub(crate) mod plan;
@@ -25,7 +29,6 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
@@ -33,6 +36,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
+use crate::deadline::DEFAULT_READY_TIMEOUT;
 use crate::error::{Error, Step};
 use crate::path::cstr::{absolute, c_string};
 use crate::path::walk::{self, Trust};
@@ -50,9 +54,6 @@ use crate::steps::{activation, fds, lock_handover, preflight, signals, stdio as 
 /// foreground): a second start is refused ([`Error::AlreadyStarted`]). Not
 /// set by a start that failed in the launcher, which may try again.
 static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// How long the launcher waits for the daemon's report unless told otherwise.
-pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Daemon {
     /// Detaches the calling process; returns in the daemon only.

@@ -31,11 +31,12 @@ use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
 use nix::sys::stat::{self, Mode, SFlag};
 use nix::unistd::{self};
 
+use crate::deadline::Deadline;
 use crate::error::Failure;
 use crate::error::{Refusal, Step};
 use crate::lock::pid_text::write_pid;
 use crate::lock::{self, Proof, flock};
-use crate::path::at::{refuse_unsafe, remove_named};
+use crate::path::at::{CAREFUL, open_existing, refuse_unsafe, remove_named};
 use crate::path::walk;
 use crate::path::walk::{Inode, inode};
 
@@ -291,14 +292,12 @@ impl Leftover {
     /// be told (outside the pid namespace) is given the benefit of the
     /// doubt: nothing is stopped on a guess.
     pub(crate) fn held_by(&self, pid: u32) -> bool {
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let lock_name = lock_name_of(&self.name);
-        let Ok(fd) = fcntl::openat(self.dir.as_fd(), lock_name.as_c_str(), flags, Mode::empty()) else {
+        let Ok(fd) = open_existing(self.dir.as_fd(), lock_name.as_c_str(), OFlag::O_RDONLY) else {
             return false;
         };
         let Ok(opened) = stat::fstat(&fd) else { return false };
-        let pid_file = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()).ok();
+        let pid_file = open_existing(self.dir.as_fd(), self.name.as_c_str(), OFlag::O_RDONLY).ok();
         let proc = lock::open_proc().ok().flatten();
         let pid_file = pid_file.as_ref().map(AsFd::as_fd);
         match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened, pid_file) {
@@ -447,7 +446,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         (location.dir.as_fd(), location.name.as_c_str(), location.lock_name.as_c_str());
     let proc = location.proc.as_ref().map(AsFd::as_fd);
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let flags = OFlag::O_RDONLY | CAREFUL;
     let mode = LOCK_MODE;
     let mut unseen = 0;
     for _ in 0..ATTEMPTS {
@@ -455,7 +454,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         let (fd, created) = match fcntl::openat(dir, lock_name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode)
         {
             Ok(fd) => (fd, true),
-            Err(Errno::EEXIST) => match fcntl::openat(dir, lock_name, flags, Mode::empty()) {
+            Err(Errno::EEXIST) => match open_existing(dir, lock_name, OFlag::O_RDONLY) {
                 Ok(fd) => (fd, false),
                 Err(Errno::ENOENT) => continue, // removed since: create it
                 // O_NOFOLLOW reports a symbolic link as ELOOP (FreeBSD:
@@ -528,8 +527,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
 /// The pid file at `name`, opened to read the pid written in it, if it can
 /// be (`O_NOFOLLOW`, `O_NONBLOCK`: a link or a FIFO there is not read).
 fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    fcntl::openat(dir, name, flags, Mode::empty()).ok()
+    open_existing(dir, name, OFlag::O_RDONLY).ok()
 }
 
 /// Writes this process's pid into the pid file `name` in `dir`, with the
@@ -542,11 +540,11 @@ fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
 /// removes a file this call created.
 fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
-    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let flags = OFlag::O_WRONLY | CAREFUL;
     let mode = PID_MODE;
     let (writer, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => (fd, true),
-        Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+        Err(Errno::EEXIST) => match open_existing(dir, name, OFlag::O_WRONLY) {
             Ok(fd) => (fd, false),
             Err(errno) if crate::sys::is_symlink_refusal(errno) => {
                 return Err(Failure::Refused(Refusal::SymbolicLink));
@@ -586,8 +584,7 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
 /// Writes this process's pid through a descriptor opened for just that,
 /// checked to be the locked file, and closed before anything else runs.
 fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
-    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let writer = fcntl::openat(dir, name, flags, Mode::empty())?;
+    let writer = open_existing(dir, name, OFlag::O_WRONLY)?;
     if inode(&stat::fstat(&writer)?) != locked {
         return Err(Errno::ESTALE);
     }
@@ -653,17 +650,13 @@ fn remove_lock_if_unheld(dir: BorrowedFd<'_>, lock_name: &CStr, fd: BorrowedFd<'
 fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
     let guard =
         fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
-    let mut tries = 0;
-    loop {
+    let locked = Deadline::after(Duration::from_secs(1)).retry(Duration::from_millis(1), || {
         match flock(&guard, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => break,
-            Err(Errno::EWOULDBLOCK) if tries < 1000 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(errno) => return Err(errno),
+            Err(Errno::EWOULDBLOCK) => None,
+            done => Some(done),
         }
-    }
+    });
+    locked.unwrap_or(Err(Errno::EWOULDBLOCK))?;
     match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(now) if inode(&now) == stale => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
         _ => Ok(()), // already replaced by someone else
@@ -683,20 +676,17 @@ impl Leftover {
     pub(crate) fn remove_if_stale(&self) {
         let (dir, name) = (self.dir.as_fd(), self.name.as_c_str());
         let lock_name = lock_name_of(name);
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let Ok(fd) = fcntl::openat(dir, lock_name.as_c_str(), flags, Mode::empty()) else {
+        let Ok(fd) = open_existing(dir, lock_name.as_c_str(), OFlag::O_RDONLY) else {
             return;
         };
-        for _ in 0..200 {
+        let locked = Deadline::after(Duration::from_millis(200)).retry(Duration::from_millis(1), || {
             match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
-                Ok(()) => {
-                    let _ = remove_if_unheld(dir, name, &lock_name, fd.as_fd());
-                    return;
-                }
-                Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
-                Err(_) => return,
+                Err(Errno::EWOULDBLOCK) => None,
+                done => Some(done),
             }
+        });
+        if locked == Some(Ok(())) {
+            let _ = remove_if_unheld(dir, name, &lock_name, fd.as_fd());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The log files that receive the daemon's standard output and error.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,6 +11,7 @@ use nix::sys::stat::{self, Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
 use crate::error::{Error, Refusal, Step};
+use crate::path::at::{CAREFUL, open_existing};
 use crate::path::walk;
 
 /// The mode of a log file the daemon creates: readable by the daemon's group
@@ -49,12 +50,7 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
         }
     };
     let (dir, name) = walk::parent(path, None).map_err(|denied| denied.into_error(Step::Stdio, path))?;
-    let flags = OFlag::O_WRONLY
-        | OFlag::O_APPEND
-        | OFlag::O_CLOEXEC
-        | OFlag::O_NOCTTY
-        | OFlag::O_NOFOLLOW
-        | OFlag::O_NONBLOCK;
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | CAREFUL;
     let mode = Mode::from_bits_truncate(LOG_MODE);
     let fd = match fcntl::openat(&dir, name.as_c_str(), flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => {
@@ -65,7 +61,9 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
             }
             fd
         }
-        Err(Errno::EEXIST) => fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()).map_err(error)?,
+        Err(Errno::EEXIST) => {
+            open_existing(dir.as_fd(), name.as_c_str(), OFlag::O_WRONLY | OFlag::O_APPEND).map_err(error)?
+        }
         Err(errno) => return Err(error(errno)),
     };
     let opened = stat::fstat(&fd).map_err(error)?;

@@ -327,6 +327,63 @@ pub(crate) fn receive_from(socket: BorrowedFd<'_>, buf: &mut [u8]) -> Option<(us
     Some((message.bytes, sender))
 }
 
+/// In a forked child: asks for `signal` when the parent dies
+/// (`PR_SET_PDEATHSIG`; under `daemon_portable` too, Linux having no other
+/// means). One system call, no allocation: async-signal-safe. Whether it
+/// took is not said: the caller compares `getppid()` right after, which
+/// also covers a parent that died before the request.
+pub fn parent_death_signal(signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::prctl::set_pdeathsig(signal);
+}
+
+/// Whether `child` has ended, seen without reaping it (`waitid(WNOWAIT)`):
+/// `None` while it runs, `Some(None)` once it ended (or cannot be waited
+/// for), still unreaped, so its pid and process group id stay reserved.
+#[cfg(linux_fast)]
+pub fn child_ended(child: nix::unistd::Pid) -> Option<Option<nix::sys::wait::WaitStatus>> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    match waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
+        Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => None,
+        _ => Some(None),
+    }
+}
+
+/// The signals of `mask`, blocked, read from a `signalfd` (close-on-exec,
+/// non-blocking): no handler ever runs for them.
+#[cfg(linux_fast)]
+#[derive(Debug)]
+pub struct SignalFd(nix::sys::signalfd::SignalFd);
+
+#[cfg(linux_fast)]
+impl SignalFd {
+    /// Blocks `mask` and opens the `signalfd` that reads it.
+    ///
+    /// # Errors
+    ///
+    /// `sigprocmask` or `signalfd` failed.
+    pub fn open(mask: &nix::sys::signal::SigSet) -> nix::Result<SignalFd> {
+        use nix::sys::signalfd::SfdFlags;
+        nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(mask), None)?;
+        let flags = SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK;
+        nix::sys::signalfd::SignalFd::with_flags(mask, flags).map(SignalFd)
+    }
+
+    /// The descriptor to poll: readable when a signal came.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.0)
+    }
+
+    /// The signals that came since the last call.
+    pub fn take(&mut self) -> Vec<nix::sys::signal::Signal> {
+        let mut signals = Vec::new();
+        while let Ok(Some(info)) = self.0.read_signal() {
+            let number = i32::try_from(info.ssi_signo).ok();
+            signals.extend(number.and_then(|n| nix::sys::signal::Signal::try_from(n).ok()));
+        }
+        signals
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};

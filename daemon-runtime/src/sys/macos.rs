@@ -309,3 +309,9 @@ pub(crate) fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
     buf.truncate(len);
     Ok(OsString::from_vec(buf))
 }
+
+/// No parent-death signal exists on macOS (xnu has neither `prctl` nor
+/// `procctl`; `bsd/kern/kern_exit.c` `proc_exit` signals no child of the
+/// exiting process): a supervisor killed by SIGKILL leaves its child
+/// running.
+pub fn parent_death_signal(_signal: nix::sys::signal::Signal) {}

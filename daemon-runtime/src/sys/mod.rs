@@ -15,7 +15,10 @@
 //! POSIX fallbacks ([`portable`]), plus the means one platform family
 //! shares: process handles ([`pidfd`] on Linux, [`kqueue`] elsewhere) and
 //! `/proc`'s descriptor listing ([`proc_fds`]). Besides these, the neutral
-//! types the interface speaks in ([`Inode`]). Nothing here imports the
+//! types the interface speaks in ([`Inode`]), and what `daemon-run`'s
+//! supervisor needs of the kernel (a parent-death signal, a `signalfd`, a
+//! child's end seen unreaped), through `__private`, so that `daemon-run`
+//! names no platform either. Nothing here imports the
 //! rest of the crate but its leaves (`error`, `deadline`,
 //! `lock/pid_text.rs`): the lock proofs built on these means are in `lock/`.
 
@@ -199,11 +202,11 @@ pub(crate) use portable::catches;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(linux)]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = true;
+pub const CREDENTIALED_DATAGRAMS: bool = true;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(any(macos, freebsd))]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = false;
+pub const CREDENTIALED_DATAGRAMS: bool = false;
 #[cfg(linux)]
 pub(crate) use linux::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
@@ -212,3 +215,18 @@ pub(crate) use linux::{
 pub(crate) use portable::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
 };
+
+// What `daemon-run`'s supervisor needs of the kernel, for the PROGRAM it
+// forks: a signal to it when the supervisor dies, its end seen without
+// reaping it where the kernel allows, and the supervisor's signals read
+// from a descriptor (`signalfd`) where there is one.
+#[cfg(freebsd)]
+pub use freebsd::parent_death_signal;
+#[cfg(linux)]
+pub use linux::parent_death_signal;
+#[cfg(linux_fast)]
+pub use linux::{SignalFd, child_ended};
+#[cfg(macos)]
+pub use macos::parent_death_signal;
+#[cfg(portable)]
+pub use portable::{SignalFd, child_ended};
