@@ -239,6 +239,9 @@ impl Daemon {
             true => Some(VerdictPipe::new().map_err(preflight)?),
             false => None,
         };
+        // One read of what the kernel says of this process, for both steps
+        // below (nothing is opened between it and them).
+        let status = crate::sys::own_status();
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             if let Some((read, write)) = &pipe {
@@ -253,9 +256,10 @@ impl Daemon {
                 keep.extend(inherited.lock.as_ref().map(AsRawFd::as_raw_fd));
                 keep.push(inherited.report.as_raw_fd());
             }
-            fds::close_inherited(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            fds::close_inherited(&keep, status.fd_table_size)
+                .map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
         }
-        signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
+        signals::reset(status.ignored).map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
