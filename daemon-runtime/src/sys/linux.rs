@@ -272,14 +272,14 @@ fn read_own_status<T>(mut parse: impl FnMut(&[u8]) -> Option<T>) -> Option<T> {
 }
 
 /// The text of the line of `status` that starts with `name`, once the
-/// whole line (up to its newline) is there.
-fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
+/// whole line (up to its newline) is there, without the blanks around it.
+fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let start =
         status.windows(name.len() + 1).position(|window| window[0] == b'\n' && &window[1..] == name)?
             + 1
             + name.len();
     let end = start + status[start..].iter().position(|&byte| byte == b'\n')?;
-    std::str::from_utf8(&status[start..end]).ok().map(str::trim)
+    Some(status[start..end].trim_ascii())
 }
 
 /// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
@@ -289,13 +289,19 @@ fn sig_ign(status: &[u8]) -> Option<u64> {
 
 /// The `FDSize:` of a `/proc/PID/status` text.
 fn fd_size(status: &[u8]) -> Option<i32> {
-    decimal(status_line(status, b"FDSize:")?.as_bytes()).and_then(|size| i32::try_from(size).ok())
+    decimal(status_line(status, b"FDSize:")?).and_then(|size| i32::try_from(size).ok())
 }
 
 /// A signal mask as `/proc/PID/status` shows it (16 hex digits): bit
 /// `n - 1` for signal `n`.
-fn hex_mask(hex: &str) -> Option<u64> {
-    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+fn hex_mask(hex: &[u8]) -> Option<u64> {
+    if hex.len() != 16 {
+        return None;
+    }
+    hex.iter().try_fold(0u64, |mask, &digit| {
+        let value = (digit as char).to_digit(16)?;
+        Some(mask << 4 | u64::from(value))
+    })
 }
 
 /// Whether process `pid` has a handler installed for `signal` (the
