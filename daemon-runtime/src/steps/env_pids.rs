@@ -21,6 +21,13 @@
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+/// The descriptor that holds a handed-over pid file lock (`lock_handover.rs`).
+pub(crate) const LOCK_FD_VARIABLE: &str = "DAEMON_LOCK_FD";
+
+/// The process that descriptor is meant for: a copy of the variables in
+/// any other process (a child the program starts, say) names nothing there.
+pub(crate) const LOCK_PID_VARIABLE: &str = "DAEMON_LOCK_PID";
+
 /// `NAME=`, at most 10 digits and a NUL fit, for the longest name.
 const ENTRY_LEN: usize = 40;
 
@@ -34,10 +41,7 @@ struct PidVariable {
 static VARIABLES: [PidVariable; 2] = [PidVariable::new("LISTEN_PID"), PidVariable::new("WATCHDOG_PID")];
 
 /// The lock's announcement: the descriptor, then the pid it is meant for.
-static LOCK: [PidVariable; 2] = [
-    PidVariable::new(crate::steps::lock_handover::FD_VARIABLE),
-    PidVariable::new(crate::steps::lock_handover::PID_VARIABLE),
-];
+static LOCK: [PidVariable; 2] = [PidVariable::new(LOCK_FD_VARIABLE), PidVariable::new(LOCK_PID_VARIABLE)];
 
 impl PidVariable {
     const fn new(name: &'static str) -> PidVariable {

@@ -24,12 +24,9 @@ use nix::sys::stat::{SFlag, fstat};
 use crate::lock::flock;
 use crate::path::walk;
 
-/// The descriptor that holds the lock.
-pub(crate) const FD_VARIABLE: &str = "DAEMON_LOCK_FD";
-
-/// The process the descriptor is meant for: a copy of the variables in any
-/// other process (a child the program starts, say) names nothing there.
-pub(crate) const PID_VARIABLE: &str = "DAEMON_LOCK_PID";
+// The announcement's two variables: named in `env_pids.rs`, the table of
+// the variables a start rewrites to a pid.
+pub(crate) use crate::steps::env_pids::{LOCK_FD_VARIABLE as FD_VARIABLE, LOCK_PID_VARIABLE as PID_VARIABLE};
 
 /// The announced descriptor, when the announcement is addressed to this
 /// process and holds up: `DAEMON_LOCK_PID` is this process's pid, and
