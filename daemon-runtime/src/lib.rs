@@ -541,7 +541,7 @@
 //! walked directory; `cstr.rs`), `lock/` (who holds the pid file's lock),
 //! `sd_notify/` (the service manager's protocol and [`ready`]),
 //! `upgrade/` ([`Upgrade`], [`request_upgrade`]), `control.rs`
-//! ([`status`], [`stop`], [`signal`]), `error.rs`, `deadline.rs`, and
+//! ([`status`], [`stop`], [`signal`]), `error/` ([`Error`], [`Errno`]), `deadline.rs`, and
 //! `sys/`, the only place that names a platform. The README's Layout
 //! section says what each file holds.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
@@ -551,7 +551,6 @@
 mod builder;
 mod control;
 mod deadline;
-mod errno;
 mod error;
 mod lock;
 mod path;
@@ -565,7 +564,7 @@ mod upgrade;
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
-pub use errno::Errno;
+pub use error::errno::Errno;
 pub use error::{Error, Refusal, Step};
 /// The `nix` this crate is built on, for a program that needs more of it
 /// than [`Signal`] (say, `nix::unistd::Pid` to send a signal itself): use

@@ -85,7 +85,7 @@ pub(crate) fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::path::absolute(path).map_err(|e| Error::Path {
         step: Step::Preflight,
         path: path.to_path_buf(),
-        errno: crate::errno::Errno::of(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))),
+        errno: crate::error::errno::Errno::of(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))),
     })
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn c_string(path: PathBuf) -> Result<CString, Error> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
         step: Step::Preflight,
         path,
-        errno: crate::errno::Errno::of(Errno::EINVAL),
+        errno: crate::error::errno::Errno::of(Errno::EINVAL),
     })
 }
 

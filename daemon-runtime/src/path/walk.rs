@@ -65,7 +65,9 @@ impl Denied {
     pub fn into_error(self, step: Step, path: &Path) -> Error {
         let path = path.to_path_buf();
         match (self, step) {
-            (Denied::Sys(errno), _) => Error::Path { step, path, errno: crate::errno::Errno::of(errno) },
+            (Denied::Sys(errno), _) => {
+                Error::Path { step, path, errno: crate::error::errno::Errno::of(errno) }
+            }
             (Denied::Refused(reason), Step::PidFile) => Error::PidFileRefused { path, reason },
             (Denied::Refused(reason), _) => Error::Refused { step, path, reason },
         }

@@ -61,7 +61,7 @@ impl Place {
                     return Err(Error::Path {
                         step: Step::Preflight,
                         path,
-                        errno: crate::errno::Errno::of(Errno::ENOENT),
+                        errno: crate::error::errno::Errno::of(Errno::ENOENT),
                     });
                 }
             },
@@ -75,7 +75,7 @@ impl Place {
         let found = stat::fstat(&directory).map_err(|errno| Error::Path {
             step: Step::Preflight,
             path: outside.clone(),
-            errno: crate::errno::Errno::of(errno),
+            errno: crate::error::errno::Errno::of(errno),
         })?;
         let refused = |reason| Error::Refused { step: Step::Preflight, path: outside.clone(), reason };
         if found.st_uid != 0 && found.st_uid != euid.as_raw() {
@@ -89,14 +89,14 @@ impl Place {
         let name = CString::new(file.as_bytes()).map_err(|_| Error::Path {
             step: Step::Preflight,
             path: outside.clone(),
-            errno: crate::errno::Errno::of(Errno::EINVAL),
+            errno: crate::error::errno::Errno::of(Errno::EINVAL),
         })?;
         let address = inside.join(&file);
         let address =
             String::from_utf8(address.as_os_str().as_bytes().to_vec()).map_err(|_| Error::Path {
                 step: Step::Preflight,
                 path: outside.clone(),
-                errno: crate::errno::Errno::of(Errno::EINVAL),
+                errno: crate::error::errno::Errno::of(Errno::EINVAL),
             })?;
         Ok(Place { directory, name, bound_at: outside.join(file), address })
     }

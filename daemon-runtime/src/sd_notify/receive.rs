@@ -162,7 +162,7 @@ impl NotifyReceiver {
     /// bound in the launcher before forking, and the environment the program
     /// is executed with: this process's, with `NOTIFY_SOCKET` naming it.
     pub(crate) fn for_program(chroot: Option<&Path>) -> Result<(NotifyReceiver, CStringArray), Error> {
-        let sys = |errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) };
+        let sys = |errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) };
         if !sys::CREDENTIALED_DATAGRAMS {
             return Err(Error::Unsupported {
                 step: Step::Preflight,
@@ -175,7 +175,7 @@ impl NotifyReceiver {
             Error::Path {
                 step: Step::Preflight,
                 path: place.bound_at.clone(),
-                errno: crate::errno::Errno::of(errno),
+                errno: crate::error::errno::Errno::of(errno),
             }
         })?;
         let address = place.address.clone();

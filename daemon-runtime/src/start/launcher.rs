@@ -46,7 +46,7 @@ const ORPHANS_GONE: Duration = Duration::from_secs(1);
 /// macOS has no such thing (see [`sys::SUBREAPER`]).
 pub(crate) fn adopt_orphans() -> Result<(), Error> {
     sys::subreaper(true)
-        .map_err(|errno| Error::Sys { step: Step::Fork, errno: crate::errno::Errno::of(errno) })
+        .map_err(|errno| Error::Sys { step: Step::Fork, errno: crate::error::errno::Errno::of(errno) })
 }
 
 impl Launcher {

@@ -200,8 +200,10 @@ impl Daemon {
         let reopen_on = self.reopen_logs_on.filter(|_| program.is_none());
         let started = self.run_steps(program, has_init, init)?;
         if let Some(signal) = reopen_on {
-            crate::steps::reopen::install(signal)
-                .map_err(|errno| Error::Sys { step: Step::Stdio, errno: crate::errno::Errno::of(errno) })?;
+            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys {
+                step: Step::Stdio,
+                errno: crate::error::errno::Errno::of(errno),
+            })?;
         }
         Ok(started)
     }
@@ -248,7 +250,8 @@ impl Daemon {
             self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             plan.launcher.paths.pid_file_seen_from_outside(),
         );
-        let preflight = |errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) };
+        let preflight =
+            |errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) };
         let pipe = match attached {
             true => None,
             false => Some(crate::start::report::cloexec_pipe().map_err(preflight)?),
@@ -276,11 +279,13 @@ impl Daemon {
             }
             fds::close_inherited(&keep, status.fd_table_size).map_err(|errno| Error::Sys {
                 step: Step::CloseFds,
-                errno: crate::errno::Errno::of(errno),
+                errno: crate::error::errno::Errno::of(errno),
             })?;
         }
-        signals::reset(status.ignored)
-            .map_err(|errno| Error::Sys { step: Step::Signals, errno: crate::errno::Errno::of(errno) })?;
+        signals::reset(status.ignored).map_err(|errno| Error::Sys {
+            step: Step::Signals,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
@@ -318,7 +323,7 @@ impl Daemon {
         // the body, except where it runs the user's `init` (which may) and
         // drops values (which frees), both as safe in a one-thread process.
         match unsafe { unistd::fork() } {
-            Err(errno) => Err(Error::Sys { step: Step::Fork, errno: crate::errno::Errno::of(errno) }),
+            Err(errno) => Err(Error::Sys { step: Step::Fork, errno: crate::error::errno::Errno::of(errno) }),
             Ok(ForkResult::Parent { child }) => {
                 // Ours: the report's read end, the relay's, the paths. The
                 // daemon's half is closed and freed here, in the launcher.
@@ -373,7 +378,10 @@ impl Daemon {
             true => Ok(None),
             false => pid_location.as_ref().map(pidfile::Location::for_launcher).transpose(),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) })?;
+        .map_err(|errno| Error::Sys {
+            step: Step::Preflight,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log = |path: &Option<PathBuf>| {
@@ -385,7 +393,7 @@ impl Daemon {
                 Error::Path {
                     step: Step::Stdio,
                     path: "/dev/null".into(),
-                    errno: crate::errno::Errno::of(errno),
+                    errno: crate::error::errno::Errno::of(errno),
                 }
             })?;
         let (mut program, notify) = program.unzip();
@@ -402,7 +410,10 @@ impl Daemon {
             true => Relay::new().map(|(read, write)| (Some(read), Some(write))),
             false => Ok((None, None)),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno: crate::errno::Errno::of(errno) })?;
+        .map_err(|errno| Error::Sys {
+            step: Step::Preflight,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         let launcher = Launcher {
             timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             double_fork: self.double_fork,

@@ -46,7 +46,7 @@ impl Program {
         let invalid = || Error::Path {
             step: Step::Exec,
             path: program.to_path_buf(),
-            errno: crate::errno::Errno::of(Errno::EINVAL),
+            errno: crate::error::errno::Errno::of(Errno::EINVAL),
         };
         let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
         let mut all = vec![path.clone()];

@@ -89,7 +89,7 @@ pub(crate) fn resolve(user: Option<&Account>, group: Option<&Account>) -> Result
     let lookup = |step, account: &Account, errno: Errno| Error::Account {
         step,
         name: account.to_string(),
-        errno: crate::errno::Errno::of(errno),
+        errno: crate::error::errno::Errno::of(errno),
     };
     let gid = match group {
         Some(Account::Id(id)) => Some(Gid::from_raw(*id)),

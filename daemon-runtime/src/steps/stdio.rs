@@ -45,9 +45,11 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
         errno if crate::sys::is_symlink_refusal(errno) => refused(Refusal::SymbolicLink),
         // A FIFO with no reader (ENXIO), a directory (EISDIR).
         Errno::ENXIO | Errno::EISDIR => refused(Refusal::NotRegular),
-        errno => {
-            Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno: crate::errno::Errno::of(errno) }
-        }
+        errno => Error::Path {
+            step: Step::Stdio,
+            path: path.to_path_buf(),
+            errno: crate::error::errno::Errno::of(errno),
+        },
     };
     let (dir, name) = walk::parent(path, None).map_err(|denied| denied.into_error(Step::Stdio, path))?;
     let flags = OFlag::O_WRONLY | OFlag::O_APPEND | CAREFUL;
@@ -145,7 +147,7 @@ fn reopen() -> Result<(), Error> {
         nix::unistd::dup2_stdout(&fd).map_err(|errno| Error::Path {
             step: Step::Stdio,
             path,
-            errno: crate::errno::Errno::of(errno),
+            errno: crate::error::errno::Errno::of(errno),
         })?;
     }
     if let Some(path) = stderr {
@@ -153,7 +155,7 @@ fn reopen() -> Result<(), Error> {
         nix::unistd::dup2_stderr(&fd).map_err(|errno| Error::Path {
             step: Step::Stdio,
             path,
-            errno: crate::errno::Errno::of(errno),
+            errno: crate::error::errno::Errno::of(errno),
         })?;
     }
     Ok(())

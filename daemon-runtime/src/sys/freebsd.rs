@@ -144,7 +144,7 @@ fn sysctl_int(name: &std::ffi::CStr) -> Option<libc::c_int> {
 pub(crate) fn threads() -> Result<usize, crate::error::Error> {
     let failed = |errno| crate::error::Error::Sys {
         step: crate::error::Step::Preflight,
-        errno: crate::errno::Errno::of(errno),
+        errno: crate::error::errno::Errno::of(errno),
     };
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, nix::unistd::getpid().as_raw()];
     // SAFETY: `kinfo_proc` is plain data: all-zero is a valid value.

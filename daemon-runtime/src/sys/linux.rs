@@ -28,7 +28,7 @@ pub(crate) fn threads() -> Result<usize, Error> {
     let unreadable = |errno| Error::Path {
         step: Step::Preflight,
         path: "/proc/self/stat".into(),
-        errno: crate::errno::Errno::of(errno),
+        errno: crate::error::errno::Errno::of(errno),
     };
     let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(unreadable)?;

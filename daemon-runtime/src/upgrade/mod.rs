@@ -200,7 +200,7 @@ impl<'a> Upgrade<'a> {
         let in_progress = InProgress::begin()?;
         let origin = state::origin();
         let timeout = self.timeout.unwrap_or(origin.timeout);
-        let sys = |errno| Error::Sys { step: Step::Upgrade, errno: crate::errno::Errno::of(errno) };
+        let sys = |errno| Error::Sys { step: Step::Upgrade, errno: crate::error::errno::Errno::of(errno) };
         let exe = c_path(&origin.exe).filter(|exe| !exe.is_empty()).ok_or(sys(Errno::ENOENT))?;
         let dir = c_path(&origin.dir).ok_or(sys(Errno::EINVAL))?;
         let argv: Vec<CString> =

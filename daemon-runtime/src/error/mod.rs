@@ -2,10 +2,11 @@
 //! code; and [`Failure`], what a step reports from a forked process before
 //! the launcher names the configured paths in an [`Error`].
 
+pub(crate) mod errno;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::errno::Errno;
+use crate::error::errno::Errno;
 use crate::sysexits;
 
 /// A step of the detachment sequence, in the order the steps run.
