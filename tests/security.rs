@@ -147,9 +147,6 @@ fn nobody_waiting_for_the_lock_cannot_take_it_when_the_daemon_exits() {
     let (stopped, _) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
     // The restart: the next start holds the lock, and is the one running.
-    // The stopped daemon's probe.out goes first: the new daemon writes its
-    // own after its report, which the launcher may exit on before it.
-    std::fs::remove_file(harness.path("probe.out")).unwrap();
     let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
     assert!(output.status.success(), "the restart failed: {output:?}");
     let next = common::wait_for_pid(&harness.path("probe.out"));

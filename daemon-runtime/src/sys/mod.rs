@@ -120,23 +120,14 @@ pub(crate) use linux::{FD_LISTING, close_range};
 #[cfg(macos)]
 pub(crate) use macos::{FD_LISTING, close_range};
 
-/// What a start reads of its own process before closing descriptors and
-/// resetting signals, where the kernel tells it (Linux's
-/// `/proc/self/status`, read once for both).
-pub(crate) struct OwnStatus {
-    /// The size of the descriptor table: every open descriptor is below it.
-    pub(crate) fd_table_size: Option<i32>,
-    /// The ignored signals, bit `n - 1` for signal `n`.
-    pub(crate) ignored: Option<u64>,
-}
-
+// The size of this process's descriptor table, where the kernel tells it:
+// every open descriptor is below it.
 #[cfg(linux)]
-pub(crate) use linux::own_status;
-/// No table size told here (the listing, `FD_LISTING`, is taken instead),
-/// nor a list of ignored signals (each is looked at).
+pub(crate) use linux::fd_table_size;
+/// Not told here: the listing (`FD_LISTING`) is taken instead.
 #[cfg(not(linux))]
-pub(crate) fn own_status() -> OwnStatus {
-    OwnStatus { fd_table_size: None, ignored: None }
+pub(crate) fn fd_table_size() -> Option<i32> {
+    None
 }
 
 // The highest signal number.
@@ -147,11 +138,12 @@ pub(crate) use linux::last_signal;
 #[cfg(macos)]
 pub(crate) use macos::last_signal;
 
-// Signal dispositions: reading or setting one handler.
+// Signal dispositions: the ignored set where the kernel lists it, and
+// reading or setting one handler.
 #[cfg(linux_fast)]
-pub(crate) use linux::{SigAction, sigaction};
+pub(crate) use linux::{SigAction, ignored_signals, sigaction};
 #[cfg(portable)]
-pub(crate) use portable::{SigAction, sigaction};
+pub(crate) use portable::{SigAction, ignored_signals, sigaction};
 
 // The signals whose default action ends the process, per kernel.
 #[cfg(freebsd)]
