@@ -56,8 +56,10 @@ fn daemon_run_upgrade_exits_0_once_the_new_process_serves_or_prints_its_error() 
         .unwrap_or_else(|| panic!("stdout {stdout:?}"));
     // Ready when daemon-run returned: named by the pid file, serving.
     assert_eq!(daemon_runtime::status(&server.pid_file).unwrap(), Status::Running { pid: new as u32 });
-    assert_eq!(server.ask().expect("request"), new as u32);
+    // The old process accepts until it has dropped its listener (it logs
+    // "drained" after that): only then is every answer the new process's.
     server.log_line(&format!("{} drained", old.0));
+    assert_eq!(server.ask().expect("request"), new as u32);
     assert_eq!(old.reap(), Some(WaitStatus::Exited(old.pid(), 0)));
     let new = Proc(new);
 
