@@ -11,7 +11,6 @@
 //! another user planted, or could have hard-linked into a directory of
 //! theirs, is refused. Runs in the launcher, before the first fork.
 
-use std::collections::VecDeque;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -128,9 +127,12 @@ fn walk(start: OwnedFd, path: &Path, trust: Trust) -> Result<OwnedFd, Denied> {
     check_directory(&start_stat, trust)?;
     // The directories entered so far: `..` goes back one, never above the start.
     let mut stack: Vec<(OwnedFd, FileStat)> = vec![(start, start_stat)];
-    let mut todo: VecDeque<OsString> = names(path.as_os_str()).collect();
+    // The names still to walk, the next one last (a stack: a link's target
+    // goes on top, its first name last; a `Vec` is smaller code than a deque).
+    let mut todo: Vec<OsString> = names(path.as_os_str()).collect();
+    todo.reverse();
     let mut hops = 0;
-    while let Some(name) = todo.pop_front() {
+    while let Some(name) = todo.pop() {
         if name == ".." {
             if stack.len() > 1 {
                 stack.pop();
@@ -159,9 +161,9 @@ fn walk(start: OwnedFd, path: &Path, trust: Trust) -> Result<OwnedFd, Denied> {
             if Path::new(target).is_absolute() {
                 stack.truncate(1);
             }
-            for (i, name) in names(target).enumerate() {
-                todo.insert(i, name);
-            }
+            let first = todo.len();
+            todo.extend(names(target));
+            todo[first..].reverse();
             continue;
         }
         check_directory(&found, trust)?;

@@ -257,18 +257,18 @@ pub(super) fn redirect_stdio(
 ) -> nix::Result<Option<(OwnedFd, OwnedFd)>> {
     let Stdio { devnull, stdout, stderr, relay } = stdio;
     unistd::dup2_stdin(&devnull)?;
-    let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
-    let stdout = target(stdout)?;
-    let stderr = target(stderr)?;
     if ready == Ready::Manual && !exec {
+        let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
+        let (stdout, stderr) = (target(stdout)?, target(stderr)?);
         if let Some([out, err]) = relay {
             unistd::dup2_stdout(&out)?;
             unistd::dup2_stderr(&err)?;
         }
         return Ok(Some((stdout, stderr)));
     }
-    unistd::dup2_stdout(&stdout)?;
-    unistd::dup2_stderr(&stderr)?;
+    // Straight onto 1 and 2: no copy of `/dev/null` to make and close.
+    unistd::dup2_stdout(stdout.as_ref().unwrap_or(&devnull))?;
+    unistd::dup2_stderr(stderr.as_ref().unwrap_or(&devnull))?;
     Ok(None)
 }
 

@@ -260,6 +260,9 @@ impl Daemon {
             true => Some(VerdictPipe::new().map_err(preflight)?),
             false => None,
         };
+        // One read of what the kernel says of this process, for both steps
+        // below (nothing is opened between it and them).
+        let status = crate::sys::own_status();
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             if let Some((read, write)) = &pipe {
@@ -274,12 +277,12 @@ impl Daemon {
                 keep.extend(inherited.lock.as_ref().map(AsRawFd::as_raw_fd));
                 keep.push(inherited.report.as_raw_fd());
             }
-            fds::close_inherited(&keep).map_err(|errno| Error::Sys {
+            fds::close_inherited(&keep, status.fd_table_size).map_err(|errno| Error::Sys {
                 step: Step::CloseFds,
                 errno: crate::error::errno::Errno::of(errno),
             })?;
         }
-        signals::reset().map_err(|errno| Error::Sys {
+        signals::reset(status.ignored).map_err(|errno| Error::Sys {
             step: Step::Signals,
             errno: crate::error::errno::Errno::of(errno),
         })?;

@@ -51,15 +51,15 @@ pub unsafe fn close_inherited_fds(keep: &[RawFd]) -> std::io::Result<()> {
 /// or use whatever reused the number.
 ///
 /// Which descriptors have the flag is asked of each open one. Which are
-/// open: each number below the descriptor table's size (Linux's `FDSize`,
-/// `sys::fd_table_size`) when the table is small, as it is unless a high
-/// number was ever opened (one `F_GETFD` per number, cheaper there than a
+/// open: each number below the descriptor table's size (`table_size`,
+/// Linux's `FDSize`) when the table is small, as it is unless a high number
+/// was ever opened (one `F_GETFD` per number, cheaper there than a
 /// listing); else the numbers `/proc/self/fd` (`/dev/fd` on macOS) lists,
 /// which cost what is open, where the table can be 32,768 numbers for one
 /// descriptor at 19,999. Where there is neither (FreeBSD without fdescfs,
 /// Linux without `/proc`), every descriptor above 2 not in `keep` is
 /// closed, as [`Daemon::close_fds`](crate::Daemon::close_fds) documents.
-pub(crate) fn close_inherited(keep: &[RawFd]) -> nix::Result<()> {
+pub(crate) fn close_inherited(keep: &[RawFd], table_size: Option<i32>) -> nix::Result<()> {
     let mut keep = keep.to_vec();
     let mut keep_if_owned = |fd: RawFd| {
         if fd > 2 && !keep.contains(&fd) && fd_flags(fd).is_ok_and(|flags| flags.contains(FdFlag::FD_CLOEXEC))
@@ -67,7 +67,6 @@ pub(crate) fn close_inherited(keep: &[RawFd]) -> nix::Result<()> {
             keep.push(fd);
         }
     };
-    let table_size = sys::fd_table_size();
     match table_size {
         Some(size) if size <= SCANNED_TABLE => (3..size).for_each(&mut keep_if_owned),
         _ => {

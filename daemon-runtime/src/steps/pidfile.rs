@@ -509,8 +509,9 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             continue;
         }
         // 0600 whatever the umask, set through the lock's descriptor (an
-        // owner's fchmod needs no write access); then the pid file.
-        let written = stat::fchmod(&fd, LOCK_MODE).map_err(sys);
+        // owner's fchmod needs no write access) unless it is so already;
+        // then the pid file.
+        let written = set_mode(fd.as_fd(), &opened, LOCK_MODE).map_err(sys);
         match written.and_then(|()| write_pid_file(dir, name)) {
             Ok(pid_inode) => return Ok(Locked { fd, inode: inode(&opened), pid_inode }),
             Err(failure) => {
@@ -567,9 +568,13 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
         }
     };
     let written = refuse_unsafe(&opened).and_then(|()| {
-        stat::fchmod(&writer, mode)
+        set_mode(writer.as_fd(), &opened, mode)
             .and_then(|()| write_pid(&writer, unistd::getpid()))
-            .and_then(|written| unistd::ftruncate(&writer, written as i64))
+            // A file made here is empty: nothing after the pid to cut.
+            .and_then(|written| match created {
+                true => Ok(()),
+                false => unistd::ftruncate(&writer, written as i64),
+            })
             .map_err(sys)
     });
     if let Err(failure) = written {
@@ -579,6 +584,17 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
         return Err(failure);
     }
     Ok(inode(&opened))
+}
+
+/// Gives the file `fd` opened the permission bits `mode`, unless `opened`
+/// (its `fstat`) shows it has them already: as it does when made under a
+/// umask that takes none of them away.
+fn set_mode(fd: BorrowedFd<'_>, opened: &stat::FileStat, mode: Mode) -> nix::Result<()> {
+    #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some targets
+    match opened.st_mode as u32 & 0o7777 == mode.bits() as u32 {
+        true => Ok(()),
+        false => stat::fchmod(fd, mode),
+    }
 }
 
 /// Writes this process's pid through a descriptor opened for just that,
@@ -698,6 +714,9 @@ impl Leftover {
 pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
     use std::os::fd::{AsRawFd, FromRawFd};
     let above = crate::steps::activation::kept().end;
+    if fd.as_raw_fd() == above {
+        return fd; // the lowest it may be already
+    }
     match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(above)) {
         Ok(moved) => {
             // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.

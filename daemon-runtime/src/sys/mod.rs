@@ -120,14 +120,23 @@ pub(crate) use linux::{FD_LISTING, close_range};
 #[cfg(macos)]
 pub(crate) use macos::{FD_LISTING, close_range};
 
-// The size of this process's descriptor table, where the kernel tells it:
-// every open descriptor is below it.
+/// What a start reads of its own process before closing descriptors and
+/// resetting signals, where the kernel tells it (Linux's
+/// `/proc/self/status`, read once for both).
+pub(crate) struct OwnStatus {
+    /// The size of the descriptor table: every open descriptor is below it.
+    pub(crate) fd_table_size: Option<i32>,
+    /// The ignored signals, bit `n - 1` for signal `n`.
+    pub(crate) ignored: Option<u64>,
+}
+
 #[cfg(linux)]
-pub(crate) use linux::fd_table_size;
-/// Not told here: the listing (`FD_LISTING`) is taken instead.
+pub(crate) use linux::own_status;
+/// No table size told here (the listing, `FD_LISTING`, is taken instead),
+/// nor a list of ignored signals (each is looked at).
 #[cfg(not(linux))]
-pub(crate) fn fd_table_size() -> Option<i32> {
-    None
+pub(crate) fn own_status() -> OwnStatus {
+    OwnStatus { fd_table_size: None, ignored: None }
 }
 
 // The highest signal number.
@@ -138,12 +147,11 @@ pub(crate) use linux::last_signal;
 #[cfg(macos)]
 pub(crate) use macos::last_signal;
 
-// Signal dispositions: the ignored set where the kernel lists it, and
-// reading or setting one handler.
+// Signal dispositions: reading or setting one handler.
 #[cfg(linux_fast)]
-pub(crate) use linux::{SigAction, ignored_signals, sigaction};
+pub(crate) use linux::{SigAction, sigaction};
 #[cfg(portable)]
-pub(crate) use portable::{SigAction, ignored_signals, sigaction};
+pub(crate) use portable::{SigAction, sigaction};
 
 // The signals whose default action ends the process, per kernel.
 #[cfg(freebsd)]

@@ -73,11 +73,6 @@ pub(crate) fn sigaction(signal: libc::c_int, new: Option<&SigAction>) -> nix::Re
     Errno::result(res).map(|_| SigAction { handler: old.sa_sigaction })
 }
 
-/// No kernel list of ignored signals: every signal is looked at.
-pub(crate) fn ignored_signals() -> Option<u64> {
-    None
-}
-
 /// No listing of another process's signal handlers is read here: "cannot
 /// tell", never "yes".
 #[cfg(not(linux))]
