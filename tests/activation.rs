@@ -229,11 +229,13 @@ fn an_upgrade_of_a_daemon_started_by_systemd_socket_activate_keeps_serving_the_s
     assert!(output.status.success(), "{output:?}");
     let new = wait_for_pid(&pid_file);
     assert_ne!(new, old);
+    // The old process accepts until it has dropped its listener: once it
+    // has exited, every answer is the new process's.
+    assert_eq!(old.reap(), Some(WaitStatus::Exited(old.pid(), 0)), "the old one drained and exited");
     assert_eq!(crate::upgrade::request(port).expect("request"), new.0 as u32, "the new process serves");
     assert_eq!(new.fds()[&3], given, "on the very socket systemd-socket-activate bound");
     let environ = new.read("environ");
     assert!(environ.contains(&format!("\0LISTEN_PID={}\0", new.0)), "addressed to itself: {environ:?}");
-    assert_eq!(old.reap(), Some(WaitStatus::Exited(old.pid(), 0)), "the old one drained and exited");
     assert_eq!(harness.processes(), [new]);
     assert!(new.terminate().is_some());
     assert!(!pid_file.exists());

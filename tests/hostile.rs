@@ -138,6 +138,53 @@ fn five_hundred_inherited_descriptors_and_one_at_the_limit_are_closed() {
     assert_eq!(daemon.fds().into_keys().collect::<Vec<_>>(), [0, 1, 2, 300]);
 }
 
+/// DESIGN.md invariant 6, counted rather than timed: with 501 inherited
+/// descriptors, one of them at 19,999 or higher (a descriptor table of
+/// 32,768 numbers or more), the launcher asks the flags of what is open,
+/// not of every number in the table (issue 24). Only the launcher is
+/// traced (`strace -c` without `-f`): it is where descriptors are closed.
+#[test]
+fn closing_inherited_descriptors_asks_about_what_is_open_not_the_whole_table() {
+    let name = "closing_inherited_descriptors_asks_about_what_is_open_not_the_whole_table";
+    let Some(strace) = common::installed_or_skip(name, "strace", "strace") else { return };
+    let harness = Harness::new("fd-cost");
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    if hard < 20_000 {
+        return common::skip(name, format_args!("the hard RLIMIT_NOFILE is {hard}, below 20,000"));
+    }
+    let high = (hard.min(1 << 20) - 1) as i32;
+    let inherited = std::fs::File::create(harness.path("inherited")).unwrap();
+    let raw = inherited.as_raw_fd();
+    let summary = harness.path("strace.out");
+    let mut command = harness.command(strace);
+    command.args(["-c", "-e", "trace=fcntl", "-o"]).arg(&summary).arg(PROBE);
+    command.env("PROBE_OUT", harness.path("probe.out"));
+    let raise_and_leak = move || {
+        let limit = libc::rlimit { rlim_cur: high as libc::rlim_t + 1, rlim_max: high as libc::rlim_t + 1 };
+        // SAFETY: `limit` is a valid `rlimit`.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        for fd in (10..510).chain([high]) {
+            // SAFETY: dup2 takes any numbers; `raw` is open in the parent, so in the child.
+            unsafe { libc::dup2(raw, fd) };
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and calls only setrlimit
+    // and dup2, async-signal-safe, allocating nothing.
+    unsafe { command.pre_exec(raise_and_leak) };
+    assert!(harness.run(&mut command).status.success());
+    let daemon = wait_for_pid(&harness.path("probe.out"));
+    assert_eq!(daemon.fds().into_keys().collect::<Vec<_>>(), [0, 1, 2]);
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    // `% time  seconds  usecs/call  calls  [errors]  syscall`
+    let calls: usize = summary
+        .lines()
+        .find(|line| line.split_whitespace().last() == Some("fcntl"))
+        .and_then(|line| line.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or_else(|| panic!("no fcntl line: {summary}"));
+    assert!(calls < 2 * 501 + 100, "{calls} fcntl calls for 501 inherited descriptors:\n{summary}");
+}
+
 #[test]
 fn a_daemon_launched_with_sigterm_ignored_still_dies_of_sigterm() {
     let harness = Harness::new("sigterm-default");

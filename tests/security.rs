@@ -147,9 +147,8 @@ fn nobody_waiting_for_the_lock_cannot_take_it_when_the_daemon_exits() {
     let (stopped, _) = stop_and_reap(daemon, &pid_file, options);
     assert_eq!(stopped, Stopped::Exited { pid: daemon.0 as u32 });
     // The restart: the next start holds the lock, and is the one running.
-    let output = harness.launch_probe(&["--pid-file", arg(&pid_file)]);
-    assert!(output.status.success(), "the restart failed: {output:?}");
-    let next = common::wait_for_pid(&harness.path("probe.out"));
+    // `start_probe` empties `probe.out` first: it still names the daemon stopped.
+    let next = harness.start_probe(&["--pid-file", arg(&pid_file)]);
     assert_eq!(daemon_runtime::status(&pid_file).unwrap(), Status::Running { pid: next.0 as u32 });
     assert_eq!(
         (mode, pid_mode),

@@ -17,6 +17,8 @@ pub struct Contender {
     pub bad_chdir_argv: Vec<OsString>,
     /// The stripped binary, for figure 5; `None` for an interpreted one.
     pub binary: Option<PathBuf>,
+    /// The same program built unstripped, for figure 5's second VmHWM.
+    pub unstripped: Option<PathBuf>,
 }
 
 /// The floor comes first: every ratio is taken to it.
@@ -26,14 +28,15 @@ pub const FLOOR: &str = "floor (raw syscalls)";
 /// reference for launcher latency (time to ready plus one pipe wake-up).
 pub const WAITING_FLOOR: &str = "waiting floor (+ pipe)";
 
-/// The Rust contenders, built in `bin_dir`, then python-daemon when a venv
-/// interpreter is given.
-pub fn all(bin_dir: &Path, python: Option<&Path>) -> Vec<Contender> {
+/// The Rust contenders, built in `bin_dir` (unstripped in `unstripped_dir`),
+/// then python-daemon when a venv interpreter is given.
+pub fn all(bin_dir: &Path, unstripped_dir: &Path, python: Option<&Path>) -> Vec<Contender> {
     let rust = |name: &'static str, bin: &str, bad: &str| Contender {
         name,
         argv: vec![bin_dir.join(bin).into()],
         bad_chdir_argv: vec![bin_dir.join(bad).into()],
         binary: Some(bin_dir.join(bin)),
+        unstripped: Some(unstripped_dir.join(bin)),
     };
     let mut list = vec![
         rust(FLOOR, "floor", "floor"),
@@ -54,6 +57,7 @@ pub fn all(bin_dir: &Path, python: Option<&Path>) -> Vec<Contender> {
             argv: argv.clone(),
             bad_chdir_argv: argv,
             binary: None,
+            unstripped: None,
         });
     }
     list

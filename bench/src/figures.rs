@@ -175,16 +175,28 @@ fn correctness_table(contenders: &[Contender], seen: &[Seen]) {
 
 fn footprint_table(contenders: &[Contender], measured: &[Measured]) {
     let mut table = Table::new(
-        "5. Footprint: the daemon's VmHWM and RssAnon (its private memory; medians over the base runs) and the stripped release binary",
-        &["contender", "VmHWM", "VmHWM / floor", "RssAnon", "RssAnon / floor", "binary", "binary / floor"],
+        "5. Footprint: the daemon's VmHWM and RssAnon (its private memory; medians over the base runs), VmHWM of the unstripped build (median of its own launches) and the stripped release binary",
+        &[
+            "contender",
+            "VmHWM",
+            "VmHWM / floor",
+            "RssAnon",
+            "RssAnon / floor",
+            "VmHWM unstripped",
+            "unstripped / floor",
+            "binary",
+            "binary / floor",
+        ],
     );
     let size = |c: &Contender| c.binary.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
     let floor_hwm = median_u64(&measured[0].base.hwm_kib).map(|v| v as f64);
     let floor_anon = median_u64(&measured[0].base.anon_kib).map(|v| v as f64);
+    let floor_unstripped = median_u64(&measured[0].unstripped_hwm_kib).map(|v| v as f64);
     let floor_size = size(&contenders[0]).map(|v| v as f64);
     for (contender, m) in contenders.iter().zip(measured) {
         let hwm = median_u64(&m.base.hwm_kib);
         let anon = median_u64(&m.base.anon_kib);
+        let unstripped = median_u64(&m.unstripped_hwm_kib);
         let binary = size(contender);
         table.row(vec![
             contender.name.to_owned(),
@@ -192,6 +204,8 @@ fn footprint_table(contenders: &[Contender], measured: &[Measured]) {
             hwm.map_or("-".into(), |kib| ratio(kib as f64, floor_hwm)),
             anon.map_or("-".into(), |kib| format!("{kib} KiB")),
             anon.map_or("-".into(), |kib| ratio(kib as f64, floor_anon)),
+            unstripped.map_or("-".into(), |kib| format!("{kib} KiB")),
+            unstripped.map_or("-".into(), |kib| ratio(kib as f64, floor_unstripped)),
             binary.map_or("n/a (interpreted)".into(), bytes),
             binary.map_or("-".into(), |b| ratio(b as f64, floor_size)),
         ]);

@@ -69,7 +69,8 @@ fn run(options: &cli::Options) -> Result<(), Box<dyn std::error::Error>> {
     if let Err(reason) = &python {
         println!("SKIPPED python-daemon 3.1: {reason}");
     }
-    let contenders = contenders::all(&bin_dir, python.as_deref().ok());
+    let unstripped_dir = target_dir.join("unstripped");
+    let contenders = contenders::all(&bin_dir, &unstripped_dir, python.as_deref().ok());
 
     let mut reaper = Reaper::new()?;
     let scratch = Scratch(std::env::temp_dir().join(format!("daemon-bench-{}", std::process::id())));

@@ -152,6 +152,12 @@ impl Probe {
         }
         reaper.collect();
         let _ = fs::remove_file(&sample.pid_file);
+        // A killed daemon of this crate leaves its lock file (`PATH.lock`)
+        // too: removed, or the directory fills with them and every later
+        // file creation in it, any contender's, costs more.
+        let mut lock = sample.pid_file.clone().into_os_string();
+        lock.push(".lock");
+        let _ = fs::remove_file(lock);
     }
 
     /// Whether any pending event names `name`; consumes them all.

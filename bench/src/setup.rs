@@ -14,16 +14,19 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Builds every contender in release mode beside the driver's own binary and
-/// returns that directory.
+/// Builds every contender in release mode beside the driver's own binary,
+/// and again unstripped (profile `unstripped`, in `../unstripped`), and
+/// returns the release directory.
 pub fn build_contenders() -> Result<PathBuf, String> {
-    let status = cargo()
-        .args(["build", "--release", "--bins", "--quiet", "--manifest-path"])
-        .arg(bench_dir().join("Cargo.toml"))
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the contenders failed: {status}"));
+    for profile in ["release", "unstripped"] {
+        let status = cargo()
+            .args(["build", "--profile", profile, "--bins", "--quiet", "--manifest-path"])
+            .arg(bench_dir().join("Cargo.toml"))
+            .status()
+            .map_err(|e| format!("cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building the contenders ({profile}) failed: {status}"));
+        }
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = exe.parent().ok_or("no directory for the driver")?;

@@ -61,6 +61,9 @@ fn trace(contender: &Contender, dir: &Path, index: usize, reaper: &mut Reaper) -
     let _ = strace.wait();
     reaper.collect();
     let _ = fs::remove_file(&pid_file);
+    let mut lock = pid_file.into_os_string();
+    lock.push(".lock");
+    let _ = fs::remove_file(lock);
     let text = fs::read_to_string(&summary).map_err(|e| format!("no strace summary: {e}"))?;
     let _ = fs::remove_file(&summary);
     daemon.ok_or("the daemon never became ready")?;

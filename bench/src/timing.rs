@@ -33,6 +33,15 @@ pub struct Series {
 pub struct Measured {
     pub base: Series,
     pub hostile: Series,
+    /// The daemon's `VmHWM` in KiB, launched from the unstripped build
+    /// (base mode, fewer launches: see [`unstripped_runs`]).
+    pub unstripped_hwm_kib: Vec<u64>,
+}
+
+/// How many launches of each unstripped build: a quarter of the timed
+/// rounds, at most 50 (only the peak RSS is read; it varies little).
+pub fn unstripped_runs(runs: usize) -> usize {
+    (runs / 4).clamp(1, 50)
 }
 
 /// Runs the rounds; prints progress on stderr.
@@ -68,6 +77,25 @@ pub fn run(
         }
     }
     eprintln!();
+    // The unstripped builds, round-robin too, for their VmHWM alone.
+    let unstripped: Vec<(usize, Contender)> = contenders
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            let path = c.unstripped.clone()?;
+            Some((index, Contender { argv: vec![path.into()], ..c.clone() }))
+        })
+        .collect();
+    for round in 0..unstripped_runs(runs) {
+        for k in 0..unstripped.len() {
+            let (index, contender) = &unstripped[(k + round) % unstripped.len()];
+            let sample = probe.launch(launcher, reaper, contender, Mode::Base, false, None, DEADLINE)?;
+            let mut series = Series::default();
+            record(&mut series, &sample, marker);
+            measured[*index].unstripped_hwm_kib.extend(series.hwm_kib);
+            probe.finish(reaper, &sample);
+        }
+    }
     Ok(measured)
 }
 

@@ -16,6 +16,7 @@ mod cli_tests;
 pub mod coming_from;
 mod control;
 mod environment;
+mod error;
 #[doc(hidden)]
 pub mod listen;
 mod lookup;
@@ -32,8 +33,15 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use daemon_runtime::{Daemon, Error};
 use nix::sys::signal::Signal;
 
+/// `nix`'s `errno` as the runtime's [`Error`]s carry it.
+pub(crate) fn errno(errno: nix::errno::Errno) -> daemon_runtime::Errno {
+    daemon_runtime::Errno::from_raw(errno as i32)
+}
+
 #[doc(hidden)]
 pub use environment::SAFE_PATH;
+#[doc(hidden)]
+pub use error::StartError;
 #[doc(hidden)]
 pub use lookup::find_program;
 #[doc(hidden)]
@@ -46,11 +54,6 @@ pub use syslog::Output;
 pub use syslog::Priority;
 #[doc(hidden)]
 pub use syslog::escape_into;
-
-/// The process exit code for "this form of the command is not supported"
-/// (`EX_USAGE`).
-#[doc(hidden)]
-pub const EX_USAGE: i32 = 64;
 
 /// daemon-run's actions: after PROGRAM, they are PROGRAM's arguments, and a
 /// failed start says so (`note: --restart after PROGRAM was passed to it`).
@@ -456,7 +459,7 @@ fn start(cli: Cli) -> i32 {
     let oknodo = cli.oknodo;
     let context = messages::Context { notify: cli.ready == ReadyMode::Notify };
     let error = run(cli);
-    if oknodo && matches!(error, Error::AlreadyRunning { .. }) {
+    if oknodo && matches!(error, StartError::Runtime(Error::AlreadyRunning { .. })) {
         messages::print(&format!("note: {error}: nothing to do (--oknodo)"));
         return 0;
     }
@@ -470,12 +473,12 @@ fn start(cli: Cli) -> i32 {
 
 /// What a start does: sets PROGRAM's environment, finds it, runs the steps,
 /// executes it. Returns only on failure, with the error to print and exit
-/// with ([`Error::exit`]); in the launcher, success exits 0.
+/// with ([`StartError::exit_code`]); in the launcher, success exits 0.
 #[doc(hidden)]
-pub fn run(cli: Cli) -> Error {
+pub fn run(cli: Cli) -> StartError {
     let program = match prepare(&cli) {
         Ok(program) => program,
-        Err(error) => return error,
+        Err(error) => return error.into(),
     };
     // The sockets first, so that a supervisor (`--respawn`, or the relay of
     // syslog output, which never restarts: FreeBSD daemon(8) and libslack

@@ -15,9 +15,12 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
-use daemon_runtime::{Error, Step};
+use daemon_runtime::__private::Denied;
+use daemon_runtime::Error;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
+
+use crate::StartError;
 
 /// The first descriptor of socket activation (`SD_LISTEN_FDS_START`).
 const FIRST: RawFd = 3;
@@ -103,31 +106,26 @@ pub fn parse_listen(text: &str) -> Result<Listen, String> {
 impl Listen {
     /// Binds the socket; a `unix:` one with `mode`, also returning its file.
     /// Call it while the process runs one thread (see [`unix::bind`]).
-    fn bind(&self, mode: u32) -> Result<(OwnedFd, Option<unix::SocketFile>), Error> {
+    fn bind(&self, mode: u32) -> Result<(OwnedFd, Option<unix::SocketFile>), StartError> {
         let failed = |e: std::io::Error| self.error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
         Ok(match &self.address {
             Address::Tcp(address) => (TcpListener::bind(address).map_err(failed)?.into(), None),
             Address::Udp(address) => (UdpSocket::bind(address).map_err(failed)?.into(), None),
             Address::Unix(path) => {
-                let (socket, file) = unix::bind(path, mode).map_err(|error| self.named(error))?;
+                let (socket, file) = unix::bind(path, mode).map_err(|cause| self.denied(cause))?;
                 (socket, Some(file))
             }
         })
     }
 
     /// `listen: ADDR: <errno>`.
-    fn error(&self, errno: Errno) -> Error {
-        Error::Path { step: Step::Listen, path: PathBuf::from(&self.text), errno }
+    fn error(&self, errno: Errno) -> StartError {
+        self.denied(Denied::Sys(errno))
     }
 
-    /// `error` about this socket's path, naming the argument as written.
-    fn named(&self, error: Error) -> Error {
-        let path = PathBuf::from(&self.text);
-        match error {
-            Error::Path { step, errno, .. } => Error::Path { step, path, errno },
-            Error::Refused { step, reason, .. } => Error::Refused { step, path, reason },
-            other => other,
-        }
+    /// `listen: ADDR: <cause>`, naming the argument as written.
+    fn denied(&self, cause: Denied) -> StartError {
+        StartError::Listen { text: self.text.clone(), cause }
     }
 }
 
@@ -143,7 +141,7 @@ impl Listen {
 /// removed through those directories (only while each name still names the
 /// socket bound), so a failed start leaves none behind. `unix_mode` is the
 /// mode of those files (`--listen-mode`). Returns the error to print:
-/// `listen: ADDR: <cause>` (step [`Step::Listen`], exit 71) when a socket
+/// `listen: ADDR: <cause>` ([`StartError::Listen`], exit 71) when a socket
 /// cannot be bound (the address is in use, or not this machine's; the
 /// socket file's directory is missing), or would land on a `--keep-fd`
 /// descriptor; `listen: ADDR: <refusal>` (exit 73) when the walk to a
@@ -156,21 +154,22 @@ impl Listen {
 /// let error = daemon_run::listen::with_sockets(&[web], &[], 0o600, |keep| {
 ///     daemon_runtime::Daemon::new().keep_fds(keep.iter().copied()).exec("/usr/local/bin/web", ["--socket-activated"])
 /// });
-/// error.exit();
+/// eprintln!("error: {error}");
+/// std::process::exit(error.exit_code());
 /// ```
 pub fn with_sockets(
     listen: &[Listen],
     keep_fds: &[RawFd],
     unix_mode: u32,
     start: impl FnOnce(&[RawFd]) -> Error,
-) -> Error {
+) -> StartError {
     let mut created = Vec::new();
     let error = match hand_over(listen, keep_fds, unix_mode, &mut created) {
         Err(error) => error,
         Ok(()) => {
             let keep: Vec<RawFd> =
                 created.iter().map(|file: &unix::SocketFile| file.dir.as_raw_fd()).collect();
-            start(&keep)
+            start(&keep).into()
         }
     };
     for file in created {
@@ -186,7 +185,7 @@ fn hand_over(
     keep_fds: &[RawFd],
     unix_mode: u32,
     created: &mut Vec<unix::SocketFile>,
-) -> Result<(), Error> {
+) -> Result<(), StartError> {
     if listen.is_empty() {
         return Ok(());
     }
@@ -203,7 +202,7 @@ fn hand_over(
     let above = |socket: &Listen, fd: &OwnedFd| {
         let moved = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(end)).map_err(|e| socket.error(e))?;
         // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
-        Ok::<OwnedFd, Error>(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) })
+        Ok::<OwnedFd, StartError>(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) })
     };
     let mut bound = Vec::with_capacity(listen.len());
     for socket in listen {

@@ -42,7 +42,7 @@ pub fn find_program(program: &OsStr, path: Option<&OsStr>, root: Option<&Path>) 
     let error = |path: &Path, errno: i32| Error::Path {
         step: Step::Exec,
         path: path.to_path_buf(),
-        errno: Errno::from_raw(errno),
+        errno: daemon_runtime::Errno::from_raw(errno),
     };
     if program.is_empty() {
         return Err(error(Path::new(program), ENOENT));

@@ -6,6 +6,8 @@ use std::io::Write;
 
 use daemon_runtime::{Error, Step};
 
+use crate::StartError;
+
 /// What the hints depend on, besides the error.
 pub(crate) struct Context {
     /// `--ready notify`: a late start means PROGRAM never sent `READY=1`.
@@ -18,8 +20,9 @@ pub(crate) struct Context {
 /// // A `--ready notify` start that timed out:
 /// "ready: not ready after 300ms: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))"
 /// ```
-pub(crate) fn describe(error: &Error, context: &Context) -> String {
-    match error {
+pub(crate) fn describe(error: &StartError, context: &Context) -> String {
+    let StartError::Runtime(runtime) = error else { return error.to_string() };
+    match runtime {
         // With --respawn the supervisor's own readiness is the runtime's
         // manual one, whose text names `ready()`: PROGRAM's is meant.
         Error::NotReady { timeout, .. } if context.notify => {
@@ -29,7 +32,7 @@ pub(crate) fn describe(error: &Error, context: &Context) -> String {
         Error::Path { step: Step::Syslog, .. } => {
             format!("{error} (no syslog daemon listens there? name its socket with --syslog-socket PATH)")
         }
-        error => error.to_string(),
+        _ => error.to_string(),
     }
 }
 
@@ -44,7 +47,6 @@ mod tests {
     use std::time::Duration;
 
     use daemon_runtime::{Error, Step};
-    use nix::errno::Errno;
 
     use super::{Context, describe};
 
@@ -52,7 +54,7 @@ mod tests {
     fn a_notify_timeout_says_ready_was_not_sent() {
         let error = Error::NotReady { timeout: Duration::from_millis(300), manual: false };
         assert_eq!(
-            describe(&error, &Context { notify: true }),
+            describe(&error.into(), &Context { notify: true }),
             "ready: not ready after 300ms: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))"
         );
     }
@@ -61,14 +63,19 @@ mod tests {
     fn a_supervisor_late_for_its_program_names_ready_1_not_the_runtime_call() {
         let error = Error::NotReady { timeout: Duration::from_secs(1), manual: true };
         assert_eq!(
-            describe(&error, &Context { notify: true }),
+            describe(&error.into(), &Context { notify: true }),
             "ready: not ready after 1s: PROGRAM did not send READY=1 to $NOTIFY_SOCKET (sd_notify(3))"
         );
     }
 
     #[test]
     fn a_missing_syslog_socket_is_a_syslog_error_naming_the_flag() {
-        let error = Error::Path { step: Step::Syslog, path: "/dev/log".into(), errno: Errno::ENOENT };
+        let error = Error::Path {
+            step: Step::Syslog,
+            path: "/dev/log".into(),
+            errno: daemon_runtime::Errno::from_raw(libc::ENOENT),
+        };
+        let error = crate::StartError::from(error);
         let line = describe(&error, &Context { notify: false });
         assert!(line.starts_with("syslog: /dev/log: "), "{line}");
         assert!(

@@ -52,12 +52,12 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use daemon_runtime::__private::{Environment, Program};
+use daemon_runtime::__private::{Environment, Program, reap};
 use daemon_runtime::{Daemon, Error, Ready};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, Pid};
 
 use crate::syslog::{Destination, Relay, Sink};
@@ -382,7 +382,7 @@ impl Supervisor {
                 };
                 match read {
                     Ok(4) => {
-                        let _ = waitpid(child, None);
+                        reap(child);
                         Err(Errno::from_raw(i32::from_ne_bytes(errno)))
                     }
                     _ => Ok((child, relays)),
@@ -428,7 +428,7 @@ impl Supervisor {
                 } else if Instant::now() >= deadline {
                     // The launcher is gone (it would have killed us by now).
                     let _ = killpg(*child, Signal::SIGKILL);
-                    let _ = waitpid(*child, None);
+                    reap(*child);
                     return None;
                 }
             }
@@ -554,10 +554,10 @@ fn exit_code(status: WaitStatus) -> i32 {
     }
 }
 
+/// `(pid N) exited with status 3`: the runtime's words, with the pid.
 fn describe(status: WaitStatus) -> String {
-    match status {
-        WaitStatus::Exited(pid, code) => format!("(pid {pid}) exited with status {code}"),
-        WaitStatus::Signaled(pid, signal, _) => format!("(pid {pid}) was killed by {signal}"),
-        other => format!("ended: {other:?}"),
+    match (status.pid(), daemon_runtime::__private::describe(status)) {
+        (Some(pid), Some(ended)) => format!("(pid {pid}) {ended}"),
+        _ => format!("ended: {status:?}"),
     }
 }

@@ -150,7 +150,7 @@ impl Sink {
         let error = |e: std::io::Error| Error::Path {
             step: Step::Syslog,
             path: path.to_path_buf(),
-            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            errno: daemon_runtime::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
         };
         let socket = UnixDatagram::unbound().map_err(error)?;
         socket.connect(path).map_err(error)?;

@@ -303,6 +303,25 @@ fn ready_notify_returns_once_the_program_sends_ready() {
 }
 
 #[test]
+fn ready_notify_refuses_a_program_that_released_the_lock_before_ready() {
+    // Issue 27.2: a program that really lets its lock go (it closes
+    // descriptor 3) before `READY=1` is stopped and the start fails with
+    // 70, nothing left; a `#[daemon]` program no longer does (it keeps the
+    // announced lock: tests/attribute.rs).
+    let harness = Harness::new("notify-release");
+    let test = "ready_notify_refuses_a_program_that_released_the_lock_before_ready";
+    let Some((code, stderr)) = notify_run(&harness, test, &[], "release", "0") else {
+        return;
+    };
+    let pid_file = harness.path("notify.pid");
+    let prefix = format!("error: pid file: {}: the program (pid ", pid_file.display());
+    assert!(stderr.starts_with(&prefix) && stderr.contains("released its lock"), "{stderr}");
+    assert_eq!((code, stderr.lines().count()), (70, 1), "{stderr}");
+    assert_eq!(harness.processes(), []);
+    assert!(!pid_file.exists(), "the pid file no one held was left");
+}
+
+#[test]
 fn ready_notify_ignores_ready_from_another_process() {
     let harness = Harness::new("notify-spoof");
     let Some((code, stderr)) = notify_run(

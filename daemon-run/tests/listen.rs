@@ -279,7 +279,7 @@ fn a_stale_unix_socket_left_by_a_stopped_program_is_replaced_at_the_next_start()
     let output = start(&other);
     assert_eq!(
         (output.status.code(), text(&output.stderr)),
-        (Some(71), format!("error: listen: {listen}: Address already in use (os error 98)\n"))
+        (Some(71), format!("error: listen: {listen}: {}\n", os_error(libc::EADDRINUSE)))
     );
     assert!(!other.exists());
     assert_eq!(read_all(UnixStream::connect(&unix).unwrap()), hello(first, "unix"));
@@ -305,7 +305,7 @@ fn a_stale_unix_socket_left_by_a_stopped_program_is_replaced_at_the_next_start()
     let output = start(&pid_file);
     assert_eq!(
         (output.status.code(), text(&output.stderr)),
-        (Some(71), format!("error: listen: {listen}: Address already in use (os error 98)\n"))
+        (Some(71), format!("error: listen: {listen}: {}\n", os_error(libc::EADDRINUSE)))
     );
     assert_eq!(std::fs::symlink_metadata(&unix).unwrap().uid(), 65534, "another user's socket was replaced");
     assert_eq!(harness.processes(), []);

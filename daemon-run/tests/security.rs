@@ -26,6 +26,16 @@ fn environ(daemon: Proc) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// [`environ`], without the announcement of the pid file's lock, which
+/// PROGRAM gets whatever its environment (issue 27.2): checked to name
+/// descriptor 3 and PROGRAM itself.
+fn environ_besides_the_lock(daemon: Proc) -> BTreeMap<String, String> {
+    let mut env = environ(daemon);
+    assert_eq!(env.remove("DAEMON_LOCK_FD").as_deref(), Some("3"), "{env:?}");
+    assert_eq!(env.remove("DAEMON_LOCK_PID"), Some(daemon.0.to_string()), "{env:?}");
+    env
+}
+
 /// PROGRAM's arguments after `argv[0]`, from `/proc/PID/cmdline`.
 fn arguments(daemon: Proc) -> Vec<String> {
     daemon.read("cmdline").split('\0').skip(1).filter(|a| !a.is_empty()).map(str::to_string).collect()
@@ -176,7 +186,7 @@ fn user_gets_its_own_home_user_logname_and_shell() {
         .env_remove("UNSET_VARIABLE")
         .env("ROOT_SECRET", "must not reach the program"));
     assert_eq!(code, 0, "{stderr}");
-    let env = environ(wait_for_pid(&pid_file));
+    let env = environ_besides_the_lock(wait_for_pid(&pid_file));
     let names: Vec<&str> = env.keys().map(String::as_str).collect();
     assert_eq!(names, ["DAEMON_TEST_MARKER", "HOME", "LANG", "LOGNAME", "PATH", "SHELL", "USER"], "{env:?}");
     assert_eq!(env["PATH"], daemon_run::SAFE_PATH);
@@ -194,7 +204,7 @@ fn clear_env_keeps_only_the_named_variables_and_a_safe_path() {
         .args(["--", "sleep", "30"])
         .env("SECRET", "x"));
     assert_eq!(code, 0, "{stderr}");
-    let env = environ(wait_for_pid(&pid_file));
+    let env = environ_besides_the_lock(wait_for_pid(&pid_file));
     assert_eq!(env.keys().map(String::as_str).collect::<Vec<_>>(), ["DAEMON_TEST_MARKER", "PATH"], "{env:?}");
     assert_eq!(env["PATH"], daemon_run::SAFE_PATH);
 

@@ -23,13 +23,19 @@ fn start_shell(harness: &Harness, pid_file: &Path, log: &Path, ignore_term: bool
         "trap 'echo hup >> \"{}\"' HUP; {on_term}; while :; do sleep 1 & wait $!; done",
         log.display()
     );
+    launch_shell(harness, pid_file, &script);
+    wait_for_pid(pid_file)
+}
+
+/// Starts `sh -c SCRIPT` under `daemon-run --pid-file PID_FILE`, asserting
+/// the start succeeded.
+fn launch_shell(harness: &Harness, pid_file: &Path, script: &str) {
     let output = harness
         .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
-        .args(["sh", "-c", &script])
+        .args(["sh", "-c", script])
         .output()
         .expect("launch");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    wait_for_pid(pid_file)
 }
 
 #[test]
@@ -184,12 +190,7 @@ fn a_program_that_forks_and_exits_leaves_its_child_holding_the_lock_and_running(
     let pid_file = harness.path("forked.pid");
     let marker = harness.path("child.pid");
     let script = format!("sleep 600 & echo $! > '{}'; exit 0", marker.display());
-    let output = harness
-        .daemon_run(["--pid-file".as_ref(), pid_file.as_os_str()])
-        .args(["sh", "-c", &script])
-        .output()
-        .expect("launch");
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    launch_shell(&harness, &pid_file, &script);
     let shell = Proc(std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap());
     eventually("the shell has exited", || !shell.alive());
     let child = common::wait_for_pid(&marker);

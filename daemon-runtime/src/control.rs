@@ -58,10 +58,11 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::sys::signal::Signal;
-use nix::sys::stat::{self, FileStat, Mode};
+use nix::sys::stat::{self, FileStat};
 
 use crate::deadline::Deadline;
 use crate::lock::{self, Holder, Proof};
+use crate::path::at::{CAREFUL, open_existing};
 use crate::path::walk::{self, Denied};
 use crate::steps::pidfile;
 
@@ -430,10 +431,8 @@ impl PidPath {
             }
         })?;
         let lock_name = pidfile::lock_name_of(&name);
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let pid_file = fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty());
-        let lock = match fcntl::openat(&dir, lock_name.as_c_str(), flags, Mode::empty()) {
+        let pid_file = open_existing(dir.as_fd(), name.as_c_str(), OFlag::O_RDONLY);
+        let lock = match open_existing(dir.as_fd(), lock_name.as_c_str(), OFlag::O_RDONLY) {
             Ok(file) => Some(file),
             // Another user's 0600 lock file: looked at as a path (Linux's
             // `O_PATH`), which `fstat` and the lock listing need.
@@ -487,29 +486,25 @@ impl PidPath {
     /// the kernel reports no lock's release as an event (inotify's close
     /// event comes before the lock is dropped, `fs/file_table.c` `__fput`).
     fn released_by(&self, stopped: u32, deadline: Deadline) -> Release {
-        loop {
+        let released = deadline.retry(Duration::from_millis(5), || {
             // Held, or the probe failed: the examination below tells.
-            let Some(file) = self.lock_fd() else { return Release::Done };
+            let Some(file) = self.lock_fd() else { return Some(Release::Done) };
             if lock::flock(file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
                 let _ = lock::flock(file, libc::LOCK_UN);
-                return Release::Done;
+                return Some(Release::Done);
             }
             match self.examine() {
                 // Found among all processes, its taker gone: the daemon's
                 // own child (a new start is the taker of its lock).
-                Proof::Held(holder) if holder.inherited => return Release::Inherited(holder),
-                Proof::Held(holder) if holder.pid != stopped => return Release::Done,
+                Proof::Held(holder) if holder.inherited => Some(Release::Inherited(holder)),
+                Proof::Held(holder) if holder.pid != stopped => Some(Release::Done),
                 // Free; or held by someone this caller cannot see, who is
                 // not the daemon it saw exit (`remove` leaves a held file).
-                Proof::Free | Proof::Hidden(_) => return Release::Done,
-                Proof::Held(_) | Proof::Foreign => {}
+                Proof::Free | Proof::Hidden(_) => Some(Release::Done),
+                Proof::Held(_) | Proof::Foreign => None,
             }
-            let left = deadline.left();
-            if left.is_zero() {
-                return Release::Held;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(5)));
-        }
+        });
+        released.unwrap_or(Release::Held)
     }
 
     /// What the locks on the lock file prove (no lock file: free).
@@ -529,13 +524,7 @@ impl PidPath {
         let file = match &self.lock {
             Some((file, _)) => file,
             None => {
-                let flags = OFlag::O_RDONLY
-                    | OFlag::O_CLOEXEC
-                    | OFlag::O_NOFOLLOW
-                    | OFlag::O_NONBLOCK
-                    | OFlag::O_NOCTTY
-                    | OFlag::O_CREAT
-                    | OFlag::O_EXCL;
+                let flags = OFlag::O_RDONLY | CAREFUL | OFlag::O_CREAT | OFlag::O_EXCL;
                 let mode = pidfile::LOCK_MODE;
                 match fcntl::openat(&self.dir, self.lock_name.as_c_str(), flags, mode) {
                     Ok(file) => made = file,

@@ -1,10 +1,15 @@
 //! Waiting until a deadline: the one `poll` loop of the crate, with one
-//! rounding, used wherever a process, a pipe or a socket is waited for.
+//! rounding, used wherever a process, a pipe or a socket is waited for;
+//! and how long a start waits unless told otherwise.
 
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollTimeout, poll};
+
+/// How long the launcher waits for the daemon's report unless told
+/// otherwise (`ready_timeout`), and an upgrade for its new process.
+pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A moment after which a wait gives up.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +24,23 @@ impl Deadline {
     /// What is left of the wait; zero once the deadline has passed.
     pub(crate) fn left(&self) -> Duration {
         self.0.saturating_duration_since(Instant::now())
+    }
+
+    /// Calls `attempt` until it answers (`Some`), sleeping `every` (less
+    /// near the end) between calls, until the deadline passes: `None` then.
+    /// For what no descriptor can be polled for (a lock released, an orphan
+    /// gone); `attempt` runs at least once, and once more at the deadline.
+    pub(crate) fn retry<T>(&self, every: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        loop {
+            if let Some(answer) = attempt() {
+                return Some(answer);
+            }
+            let left = self.left();
+            if left.is_zero() {
+                return None;
+            }
+            std::thread::sleep(left.min(every));
+        }
     }
 
     /// `poll(2)` on `fds` until one of them has an event (`Ok(true)`) or the

@@ -109,7 +109,9 @@
 //!    a service manager passed (socket activation: `3 .. 3 + LISTEN_FDS` when
 //!    `LISTEN_PID` names this process, all open, else [`Error::ListenFds`];
 //!    the pid file's lock goes after them; a detached daemon finds `LISTEN_PID`
-//!    rewritten to its own pid, and takes them with [`listen_fds`])
+//!    rewritten to its own pid, and takes them with [`listen_fds`]), and the
+//!    pid file's lock a launcher built on this crate handed down
+//!    (`DAEMON_LOCK_FD`, see [Wrapped by daemon-run](#wrapped-by-daemon-run))
 //!    ([`close_inherited_fds`]): `close_range(2)` over the gaps, costing what
 //!    is open rather than a loop up to `RLIMIT_NOFILE`; `/proc/self/fd` on
 //!    older kernels.
@@ -192,8 +194,18 @@
 //!   [`reset_signals`]) fail with [`std::io::Error`], whose `Display` names
 //!   the file and the kernel's reason.
 //! - **Pids** are plain `u32`, as [`std::process::id`] returns them.
+//! - **Errors from the kernel** are [`Errno`], this crate's own (the
+//!   number, [`raw`](Errno::raw), and strerror's text as `Display`), in
+//!   [`Error::Sys`], [`Error::Path`] and [`Error::Account`];
+//!   [`Error::raw_os_error`] gives the number, and an [`Error`] converts
+//!   into a [`std::io::Error`] (`?` in a function returning
+//!   `std::io::Result`), whose kind is the `errno`'s. No `nix` type is in
+//!   an [`Error`], so the errors do not change with `nix`'s version.
 //! - **Signals** are [`Signal`], `nix`'s type re-exported: name it
-//!   `daemon_runtime::Signal::SIGHUP`, without depending on `nix`.
+//!   `daemon_runtime::Signal::SIGHUP`, without depending on `nix`. It stays
+//!   `nix`'s (see [`Signal`] for why), so `nix`'s major version is part of
+//!   this crate's semver; [`nix`] itself is re-exported, for a program
+//!   that needs more of it without matching its version.
 //! - **Paths** are taken as `impl AsRef<Path>` everywhere.
 //!
 //! ```no_run
@@ -450,6 +462,30 @@
 //! }
 //! ```
 //!
+//! # Wrapped by daemon-run
+//!
+//! `daemon-run --pid-file P` ([`Daemon::exec`]) locks `P` and hands its
+//! lock to the program it executes on descriptor 3, announced as
+//! `LISTEN_FDS` announces sockets: `DAEMON_LOCK_FD=3` and
+//! `DAEMON_LOCK_PID=<the program's pid>`. A start of a program built on
+//! this crate would close that descriptor with the others it inherits
+//! (step 2), and the lock with it. Instead, when `DAEMON_LOCK_PID` is its
+//! own pid and the descriptor is open on a regular file whose exclusive
+//! lock it holds, the start keeps it (close-on-exec, so nothing the daemon
+//! executes later inherits it), removes both variables from its
+//! environment, and detaches as usual: the daemon shares the open file
+//! description, so the lock never lapses, and `daemon-run --status`,
+//! `--stop` and a second start find the daemon. An announcement that does
+//! not hold up takes nothing (the descriptor is a stray, closed).
+//!
+//! The program's own `pid_file` then decides where the lock lives:
+//!
+//! | own `pid_file` | what happens |
+//! |---|---|
+//! | none | the handed lock is held for the daemon's life; `P` still names the program's first process, which exited, and Linux finds the daemon through `/proc/locks` (the holder of a lock whose taker forked and exited); macOS and FreeBSD take `P` for stale: give the program `P` itself |
+//! | `P` itself (the same lock file) | adopted, as an [`Upgrade`]'s new process adopts its old one's: not locked again, the pid file rewritten with the daemon's pid, removed when the daemon ends, as if it had locked it itself. The recommended setup |
+//! | another file | locked as usual; `P`'s lock is held beside it, so both lead to the daemon |
+//!
 //! # Upgrading without dropping a connection
 //!
 //! [`Upgrade`] starts the executable now at the daemon's path, hands it the
@@ -490,6 +526,24 @@
 //! | `.privileged_action(f)` | `init = f`, its value passed to `main` |
 //! | `.exit_action(f)` | code before the attribute's start, or the builder |
 //! | exits 0 when the daemon fails | the launcher fails with the daemon's error and a sysexits code |
+//!
+//! # Reading the source
+//!
+//! One start, file by file: `builder.rs` (the configuration), then
+//! `start/` in order: `mod.rs` (preflight, plan, fork), `plan.rs` (every
+//! name resolved and path walked before the fork, split into the
+//! launcher's half and the daemon's), `launcher.rs` (the launcher's wait,
+//! over the pipe of `report.rs`; `verdict.rs` where there is no
+//! subreaper; `child.rs` to reap), `detach.rs` (the daemon's steps, one
+//! file each in `steps/`), `program.rs` (the `exec` of
+//! [`Daemon::exec`]), `takeover.rs` (an upgrade's new process). Beside
+//! them: `path/` (`walk.rs`, the walk by descriptor; `at.rs`, a file in a
+//! walked directory; `cstr.rs`), `lock/` (who holds the pid file's lock),
+//! `sd_notify/` (the service manager's protocol and [`ready`]),
+//! `upgrade/` ([`Upgrade`], [`request_upgrade`]), `control.rs`
+//! ([`status`], [`stop`], [`signal`]), `error/` ([`Error`], [`Errno`]), `deadline.rs`, and
+//! `sys/`, the only place that names a platform. The README's Layout
+//! section says what each file holds.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 // The "what it expands to" example shows `fn main` on purpose.
 #![allow(clippy::needless_doctest_main)]
@@ -510,12 +564,23 @@ mod upgrade;
 pub use builder::{Daemon, Running};
 pub use control::{Status, StopOptions, Stopped, signal, status, stop};
 pub use daemon_macro::daemon;
+pub use error::errno::Errno;
 pub use error::{Error, Refusal, Step};
-/// The signal [`signal`] and [`StopOptions::signal`] take: `nix`'s own
-/// type, re-exported so that a program names it as `daemon_runtime::Signal`
-/// without depending on `nix` (or on the same version of it). Which `nix`
-/// this is belongs to this crate's semver: a new major `nix` is a breaking
-/// release here.
+/// The `nix` this crate is built on, for a program that needs more of it
+/// than [`Signal`] (say, `nix::unistd::Pid` to send a signal itself): use
+/// `daemon_runtime::nix`, and no version of `nix` has to be matched in the
+/// program's own `Cargo.toml`. Its major version is part of this crate's
+/// semver (see [Types and errors](crate#types-and-errors)).
+pub use nix;
+/// The signal [`signal`], [`StopOptions::signal`] and
+/// [`Daemon::reopen_logs_on`] take: `nix`'s own type, re-exported so that a
+/// program names it as `daemon_runtime::Signal` without depending on `nix`.
+/// Kept rather than copied: which signals exist, and their numbers, differ
+/// between Linux, macOS and FreeBSD, and `nix` keeps that table (with the
+/// names `"SIGHUP".parse()` takes and the `i32` conversions) for each
+/// system; a crate-owned copy would be a second table to keep true. The
+/// price is that `nix`'s major version is part of this crate's semver: a
+/// new major `nix` is a breaking release here.
 pub use nix::sys::signal::Signal;
 pub use sd_notify::ready::{Ready, ready};
 pub use sd_notify::receive::NotifyReceiver;
@@ -547,18 +612,23 @@ pub mod __private {
     // the argv/envp arrays, the environment a program gets and the one
     // `exec`, which restores SIGPIPE's default action (`start/program.rs`);
     // the walk, and the pid file's rules for a file in a walked directory
-    // (`path/at.rs`), for `--child-pid-file`; the pid's text; the pipe
-    // whose ends close on `exec`.
+    // (`path/at.rs`), for `--child-pid-file` and `--listen unix:`; the
+    // pid's text; the pipe whose ends close on `exec`; waiting for a child
+    // and saying how it ended (`start/child.rs`), for the supervisor.
     pub use crate::lock::pid_text::{write_pid, written_pid};
-    pub use crate::path::at::{examine_at, open_at, remove_named, walk_directory, walk_parent};
+    pub use crate::path::at::{examine_at, open_at, remove_named};
     pub use crate::path::cstr::CStringArray;
-    pub use crate::path::walk::Trust;
+    pub use crate::path::walk::{Denied, Trust, directory as walk_directory, parent as walk_parent};
+    pub use crate::start::child::{describe, reap};
+    pub use crate::start::program::{Environment, Program};
     // The sockets a service manager passed, which `--listen` adds to, and
     // `LISTEN_PID` for each program `--respawn` executes.
-    pub use crate::start::program::{Environment, Program};
     pub use crate::steps::activation::passed_count;
     pub use crate::steps::env_pids::rewrite_listen_pid;
     pub use crate::sys::{Inode, cloexec_pipe, inode};
+    // The kernel's means for `daemon-run`'s supervisor (`sys/mod.rs`), so
+    // that no platform is named outside `sys/`.
+    pub use crate::sys::{CREDENTIALED_DATAGRAMS, SignalFd, child_ended, parent_death_signal};
     // The answer to `daemon-run --upgrade` from a `--respawn` supervisor,
     // which swaps its PROGRAM rather than running `Upgrade`.
     pub use crate::upgrade::reply::send as send_upgrade_reply;

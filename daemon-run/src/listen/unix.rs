@@ -25,8 +25,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
-use daemon_runtime::__private::{Inode, Trust, inode, remove_named, walk_directory, walk_parent};
-use daemon_runtime::{Error, Step};
+use daemon_runtime::__private::{Denied, Inode, Trust, inode, remove_named, walk_directory, walk_parent};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, FcntlArg, OFlag, fcntl};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
@@ -54,12 +53,11 @@ impl SocketFile {
 /// Binds a listening stream socket at `path` (absolute), with mode `mode`:
 /// in its walked directory, after replacing a stale socket left there.
 /// Call it while the process runs one thread (the working directory and the
-/// umask change for the moment of the `bind`). Errors name `path` under
-/// [`Step::Listen`].
-pub(super) fn bind(path: &Path, mode: u32) -> Result<(OwnedFd, SocketFile), Error> {
-    let (dir, name) = walk_parent(path, None, Step::Listen)?;
-    let failed = |errno: Errno| Error::Path { step: Step::Listen, path: path.to_path_buf(), errno };
-    let here = walk_directory(Path::new("."), None, Trust::Starter, Step::Listen)?;
+/// umask change for the moment of the `bind`). The caller names the cause
+/// (`listen: ADDR: <cause>`).
+pub(super) fn bind(path: &Path, mode: u32) -> Result<(OwnedFd, SocketFile), Denied> {
+    let (dir, name) = walk_parent(path, None)?;
+    let here = walk_directory(Path::new("."), None, Trust::Starter)?;
     let listener = inside(dir.as_fd(), here.as_fd(), || match bind_here(&name, mode) {
         Err(Errno::EADDRINUSE) => match replace_stale(dir.as_fd(), &name)? {
             true => bind_here(&name, mode),
@@ -67,12 +65,12 @@ pub(super) fn bind(path: &Path, mode: u32) -> Result<(OwnedFd, SocketFile), Erro
         },
         other => other,
     })
-    .map_err(failed)?;
+    .map_err(Denied::Sys)?;
     // What the name names now: the socket just bound (no other user may
     // write the directory, or its own files are all it can have removed).
-    let found = fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(failed)?;
+    let found = fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(Denied::Sys)?;
     if !is_own_socket(&found) {
-        return Err(failed(Errno::EEXIST));
+        return Err(Denied::Sys(Errno::EEXIST));
     }
     let file = SocketFile { dir, name, inode: inode(&found) };
     Ok((listener, file))

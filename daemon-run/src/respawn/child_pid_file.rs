@@ -69,9 +69,13 @@ impl ChildPidFile {
     pub fn find(path: &Path, chroot: Option<&Path>) -> Result<ChildPidFile, Error> {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let root = chroot
-            .map(|root| __private::walk_directory(root, None, Trust::RootOnly, Step::Chroot))
+            .map(|root| {
+                __private::walk_directory(root, None, Trust::RootOnly)
+                    .map_err(|denied| denied.into_error(Step::Chroot, root))
+            })
             .transpose()?;
-        let (dir, name) = __private::walk_parent(&path, root.as_ref().map(AsFd::as_fd), Step::PidFile)?;
+        let (dir, name) = __private::walk_parent(&path, root.as_ref().map(AsFd::as_fd))
+            .map_err(|denied| denied.into_error(Step::PidFile, &path))?;
         __private::examine_at(dir.as_fd(), &name, &path)?;
         Ok(ChildPidFile { path, dir, name, inode: None, kept: None, written: None })
     }
@@ -90,13 +94,14 @@ impl ChildPidFile {
     /// A refused file, or the failed call, at [`Step::PidFile`].
     pub fn claim(&mut self) -> Result<(), Error> {
         let (dir, name, path) = (self.dir.as_fd(), self.name.as_c_str(), self.path.as_path());
-        let failed = |errno| Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno };
+        let failed =
+            |errno| Error::Path { step: Step::PidFile, path: path.to_path_buf(), errno: crate::errno(errno) };
         for _ in 0..ATTEMPTS {
             if let Some(old) = __private::examine_at(dir, name, path)? {
                 __private::remove_named(dir, name, old).map_err(failed)?;
             }
             let (fd, inode) = match __private::open_at(dir, name, path, OFlag::O_RDWR, true) {
-                Err(Error::Path { errno: Errno::EEXIST, .. }) => continue,
+                Err(Error::Path { errno, .. }) if errno.raw() == libc::EEXIST => continue,
                 other => other?,
             };
             stat::fchmod(&fd, Mode::from_bits_truncate(0o644)).map_err(failed)?;
@@ -171,7 +176,7 @@ impl ChildPidFile {
             Some(found) => __private::remove_named(dir, name, found).map_err(|errno| Error::Path {
                 step: Step::PidFile,
                 path: path.to_path_buf(),
-                errno,
+                errno: crate::errno(errno),
             }),
             None => Ok(()),
         }

@@ -13,7 +13,7 @@ use daemon_runtime::Error;
 ///
 /// `Unsupported` at preflight, off Linux with `notify`.
 pub fn check(notify: bool) -> Result<(), Error> {
-    if notify && !cfg!(target_os = "linux") {
+    if notify && !daemon_runtime::__private::CREDENTIALED_DATAGRAMS {
         let what = "--respawn --ready notify";
         return Err(Error::Unsupported { step: daemon_runtime::Step::Preflight, what });
     }

@@ -2,8 +2,9 @@
 //!
 //! On Linux they stay blocked and are read from a `signalfd`, so no handler
 //! ever runs in the supervisor (not even the runtime's pid file handler for
-//! TERM). Elsewhere, and on Linux built with `--cfg daemon_portable` so that
-//! the tests run it, `signal-hook`'s handlers write to a self-pipe (a socket
+//! TERM); the runtime's `sys/` opens it (`__private::SignalFd`). Elsewhere
+//! (it says `ENOSYS`), and on Linux built with `--cfg daemon_portable` so
+//! that the tests run it, `signal-hook`'s handlers write to a self-pipe (a socket
 //! pair) that the supervisor polls with PROGRAM's output; no thread is
 //! started, so the supervisor still forks from a single thread. Either way
 //! [`Signals::fd`] is polled and [`Signals::take`] says which came.
@@ -13,10 +14,14 @@
 //! ([`default_dispositions`]): a handler there would write into the
 //! supervisor's self-pipe, or (the runtime's) remove its pid file.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 
+use daemon_runtime::__private::SignalFd;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use signal_hook::iterator::backend::SignalDelivery;
+use signal_hook::iterator::exfiltrator::SignalOnly;
 
 use super::FORWARDED;
 
@@ -30,74 +35,48 @@ fn watched() -> SigSet {
     set
 }
 
-#[cfg(all(target_os = "linux", not(daemon_portable)))]
-mod source {
-    use std::os::fd::{AsFd, BorrowedFd};
-
-    use nix::errno::Errno;
-    use nix::sys::signal::{SigmaskHow, Signal, sigprocmask};
-    use nix::sys::signalfd::{SfdFlags, SignalFd};
-
-    /// The signals, blocked, read from a `signalfd`.
-    pub struct Source(SignalFd);
-
-    impl Source {
-        pub fn new() -> Result<Source, Errno> {
-            let mask = super::watched();
-            sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
-            SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map(Source)
-        }
-
-        pub fn fd(&self) -> BorrowedFd<'_> {
-            self.0.as_fd()
-        }
-
-        pub fn take(&mut self) -> Vec<Signal> {
-            let mut signals = Vec::new();
-            while let Ok(Some(info)) = self.0.read_signal() {
-                signals.extend(i32::try_from(info.ssi_signo).ok().and_then(|n| Signal::try_from(n).ok()));
-            }
-            signals
-        }
-    }
+/// Where the watched signals are read from: the runtime's `signalfd`
+/// where the kernel has one (Linux), else `signal-hook`'s handlers, which
+/// record them and write a byte to a socket pair (close-on-exec, as std
+/// makes it).
+enum Source {
+    Fd(SignalFd),
+    Hook(SignalDelivery<UnixStream, SignalOnly>),
 }
 
-#[cfg(not(all(target_os = "linux", not(daemon_portable))))]
-mod source {
-    use std::os::fd::{AsFd, BorrowedFd};
-    use std::os::unix::net::UnixStream;
-
-    use nix::errno::Errno;
-    use nix::sys::signal::Signal;
-    use signal_hook::iterator::backend::SignalDelivery;
-    use signal_hook::iterator::exfiltrator::SignalOnly;
-
-    /// The signals, caught by `signal-hook`'s handlers, which record them
-    /// and write a byte to a socket pair (close-on-exec, as std makes it).
-    pub struct Source(SignalDelivery<UnixStream, SignalOnly>);
-
-    impl Source {
-        pub fn new() -> Result<Source, Errno> {
-            let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-            let (read, write) = UnixStream::pair().map_err(errno)?;
-            let numbers = super::WATCHED.map(|signal| signal as libc::c_int);
-            // The handlers chain to the runtime's pid file handler, which
-            // sees it is no longer the one installed and does nothing.
-            SignalDelivery::with_pipe(read, write, SignalOnly, numbers).map(Source).map_err(errno)
+impl Source {
+    fn new() -> Result<Source, Errno> {
+        match SignalFd::open(&watched()) {
+            Err(Errno::ENOSYS) => {}
+            opened => return opened.map(Source::Fd),
         }
+        let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+        let (read, write) = UnixStream::pair().map_err(errno)?;
+        let numbers = WATCHED.map(|signal| signal as libc::c_int);
+        // The handlers chain to the runtime's pid file handler, which
+        // sees it is no longer the one installed and does nothing.
+        SignalDelivery::with_pipe(read, write, SignalOnly, numbers).map(Source::Hook).map_err(errno)
+    }
 
-        pub fn fd(&self) -> BorrowedFd<'_> {
-            self.0.get_read().as_fd()
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Source::Fd(fd) => fd.fd(),
+            Source::Hook(delivery) => delivery.get_read().as_fd(),
         }
+    }
 
-        pub fn take(&mut self) -> Vec<Signal> {
-            self.0.pending().filter_map(|number| Signal::try_from(number).ok()).collect()
+    fn take(&mut self) -> Vec<Signal> {
+        match self {
+            Source::Fd(fd) => fd.take(),
+            Source::Hook(delivery) => {
+                delivery.pending().filter_map(|number| Signal::try_from(number).ok()).collect()
+            }
         }
     }
 }
 
 /// The signals the supervisor watches, as they arrive.
-pub struct Signals(source::Source);
+pub struct Signals(Source);
 
 impl Signals {
     /// Starts watching: from now on the signals are only recorded, until
@@ -107,7 +86,7 @@ impl Signals {
     ///
     /// `sigprocmask` or `signalfd` (Linux), `socketpair` or `sigaction`.
     pub fn new() -> Result<Signals, Errno> {
-        source::Source::new().map(Signals)
+        Source::new().map(Signals)
     }
 
     /// The descriptor to poll: readable when a signal came.

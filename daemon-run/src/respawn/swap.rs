@@ -27,7 +27,7 @@ use daemon_runtime::{Error, Step};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::{Supervisor, child, describe};
@@ -63,14 +63,14 @@ impl Supervisor {
         }
         if self.pending.is_some() {
             // The first PROGRAM has not sent READY=1: the start is not over.
-            return self.refuse(Error::Sys { step: Step::Upgrade, errno: Errno::EAGAIN });
+            return self.refuse(Error::Sys { step: Step::Upgrade, errno: crate::errno(Errno::EAGAIN) });
         }
         let (pid, new_relays) = match self.spawn() {
             Ok(spawned) => spawned,
             Err(errno) => {
                 let path =
                     std::path::PathBuf::from(std::ffi::OsStr::from_bytes(self.program.path().to_bytes()));
-                return self.refuse(Error::Path { step: Step::Exec, path, errno });
+                return self.refuse(Error::Path { step: Step::Exec, path, errno: crate::errno(errno) });
             }
         };
         match &self.notify {
@@ -121,12 +121,12 @@ impl Supervisor {
         if ready {
             return self.hand_over(child, relays, candidate.pid, candidate.relays);
         }
-        if child::ended(candidate.pid).is_some() {
-            let status = self.dispose(candidate);
+        if let Some(ended) = child::ended(candidate.pid) {
+            let status = self.dispose(candidate, Some(ended));
             let status = Some(describe(status));
             self.refuse(Error::Died { status });
         } else if Instant::now() >= candidate.deadline {
-            self.dispose(candidate);
+            self.dispose(candidate, None);
             self.refuse(Error::NotReady { timeout: self.timeout, manual: false });
         } else {
             self.swap = Some(candidate);
@@ -138,7 +138,7 @@ impl Supervisor {
     /// requester told.
     pub(super) fn abandon_upgrade(&mut self) {
         if let Some(candidate) = self.swap.take() {
-            self.dispose(candidate);
+            self.dispose(candidate, None);
             self.refuse(Error::Died { status: Some("the running program ended during the upgrade".into()) });
         }
     }
@@ -183,15 +183,11 @@ impl Supervisor {
     }
 
     /// Kills a failed new PROGRAM's group and reaps it: how it ended.
-    fn dispose(&self, mut candidate: Candidate) -> WaitStatus {
+    /// `ended`: seen ended already, which off Linux (and under
+    /// `daemon_portable`) reaped it and holds the only record of how.
+    fn dispose(&self, mut candidate: Candidate, ended: Option<child::Ended>) -> WaitStatus {
         let _ = killpg(candidate.pid, Signal::SIGKILL);
-        let status = loop {
-            match waitpid(candidate.pid, None) {
-                Err(Errno::EINTR) => {}
-                Ok(status) => break status,
-                Err(_) => break WaitStatus::Exited(candidate.pid, 0),
-            }
-        };
+        let status = ended.unwrap_or_else(|| child::Ended::unknown(candidate.pid)).reap();
         let sink = self.logging.sink.as_ref();
         candidate.relays.iter_mut().for_each(|relay| relay.finish(sink, candidate.pid.as_raw()));
         status

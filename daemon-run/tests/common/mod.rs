@@ -83,6 +83,9 @@ def ready():
     s.send(b"READY=1\n")
 if mode == "ready":
     ready()
+elif mode == "release":
+    os.close(3)
+    ready()
 elif mode == "child":
     if os.fork() == 0:
         ready()

@@ -131,23 +131,39 @@ impl std::fmt::Display for Hidden {
 }
 
 /// A pid file naming this process, whose lock file's exclusive lock a
-/// child process holds (util-linux `flock -x FILE.lock sleep 60`), once
-/// the lock is taken: the pid file, the lock file, and the child, which
-/// the caller kills and reaps.
+/// child process holds (`sleep 60`, which took the lock on a description of
+/// its own between the fork and the `exec`: what util-linux `flock -x FILE
+/// sleep 60` does, with POSIX's `sleep` alone, so the test runs on macOS and
+/// FreeBSD too), once the lock is taken: the pid file, the lock file, and
+/// the child, which the caller kills and reaps.
 #[cfg(test)]
 pub(crate) fn locked_by_a_child(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::process::Child) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
     let pid_file = dir.join("x.pid");
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
     let path = dir.join("x.pid.lock");
     std::fs::write(&path, "").unwrap();
-    let locker = std::process::Command::new("flock")
-        .arg("-x")
-        .arg(&path)
-        .args(["sleep", "60"])
-        .spawn()
-        .expect("util-linux flock");
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let take_lock = move || {
+        // SAFETY: a NUL-terminated path built before the fork; `open` is
+        // async-signal-safe and allocates nothing. The descriptor is left
+        // open across the `exec` (no `O_CLOEXEC`): `sleep` keeps the lock.
+        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY) };
+        // SAFETY: `flock` on the descriptor just opened, touching no memory.
+        if fd < 0 || unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    let mut command = std::process::Command::new("sleep");
+    command.arg("60");
+    // SAFETY: the hook runs between the fork and the `exec` and calls only
+    // `open` and `flock`, async-signal-safe, on memory built before.
+    unsafe { command.pre_exec(take_lock) };
+    let locker = command.spawn().expect("sleep");
     let look = std::fs::File::open(&path).unwrap();
     while flock(&look, libc::LOCK_SH | libc::LOCK_NB).is_ok() {
         flock(&look, libc::LOCK_UN).unwrap();

@@ -5,7 +5,7 @@
 //! and `daemon-run --child-pid-file` both go through here, so that no file
 //! root writes on a daemon's behalf is opened by path.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
@@ -15,52 +15,21 @@ use nix::sys::stat::{self, FileStat, Mode, SFlag};
 use nix::unistd;
 
 use crate::error::{Error, Failure, Refusal, Step};
-use crate::path::walk::{self, Trust};
+use crate::path::walk;
 use crate::sys::{self, Inode, inode};
 
-/// The directory `path` names, walked one component at a time from `root`
-/// (a chroot's descriptor), else from `/` (or the working directory, for a
-/// relative path), links followed as `trust` allows; an error names `path`
-/// under `step`.
-///
-/// # Errors
-///
-/// A refused link or directory, or the system call that failed.
-///
-/// ```
-/// use daemon_runtime::{Step, __private::{Trust, walk_directory}};
-/// let tmp = walk_directory("/tmp".as_ref(), None, Trust::Starter, Step::Chdir)?;
-/// # Ok::<(), daemon_runtime::Error>(())
-/// ```
-pub fn walk_directory(
-    path: &Path,
-    root: Option<BorrowedFd<'_>>,
-    trust: Trust,
-    step: Step,
-) -> Result<OwnedFd, Error> {
-    walk::directory(path, root, trust).map_err(|denied| denied.into_error(step, path))
-}
+/// The flags root opens a name in a walked directory with, whatever the
+/// access: never through a symbolic link (`O_NOFOLLOW`), never waiting on
+/// a FIFO (`O_NONBLOCK`), never taking a controlling terminal
+/// (`O_NOCTTY`), closed on `exec`. Said once: the pid file and its lock
+/// file, the log files, `stop`'s look at them all open with these.
+pub(crate) const CAREFUL: OFlag =
+    OFlag::O_CLOEXEC.union(OFlag::O_NOFOLLOW).union(OFlag::O_NONBLOCK).union(OFlag::O_NOCTTY);
 
-/// The directory holding the file `path` names, walked as the pid file's is
-/// ([`Trust::Starter`], inside `root` when given), and the file's name in
-/// it; an error names `path` under `step`.
-///
-/// # Errors
-///
-/// As [`walk_directory`]; `EISDIR` when `path` names no file.
-///
-/// ```
-/// use daemon_runtime::{Step, __private::walk_parent};
-/// let (_dir, name) = walk_parent("/tmp/d.pid".as_ref(), None, Step::PidFile)?;
-/// assert_eq!(name.as_c_str(), c"d.pid");
-/// # Ok::<(), daemon_runtime::Error>(())
-/// ```
-pub fn walk_parent(
-    path: &Path,
-    root: Option<BorrowedFd<'_>>,
-    step: Step,
-) -> Result<(OwnedFd, CString), Error> {
-    walk::parent(path, root).map_err(|denied| denied.into_error(step, path))
+/// Opens the existing `name` in the walked directory `dir` with `access`
+/// (`O_RDONLY`, `O_WRONLY`...) and [`CAREFUL`]; nothing is checked.
+pub(crate) fn open_existing(dir: BorrowedFd<'_>, name: &CStr, access: OFlag) -> nix::Result<OwnedFd> {
+    fcntl::openat(dir, name, access | CAREFUL, Mode::empty())
 }
 
 /// Opens `name` in the walked directory `dir` as the pid file is opened:
@@ -81,7 +50,7 @@ pub fn open_at(
     access: OFlag,
     create: bool,
 ) -> Result<(OwnedFd, Inode), Error> {
-    let mut flags = access | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let mut flags = access | CAREFUL;
     if create {
         flags |= OFlag::O_CREAT | OFlag::O_EXCL;
     }

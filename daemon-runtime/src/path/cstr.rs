@@ -54,6 +54,17 @@ impl CStringArray {
         CStringArray { _strings: strings, pointers }
     }
 
+    /// The same array with the pointers of `borrowed` added at its end.
+    ///
+    /// # Safety
+    ///
+    /// As for [`with_borrowed`](CStringArray::with_borrowed).
+    pub(crate) unsafe fn with_more(mut self, borrowed: &[*const libc::c_char]) -> CStringArray {
+        self.pointers.pop(); // the null pointer, put back after them
+        self.pointers.extend(borrowed.iter().copied().chain(std::iter::once(std::ptr::null())));
+        self
+    }
+
     /// The null-terminated array, valid while `self` lives.
     pub fn as_ptr(&self) -> *const *const libc::c_char {
         self.pointers.as_ptr()
@@ -74,7 +85,7 @@ pub(crate) fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::path::absolute(path).map_err(|e| Error::Path {
         step: Step::Preflight,
         path: path.to_path_buf(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+        errno: crate::error::errno::Errno::of(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))),
     })
 }
 
@@ -83,7 +94,7 @@ pub(crate) fn c_string(path: PathBuf) -> Result<CString, Error> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Path {
         step: Step::Preflight,
         path,
-        errno: Errno::EINVAL,
+        errno: crate::error::errno::Errno::of(Errno::EINVAL),
     })
 }
 

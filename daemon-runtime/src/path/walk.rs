@@ -11,7 +11,6 @@
 //! another user planted, or could have hard-linked into a directory of
 //! theirs, is refused. Runs in the launcher, before the first fork.
 
-use std::collections::VecDeque;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -42,10 +41,15 @@ pub enum Trust {
     RootOnly,
 }
 
-/// Why a walk stopped.
+/// Why a walk stopped: the cause alone, which the caller names with the
+/// path and step it walked for ([`Denied::into_error`]), or, for
+/// `daemon-run --listen`, a step of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Denied {
+pub enum Denied {
+    /// A system call failed (`ENOTDIR` for something else than a directory
+    /// on the way, `ELOOP` past 40 links, `EISDIR` for a path naming no file).
     Sys(Errno),
+    /// A link or directory refused ([`Trust`]).
     Refused(Refusal),
 }
 
@@ -56,11 +60,14 @@ impl From<Errno> for Denied {
 }
 
 impl Denied {
-    /// The error a start reports for `path`, configured for `step`.
-    pub(crate) fn into_error(self, step: Step, path: &Path) -> Error {
+    /// The error a start reports for `path`, configured for `step`: a
+    /// refusal at [`Step::PidFile`] is [`Error::PidFileRefused`].
+    pub fn into_error(self, step: Step, path: &Path) -> Error {
         let path = path.to_path_buf();
         match (self, step) {
-            (Denied::Sys(errno), _) => Error::Path { step, path, errno },
+            (Denied::Sys(errno), _) => {
+                Error::Path { step, path, errno: crate::error::errno::Errno::of(errno) }
+            }
             (Denied::Refused(reason), Step::PidFile) => Error::PidFileRefused { path, reason },
             (Denied::Refused(reason), _) => Error::Refused { step, path, reason },
         }
@@ -69,8 +76,20 @@ impl Denied {
 
 /// The directory `path` names, as an `O_PATH` descriptor. `path` is taken
 /// inside `root` when given (a chroot: absolute links and `..` stay inside
-/// it), else from `/`; a relative path from the working directory.
-pub(crate) fn directory(path: &Path, root: Option<BorrowedFd<'_>>, trust: Trust) -> Result<OwnedFd, Denied> {
+/// it), else from `/`; a relative path from the working directory. Links
+/// are followed as `trust` allows.
+///
+/// # Errors
+///
+/// A refused link or directory, or the system call that failed.
+///
+/// ```
+/// use daemon_runtime::{Step, __private::{Trust, walk_directory}};
+/// let path = "/tmp".as_ref();
+/// let tmp = walk_directory(path, None, Trust::Starter).map_err(|denied| denied.into_error(Step::Chdir, path))?;
+/// # Ok::<(), daemon_runtime::Error>(())
+/// ```
+pub fn directory(path: &Path, root: Option<BorrowedFd<'_>>, trust: Trust) -> Result<OwnedFd, Denied> {
     let start = match root {
         Some(root) => fcntl::fcntl(root, fcntl::FcntlArg::F_DUPFD_CLOEXEC(0)).map(owned)?,
         None if path.is_absolute() => crate::sys::open_path(cwd(), c"/")?,
@@ -79,8 +98,19 @@ pub(crate) fn directory(path: &Path, root: Option<BorrowedFd<'_>>, trust: Trust)
     walk(start, path, trust)
 }
 
-/// The directory holding the file `path` names, and the file's name in it.
-pub(crate) fn parent(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<(OwnedFd, CString), Denied> {
+/// The directory holding the file `path` names, walked as the pid file's is
+/// ([`Trust::Starter`], inside `root` when given), and the file's name in it.
+///
+/// # Errors
+///
+/// As [`directory`]; `EISDIR` when `path` names no file.
+///
+/// ```
+/// use daemon_runtime::__private::walk_parent;
+/// let (_dir, name) = walk_parent("/tmp/d.pid".as_ref(), None).unwrap();
+/// assert_eq!(name.as_c_str(), c"d.pid");
+/// ```
+pub fn parent(path: &Path, root: Option<BorrowedFd<'_>>) -> Result<(OwnedFd, CString), Denied> {
     let name = match path.components().next_back() {
         Some(Component::Normal(name)) => name,
         _ => return Err(Denied::Sys(Errno::EISDIR)),
@@ -97,9 +127,12 @@ fn walk(start: OwnedFd, path: &Path, trust: Trust) -> Result<OwnedFd, Denied> {
     check_directory(&start_stat, trust)?;
     // The directories entered so far: `..` goes back one, never above the start.
     let mut stack: Vec<(OwnedFd, FileStat)> = vec![(start, start_stat)];
-    let mut todo: VecDeque<OsString> = names(path.as_os_str()).collect();
+    // The names still to walk, the next one last (a stack: a link's target
+    // goes on top, its first name last; a `Vec` is smaller code than a deque).
+    let mut todo: Vec<OsString> = names(path.as_os_str()).collect();
+    todo.reverse();
     let mut hops = 0;
-    while let Some(name) = todo.pop_front() {
+    while let Some(name) = todo.pop() {
         if name == ".." {
             if stack.len() > 1 {
                 stack.pop();
@@ -128,9 +161,9 @@ fn walk(start: OwnedFd, path: &Path, trust: Trust) -> Result<OwnedFd, Denied> {
             if Path::new(target).is_absolute() {
                 stack.truncate(1);
             }
-            for (i, name) in names(target).enumerate() {
-                todo.insert(i, name);
-            }
+            let first = todo.len();
+            todo.extend(names(target));
+            todo[first..].reverse();
             continue;
         }
         check_directory(&found, trust)?;

@@ -58,7 +58,11 @@ impl Place {
                 Some(dir) if dir.is_absolute() => dir,
                 _ => {
                     let path = PathBuf::from("$XDG_RUNTIME_DIR");
-                    return Err(Error::Path { step: Step::Preflight, path, errno: Errno::ENOENT });
+                    return Err(Error::Path {
+                        step: Step::Preflight,
+                        path,
+                        errno: crate::error::errno::Errno::of(Errno::ENOENT),
+                    });
                 }
             },
         };
@@ -71,7 +75,7 @@ impl Place {
         let found = stat::fstat(&directory).map_err(|errno| Error::Path {
             step: Step::Preflight,
             path: outside.clone(),
-            errno,
+            errno: crate::error::errno::Errno::of(errno),
         })?;
         let refused = |reason| Error::Refused { step: Step::Preflight, path: outside.clone(), reason };
         if found.st_uid != 0 && found.st_uid != euid.as_raw() {
@@ -85,12 +89,15 @@ impl Place {
         let name = CString::new(file.as_bytes()).map_err(|_| Error::Path {
             step: Step::Preflight,
             path: outside.clone(),
-            errno: Errno::EINVAL,
+            errno: crate::error::errno::Errno::of(Errno::EINVAL),
         })?;
         let address = inside.join(&file);
-        let address = String::from_utf8(address.as_os_str().as_bytes().to_vec()).map_err(|_| {
-            Error::Path { step: Step::Preflight, path: outside.clone(), errno: Errno::EINVAL }
-        })?;
+        let address =
+            String::from_utf8(address.as_os_str().as_bytes().to_vec()).map_err(|_| Error::Path {
+                step: Step::Preflight,
+                path: outside.clone(),
+                errno: crate::error::errno::Errno::of(Errno::EINVAL),
+            })?;
         Ok(Place { directory, name, bound_at: outside.join(file), address })
     }
 

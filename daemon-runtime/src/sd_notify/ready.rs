@@ -1,12 +1,18 @@
-//! Telling the launcher, and a service manager, that the daemon is ready.
+//! Telling the launcher, and a service manager, that the daemon is ready;
+//! in the new process of an upgrade, taking the pid file over and telling
+//! the old process ([`Handover`]).
 
 use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
 use nix::unistd;
 
+use crate::error::{Failure, Step};
 pub(crate) use crate::sd_notify::send::ServiceManager;
 use crate::start::report;
+use crate::steps::pidfile::Claim;
+use crate::sysexits::{self, leave};
+use crate::upgrade::state;
 
 /// When the launching command may return.
 ///
@@ -36,7 +42,7 @@ pub(crate) struct Pending {
     /// Where standard output and error go once ready; none in the foreground.
     pub(crate) stdio: Option<(OwnedFd, OwnedFd)>,
     /// In the new process of an upgrade: what it does once ready.
-    pub(crate) handover: Option<crate::start::takeover::Handover>,
+    pub(crate) handover: Option<Handover>,
 }
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
@@ -82,10 +88,46 @@ pub fn ready() {
             // The launcher waits for a record that cannot arrive and will
             // report a failure: leave rather than run unseen. The launcher,
             // still root, removes the pid file once this process is gone.
-            crate::sysexits::leave(crate::sysexits::EX_OSERR)
+            leave(sysexits::EX_OSERR)
         }
     }
     notify_service_manager();
+}
+
+/// What the new process of an upgrade (`start/takeover.rs`) does once
+/// ready: claim the pid file, tell the old process.
+#[derive(Debug)]
+pub(crate) struct Handover {
+    /// The pipe to the old process.
+    pub(crate) report: OwnedFd,
+    /// The inherited pid file, to take over.
+    pub(crate) claim: Option<Claim>,
+    /// Its path, for messages.
+    pub(crate) pid_file: Option<std::path::PathBuf>,
+}
+
+impl Handover {
+    /// Writes this process's pid into the pid file and makes it this
+    /// process's, then sends "ready" to the old process. A pid that cannot
+    /// be written fails the upgrade (reported, then this process leaves:
+    /// the old one keeps the file and serves on).
+    pub(crate) fn complete(self) {
+        let Handover { report, claim, pid_file } = self;
+        if let Some(claim) = claim
+            && let Err(errno) = claim.take_over()
+        {
+            state::share_pid_file(true);
+            let failure = Failure::Sys(Step::PidFile, errno);
+            let code = failure.into_error(|_| pid_file.clone()).exit_code();
+            let _ = report::send(&report, Err(failure));
+            leave(code)
+        }
+        // An old process that is gone (`EPIPE`) waits for nothing: this
+        // one holds the lock alone now, and runs on.
+        if report::lost(report::send_ready(&report, true)) {
+            leave(sysexits::EX_OSERR)
+        }
+    }
 }
 
 /// `READY=1` and `MAINPID=<this pid>` to `$NOTIFY_SOCKET`, when set.

@@ -162,7 +162,7 @@ impl NotifyReceiver {
     /// bound in the launcher before forking, and the environment the program
     /// is executed with: this process's, with `NOTIFY_SOCKET` naming it.
     pub(crate) fn for_program(chroot: Option<&Path>) -> Result<(NotifyReceiver, CStringArray), Error> {
-        let sys = |errno| Error::Sys { step: Step::Preflight, errno };
+        let sys = |errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) };
         if !sys::CREDENTIALED_DATAGRAMS {
             return Err(Error::Unsupported {
                 step: Step::Preflight,
@@ -172,7 +172,11 @@ impl NotifyReceiver {
         let place = Place::find(chroot)?;
         let socket = sys::bind_credentialed_at(&place.bound_at).map_err(|error| {
             let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
-            Error::Path { step: Step::Preflight, path: place.bound_at.clone(), errno }
+            Error::Path {
+                step: Step::Preflight,
+                path: place.bound_at.clone(),
+                errno: crate::error::errno::Errno::of(errno),
+            }
         })?;
         let address = place.address.clone();
         let receiver = NotifyReceiver { socket, address, file: Some(place.bound().map_err(sys)?) };

@@ -9,7 +9,7 @@
 
 use std::ffi::CString;
 use std::fmt::Display;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
@@ -64,18 +64,21 @@ impl Detach {
             chroot_dir,
             chdir_dir,
             pid_file,
+            handed_lock,
             credentials,
             stdio: _,
             program,
             service_manager,
         } = self;
-        let pid_file = lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file)
-            .map_err(|failure| paths.error(failure))?;
+        let (pid_file, handed_lock) =
+            lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file, handed_lock)
+                .map_err(|failure| paths.error(failure))?;
         let value = init().map_err(|error| Error::Init { message: format!("{error}") })?;
         drop_privileges(credentials.as_ref()).map_err(|failure| paths.error(failure))?;
         if let Some(program) = &program {
-            return Err(paths.error(execute(program, pid_file.as_ref())));
+            return Err(paths.error(execute(program, pid_file.as_ref(), handed_lock.as_ref())));
         }
+        keep_for_life(handed_lock);
         match (ready, &service_manager) {
             (Ready::Auto, Some(manager)) => manager.send_ready(),
             (Ready::Auto, None) => {}
@@ -107,6 +110,7 @@ impl Detach {
             chroot_dir,
             chdir_dir,
             pid_file,
+            handed_lock,
             credentials,
             stdio,
             program,
@@ -134,10 +138,11 @@ impl Detach {
             Ok(deferred) => deferred,
             Err(errno) => fail(&to_launcher, Failure::Sys(Step::Stdio, errno), None),
         };
-        let mut pid_file = match lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file) {
-            Ok(pid_file) => pid_file,
-            Err(failure) => fail(&to_launcher, failure, None),
-        };
+        let (mut pid_file, handed_lock) =
+            match lock_steps(umask, core_dumps, chroot_dir, chdir_dir, pid_file, handed_lock) {
+                Ok(locked) => locked,
+                Err(failure) => fail(&to_launcher, failure, None),
+            };
         crate::steps::env_pids::rewrite();
         // The "started" record goes before the first code of the body (`init`,
         // the program executed, or the body before its `ready()`), which could
@@ -163,7 +168,7 @@ impl Detach {
         if let Some(program) = &program {
             // "Ready" now; end of file once the exec closes the pipe.
             unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
-            let failure = execute(program, pid_file.as_ref());
+            let failure = execute(program, pid_file.as_ref(), handed_lock.as_ref());
             let code = match failure {
                 Failure::Sys(_, errno) => crate::error::exec_exit_code(errno),
                 _ => 126,
@@ -172,6 +177,7 @@ impl Detach {
             let _ = report::send(&to_launcher, Err(failure));
             leave(code)
         }
+        keep_for_life(handed_lock);
         match ready {
             Ready::Auto => {
                 unless_lost(report::send_ready(&to_launcher, with_ready), &mut pid_file);
@@ -251,38 +257,62 @@ pub(super) fn redirect_stdio(
 ) -> nix::Result<Option<(OwnedFd, OwnedFd)>> {
     let Stdio { devnull, stdout, stderr, relay } = stdio;
     unistd::dup2_stdin(&devnull)?;
-    let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
-    let stdout = target(stdout)?;
-    let stderr = target(stderr)?;
     if ready == Ready::Manual && !exec {
+        let target = |log: Option<OwnedFd>| log.map_or_else(|| unistd::dup(&devnull), Ok);
+        let (stdout, stderr) = (target(stdout)?, target(stderr)?);
         if let Some([out, err]) = relay {
             unistd::dup2_stdout(&out)?;
             unistd::dup2_stderr(&err)?;
         }
         return Ok(Some((stdout, stderr)));
     }
-    unistd::dup2_stdout(&stdout)?;
-    unistd::dup2_stderr(&stderr)?;
+    // Straight onto 1 and 2: no copy of `/dev/null` to make and close.
+    unistd::dup2_stdout(stdout.as_ref().unwrap_or(&devnull))?;
+    unistd::dup2_stderr(stderr.as_ref().unwrap_or(&devnull))?;
     Ok(None)
 }
 
 /// Steps 8 to 10: the umask, the core limit, the chroot and working
 /// directories, up to the locked pid file.
+///
+/// A lock handed down by the launcher that executed this program
+/// (`steps/lock_handover.rs`) on this very pid file's lock file is adopted
+/// rather than locked again (which would fail: the description holding it
+/// is this process's), and the pid file then names this process. On any
+/// other file (the program's own pid file is another), or with no pid file
+/// of its own, it is given back, to be held beside: both pid files then
+/// lead to this process.
 fn lock_steps(
     umask: Mode,
     core_dumps: bool,
     chroot_dir: Option<OwnedFd>,
     chdir_dir: OwnedFd,
     pid_file: Option<(CString, pidfile::Location)>,
-) -> Result<Option<PidFile>, Failure> {
+    handed_lock: Option<OwnedFd>,
+) -> Result<(Option<PidFile>, Option<OwnedFd>), Failure> {
     enter_steps(umask, core_dumps, chroot_dir, chdir_dir)?;
     let Some((path, location)) = pid_file else {
-        return Ok(None);
+        return Ok((None, handed_lock));
     };
-    let locked = pidfile::lock_at(&location)?;
+    let (locked, handed_lock) = match handed_lock {
+        Some(fd) if pidfile::is_lock_file_of(&location, fd.as_fd()) => {
+            (pidfile::adopt_handed(&location, fd)?, None)
+        }
+        other => (pidfile::lock_at(&location)?, other),
+    };
     let mut pid_file = PidFile::from_lock(path, location, locked);
     pid_file.remove_on_termination();
-    Ok(Some(pid_file))
+    Ok((Some(pid_file), handed_lock))
+}
+
+/// A lock handed down and not adopted as the pid file's: held for the
+/// daemon's life (close-on-exec already: nothing it runs inherits it). Its
+/// file is the launcher's to remove once the lock is free (`stop` does).
+fn keep_for_life(handed_lock: Option<OwnedFd>) {
+    if let Some(fd) = handed_lock {
+        // Never closed: the lock lasts as long as this process.
+        let _ = fd.into_raw_fd();
+    }
 }
 
 /// Steps 8 and 9: the umask, the core limit, the chroot and working directories.
@@ -321,13 +351,20 @@ pub(super) fn drop_privileges(credentials: Option<&Credentials>) -> Result<(), F
     }
 }
 
-/// Executes the program, the pid file's lock inherited. Returns only on failure.
-fn execute(program: &Program, pid_file: Option<&PidFile>) -> Failure {
-    if let Some(lock) = pid_file.and_then(PidFile::descriptor) {
-        // The one descriptor the program inherits on purpose.
+/// Executes the program, the pid file's lock inherited and announced to
+/// it (`DAEMON_LOCK_FD`, `DAEMON_LOCK_PID`: see `steps/lock_handover.rs`);
+/// a lock handed to this start is inherited too, and announced when the
+/// start has no pid file of its own. Returns only on failure.
+fn execute(program: &Program, pid_file: Option<&PidFile>, handed_lock: Option<&OwnedFd>) -> Failure {
+    let own = pid_file.and_then(PidFile::descriptor);
+    // The descriptors the program inherits on purpose.
+    for lock in own.into_iter().chain(handed_lock.map(AsFd::as_fd)) {
         if let Err(errno) = fcntl(lock, FcntlArg::F_SETFD(FdFlag::empty())) {
             return Failure::Sys(Step::Exec, errno);
         }
+    }
+    if let Some(announced) = own.or(handed_lock.map(AsFd::as_fd)) {
+        crate::steps::env_pids::announce_lock(announced.as_raw_fd());
     }
     // The arrays were built before the first fork (see `program.rs`).
     Failure::Sys(Step::Exec, program.exec())

@@ -24,6 +24,7 @@ use crate::error::{Error, Step};
 use crate::path::cstr::as_path;
 use crate::sd_notify::ready::Ready;
 use crate::sd_notify::receive::NotReady;
+use crate::start::child::{describe, reap};
 use crate::start::plan::Launcher;
 use crate::start::report::{self, Outcome, Received};
 use crate::start::verdict::Verdict;
@@ -44,7 +45,8 @@ const ORPHANS_GONE: Duration = Duration::from_secs(1);
 /// Linux: `PR_SET_CHILD_SUBREAPER`; FreeBSD: `procctl(PROC_REAP_ACQUIRE)`;
 /// macOS has no such thing (see [`sys::SUBREAPER`]).
 pub(crate) fn adopt_orphans() -> Result<(), Error> {
-    sys::subreaper(true).map_err(|errno| Error::Sys { step: Step::Fork, errno })
+    sys::subreaper(true)
+        .map_err(|errno| Error::Sys { step: Step::Fork, errno: crate::error::errno::Errno::of(errno) })
 }
 
 impl Launcher {
@@ -143,8 +145,12 @@ impl Launcher {
             Outcome::Silent => {
                 // Every writer exited: the child's status says how, when it
                 // is the daemon, or the intermediate process failed.
+                // An intermediate process that exited 0 did its job: its
+                // child, the daemon, died without a word.
                 let status = self.stop(child, daemon, &pipe, verdict);
-                Error::Died { status: status.and_then(|status| describe(status, self.double_fork)) }
+                let done =
+                    |status: &WaitStatus| self.double_fork && matches!(status, WaitStatus::Exited(_, 0));
+                Error::Died { status: status.filter(|status| !done(status)).and_then(describe) }
             }
             Outcome::TimedOut => {
                 self.stop(child, daemon, &pipe, verdict);
@@ -216,9 +222,8 @@ impl Launcher {
 /// unreaped child, so it names that process; through a pidfd where there
 /// is one, as every signal of the crate.
 fn kill_orphans(before: &[u32]) {
-    let deadline = Deadline::after(ORPHANS_GONE);
-    loop {
-        let Some(children) = sys::children() else { return };
+    Deadline::after(ORPHANS_GONE).retry(Duration::from_millis(1), || {
+        let Some(children) = sys::children() else { return Some(()) };
         let mut left = false;
         for pid in children.into_iter().filter(|pid| !before.contains(pid)) {
             let signalled = sys::ProcessHandle::open(pid).and_then(|handle| handle.signal(Signal::SIGKILL));
@@ -231,39 +236,13 @@ fn kill_orphans(before: &[u32]) {
                 _ => {}
             }
         }
-        if !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid))) {
-            return;
-        }
-        if deadline.left().is_zero() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+        let gone = !left && sys::children().is_some_and(|now| now.iter().all(|pid| before.contains(pid)));
+        gone.then_some(())
+    });
 }
 
 /// A program reported ready without holding its pid file's lock.
 struct LockGone {
     path: PathBuf,
     pid: u32,
-}
-
-/// Waits for `child`, retrying `EINTR`.
-fn reap(child: Pid) -> Option<WaitStatus> {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => {}
-            other => return other.ok(),
-        }
-    }
-}
-
-/// How the launcher's child ended, when that says something: an
-/// intermediate process that exited 0 did its job (its child died silently).
-pub(crate) fn describe(status: WaitStatus, double_fork: bool) -> Option<String> {
-    match status {
-        WaitStatus::Exited(_, 0) if double_fork => None,
-        WaitStatus::Exited(_, code) => Some(format!("exited with status {code}")),
-        WaitStatus::Signaled(_, signal, _) => Some(format!("was killed by {signal}")),
-        _ => None,
-    }
 }

@@ -5,12 +5,16 @@
 //! half and the daemon's), close the inherited descriptors and reset the
 //! signals (steps 2 and 3), then fork (step 4). After the fork, the
 //! launcher waits for the daemon's report (`launcher.rs`, over the pipe of
-//! `report.rs`; `verdict.rs` where there is no subreaper), and the daemon
-//! takes the remaining steps (`detach.rs`).
+//! `report.rs`; `verdict.rs` where there is no subreaper; `child.rs` to
+//! reap and name how a child ended), and the daemon takes the remaining
+//! steps (`detach.rs`), executing a program at the end for `exec`
+//! (`program.rs`). The new process of an upgrade takes them on its own
+//! terms instead of forking (`takeover.rs`).
 //!
 //! Everything here runs in the launching process, which the preflight
 //! proved single-threaded.
 
+pub(crate) mod child;
 pub(crate) mod detach;
 pub(crate) mod launcher;
 pub(crate) mod plan;
@@ -22,10 +26,9 @@ pub(crate) mod verdict;
 use std::ffi::OsStr;
 use std::fmt::Display;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
@@ -33,6 +36,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{self, ForkResult};
 
 use crate::builder::{Daemon, Running};
+use crate::deadline::DEFAULT_READY_TIMEOUT;
 use crate::error::{Error, Step};
 use crate::path::cstr::{absolute, c_string};
 use crate::path::walk::{self, Trust};
@@ -44,15 +48,12 @@ use crate::start::report::Relay;
 use crate::start::verdict::VerdictPipe;
 use crate::steps::pidfile;
 use crate::steps::privileges::{self, Credentials};
-use crate::steps::{activation, fds, preflight, signals, stdio as logs};
+use crate::steps::{activation, fds, lock_handover, preflight, signals, stdio as logs};
 
 /// Whether this process is a daemon already (or ran the steps in the
 /// foreground): a second start is refused ([`Error::AlreadyStarted`]). Not
 /// set by a start that failed in the launcher, which may try again.
 static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// How long the launcher waits for the daemon's report unless told otherwise.
-pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Daemon {
     /// Detaches the calling process; returns in the daemon only.
@@ -115,6 +116,12 @@ impl Daemon {
     /// is (no `PATH` lookup). The pid file's lock is inherited on purpose by
     /// the program, on the lowest descriptor after stdio (3, unless
     /// `keep_fds` holds it), so status, stop and a second start work for it.
+    /// It is announced in the program's environment as `DAEMON_LOCK_FD=3`
+    /// and `DAEMON_LOCK_PID=<its pid>` (as `LISTEN_FDS` and `LISTEN_PID`
+    /// announce sockets): a program built on this crate (a `#[daemon]`
+    /// binary) keeps that descriptor through its own start instead of
+    /// closing it with the others, and its daemon holds the lock (see
+    /// [Wrapped by daemon-run](crate#wrapped-by-daemon-run)).
     /// The launcher exits 0 once the `exec` succeeded.
     ///
     /// Returns only on failure: in the launcher (the program could not be
@@ -193,7 +200,10 @@ impl Daemon {
         let reopen_on = self.reopen_logs_on.filter(|_| program.is_none());
         let started = self.run_steps(program, has_init, init)?;
         if let Some(signal) = reopen_on {
-            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys { step: Step::Stdio, errno })?;
+            crate::steps::reopen::install(signal).map_err(|errno| Error::Sys {
+                step: Step::Stdio,
+                errno: crate::error::errno::Errno::of(errno),
+            })?;
         }
         Ok(started)
     }
@@ -224,13 +234,24 @@ impl Daemon {
             }
         }
         activation::check()?;
+        // The lock of the pid file that the program which executed this one
+        // holds for it (issue 27.2): kept, or step 2 would close it. Not in
+        // an upgrade's new process, which inherited its lock from the old one.
+        let handed_lock = match &inherited {
+            // SAFETY: before step 2, in a process the preflight proved
+            // single-threaded; a second call takes nothing (the call removes
+            // the variables).
+            None => unsafe { lock_handover::take(&self.keep_fds) },
+            Some(_) => None,
+        };
         let attached = self.foreground || inherited.is_some();
-        let plan = self.plan(program, attached)?;
+        let plan = self.plan(program, attached, handed_lock)?;
         crate::upgrade::state::remember_origin(
             self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             plan.launcher.paths.pid_file_seen_from_outside(),
         );
-        let preflight = |errno| Error::Sys { step: Step::Preflight, errno };
+        let preflight =
+            |errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) };
         let pipe = match attached {
             true => None,
             false => Some(crate::start::report::cloexec_pipe().map_err(preflight)?),
@@ -239,6 +260,9 @@ impl Daemon {
             true => Some(VerdictPipe::new().map_err(preflight)?),
             false => None,
         };
+        // One read of what the kernel says of this process, for both steps
+        // below (nothing is opened between it and them).
+        let status = crate::sys::own_status();
         if self.close_fds {
             let mut keep: Vec<RawFd> = self.keep_fds.clone();
             if let Some((read, write)) = &pipe {
@@ -253,9 +277,15 @@ impl Daemon {
                 keep.extend(inherited.lock.as_ref().map(AsRawFd::as_raw_fd));
                 keep.push(inherited.report.as_raw_fd());
             }
-            fds::close_inherited(&keep).map_err(|errno| Error::Sys { step: Step::CloseFds, errno })?;
+            fds::close_inherited(&keep, status.fd_table_size).map_err(|errno| Error::Sys {
+                step: Step::CloseFds,
+                errno: crate::error::errno::Errno::of(errno),
+            })?;
         }
-        signals::reset().map_err(|errno| Error::Sys { step: Step::Signals, errno })?;
+        signals::reset(status.ignored).map_err(|errno| Error::Sys {
+            step: Step::Signals,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         // Text printed without a newline must reach the terminal once, from
         // the launcher, not again from a child's copy of the buffer.
         let _ = std::io::stdout().flush();
@@ -293,7 +323,7 @@ impl Daemon {
         // the body, except where it runs the user's `init` (which may) and
         // drops values (which frees), both as safe in a one-thread process.
         match unsafe { unistd::fork() } {
-            Err(errno) => Err(Error::Sys { step: Step::Fork, errno }),
+            Err(errno) => Err(Error::Sys { step: Step::Fork, errno: crate::error::errno::Errno::of(errno) }),
             Ok(ForkResult::Parent { child }) => {
                 // Ours: the report's read end, the relay's, the paths. The
                 // daemon's half is closed and freed here, in the launcher.
@@ -317,6 +347,7 @@ impl Daemon {
         &self,
         program: Option<(Program, Option<NotifyReceiver>)>,
         attached: bool,
+        handed_lock: Option<OwnedFd>,
     ) -> Result<Plan, Error> {
         let chroot = self.chroot.as_deref().map(absolute).transpose()?;
         let chroot_dir = chroot
@@ -347,23 +378,42 @@ impl Daemon {
             true => Ok(None),
             false => pid_location.as_ref().map(pidfile::Location::for_launcher).transpose(),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        .map_err(|errno| Error::Sys {
+            step: Step::Preflight,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         let credentials = privileges::resolve(self.user.as_ref(), self.group.as_ref())?;
         let owner = log_owner(credentials.as_ref());
         let open_log = |path: &Option<PathBuf>| {
             let opened = path.as_deref().map(|path| logs::open(path, owner)).transpose();
             opened.map_err(|error| error.or_no_directory(self.user.as_ref().map(ToString::to_string)))
         };
-        let devnull = fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|errno| Error::Path { step: Step::Stdio, path: "/dev/null".into(), errno })?;
-        let (program, notify) = program.unzip();
+        let devnull =
+            fcntl::open(c"/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| {
+                Error::Path {
+                    step: Step::Stdio,
+                    path: "/dev/null".into(),
+                    errno: crate::error::errno::Errno::of(errno),
+                }
+            })?;
+        let (mut program, notify) = program.unzip();
+        // A lock held at the exec (the pid file's, or one handed to this
+        // start) goes to the program, announced (steps/lock_handover.rs).
+        if let Some(program) = program.as_mut()
+            && (pid_file.is_some() || handed_lock.is_some())
+        {
+            program.announce_lock();
+        }
         // With manual readiness, stdout and stderr go to the launcher until
         // `ready()` (an executed program reports by its exec instead).
         let (relay, relay_write) = match !attached && self.ready == Ready::Manual && program.is_none() {
             true => Relay::new().map(|(read, write)| (Some(read), Some(write))),
             false => Ok((None, None)),
         }
-        .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        .map_err(|errno| Error::Sys {
+            step: Step::Preflight,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         let launcher = Launcher {
             timeout: self.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             double_fork: self.double_fork,
@@ -388,6 +438,7 @@ impl Daemon {
             chroot_dir,
             chdir_dir,
             pid_file: pid_file.zip(pid_location),
+            handed_lock,
             credentials,
             stdio: Stdio {
                 devnull,

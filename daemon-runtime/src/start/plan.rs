@@ -76,6 +76,10 @@ pub(crate) struct Detach {
     /// The pid file's path (what [`PidFile::path`](crate::PidFile::path)
     /// says) and its walked directory.
     pub(crate) pid_file: Option<(CString, pidfile::Location)>,
+    /// The pid file's lock that the launcher which executed this program
+    /// handed down (`steps/lock_handover.rs`): kept by the daemon, never by
+    /// the launcher, so the lock stays held wherever the daemon runs.
+    pub(crate) handed_lock: Option<OwnedFd>,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) stdio: Stdio,
     /// With [`Daemon::exec`](crate::builder::Daemon::exec): what runs in
@@ -103,8 +107,13 @@ impl Plan {
     pub(crate) fn own_fds(&self, keep: &mut Vec<RawFd>) {
         let daemon = &self.daemon;
         let stdio = &daemon.stdio;
-        let owned =
-            [Some(&stdio.devnull), stdio.stdout.as_ref(), stdio.stderr.as_ref(), daemon.chroot_dir.as_ref()];
+        let owned = [
+            Some(&stdio.devnull),
+            stdio.stdout.as_ref(),
+            stdio.stderr.as_ref(),
+            daemon.chroot_dir.as_ref(),
+            daemon.handed_lock.as_ref(),
+        ];
         for fd in owned.into_iter().flatten().chain([&daemon.chdir_dir]) {
             keep.push(fd.as_raw_fd());
         }

@@ -43,7 +43,11 @@ impl Program {
     /// # Ok::<(), daemon_runtime::Error>(())
     /// ```
     pub fn new(program: &Path, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Result<Program, Error> {
-        let invalid = || Error::Path { step: Step::Exec, path: program.to_path_buf(), errno: Errno::EINVAL };
+        let invalid = || Error::Path {
+            step: Step::Exec,
+            path: program.to_path_buf(),
+            errno: crate::error::errno::Errno::of(Errno::EINVAL),
+        };
         let path = CString::new(program.as_os_str().as_bytes()).map_err(|_| invalid())?;
         let mut all = vec![path.clone()];
         for arg in args {
@@ -56,6 +60,17 @@ impl Program {
     /// of this process's environment.
     pub fn set_environment(&mut self, envp: CStringArray) {
         self.envp = Some(envp);
+    }
+
+    /// Makes the program's environment announce the pid file's lock it
+    /// inherits (`DAEMON_LOCK_FD`, `DAEMON_LOCK_PID`: see
+    /// `steps/lock_handover.rs`), with the entries written right before the
+    /// `exec` (`steps/env_pids.rs`). Builds the `envp` now, from this
+    /// process's environment when none was set: nothing is built after the fork.
+    pub(crate) fn announce_lock(&mut self) {
+        let envp = self.envp.take().unwrap_or_else(|| Environment::default().envp());
+        // SAFETY: the entries of `env_pids` are leaked: never freed or moved.
+        self.envp = Some(unsafe { envp.with_more(&crate::steps::env_pids::lock_entries()) });
     }
 
     /// The program's path.
@@ -103,12 +118,18 @@ impl Environment {
     /// not allocate) from this process's environment. `LISTEN_PID` and
     /// `WATCHDOG_PID`, when they name this process and are kept, are the
     /// entries a detaching daemon rewrites to its own pid (see
-    /// `steps/env_pids.rs`), so the program finds them naming the daemon. A
-    /// variable with a NUL byte, which no environment can hold, is left out.
+    /// `steps/env_pids.rs`), so the program finds them naming the daemon.
+    /// An announcement of the pid file's lock (`DAEMON_LOCK_FD`,
+    /// `DAEMON_LOCK_PID`) is never passed on: only a start that hands its
+    /// lock to the program announces one. A variable with a NUL byte, which
+    /// no environment can hold, is left out.
     pub fn envp(&self) -> CStringArray {
+        use crate::steps::lock_handover::{FD_VARIABLE, PID_VARIABLE};
         let rewritten = crate::steps::env_pids::entries();
         let replaced = |key: &OsStr| {
             self.unset.iter().chain(self.vars.iter().map(|(name, _)| name)).any(|name| name == key)
+                || key == FD_VARIABLE
+                || key == PID_VARIABLE
         };
         let mut strings = Vec::new();
         let mut borrowed = Vec::new();
@@ -187,7 +208,22 @@ pub(crate) fn execute(path: &CStr, argv: &CStringArray, envp: Option<&CStringArr
 
 #[cfg(test)]
 mod tests {
-    use super::Environment;
+    use super::{Environment, Program};
+
+    #[test]
+    fn a_program_given_the_lock_gets_one_announcement_written_before_the_exec() {
+        let mut program = Program::new("/bin/true".as_ref(), [""; 0]).unwrap();
+        program.announce_lock();
+        let announced = |entries: Vec<String>| -> Vec<String> {
+            entries.into_iter().filter(|entry| entry.starts_with("DAEMON_LOCK_")).collect()
+        };
+        let entries = program.envp.as_ref().unwrap().entries();
+        assert_eq!(announced(entries), ["DAEMON_LOCK_FD=0", "DAEMON_LOCK_PID=0"]);
+        crate::steps::env_pids::announce_lock(7);
+        let entries = program.envp.as_ref().unwrap().entries();
+        let pid = std::process::id();
+        assert_eq!(announced(entries), ["DAEMON_LOCK_FD=7".to_string(), format!("DAEMON_LOCK_PID={pid}")]);
+    }
 
     #[test]
     fn an_environment_replaces_removes_or_clears_the_variables() {

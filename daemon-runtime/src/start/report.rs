@@ -238,11 +238,18 @@ pub(crate) struct Received {
 /// relayed output meanwhile. Returns at the first outcome; ending what is
 /// left of a failed start is the caller's job (it knows the processes).
 pub(crate) fn receive(pipe: OwnedFd, timeout: Duration, exec: bool, relay: Option<&Relay>) -> Received {
-    let mut reader =
-        Reader { pipe: &pipe, deadline: Deadline::after(timeout), relay, open: [true; 2], daemon: None };
+    let mut reader = Reader {
+        pipe: &pipe,
+        deadline: Deadline::after(timeout),
+        relay,
+        open: [true; 2],
+        daemon: None,
+        read: [0; 2 * RECORD],
+        unread: 0..0,
+    };
     let mut outcome = match reader.record() {
         Err(outcome) => outcome,
-        Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(read_text(&pipe, &record)),
+        Ok(record) if record[0] == INIT_FAILED => Outcome::InitFailed(reader.text(&record)),
         Ok(record) => decode(&record),
     };
     if exec && matches!(outcome, Outcome::Ready { .. }) {
@@ -287,6 +294,10 @@ struct Reader<'a> {
     /// Which relayed pipes are still watched.
     open: [bool; 2],
     daemon: Option<u32>,
+    /// What was read and not yet taken (`unread`): "started" and "ready"
+    /// come in one write, and are read in one `read`.
+    read: [u8; 2 * RECORD],
+    unread: std::ops::Range<usize>,
 }
 
 impl Reader<'_> {
@@ -308,47 +319,73 @@ impl Reader<'_> {
     }
 
     fn read_record(&mut self) -> Result<[u8; RECORD], Outcome> {
-        let mut record = [0u8; RECORD];
-        let mut filled = 0;
-        while filled < RECORD {
+        while self.unread.len() < RECORD {
+            // What is left moves to the front, the next read goes after it.
+            self.read.copy_within(self.unread.clone(), 0);
+            self.unread = 0..self.unread.len();
             if !self.readable_before() {
                 return Err(Outcome::TimedOut);
             }
-            match unistd::read(self.pipe, &mut record[filled..]) {
+            match unistd::read(self.pipe, &mut self.read[self.unread.end..]) {
                 Ok(0) => return Err(Outcome::Silent),
-                Ok(n) => filled += n,
+                Ok(n) => self.unread.end += n,
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
                 Err(errno) => return Err(Outcome::Failed(Failure::Sys(Step::Report, errno))),
             }
         }
+        let mut record = [0u8; RECORD];
+        record.copy_from_slice(&self.read[self.unread.start..self.unread.start + RECORD]);
+        self.unread.start += RECORD;
         Ok(record)
+    }
+
+    /// The text that follows an `INIT_FAILED` record: what was read with
+    /// it, then the rest from the pipe.
+    fn text(&mut self, record: &[u8; RECORD]) -> String {
+        let len = (u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default()) as usize).min(MAX_TEXT);
+        let mut text = vec![0u8; len];
+        let early = self.unread.len().min(len);
+        text[..early].copy_from_slice(&self.read[self.unread.start..self.unread.start + early]);
+        self.unread.start += early;
+        let mut filled = early;
+        while filled < len {
+            match unistd::read(self.pipe, &mut text[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        text.truncate(filled);
+        String::from_utf8_lossy(&text).into_owned()
     }
 
     /// Whether the report pipe has data (or end of file) before the
     /// deadline; relayed output is copied while waiting.
     fn readable_before(&mut self) -> bool {
         loop {
-            let mut fds = vec![PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN)];
-            let watched: Vec<usize> = match self.relay {
-                Some(_) => (0..2).filter(|&i| self.open[i]).collect(),
-                None => Vec::new(),
-            };
+            // The report pipe first, then the relayed ones still open.
+            let report = || PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN);
+            let mut fds = [report(), report(), report()];
+            let mut watched = [0usize; 2];
+            let mut count = 1;
             if let Some(relay) = self.relay {
-                fds.extend(watched.iter().map(|&i| PollFd::new(relay.read[i].as_fd(), PollFlags::POLLIN)));
+                for index in (0..2).filter(|&index| self.open[index]) {
+                    watched[count - 1] = index;
+                    fds[count] = PollFd::new(relay.read[index].as_fd(), PollFlags::POLLIN);
+                    count += 1;
+                }
             }
-            match self.deadline.poll(&mut fds) {
+            match self.deadline.poll(&mut fds[..count]) {
                 Ok(false) => return false,
                 Ok(true) => {
                     let report = fds[0].any().unwrap_or(true);
-                    let ready: Vec<usize> = watched
-                        .iter()
-                        .zip(&fds[1..])
-                        .filter(|(_, fd)| fd.any().unwrap_or(true))
-                        .map(|(&i, _)| i)
-                        .collect();
-                    drop(fds);
+                    let mut ready = [false; 2];
+                    for (slot, fd) in fds[1..count].iter().enumerate() {
+                        ready[watched[slot]] = fd.any().unwrap_or(true);
+                    }
                     if let Some(relay) = self.relay {
-                        for index in ready {
+                        for index in (0..2).filter(|&index| ready[index]) {
                             self.open[index] = relay.copy(index);
                         }
                     }
@@ -360,23 +397,6 @@ impl Reader<'_> {
             }
         }
     }
-}
-
-/// The text that follows an `INIT_FAILED` record.
-fn read_text(pipe: &OwnedFd, record: &[u8; RECORD]) -> String {
-    let len = (u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default()) as usize).min(MAX_TEXT);
-    let mut text = vec![0u8; len];
-    let mut filled = 0;
-    while filled < len {
-        match unistd::read(pipe, &mut text[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(Errno::EINTR) => {}
-            Err(_) => break,
-        }
-    }
-    text.truncate(filled);
-    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// A pipe whose two ends close on `exec` (see `sys/`).

@@ -22,45 +22,13 @@ use std::os::fd::OwnedFd;
 
 use crate::builder::Running;
 use crate::error::{Error, Failure, Step};
-use crate::sd_notify::ready::{self, Pending, Ready};
+use crate::sd_notify::ready::{self, Handover, Pending, Ready};
 use crate::start::detach::{drop_privileges, enter_steps, redirect_stdio, run_init};
 use crate::start::plan::{Detach, Paths};
 use crate::start::report;
-use crate::steps::pidfile::{self, Claim, PidFile};
-use crate::sysexits::{self, leave};
+use crate::steps::pidfile::{self, PidFile};
+use crate::sysexits::leave;
 use crate::upgrade::state::{self, Inherited};
-
-/// What the new process does once ready: claim the pid file, tell the old one.
-#[derive(Debug)]
-pub(crate) struct Handover {
-    report: OwnedFd,
-    claim: Option<Claim>,
-    pid_file: Option<std::path::PathBuf>,
-}
-
-impl Handover {
-    /// Writes this process's pid into the pid file and makes it this
-    /// process's, then sends "ready" to the old process. A pid that cannot
-    /// be written fails the upgrade (reported, then this process leaves:
-    /// the old one keeps the file and serves on).
-    pub(crate) fn complete(self) {
-        let Handover { report, claim, pid_file } = self;
-        if let Some(claim) = claim
-            && let Err(errno) = claim.take_over()
-        {
-            state::share_pid_file(true);
-            let failure = Failure::Sys(Step::PidFile, errno);
-            let code = failure.into_error(|_| pid_file.clone()).exit_code();
-            let _ = report::send(&report, Err(failure));
-            leave(code)
-        }
-        // An old process that is gone (`EPIPE`) waits for nothing: this
-        // one holds the lock alone now, and runs on.
-        if report::lost(report::send_ready(&report, true)) {
-            leave(sysexits::EX_OSERR)
-        }
-    }
-}
 
 /// Reports `failure` to the old process and leaves with its code; the
 /// shared pid file is left as it is.
@@ -87,6 +55,7 @@ impl Detach {
             chroot_dir,
             chdir_dir,
             pid_file,
+            handed_lock: _,
             credentials,
             stdio,
             program: _,

@@ -20,7 +20,6 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::waitpid;
 use nix::unistd::{self, Pid};
 
 use crate::sysexits::leave;
@@ -125,7 +124,7 @@ pub(crate) fn await_in_intermediate(awaited: OwnedFd, daemon: Pid) -> ! {
     // Waiting for a daemon the kill missed would hang the launcher, which
     // waits for this process: only a delivered SIGKILL is waited for.
     if failed && (0..8).any(|_| kill(daemon, Signal::SIGKILL).is_ok()) {
-        while let Err(Errno::EINTR) = waitpid(daemon, None) {}
+        crate::start::child::reap(daemon);
     }
     leave(0)
 }

@@ -10,9 +10,23 @@
 //! `start/detach.rs`), so the launcher puts an entry with room for any pid
 //! into the environment with `putenv` before the fork, and the daemon
 //! writes its digits into it.
+//!
+//! The runtime announces the same way, to a program it executes, the pid
+//! file's lock that program inherits: `DAEMON_LOCK_FD` (the descriptor) and
+//! `DAEMON_LOCK_PID` (the process it is meant for, as `LISTEN_PID` pins
+//! `LISTEN_FDS`), both known only after the fork, written into entries
+//! made before it ([`lock_entries`], [`announce_lock`]). The side that
+//! takes them: `steps/lock_handover.rs`.
 
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// The descriptor that holds a handed-over pid file lock (`lock_handover.rs`).
+pub(crate) const LOCK_FD_VARIABLE: &str = "DAEMON_LOCK_FD";
+
+/// The process that descriptor is meant for: a copy of the variables in
+/// any other process (a child the program starts, say) names nothing there.
+pub(crate) const LOCK_PID_VARIABLE: &str = "DAEMON_LOCK_PID";
 
 /// `NAME=`, at most 10 digits and a NUL fit, for the longest name.
 const ENTRY_LEN: usize = 40;
@@ -26,6 +40,9 @@ struct PidVariable {
 
 static VARIABLES: [PidVariable; 2] = [PidVariable::new("LISTEN_PID"), PidVariable::new("WATCHDOG_PID")];
 
+/// The lock's announcement: the descriptor, then the pid it is meant for.
+static LOCK: [PidVariable; 2] = [PidVariable::new(LOCK_FD_VARIABLE), PidVariable::new(LOCK_PID_VARIABLE)];
+
 impl PidVariable {
     const fn new(name: &'static str) -> PidVariable {
         PidVariable { name, entry: AtomicPtr::new(ptr::null_mut()) }
@@ -38,16 +55,22 @@ impl PidVariable {
         if pid != std::process::id() {
             return None;
         }
+        Some(self.made(pid))
+    }
+
+    /// The entry, made on first use holding `NAME=<initial>`, whatever the
+    /// environment says.
+    fn made(&self, initial: u32) -> *mut u8 {
         let current = self.entry.load(Ordering::SeqCst);
         if !current.is_null() {
-            return Some(current);
+            return current;
         }
         let made = Box::leak(Box::new([0u8; ENTRY_LEN])).as_mut_ptr();
-        self.write(made, pid);
+        self.write(made, initial);
         match self.entry.compare_exchange(ptr::null_mut(), made, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => Some(made),
+            Ok(_) => made,
             // Another thread made one first: that one counts (ours stays leaked, 40 bytes).
-            Err(other) => Some(other),
+            Err(other) => other,
         }
     }
 
@@ -109,6 +132,31 @@ pub(crate) fn rewrite() {
         let entry = var.entry.load(Ordering::SeqCst);
         if !entry.is_null() {
             var.write(entry, std::process::id());
+        }
+    }
+}
+
+/// The entries of the lock's announcement (`DAEMON_LOCK_FD=`,
+/// `DAEMON_LOCK_PID=`), for the `envp` of a program executed with the pid
+/// file's lock (`start/program.rs`): made now, in the launcher; written by
+/// [`announce_lock`] right before the `exec`.
+/// Until then they hold `0` (a pid no process has, a descriptor a start
+/// never takes), which the taking side ignores.
+pub(crate) fn lock_entries() -> [*const libc::c_char; 2] {
+    LOCK.each_ref().map(|var| var.made(0).cast_const().cast())
+}
+
+/// Right before the `exec` of a program that inherits the pid file's lock
+/// on `fd`: the announcement names `fd` and this process, whose pid the
+/// program keeps. Nothing to write when [`lock_entries`] made none (the
+/// program's `envp` holds no announcement then). Async-signal-safe: digits
+/// written in place.
+pub(crate) fn announce_lock(fd: std::os::fd::RawFd) {
+    // A descriptor is never negative: the cast loses nothing.
+    for (var, value) in LOCK.iter().zip([fd as u32, std::process::id()]) {
+        let entry = var.entry.load(Ordering::SeqCst);
+        if !entry.is_null() {
+            var.write(entry, value);
         }
     }
 }

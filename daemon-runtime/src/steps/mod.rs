@@ -5,6 +5,7 @@
 pub(crate) mod activation;
 pub(crate) mod env_pids;
 pub(crate) mod fds;
+pub(crate) mod lock_handover;
 pub(crate) mod pidfile;
 pub(crate) mod preflight;
 pub(crate) mod privileges;

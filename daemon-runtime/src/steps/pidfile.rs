@@ -31,11 +31,12 @@ use nix::fcntl::{self, AtFlags, FcntlArg, OFlag};
 use nix::sys::stat::{self, Mode, SFlag};
 use nix::unistd::{self};
 
+use crate::deadline::Deadline;
 use crate::error::Failure;
 use crate::error::{Refusal, Step};
 use crate::lock::pid_text::write_pid;
 use crate::lock::{self, Proof, flock};
-use crate::path::at::{refuse_unsafe, remove_named};
+use crate::path::at::{CAREFUL, open_existing, refuse_unsafe, remove_named};
 use crate::path::walk;
 use crate::path::walk::{Inode, inode};
 
@@ -291,14 +292,12 @@ impl Leftover {
     /// be told (outside the pid namespace) is given the benefit of the
     /// doubt: nothing is stopped on a guess.
     pub(crate) fn held_by(&self, pid: u32) -> bool {
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let lock_name = lock_name_of(&self.name);
-        let Ok(fd) = fcntl::openat(self.dir.as_fd(), lock_name.as_c_str(), flags, Mode::empty()) else {
+        let Ok(fd) = open_existing(self.dir.as_fd(), lock_name.as_c_str(), OFlag::O_RDONLY) else {
             return false;
         };
         let Ok(opened) = stat::fstat(&fd) else { return false };
-        let pid_file = fcntl::openat(self.dir.as_fd(), self.name.as_c_str(), flags, Mode::empty()).ok();
+        let pid_file = open_existing(self.dir.as_fd(), self.name.as_c_str(), OFlag::O_RDONLY).ok();
         let proc = lock::open_proc().ok().flatten();
         let pid_file = pid_file.as_ref().map(AsFd::as_fd);
         match lock::examine_locks(proc.as_ref().map(AsFd::as_fd), fd.as_fd(), &opened, pid_file) {
@@ -346,6 +345,28 @@ pub(crate) fn adopt(location: &Location, fd: OwnedFd) -> Result<Locked, Failure>
     };
     flock(&fd, libc::LOCK_EX | libc::LOCK_NB).map_err(sys)?;
     Ok(Locked { fd, inode: inode(&opened), pid_inode })
+}
+
+/// Whether `fd` is open on the lock file that this location's lock name
+/// names now: the same device and inode.
+pub(crate) fn is_lock_file_of(location: &Location, fd: BorrowedFd<'_>) -> bool {
+    let (dir, lock_name) = (location.dir.as_fd(), location.lock_name.as_c_str());
+    match (stat::fstat(fd), stat::fstatat(dir, lock_name, AtFlags::AT_SYMLINK_NOFOLLOW)) {
+        (Ok(opened), Ok(now)) => inode(&opened) == inode(&now),
+        _ => false,
+    }
+}
+
+/// The lock a launcher handed down (`steps/lock_handover.rs`), on this
+/// location's lock file: adopted as an upgrade adopts it ([`adopt`]: the
+/// same checks, the lock never released), then this process's pid written
+/// into the pid file, as [`lock_at`] writes it: from here on the pid file
+/// is this process's, as if it had locked it itself.
+pub(crate) fn adopt_handed(location: &Location, fd: OwnedFd) -> Result<Locked, Failure> {
+    let locked = adopt(location, fd)?;
+    write_pid_at(location.dir.as_fd(), &location.name, locked.pid_inode)
+        .map_err(|errno| Failure::Sys(Step::PidFile, errno))?;
+    Ok(locked)
 }
 
 /// Where a new process of an upgrade writes its pid once it is ready: the
@@ -425,7 +446,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         (location.dir.as_fd(), location.name.as_c_str(), location.lock_name.as_c_str());
     let proc = location.proc.as_ref().map(AsFd::as_fd);
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let flags = OFlag::O_RDONLY | CAREFUL;
     let mode = LOCK_MODE;
     let mut unseen = 0;
     for _ in 0..ATTEMPTS {
@@ -433,7 +454,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
         let (fd, created) = match fcntl::openat(dir, lock_name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode)
         {
             Ok(fd) => (fd, true),
-            Err(Errno::EEXIST) => match fcntl::openat(dir, lock_name, flags, Mode::empty()) {
+            Err(Errno::EEXIST) => match open_existing(dir, lock_name, OFlag::O_RDONLY) {
                 Ok(fd) => (fd, false),
                 Err(Errno::ENOENT) => continue, // removed since: create it
                 // O_NOFOLLOW reports a symbolic link as ELOOP (FreeBSD:
@@ -488,8 +509,9 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
             continue;
         }
         // 0600 whatever the umask, set through the lock's descriptor (an
-        // owner's fchmod needs no write access); then the pid file.
-        let written = stat::fchmod(&fd, LOCK_MODE).map_err(sys);
+        // owner's fchmod needs no write access) unless it is so already;
+        // then the pid file.
+        let written = set_mode(fd.as_fd(), &opened, LOCK_MODE).map_err(sys);
         match written.and_then(|()| write_pid_file(dir, name)) {
             Ok(pid_inode) => return Ok(Locked { fd, inode: inode(&opened), pid_inode }),
             Err(failure) => {
@@ -506,8 +528,7 @@ pub(crate) fn lock_at(location: &Location) -> Result<Locked, Failure> {
 /// The pid file at `name`, opened to read the pid written in it, if it can
 /// be (`O_NOFOLLOW`, `O_NONBLOCK`: a link or a FIFO there is not read).
 fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    fcntl::openat(dir, name, flags, Mode::empty()).ok()
+    open_existing(dir, name, OFlag::O_RDONLY).ok()
 }
 
 /// Writes this process's pid into the pid file `name` in `dir`, with the
@@ -520,11 +541,11 @@ fn open_to_read(dir: BorrowedFd<'_>, name: &CStr) -> Option<OwnedFd> {
 /// removes a file this call created.
 fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
     let sys = |errno| Failure::Sys(Step::PidFile, errno);
-    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let flags = OFlag::O_WRONLY | CAREFUL;
     let mode = PID_MODE;
     let (writer, created) = match fcntl::openat(dir, name, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => (fd, true),
-        Err(Errno::EEXIST) => match fcntl::openat(dir, name, flags, Mode::empty()) {
+        Err(Errno::EEXIST) => match open_existing(dir, name, OFlag::O_WRONLY) {
             Ok(fd) => (fd, false),
             Err(errno) if crate::sys::is_symlink_refusal(errno) => {
                 return Err(Failure::Refused(Refusal::SymbolicLink));
@@ -547,9 +568,13 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
         }
     };
     let written = refuse_unsafe(&opened).and_then(|()| {
-        stat::fchmod(&writer, mode)
+        set_mode(writer.as_fd(), &opened, mode)
             .and_then(|()| write_pid(&writer, unistd::getpid()))
-            .and_then(|written| unistd::ftruncate(&writer, written as i64))
+            // A file made here is empty: nothing after the pid to cut.
+            .and_then(|written| match created {
+                true => Ok(()),
+                false => unistd::ftruncate(&writer, written as i64),
+            })
             .map_err(sys)
     });
     if let Err(failure) = written {
@@ -561,11 +586,21 @@ fn write_pid_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<Inode, Failure> {
     Ok(inode(&opened))
 }
 
+/// Gives the file `fd` opened the permission bits `mode`, unless `opened`
+/// (its `fstat`) shows it has them already: as it does when made under a
+/// umask that takes none of them away.
+fn set_mode(fd: BorrowedFd<'_>, opened: &stat::FileStat, mode: Mode) -> nix::Result<()> {
+    #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some targets
+    match opened.st_mode as u32 & 0o7777 == mode.bits() as u32 {
+        true => Ok(()),
+        false => stat::fchmod(fd, mode),
+    }
+}
+
 /// Writes this process's pid through a descriptor opened for just that,
 /// checked to be the locked file, and closed before anything else runs.
 fn write_pid_at(dir: BorrowedFd<'_>, name: &CStr, locked: Inode) -> nix::Result<()> {
-    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let writer = fcntl::openat(dir, name, flags, Mode::empty())?;
+    let writer = open_existing(dir, name, OFlag::O_WRONLY)?;
     if inode(&stat::fstat(&writer)?) != locked {
         return Err(Errno::ESTALE);
     }
@@ -631,17 +666,13 @@ fn remove_lock_if_unheld(dir: BorrowedFd<'_>, lock_name: &CStr, fd: BorrowedFd<'
 fn replace(dir: BorrowedFd<'_>, name: &CStr, stale: Inode) -> nix::Result<()> {
     let guard =
         fcntl::openat(dir, c".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
-    let mut tries = 0;
-    loop {
+    let locked = Deadline::after(Duration::from_secs(1)).retry(Duration::from_millis(1), || {
         match flock(&guard, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => break,
-            Err(Errno::EWOULDBLOCK) if tries < 1000 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(errno) => return Err(errno),
+            Err(Errno::EWOULDBLOCK) => None,
+            done => Some(done),
         }
-    }
+    });
+    locked.unwrap_or(Err(Errno::EWOULDBLOCK))?;
     match stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(now) if inode(&now) == stale => unistd::unlinkat(dir, name, unistd::UnlinkatFlags::NoRemoveDir),
         _ => Ok(()), // already replaced by someone else
@@ -661,20 +692,17 @@ impl Leftover {
     pub(crate) fn remove_if_stale(&self) {
         let (dir, name) = (self.dir.as_fd(), self.name.as_c_str());
         let lock_name = lock_name_of(name);
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let Ok(fd) = fcntl::openat(dir, lock_name.as_c_str(), flags, Mode::empty()) else {
+        let Ok(fd) = open_existing(dir, lock_name.as_c_str(), OFlag::O_RDONLY) else {
             return;
         };
-        for _ in 0..200 {
+        let locked = Deadline::after(Duration::from_millis(200)).retry(Duration::from_millis(1), || {
             match flock(&fd, libc::LOCK_EX | libc::LOCK_NB) {
-                Ok(()) => {
-                    let _ = remove_if_unheld(dir, name, &lock_name, fd.as_fd());
-                    return;
-                }
-                Err(Errno::EWOULDBLOCK) => std::thread::sleep(Duration::from_millis(1)),
-                Err(_) => return,
+                Err(Errno::EWOULDBLOCK) => None,
+                done => Some(done),
             }
+        });
+        if locked == Some(Ok(())) {
+            let _ = remove_if_unheld(dir, name, &lock_name, fd.as_fd());
         }
     }
 }
@@ -686,6 +714,9 @@ impl Leftover {
 pub(crate) fn lowest(fd: OwnedFd) -> OwnedFd {
     use std::os::fd::{AsRawFd, FromRawFd};
     let above = crate::steps::activation::kept().end;
+    if fd.as_raw_fd() == above {
+        return fd; // the lowest it may be already
+    }
     match fcntl::fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(above)) {
         Ok(moved) => {
             // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor nothing else owns.

@@ -17,13 +17,16 @@ pub(crate) fn check(foreground: bool) -> Result<(), Error> {
     if !foreground {
         // SAFETY: the process runs one thread (just checked), so nothing
         // reads or writes the environment concurrently.
-        unsafe { env_pids::prepare_rewrite() }
-            .map_err(|errno| Error::Sys { step: Step::Preflight, errno })?;
+        unsafe { env_pids::prepare_rewrite() }.map_err(|errno| Error::Sys {
+            step: Step::Preflight,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
         if unistd::getpid().as_raw() == 1 {
             return Err(Error::Pid1);
         }
     }
-    fill_stdio().map_err(|errno| Error::Sys { step: Step::Preflight, errno })
+    fill_stdio()
+        .map_err(|errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) })
 }
 
 /// Refuses to go on when the process runs more than one thread.

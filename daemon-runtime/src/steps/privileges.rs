@@ -86,8 +86,11 @@ pub(crate) fn resolve(user: Option<&Account>, group: Option<&Account>) -> Result
     if user.is_none() && group.is_none() {
         return Ok(None);
     }
-    let lookup =
-        |step, account: &Account, errno: Errno| Error::Account { step, name: account.to_string(), errno };
+    let lookup = |step, account: &Account, errno: Errno| Error::Account {
+        step,
+        name: account.to_string(),
+        errno: crate::error::errno::Errno::of(errno),
+    };
     let gid = match group {
         Some(Account::Id(id)) => Some(Gid::from_raw(*id)),
         Some(account @ Account::Name(name)) => match Group::from_name(name) {

@@ -25,12 +25,14 @@ use crate::sys;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn reset_signals() -> std::io::Result<()> {
-    reset().map_err(std::io::Error::from)
+    reset(sys::own_status().ignored).map_err(std::io::Error::from)
 }
 
-/// [`reset_signals`] with the `errno` the start reports.
-pub(crate) fn reset() -> nix::Result<()> {
-    let listed = sys::ignored_signals();
+/// [`reset_signals`] with the `errno` the start reports, told which
+/// signals are ignored where the kernel lists them (`SigIgn` of
+/// [`sys::own_status`], read with the descriptor table's size): then only
+/// those are looked at; `None`: every one.
+pub(crate) fn reset(listed: Option<u64>) -> nix::Result<()> {
     for signal in 1..=sys::last_signal() {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;

@@ -1,7 +1,7 @@
 //! The log files that receive the daemon's standard output and error.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,6 +11,7 @@ use nix::sys::stat::{self, Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
 use crate::error::{Error, Refusal, Step};
+use crate::path::at::{CAREFUL, open_existing};
 use crate::path::walk;
 
 /// The mode of a log file the daemon creates: readable by the daemon's group
@@ -44,15 +45,14 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
         errno if crate::sys::is_symlink_refusal(errno) => refused(Refusal::SymbolicLink),
         // A FIFO with no reader (ENXIO), a directory (EISDIR).
         Errno::ENXIO | Errno::EISDIR => refused(Refusal::NotRegular),
-        errno => Error::Path { step: Step::Stdio, path: path.to_path_buf(), errno },
+        errno => Error::Path {
+            step: Step::Stdio,
+            path: path.to_path_buf(),
+            errno: crate::error::errno::Errno::of(errno),
+        },
     };
     let (dir, name) = walk::parent(path, None).map_err(|denied| denied.into_error(Step::Stdio, path))?;
-    let flags = OFlag::O_WRONLY
-        | OFlag::O_APPEND
-        | OFlag::O_CLOEXEC
-        | OFlag::O_NOCTTY
-        | OFlag::O_NOFOLLOW
-        | OFlag::O_NONBLOCK;
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | CAREFUL;
     let mode = Mode::from_bits_truncate(LOG_MODE);
     let fd = match fcntl::openat(&dir, name.as_c_str(), flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => {
@@ -63,7 +63,9 @@ pub(crate) fn open(path: &Path, owner: Owner) -> Result<OwnedFd, Error> {
             }
             fd
         }
-        Err(Errno::EEXIST) => fcntl::openat(&dir, name.as_c_str(), flags, Mode::empty()).map_err(error)?,
+        Err(Errno::EEXIST) => {
+            open_existing(dir.as_fd(), name.as_c_str(), OFlag::O_WRONLY | OFlag::O_APPEND).map_err(error)?
+        }
         Err(errno) => return Err(error(errno)),
     };
     let opened = stat::fstat(&fd).map_err(error)?;
@@ -142,11 +144,19 @@ fn reopen() -> Result<(), Error> {
     let (stdout, stderr, owner) = CONFIGURED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     if let Some(path) = stdout {
         let fd = open(&path, owner)?;
-        nix::unistd::dup2_stdout(&fd).map_err(|errno| Error::Path { step: Step::Stdio, path, errno })?;
+        nix::unistd::dup2_stdout(&fd).map_err(|errno| Error::Path {
+            step: Step::Stdio,
+            path,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
     }
     if let Some(path) = stderr {
         let fd = open(&path, owner)?;
-        nix::unistd::dup2_stderr(&fd).map_err(|errno| Error::Path { step: Step::Stdio, path, errno })?;
+        nix::unistd::dup2_stderr(&fd).map_err(|errno| Error::Path {
+            step: Step::Stdio,
+            path,
+            errno: crate::error::errno::Errno::of(errno),
+        })?;
     }
     Ok(())
 }

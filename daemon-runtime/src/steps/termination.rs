@@ -75,21 +75,45 @@ pub(crate) unsafe fn arm(dir: BorrowedFd<'_>, files: [(&CStr, Inode); 2]) {
         slot.ino.store(inode.1, Ordering::SeqCst);
     }
     ARMED.store(true, Ordering::SeqCst);
+    // Installed in one `sigaction` each, which returns the action it
+    // replaced; one that was not the default is put back. The signals are
+    // blocked meanwhile, so none is delivered to our handler in between:
+    // a signal sent then waits, and reaches the action that stays.
+    // SAFETY: all-zero is a valid `sigset_t`, emptied then filled below.
+    let mut terminating: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `terminating` is a valid, writable `sigset_t`.
+    unsafe { libc::sigemptyset(&mut terminating) };
     for &signal in TERMINATING {
-        if current_handler(signal) != Some(libc::SIG_DFL) {
-            continue; // the program handles or ignores it already (builder users can)
-        }
-        // SAFETY: all-zero is a valid `sigaction` (no handler, no flags, an
-        // empty mask), filled in below.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        action.sa_flags = libc::SA_RESTART;
-        // SAFETY: `sa_mask` is a valid, writable `sigset_t`.
-        unsafe { libc::sigemptyset(&mut action.sa_mask) };
-        // SAFETY: `action` is fully initialized; the handler only makes
-        // async-signal-safe calls and reads statics that are never freed.
-        unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
+        // SAFETY: as above; each number is a valid signal of this platform.
+        unsafe { libc::sigaddset(&mut terminating, signal) };
     }
+    // SAFETY: all-zero is a valid `sigset_t`, overwritten by the kernel.
+    let mut previous: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both sets are valid; `previous` is writable.
+    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &terminating, &mut previous) };
+    // SAFETY: all-zero is a valid `sigaction` (no handler, no flags, an
+    // empty mask), filled in below.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `sa_mask` is a valid, writable `sigset_t`.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    for &signal in TERMINATING {
+        // SAFETY: all-zero is a valid `sigaction`, overwritten by the kernel.
+        let mut replaced: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: `action` is fully initialized and `replaced` writable; the
+        // handler only makes async-signal-safe calls and reads statics
+        // that are never freed.
+        if unsafe { libc::sigaction(signal, &action, &mut replaced) } == 0
+            && replaced.sa_sigaction != libc::SIG_DFL
+        {
+            // The program handles or ignores it already (builder users can).
+            // SAFETY: `replaced` is the action the kernel just returned.
+            unsafe { libc::sigaction(signal, &replaced, ptr::null_mut()) };
+        }
+    }
+    // SAFETY: `previous` is the mask the kernel returned above.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &previous, ptr::null_mut()) };
 }
 
 /// The handler installed for `signal`, or `None` if it cannot be read.

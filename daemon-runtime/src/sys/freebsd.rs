@@ -142,7 +142,10 @@ fn sysctl_int(name: &std::ffi::CStr) -> Option<libc::c_int> {
 
 /// The kernel's thread count of this process: `sysctl(KERN_PROC_PID)`'s `ki_numthreads`.
 pub(crate) fn threads() -> Result<usize, crate::error::Error> {
-    let failed = |errno| crate::error::Error::Sys { step: crate::error::Step::Preflight, errno };
+    let failed = |errno| crate::error::Error::Sys {
+        step: crate::error::Step::Preflight,
+        errno: crate::error::errno::Errno::of(errno),
+    };
     let mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, nix::unistd::getpid().as_raw()];
     // SAFETY: `kinfo_proc` is plain data: all-zero is a valid value.
     let mut info: libc::kinfo_proc = unsafe { std::mem::zeroed() };
@@ -240,3 +243,17 @@ const _: () = assert!(signal_table::covers(&signal_table::FREEBSD, &NUMBERING));
 /// not there: a daemon that receives it runs on, and so must its pid file.
 pub(crate) const TERMINATING: &[libc::c_int] =
     &signal_table::numbers(&signal_table::FREEBSD_TERMINATING, &NUMBERING);
+
+/// In a forked child: asks for `signal` when the parent dies. One system
+/// call, no allocation: async-signal-safe.
+///
+/// freebsd-src `sys/kern/kern_procctl.c` (index id 76608141),
+/// `pdeathsig_ctl`: `signum = *(int *)data; if (p != td->td_proc || …)
+/// return (EINVAL); p->p_pdeathsig = signum;`: the calling process only
+/// (`P_PID`, 0), one `int` read from `data`.
+pub fn parent_death_signal(signal: nix::sys::signal::Signal) {
+    let mut number = signal as libc::c_int;
+    // SAFETY: PROC_PDEATHSIG_CTL on the calling process (P_PID, 0) reads
+    // one `int`, the signal number, from `data`, which points to `number`.
+    unsafe { libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, (&raw mut number).cast()) };
+}

@@ -25,7 +25,11 @@ use crate::error::{Error, Step};
 
 /// The kernel's thread count of this process: field 20 of `/proc/self/stat`.
 pub(crate) fn threads() -> Result<usize, Error> {
-    let unreadable = |errno| Error::Path { step: Step::Preflight, path: "/proc/self/stat".into(), errno };
+    let unreadable = |errno| Error::Path {
+        step: Step::Preflight,
+        path: "/proc/self/stat".into(),
+        errno: crate::error::errno::Errno::of(errno),
+    };
     let stat = nix::fcntl::open(c"/proc/self/stat", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(unreadable)?;
     let mut buf = [0u8; 1024];
@@ -35,10 +39,21 @@ pub(crate) fn threads() -> Result<usize, Error> {
 
 /// `num_threads` from the text of `/proc/PID/stat`: the 18th field after
 /// the command name, which is in parentheses and may itself hold spaces.
+/// Byte by byte: `str`'s splitting and parsing cost some 3 KiB of code.
 fn thread_count(stat: &[u8]) -> Option<usize> {
     let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
-    let field = std::str::from_utf8(after_name).ok()?.split_ascii_whitespace().nth(17)?;
-    field.parse().ok()
+    let mut fields = after_name.split(|&b| b == b' ' || b == b'\n').filter(|field| !field.is_empty());
+    decimal(fields.nth(17)?)
+}
+
+/// The value of an unsigned decimal number of at most 18 digits.
+fn decimal(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |value, &digit| {
+        digit.is_ascii_digit().then(|| value * 10 + usize::from(digit - b'0'))
+    })
 }
 
 /// Linux has `PR_SET_CHILD_SUBREAPER` (since 3.4).
@@ -77,10 +92,40 @@ pub(crate) fn subreaper(on: bool) -> nix::Result<()> {
 /// every distribution's kernel has it); `None` when it cannot be read.
 /// The kernel fills it while the list may change: a caller that must see
 /// every child reads it again until nothing new appears.
+///
+/// A process with no child at all, the common case, is told by one
+/// `waitid(P_ALL, WNOHANG | WNOWAIT | __WALL)`, which reaps nothing and
+/// answers `ECHILD` only when there is no child, live, stopped or a
+/// zombie, whatever signal it sends its parent at exit (`__WALL`;
+/// torvalds/linux `kernel/exit.c` `do_wait`, whose `notask_error` stays
+/// `ECHILD` only when no child is eligible): the list is read only when
+/// there is one.
 #[cfg(linux_fast)]
 pub(crate) fn children() -> Option<Vec<u32>> {
-    let text = std::fs::read_to_string("/proc/thread-self/children").ok()?;
-    text.split_ascii_whitespace().map(|pid| pid.parse().ok()).collect()
+    // SAFETY: all-zero is a valid `siginfo_t`, which the kernel may overwrite.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    // SAFETY: `info` is valid and writable; WNOWAIT leaves every child as it is.
+    let res = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, options) };
+    if res == -1 && Errno::last() == Errno::ECHILD {
+        return Some(Vec::new());
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let file = nix::fcntl::open(c"/proc/thread-self/children", flags, Mode::empty()).ok()?;
+    let mut chunk = [0u8; 512];
+    let mut text: Vec<u8> = Vec::new();
+    loop {
+        match unistd::read(&file, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+            Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    text.split(|&b| b == b' ' || b == b'\n')
+        .filter(|pid| !pid.is_empty())
+        .map(|pid| decimal(pid).and_then(|pid| u32::try_from(pid).ok()))
+        .collect()
 }
 
 /// `/proc/self/fd`, or `/dev/fd` (a link to it) under `daemon_portable`,
@@ -179,29 +224,30 @@ pub(crate) fn sigaction(signal: libc::c_int, new: Option<&SigAction>) -> nix::Re
     Errno::result(res).map(|_| old)
 }
 
-/// The signals this process ignores, as the kernel lists them (`SigIgn` in
-/// `/proc/self/status`, one bit per signal): one read instead of a
-/// `sigaction` for each of the 64 signals. `None` when it cannot be read:
-/// then every signal is looked at.
-#[cfg(linux_fast)]
-pub(crate) fn ignored_signals() -> Option<u64> {
-    own_status(sig_ign)
-}
-
-/// One past the highest descriptor this process can have open: the size of
-/// its descriptor table (`FDSize` in `/proc/self/status`, `max_fds` of
-/// `files_fdtable`: torvalds/linux `fs/proc/array.c` `task_state`). Every
-/// open descriptor is below it (`fs/file.c` `expand_files` grows the table
-/// before a higher number is given out), and it grows with the highest
-/// number ever opened, in powers of two from 64 (`roundup_pow_of_two` in
-/// `expand_fdtable`), not with `RLIMIT_NOFILE`: asking each number below it
-/// costs what was opened. `None` when it cannot be read, and under
-/// `daemon_portable`, where the `/dev/fd` listing is taken as on macOS.
-pub(crate) fn fd_table_size() -> Option<i32> {
+/// The size of the descriptor table and the ignored signals, from one
+/// read of `/proc/self/status`: a start needs both at once (closing
+/// descriptors, then resetting signals), and each read of the file costs
+/// more than a dozen system calls (the kernel formats the whole of it).
+///
+/// The table's size (`FDSize`, `max_fds` of `files_fdtable`:
+/// torvalds/linux `fs/proc/array.c` `task_state`) is one past the highest
+/// descriptor this process can have open: `fs/file.c` `expand_files` grows
+/// the table before a higher number is given out, in powers of two from
+/// 64 (`roundup_pow_of_two` in `expand_fdtable`), with the highest number
+/// ever opened, not with `RLIMIT_NOFILE`. `None` for what cannot be read,
+/// and under `daemon_portable`, where the `/dev/fd` listing is taken as on
+/// macOS and every signal is looked at.
+pub(crate) fn own_status() -> super::OwnStatus {
+    let mut found = super::OwnStatus { fd_table_size: None, ignored: None };
     if cfg!(linux_portable) {
-        return None;
+        return found;
     }
-    own_status(fd_size)
+    let _ = read_own_status(|status| {
+        found.fd_table_size = found.fd_table_size.or_else(|| fd_size(status));
+        found.ignored = found.ignored.or_else(|| sig_ign(status));
+        (found.fd_table_size.is_some() && found.ignored.is_some()).then_some(())
+    });
+    found
 }
 
 /// The first value `parse` finds in `/proc/self/status`, read into a stack
@@ -209,7 +255,7 @@ pub(crate) fn fd_table_size() -> Option<i32> {
 /// The lines wanted come early (`FDSize` some 200 bytes in, `SigIgn` some
 /// 700); a long `Groups` line can push them out of the buffer, and then
 /// they are not found.
-fn own_status<T>(parse: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+fn read_own_status<T>(mut parse: impl FnMut(&[u8]) -> Option<T>) -> Option<T> {
     let status =
         nix::fcntl::open(c"/proc/self/status", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 2048];
@@ -230,31 +276,36 @@ fn own_status<T>(parse: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
 }
 
 /// The text of the line of `status` that starts with `name`, once the
-/// whole line (up to its newline) is there.
-fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
+/// whole line (up to its newline) is there, without the blanks around it.
+fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let start =
         status.windows(name.len() + 1).position(|window| window[0] == b'\n' && &window[1..] == name)?
             + 1
             + name.len();
     let end = start + status[start..].iter().position(|&byte| byte == b'\n')?;
-    std::str::from_utf8(&status[start..end]).ok().map(str::trim)
+    Some(status[start..end].trim_ascii())
 }
 
 /// The mask of the `SigIgn:` line of a `/proc/PID/status` text.
-#[cfg(any(linux_fast, test))]
 fn sig_ign(status: &[u8]) -> Option<u64> {
     status_line(status, b"SigIgn:").and_then(hex_mask)
 }
 
 /// The `FDSize:` of a `/proc/PID/status` text.
 fn fd_size(status: &[u8]) -> Option<i32> {
-    status_line(status, b"FDSize:")?.parse().ok()
+    decimal(status_line(status, b"FDSize:")?).and_then(|size| i32::try_from(size).ok())
 }
 
 /// A signal mask as `/proc/PID/status` shows it (16 hex digits): bit
 /// `n - 1` for signal `n`.
-fn hex_mask(hex: &str) -> Option<u64> {
-    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+fn hex_mask(hex: &[u8]) -> Option<u64> {
+    if hex.len() != 16 {
+        return None;
+    }
+    hex.iter().try_fold(0u64, |mask, &digit| {
+        let value = (digit as char).to_digit(16)?;
+        Some(mask << 4 | u64::from(value))
+    })
 }
 
 /// Whether process `pid` has a handler installed for `signal` (the
@@ -321,6 +372,63 @@ pub(crate) fn receive_from(socket: BorrowedFd<'_>, buf: &mut [u8]) -> Option<(us
         })
     });
     Some((message.bytes, sender))
+}
+
+/// In a forked child: asks for `signal` when the parent dies
+/// (`PR_SET_PDEATHSIG`; under `daemon_portable` too, Linux having no other
+/// means). One system call, no allocation: async-signal-safe. Whether it
+/// took is not said: the caller compares `getppid()` right after, which
+/// also covers a parent that died before the request.
+pub fn parent_death_signal(signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::prctl::set_pdeathsig(signal);
+}
+
+/// Whether `child` has ended, seen without reaping it (`waitid(WNOWAIT)`):
+/// `None` while it runs, `Some(None)` once it ended (or cannot be waited
+/// for), still unreaped, so its pid and process group id stay reserved.
+#[cfg(linux_fast)]
+pub fn child_ended(child: nix::unistd::Pid) -> Option<Option<nix::sys::wait::WaitStatus>> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    match waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
+        Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => None,
+        _ => Some(None),
+    }
+}
+
+/// The signals of `mask`, blocked, read from a `signalfd` (close-on-exec,
+/// non-blocking): no handler ever runs for them.
+#[cfg(linux_fast)]
+#[derive(Debug)]
+pub struct SignalFd(nix::sys::signalfd::SignalFd);
+
+#[cfg(linux_fast)]
+impl SignalFd {
+    /// Blocks `mask` and opens the `signalfd` that reads it.
+    ///
+    /// # Errors
+    ///
+    /// `sigprocmask` or `signalfd` failed.
+    pub fn open(mask: &nix::sys::signal::SigSet) -> nix::Result<SignalFd> {
+        use nix::sys::signalfd::SfdFlags;
+        nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(mask), None)?;
+        let flags = SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK;
+        nix::sys::signalfd::SignalFd::with_flags(mask, flags).map(SignalFd)
+    }
+
+    /// The descriptor to poll: readable when a signal came.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.0)
+    }
+
+    /// The signals that came since the last call.
+    pub fn take(&mut self) -> Vec<nix::sys::signal::Signal> {
+        let mut signals = Vec::new();
+        while let Ok(Some(info)) = self.0.read_signal() {
+            let number = i32::try_from(info.ssi_signo).ok();
+            signals.extend(number.and_then(|n| nix::sys::signal::Signal::try_from(n).ok()));
+        }
+        signals
+    }
 }
 
 #[cfg(test)]
@@ -438,11 +546,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg(linux_fast)] // under `daemon_portable` the listing is taken instead
     fn fd_size_is_read_from_status_and_bounds_the_open_descriptors() {
         assert_eq!(super::fd_size(b"Name:\tx\nFDSize:\t512\nGroups:\t\n"), Some(512));
         assert_eq!(super::fd_size(b"Name:\tx\nFDSize:\t51"), None);
         // This process's own: above every descriptor it has open.
-        let size = super::fd_table_size().expect("FDSize");
+        let size = super::own_status().fd_table_size.expect("FDSize");
         let file = std::fs::File::open("/dev/null").unwrap();
         assert!(std::os::fd::AsRawFd::as_raw_fd(&file) < size, "{size}");
     }

@@ -120,7 +120,7 @@ pub(crate) fn esrch_is_ambiguous() -> bool {
 /// `ptinfo->pti_threadnum = task->thread_count` (`osfmk/kern/bsd_kern.c`
 /// line 1120).
 pub(crate) fn threads() -> Result<usize, Error> {
-    let failed = |errno| Error::Sys { step: Step::Preflight, errno };
+    let failed = |errno| Error::Sys { step: Step::Preflight, errno: crate::error::errno::Errno::of(errno) };
     // SAFETY: `proc_taskinfo` is plain integers: all-zero is a valid value.
     let mut info: libc::proc_taskinfo = unsafe { std::mem::zeroed() };
     let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
@@ -309,3 +309,9 @@ pub(crate) fn read_link(link: &OwnedFd) -> nix::Result<OsString> {
     buf.truncate(len);
     Ok(OsString::from_vec(buf))
 }
+
+/// No parent-death signal exists on macOS (xnu has neither `prctl` nor
+/// `procctl`; `bsd/kern/kern_exit.c` `proc_exit` signals no child of the
+/// exiting process): a supervisor killed by SIGKILL leaves its child
+/// running.
+pub fn parent_death_signal(_signal: nix::sys::signal::Signal) {}

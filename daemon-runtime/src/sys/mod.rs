@@ -15,7 +15,10 @@
 //! POSIX fallbacks ([`portable`]), plus the means one platform family
 //! shares: process handles ([`pidfd`] on Linux, [`kqueue`] elsewhere) and
 //! `/proc`'s descriptor listing ([`proc_fds`]). Besides these, the neutral
-//! types the interface speaks in ([`Inode`]). Nothing here imports the
+//! types the interface speaks in ([`Inode`]), and what `daemon-run`'s
+//! supervisor needs of the kernel (a parent-death signal, a `signalfd`, a
+//! child's end seen unreaped), through `__private`, so that `daemon-run`
+//! names no platform either. Nothing here imports the
 //! rest of the crate but its leaves (`error`, `deadline`,
 //! `lock/pid_text.rs`): the lock proofs built on these means are in `lock/`.
 
@@ -117,14 +120,23 @@ pub(crate) use linux::{FD_LISTING, close_range};
 #[cfg(macos)]
 pub(crate) use macos::{FD_LISTING, close_range};
 
-// The size of this process's descriptor table, where the kernel tells it:
-// every open descriptor is below it.
+/// What a start reads of its own process before closing descriptors and
+/// resetting signals, where the kernel tells it (Linux's
+/// `/proc/self/status`, read once for both).
+pub(crate) struct OwnStatus {
+    /// The size of the descriptor table: every open descriptor is below it.
+    pub(crate) fd_table_size: Option<i32>,
+    /// The ignored signals, bit `n - 1` for signal `n`.
+    pub(crate) ignored: Option<u64>,
+}
+
 #[cfg(linux)]
-pub(crate) use linux::fd_table_size;
-/// Not told here: the listing (`FD_LISTING`) is taken instead.
+pub(crate) use linux::own_status;
+/// No table size told here (the listing, `FD_LISTING`, is taken instead),
+/// nor a list of ignored signals (each is looked at).
 #[cfg(not(linux))]
-pub(crate) fn fd_table_size() -> Option<i32> {
-    None
+pub(crate) fn own_status() -> OwnStatus {
+    OwnStatus { fd_table_size: None, ignored: None }
 }
 
 // The highest signal number.
@@ -135,12 +147,11 @@ pub(crate) use linux::last_signal;
 #[cfg(macos)]
 pub(crate) use macos::last_signal;
 
-// Signal dispositions: the ignored set where the kernel lists it, and
-// reading or setting one handler.
+// Signal dispositions: reading or setting one handler.
 #[cfg(linux_fast)]
-pub(crate) use linux::{SigAction, ignored_signals, sigaction};
+pub(crate) use linux::{SigAction, sigaction};
 #[cfg(portable)]
-pub(crate) use portable::{SigAction, ignored_signals, sigaction};
+pub(crate) use portable::{SigAction, sigaction};
 
 // The signals whose default action ends the process, per kernel.
 #[cfg(freebsd)]
@@ -199,11 +210,11 @@ pub(crate) use portable::catches;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(linux)]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = true;
+pub const CREDENTIALED_DATAGRAMS: bool = true;
 /// Whether a private `NOTIFY_SOCKET` can be bound here (abstract sockets
 /// and `SO_PASSCRED`).
 #[cfg(any(macos, freebsd))]
-pub(crate) const CREDENTIALED_DATAGRAMS: bool = false;
+pub const CREDENTIALED_DATAGRAMS: bool = false;
 #[cfg(linux)]
 pub(crate) use linux::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
@@ -212,3 +223,18 @@ pub(crate) use linux::{
 pub(crate) use portable::{
     bind_credentialed, bind_credentialed_at, notify_address, receive_from, send_datagram,
 };
+
+// What `daemon-run`'s supervisor needs of the kernel, for the PROGRAM it
+// forks: a signal to it when the supervisor dies, its end seen without
+// reaping it where the kernel allows, and the supervisor's signals read
+// from a descriptor (`signalfd`) where there is one.
+#[cfg(freebsd)]
+pub use freebsd::parent_death_signal;
+#[cfg(linux)]
+pub use linux::parent_death_signal;
+#[cfg(linux_fast)]
+pub use linux::{SignalFd, child_ended};
+#[cfg(macos)]
+pub use macos::parent_death_signal;
+#[cfg(portable)]
+pub use portable::{SignalFd, child_ended};

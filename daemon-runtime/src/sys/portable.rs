@@ -73,11 +73,6 @@ pub(crate) fn sigaction(signal: libc::c_int, new: Option<&SigAction>) -> nix::Re
     Errno::result(res).map(|_| SigAction { handler: old.sa_sigaction })
 }
 
-/// No kernel list of ignored signals: every signal is looked at.
-pub(crate) fn ignored_signals() -> Option<u64> {
-    None
-}
-
 /// No listing of another process's signal handlers is read here: "cannot
 /// tell", never "yes".
 #[cfg(not(linux))]
@@ -120,4 +115,45 @@ pub(crate) fn receive_from(
     _buf: &mut [u8],
 ) -> Option<(usize, Option<u32>)> {
     None
+}
+
+/// Whether `child` has ended: `waitpid(WNOHANG)`, which reaps it at once
+/// (macOS's `waitid` is not one nix offers): `None` while it runs,
+/// `Some(Some(status))` once it ended and was reaped (exit 0 when it can
+/// no longer be waited for). Its process group id then stays unused by
+/// others only while a process of the group lives, the case where a
+/// `killpg` of what is left matters.
+pub fn child_ended(child: nix::unistd::Pid) -> Option<Option<nix::sys::wait::WaitStatus>> {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => None,
+        Ok(status) => Some(Some(status)),
+        Err(_) => Some(Some(WaitStatus::Exited(child, 0))),
+    }
+}
+
+/// No `signalfd` here: a caller catches the signals with handlers instead
+/// (`daemon-run`'s supervisor: `signal-hook`'s self-pipe). Uninhabited.
+#[derive(Debug)]
+pub enum SignalFd {}
+
+impl SignalFd {
+    /// `ENOSYS`: there is no `signalfd`.
+    ///
+    /// # Errors
+    ///
+    /// Always `ENOSYS`.
+    pub fn open(_mask: &nix::sys::signal::SigSet) -> nix::Result<SignalFd> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Never called: no value exists.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match *self {}
+    }
+
+    /// Never called: no value exists.
+    pub fn take(&mut self) -> Vec<nix::sys::signal::Signal> {
+        match *self {}
+    }
 }

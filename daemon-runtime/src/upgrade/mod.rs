@@ -20,10 +20,9 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
 
 use crate::error::{Error, Step};
+use crate::start::child::{describe, reap};
 use crate::start::report::{self, Outcome};
 use crate::upgrade::spawn::{Prepared, c_path, entry};
 use crate::upgrade::state::InProgress;
@@ -201,7 +200,7 @@ impl<'a> Upgrade<'a> {
         let in_progress = InProgress::begin()?;
         let origin = state::origin();
         let timeout = self.timeout.unwrap_or(origin.timeout);
-        let sys = |errno| Error::Sys { step: Step::Upgrade, errno };
+        let sys = |errno| Error::Sys { step: Step::Upgrade, errno: crate::error::errno::Errno::of(errno) };
         let exe = c_path(&origin.exe).filter(|exe| !exe.is_empty()).ok_or(sys(Errno::ENOENT))?;
         let dir = c_path(&origin.dir).ok_or(sys(Errno::EINVAL))?;
         let argv: Vec<CString> =
@@ -269,21 +268,9 @@ impl<'a> Upgrade<'a> {
                 _ => None,
             }),
             Outcome::InitFailed(message) => Error::Init { message },
-            Outcome::Silent => Error::Died {
-                status: status.and_then(|status| crate::start::launcher::describe(status, false)),
-            },
+            Outcome::Silent => Error::Died { status: status.and_then(describe) },
             Outcome::TimedOut => Error::NotReady { timeout, manual: false },
         })
-    }
-}
-
-/// Waits for `child`, retrying `EINTR`.
-fn reap(child: Pid) -> Option<WaitStatus> {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => {}
-            other => return other.ok(),
-        }
     }
 }
 

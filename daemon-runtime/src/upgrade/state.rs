@@ -71,7 +71,7 @@ pub(crate) fn origin() -> Origin {
     remembered.unwrap_or_else(|| {
         let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let exe = executable(&dir).unwrap_or_default();
-        Origin { exe, dir, timeout: crate::start::DEFAULT_READY_TIMEOUT, pid_file: None }
+        Origin { exe, dir, timeout: crate::deadline::DEFAULT_READY_TIMEOUT, pid_file: None }
     })
 }
 

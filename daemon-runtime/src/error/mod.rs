@@ -2,11 +2,11 @@
 //! code; and [`Failure`], what a step reports from a forked process before
 //! the launcher names the configured paths in an [`Error`].
 
+pub(crate) mod errno;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-
+use crate::error::errno::Errno;
 use crate::sysexits;
 
 /// A step of the detachment sequence, in the order the steps run.
@@ -57,10 +57,6 @@ pub enum Step {
     Report,
     /// Waiting for the daemon to call [`ready`](crate::ready) in time.
     Ready,
-    /// Binding the sockets `daemon-run --listen` passes to its program
-    /// (socket activation without a service manager); never a step of
-    /// the runtime's own.
-    Listen,
     /// Connecting to the syslog socket `daemon-run --stdout syslog:…`
     /// sends PROGRAM's lines to; never a step of the runtime's own.
     Syslog,
@@ -97,7 +93,6 @@ impl Step {
             _ if value == Step::Exec as u8 => Step::Exec,
             _ if value == Step::Report as u8 => Step::Report,
             _ if value == Step::Ready as u8 => Step::Ready,
-            _ if value == Step::Listen as u8 => Step::Listen,
             _ if value == Step::Syslog as u8 => Step::Syslog,
             _ if value == Step::Upgrade as u8 => Step::Upgrade,
             _ => return None,
@@ -124,7 +119,6 @@ impl Step {
             Step::Exec => "exec",
             Step::Report => "report",
             Step::Ready => "ready",
-            Step::Listen => "listen",
             Step::Syslog => "syslog",
             Step::Upgrade => "upgrade",
         }
@@ -187,8 +181,7 @@ pub enum Error {
     /// A log file, the chroot or the working directory was refused: root
     /// would have opened something another user controls.
     Refused {
-        /// [`Step::Stdio`], [`Step::Chroot`], [`Step::Chdir`], or
-        /// [`Step::Listen`] (a `daemon-run --listen unix:` socket's directory).
+        /// [`Step::Stdio`], [`Step::Chroot`] or [`Step::Chdir`].
         step: Step,
         /// The path, as configured (made absolute).
         path: PathBuf,
@@ -338,8 +331,9 @@ pub enum Error {
     AlreadyStarted,
     /// A program executed with [`Daemon::exec_notify`](crate::Daemon::exec_notify)
     /// (`daemon-run --ready notify`) reported ready without holding the pid
-    /// file's lock it inherited (it closed the descriptor, as a program that
-    /// closes what it inherits does): `status` and `stop` would not find
+    /// file's lock it inherited (it closed the descriptor `DAEMON_LOCK_FD`
+    /// names, as a program that closes what it inherits does; a program
+    /// built on this crate keeps it): `status` and `stop` would not find
     /// it, so it was stopped and the file removed.
     ///
     /// ```
@@ -466,7 +460,9 @@ impl Error {
     /// naming `owner` (the daemon's user); any other error as it is.
     pub(crate) fn or_no_directory(self, owner: Option<String>) -> Error {
         match self {
-            Error::Path { step: step @ (Step::PidFile | Step::Stdio), path, errno: Errno::ENOENT } => {
+            Error::Path { step: step @ (Step::PidFile | Step::Stdio), path, errno }
+                if errno.raw() == libc::ENOENT =>
+            {
                 let path = path.parent().map_or(path.clone(), Path::to_path_buf);
                 Error::NoDirectory { step, path, owner }
             }
@@ -503,6 +499,25 @@ impl Error {
         }
     }
 
+    /// The `errno` a system call failed with, for the errors that carry
+    /// one ([`Error::Sys`], [`Error::Path`], [`Error::Account`]), as
+    /// [`std::io::Error::raw_os_error`] gives it.
+    ///
+    /// ```
+    /// use daemon_runtime::{Errno, Error, Step};
+    /// let error = Error::Sys { step: Step::Fork, errno: Errno::from_raw(libc::EAGAIN) };
+    /// assert_eq!(error.raw_os_error(), Some(libc::EAGAIN));
+    /// assert_eq!(Error::Pid1.raw_os_error(), None);
+    /// ```
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Sys { errno, .. } | Error::Path { errno, .. } | Error::Account { errno, .. } => {
+                Some(errno.raw())
+            }
+            _ => None,
+        }
+    }
+
     /// The exit code the launcher ends with: see [`sysexits`](crate::sysexits).
     ///
     /// ```
@@ -523,15 +538,15 @@ impl Error {
             | Error::LockReleased { .. } => sysexits::EX_SOFTWARE,
             Error::NotOpen { .. } | Error::ListenFds { .. } => sysexits::EX_CONFIG,
             Error::NoSuchAccount { .. } => sysexits::EX_NOUSER,
-            Error::Account { errno: Errno::EPERM, .. } => sysexits::EX_NOPERM,
+            Error::Account { errno, .. } if errno.raw() == libc::EPERM => sysexits::EX_NOPERM,
             Error::Account { .. } | Error::RootRegained => sysexits::EX_OSERR,
-            Error::Sys { step: Step::Privileges, errno: Errno::EPERM } => sysexits::EX_NOPERM,
+            Error::Sys { step: Step::Privileges, errno } if errno.raw() == libc::EPERM => sysexits::EX_NOPERM,
             Error::Path { step: Step::Chroot, .. } => sysexits::EX_CONFIG,
             Error::Path { step: Step::Stdio | Step::Syslog, .. } => sysexits::EX_CANTCREAT,
             Error::Threads { .. } => sysexits::EX_OSERR,
             Error::Pid1 | Error::Unsupported { .. } => sysexits::EX_CONFIG,
             Error::Init { .. } => sysexits::EX_UNAVAILABLE,
-            Error::Path { step: Step::Exec, errno, .. } => exec_exit_code(*errno),
+            Error::Path { step: Step::Exec, errno, .. } => exec_exit_code(errno.nix()),
             Error::Path { step: Step::Chdir, .. } => sysexits::EX_CONFIG,
             Error::Path { step: Step::PidFile, .. } => sysexits::EX_CANTCREAT,
             Error::Path { .. } | Error::Sys { .. } => sysexits::EX_OSERR,
@@ -651,8 +666,8 @@ impl fmt::Display for Error {
             Error::LockReleased { path, pid } => write!(
                 f,
                 "{step}: {}: the program (pid {pid}) released its lock before it was ready, so status and \
-                 stop would not find it; it was stopped (it closes the descriptors it inherits, as a \
-                 `#[daemon]` program does: give it this same pid file, or keep the lock's descriptor open)",
+                 stop would not find it; it was stopped (it closed the lock's descriptor, named by \
+                 $DAEMON_LOCK_FD: keep it open)",
                 path.display()
             ),
             Error::Died { status: None } => {
@@ -677,16 +692,47 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<Error> for std::io::Error {
+    /// An [`std::io::Error`] whose kind is the `errno`'s where there is one
+    /// (`NotFound` for `ENOENT`), else the closest ([`Error::NotReady`]:
+    /// `TimedOut`; a missing directory or account: `NotFound`;
+    /// [`Error::Unsupported`]: `Unsupported`; `Other` for the rest), and
+    /// whose message is the error's `<step>: <cause>` line. The error itself
+    /// is its [`get_ref`](std::io::Error::get_ref), and its `errno` stays
+    /// reachable through [`Error::raw_os_error`].
+    ///
+    /// ```
+    /// use daemon_runtime::{Errno, Error, Step};
+    /// let error = Error::Path { step: Step::Chdir, path: "/srv/x".into(), errno: Errno::from_raw(libc::ENOENT) };
+    /// let io = std::io::Error::from(error);
+    /// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    /// assert!(io.to_string().starts_with("chdir: /srv/x: No such file or directory"));
+    /// let inner = io.get_ref().and_then(|inner| inner.downcast_ref::<Error>()).unwrap();
+    /// assert_eq!(inner.raw_os_error(), Some(libc::ENOENT));
+    /// ```
+    fn from(error: Error) -> std::io::Error {
+        use std::io::ErrorKind;
+        let kind = match (&error, error.raw_os_error()) {
+            (_, Some(raw)) => std::io::Error::from_raw_os_error(raw).kind(),
+            (Error::NotReady { .. }, None) => ErrorKind::TimedOut,
+            (Error::NoDirectory { .. } | Error::NoSuchAccount { .. }, None) => ErrorKind::NotFound,
+            (Error::Unsupported { .. }, None) => ErrorKind::Unsupported,
+            _ => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
 /// The shell's codes for a program that could not be executed: 127 when
 /// it is missing, 126 when it is there but cannot be run.
-pub(crate) fn exec_exit_code(errno: Errno) -> i32 {
-    if errno == Errno::ENOENT { 127 } else { 126 }
+pub(crate) fn exec_exit_code(errno: nix::errno::Errno) -> i32 {
+    if errno == nix::errno::Errno::ENOENT { 127 } else { 126 }
 }
 
 /// The kernel's words for `errno`, as `std::io::Error` renders them
 /// ("No such file or directory (os error 2)").
 fn os_error(errno: Errno) -> std::io::Error {
-    std::io::Error::from_raw_os_error(errno as i32)
+    std::io::Error::from(errno)
 }
 
 /// `30s`, `1.5s` or `500ms`: the units `ready_timeout` is written in, to
@@ -708,7 +754,7 @@ fn seconds(duration: std::time::Duration) -> String {
 /// configured paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
-    Sys(Step, Errno),
+    Sys(Step, nix::errno::Errno),
     Refused(Refusal),
     AlreadyRunning(Option<u32>),
     LockedUnseen(crate::lock::Hidden),
@@ -721,8 +767,8 @@ impl Failure {
     pub(crate) fn into_error(self, path_of: impl Fn(Step) -> Option<PathBuf>) -> Error {
         match self {
             Failure::Sys(step, errno) => match path_of(step) {
-                Some(path) => Error::Path { step, path, errno },
-                None => Error::Sys { step, errno },
+                Some(path) => Error::Path { step, path, errno: Errno::of(errno) },
+                None => Error::Sys { step, errno: Errno::of(errno) },
             },
             Failure::Refused(reason) => {
                 Error::PidFileRefused { path: path_of(Step::PidFile).unwrap_or_default(), reason }
