@@ -143,6 +143,58 @@ impl Probe {
         Ok(sample)
     }
 
+    /// Launches `contender` (base mode) and waits for the launcher's exit
+    /// alone, on its pidfd: no inotify wake-up of this driver competes with
+    /// the launcher's for the two CPUs while it waits for its daemon (the
+    /// watched launches of figure 2 are bimodal for every waiting launcher,
+    /// the waiting floor's too). The daemon is looked up from the pid file
+    /// afterwards, so `ready` stays `None`.
+    pub fn launch_unwatched(
+        &mut self,
+        launcher: &Launcher,
+        reaper: &mut Reaper,
+        contender: &Contender,
+    ) -> io::Result<Sample> {
+        self.launches += 1;
+        let pid_file = self.dir.join(format!("launch-{}.pid", self.launches));
+        let env: Vec<(&str, OsString)> = vec![("BENCH_PID_FILE", pid_file.clone().into())];
+        let mut buffer = [0u8; 4096];
+        self.drain(&mut buffer)?;
+
+        let start = Instant::now();
+        let pid = launcher.spawn(&contender.argv, &env, Mode::Base, None)?;
+        let pidfd = pidfd_open(pid)?;
+        let mut sample =
+            Sample { ready: None, launcher_exit: None, launcher_status: None, daemon: None, pid_file };
+        let timeout = u16::try_from(DEADLINE.as_millis().min(60_000)).unwrap_or(u16::MAX);
+        loop {
+            let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(error) => return Err(error.into()),
+                Ok(0) => break,
+                Ok(_) => {
+                    sample.launcher_exit = Some(start.elapsed());
+                    break;
+                }
+            }
+        }
+        if sample.launcher_exit.is_none() {
+            reaper.kill_and_reap(pid);
+            return Ok(sample);
+        }
+        sample.launcher_status = reaper.wait(pid);
+        // A launcher that does not wait for its daemon may exit first.
+        let deadline = Instant::now() + DEADLINE;
+        while sample.daemon.is_none() && Instant::now() < deadline {
+            sample.daemon = self.live_daemon(&sample.pid_file, pid);
+            if sample.daemon.is_none() {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        Ok(sample)
+    }
+
     /// Kills and reaps the daemon of `sample` (and, after a failed launch,
     /// whatever it left), reaps the intermediates, removes the pid file.
     pub fn finish(&mut self, reaper: &mut Reaper, sample: &Sample) {

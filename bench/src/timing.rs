@@ -33,6 +33,9 @@ pub struct Series {
 pub struct Measured {
     pub base: Series,
     pub hostile: Series,
+    /// Launcher latency with only the launcher's exit watched (figure 2b):
+    /// `launcher_exit` and `failures` are filled.
+    pub unwatched: Series,
     /// The daemon's `VmHWM` in KiB, launched from the unstripped build
     /// (base mode, fewer launches: see [`unstripped_runs`]).
     pub unstripped_hwm_kib: Vec<u64>,
@@ -77,6 +80,21 @@ pub fn run(
         }
     }
     eprintln!();
+    // Figure 2b: the launcher's exit alone watched, round-robin too.
+    for round in 0..runs {
+        for k in 0..contenders.len() {
+            let index = (k + round) % contenders.len();
+            let sample = probe.launch_unwatched(launcher, reaper, &contenders[index])?;
+            let series = &mut measured[index].unwatched;
+            let launcher_ok =
+                matches!(sample.launcher_status, Some(nix::sys::wait::WaitStatus::Exited(_, 0)));
+            match (sample.launcher_exit, sample.daemon) {
+                (Some(exit), Some(_)) if launcher_ok => series.launcher_exit.push(exit),
+                _ => series.failures += 1,
+            }
+            probe.finish(reaper, &sample);
+        }
+    }
     // The unstripped builds, round-robin too, for their VmHWM alone.
     let unstripped: Vec<(usize, Contender)> = contenders
         .iter()
