@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Harness, Proc, arg, eventually, install_executable, wait_for_line, wait_for_pid};
+use common::{Harness, Load, Proc, arg, eventually, install_executable, wait_for_line, wait_for_pid};
 use daemon_runtime::Status;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
@@ -114,25 +114,8 @@ pub(crate) fn request(port: u16) -> std::io::Result<u32> {
 #[test]
 fn under_load_every_request_is_answered_across_ten_upgrades() {
     let (server, mut daemon) = Server::start("upgrade_under_load");
-    let stop = Arc::new(AtomicBool::new(false));
-    let client = {
-        let (stop, port) = (Arc::clone(&stop), server.port);
-        std::thread::spawn(move || {
-            let (mut answered, mut failures, mut pids) =
-                (0u32, Vec::new(), std::collections::BTreeSet::new());
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::SeqCst) && answered < 100_000 && Instant::now() < end {
-                match request(port) {
-                    Ok(pid) => {
-                        answered += 1;
-                        pids.insert(pid);
-                    }
-                    Err(error) => failures.push(error.to_string()),
-                }
-            }
-            (answered, failures, pids)
-        })
-    };
+    let port = server.port;
+    let load = Load::start(move || request(port));
     let mut served = vec![daemon.0 as u32];
     for _ in 0..10 {
         std::thread::sleep(Duration::from_millis(20));
@@ -140,11 +123,7 @@ fn under_load_every_request_is_answered_across_ten_upgrades() {
         served.push(daemon.0 as u32);
     }
     std::thread::sleep(Duration::from_millis(20));
-    stop.store(true, Ordering::SeqCst);
-    let (answered, failures, pids) = client.join().expect("client");
-    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answered);
-    assert!(pids.iter().all(|pid| served.contains(pid)), "answered by {pids:?}, served by {served:?}");
-    assert!(pids.len() >= 2, "the load saw the upgrades: {pids:?}");
+    load.stop_expecting_every_answer_from(&served);
     assert_eq!(server.harness.processes(), [daemon], "only the last process is left");
     assert_eq!(server.ask().expect("request"), daemon.0 as u32);
     assert!(daemon.terminate().is_some());

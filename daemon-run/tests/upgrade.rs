@@ -13,11 +13,9 @@ use crate::common;
 
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DaemonRunHarness, Harness, Proc, eventually, hello_activated, text, wait_for_pid};
+use common::{DaemonRunHarness, Harness, Load, Proc, eventually, hello_activated, text, wait_for_pid};
 
 /// A supervisor with one `--listen` socket, serving `hello_activated`
 /// copied into the test's directory (so that the file at the path can be
@@ -81,6 +79,18 @@ impl Service {
         std::fs::rename(&new, &self.program).unwrap();
     }
 
+    /// Puts `hello_activated` back and upgrades `old` to it: it serves,
+    /// `old` drained and exited.
+    fn upgrade_to_the_restored_program(&self, old: Proc) {
+        self.restore_program();
+        let output = self.upgrade();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let new = self.program();
+        assert_ne!(new, old);
+        eventually("the old PROGRAM drains and exits", || !old.alive());
+        self.assert_serving(new);
+    }
+
     /// Only the supervisor and `program` run, and `program` answers.
     fn assert_serving(&self, program: Proc) {
         let mut running: Vec<i32> = self.harness.processes().iter().map(|proc| proc.0).collect();
@@ -115,25 +125,8 @@ fn ask(port: u16) -> std::io::Result<u32> {
 #[test]
 fn under_load_every_request_is_answered_across_upgrades_of_a_respawned_program() {
     let (service, mut program) = Service::start("respawn_upgrade_load", "notify", &[]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let client = {
-        let (stop, port) = (Arc::clone(&stop), service.port);
-        std::thread::spawn(move || {
-            let (mut answered, mut failures, mut pids) =
-                (0u32, Vec::new(), std::collections::BTreeSet::new());
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::SeqCst) && answered < 100_000 && Instant::now() < end {
-                match ask(port) {
-                    Ok(pid) => {
-                        answered += 1;
-                        pids.insert(pid);
-                    }
-                    Err(error) => failures.push(error.to_string()),
-                }
-            }
-            (answered, failures, pids)
-        })
-    };
+    let port = service.port;
+    let load = Load::start(move || ask(port));
     let mut served = vec![program.0 as u32];
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(20));
@@ -151,11 +144,7 @@ fn under_load_every_request_is_answered_across_upgrades_of_a_respawned_program()
         served.push(program.0 as u32);
     }
     std::thread::sleep(Duration::from_millis(20));
-    stop.store(true, Ordering::SeqCst);
-    let (answered, failures, pids) = client.join().expect("client");
-    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answered);
-    assert!(pids.iter().all(|pid| served.contains(pid)), "answered by {pids:?}, served by {served:?}");
-    assert!(pids.len() >= 2, "the load saw the upgrades: {pids:?}");
+    load.stop_expecting_every_answer_from(&served);
     assert_eq!(
         daemon_runtime::status(service.harness.path("supervisor.pid")).unwrap(),
         daemon_runtime::Status::Running { pid: service.supervisor.0 as u32 },
@@ -182,13 +171,7 @@ fn a_new_program_that_exits_or_is_not_ready_in_time_leaves_the_old_one_serving()
     assert_eq!(text(&output.stderr), "error: ready: not ready after 2s\n");
     service.assert_serving(program);
 
-    service.restore_program();
-    let output = service.upgrade();
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let new = service.program();
-    assert_ne!(new, program);
-    eventually("the old PROGRAM drains and exits", || !program.alive());
-    service.assert_serving(new);
+    service.upgrade_to_the_restored_program(program);
     service.stop();
 }
 
@@ -204,12 +187,6 @@ fn with_ready_exec_the_new_program_is_ready_once_executed_and_one_that_cannot_be
     assert_eq!(stderr, expected);
     service.assert_serving(program);
 
-    service.restore_program();
-    let output = service.upgrade();
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let new = service.program();
-    assert_ne!(new, program);
-    eventually("the old PROGRAM drains and exits", || !program.alive());
-    service.assert_serving(new);
+    service.upgrade_to_the_restored_program(program);
     service.stop();
 }

@@ -13,6 +13,7 @@
 //! read Linux's `/proc`, and macOS has no subreaper.
 
 mod harness;
+mod load;
 mod process;
 mod programs;
 mod skip;
@@ -22,6 +23,7 @@ mod wait;
 use std::path::Path;
 
 pub use harness::Harness;
+pub use load::{Load, Seen};
 pub use process::{Bystander, Proc, Signals, ignored_after_reset};
 pub use programs::{as_nobody, become_nobody, executable_by_nobody, install_executable, write_script};
 pub use skip::{installed, installed_or_skip, root_or_skip, skip};
