@@ -24,7 +24,7 @@ pub struct Seen {
     pub pids: BTreeSet<u32>,
 }
 
-/// The running client; [`Load::stop`] ends it.
+/// The running client; [`Load::stop_expecting_every_answer_from`] ends it.
 #[derive(Debug)]
 pub struct Load {
     stop: Arc<AtomicBool>,
