@@ -453,6 +453,7 @@ impl Supervisor {
             // What the group wrote before it ended.
             relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), child.as_raw()));
             let status = ended.reap();
+            child::await_group_gone(*child);
             if self.pending.is_some() {
                 return None;
             }

@@ -40,3 +40,27 @@ impl Ended {
         status.unwrap_or(WaitStatus::Exited(self.child, 0))
     }
 }
+
+/// The longest the supervisor waits for what is left of PROGRAM's group.
+const GROUP_GONE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits until no process of `group` (PROGRAM's, sent SIGKILL just before,
+/// PROGRAM itself reaped) is left, for at most [`GROUP_GONE`]: a SIGKILL
+/// takes effect a moment after it is sent, and `--stop` returns once the
+/// supervisor has exited, so without this wait a child PROGRAM left (a
+/// shell's `sleep`) could outlive `--stop` by that moment. Those reparented
+/// to the supervisor (its subreaper, on Linux) are reaped on the way; any
+/// other's end is its new parent's to reap.
+pub fn await_group_gone(group: Pid) {
+    use nix::sys::wait::{WaitPidFlag, waitpid};
+    let deadline = std::time::Instant::now() + GROUP_GONE;
+    let members = Pid::from_raw(-group.as_raw());
+    while nix::sys::signal::killpg(group, None).is_ok() && std::time::Instant::now() < deadline {
+        while let Ok(status) = waitpid(members, Some(WaitPidFlag::WNOHANG)) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
