@@ -449,11 +449,7 @@ impl Supervisor {
             self.upgrade_progress(child, relays, candidate.is_some() && ready);
             // What is left of the group is PROGRAM's: see `child` for why.
             let Some(ended) = child::ended(*child) else { continue };
-            let _ = killpg(*child, Signal::SIGKILL);
-            // What the group wrote before it ended.
-            relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), child.as_raw()));
-            let status = ended.reap();
-            child::await_group_gone(*child);
+            let status = self.end_group(*child, Some(ended), relays);
             if self.pending.is_some() {
                 return None;
             }
@@ -481,6 +477,19 @@ impl Supervisor {
     }
 
     /// Relays what PROGRAM's pipes hold to the log.
+    /// Ends what is left of the group of PROGRAM `pid` (ended: `ended`,
+    /// seen by [`child::ended`]; or `None`, still running): SIGKILL to the
+    /// group, what it wrote relayed, PROGRAM reaped, and the group waited
+    /// for until it is gone. How PROGRAM ended. The same for the PROGRAM
+    /// supervised, an upgrade's failed new one and a drained old one.
+    fn end_group(&self, pid: Pid, ended: Option<child::Ended>, relays: &mut [Relay]) -> WaitStatus {
+        let _ = killpg(pid, Signal::SIGKILL);
+        relays.iter_mut().for_each(|relay| relay.finish(self.logging.sink.as_ref(), pid.as_raw()));
+        let status = ended.unwrap_or_else(|| child::Ended::unknown(pid)).reap();
+        child::await_group_gone(pid);
+        status
+    }
+
     fn pump(&self, relays: &mut [Relay], child: Pid) {
         relays.iter_mut().for_each(|relay| relay.pump(self.logging.sink.as_ref(), child.as_raw()));
     }

@@ -26,7 +26,7 @@ use std::time::Instant;
 use daemon_runtime::{Error, Step};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
@@ -186,26 +186,20 @@ impl Supervisor {
     /// `ended`: seen ended already, which off Linux (and under
     /// `daemon_portable`) reaped it and holds the only record of how.
     fn dispose(&self, mut candidate: Candidate, ended: Option<child::Ended>) -> WaitStatus {
-        let _ = killpg(candidate.pid, Signal::SIGKILL);
-        let status = ended.unwrap_or_else(|| child::Ended::unknown(candidate.pid)).reap();
-        let sink = self.logging.sink.as_ref();
-        candidate.relays.iter_mut().for_each(|relay| relay.finish(sink, candidate.pid.as_raw()));
-        status
+        self.end_group(candidate.pid, ended, &mut candidate.relays)
     }
 
     /// Reaps the old PROGRAMs that have ended, and what is left of their
     /// groups.
     fn reap_retired(&mut self) {
-        let sink = self.logging.sink.as_ref();
-        let mut ended = Vec::new();
-        self.retiring.retain_mut(|retiring| {
-            let Some(end) = child::ended(retiring.pid) else { return true };
-            let _ = killpg(retiring.pid, Signal::SIGKILL);
-            retiring.relays.iter_mut().for_each(|relay| relay.finish(sink, retiring.pid.as_raw()));
-            ended.push(end.reap());
-            false
-        });
-        for status in ended {
+        let mut index = 0;
+        while index < self.retiring.len() {
+            let Some(end) = child::ended(self.retiring[index].pid) else {
+                index += 1;
+                continue;
+            };
+            let mut retiring = self.retiring.remove(index);
+            let status = self.end_group(retiring.pid, Some(end), &mut retiring.relays);
             self.log(format_args!("{} {}, replaced by an upgrade", self.name(), describe(status)));
         }
     }
