@@ -78,9 +78,7 @@ impl Probe {
         terminal: Option<&OwnedFd>,
         patience: Duration,
     ) -> io::Result<Sample> {
-        self.launches += 1;
-        let name = format!("launch-{}.pid", self.launches);
-        let pid_file = self.dir.join(&name);
+        let (name, pid_file) = self.next_pid_file();
         let mut env: Vec<(&str, OsString)> = vec![("BENCH_PID_FILE", pid_file.clone().into())];
         let argv = if bad_chdir {
             env.push(("BENCH_CHDIR", "/nonexistent/daemon-bench".into()));
@@ -89,11 +87,7 @@ impl Probe {
             &contender.argv
         };
         let mut buffer = [0u8; 4096];
-        self.drain(&mut buffer)?;
-
-        let start = Instant::now();
-        let pid = launcher.spawn(argv, &env, mode, terminal)?;
-        let pidfd = pidfd_open(pid)?;
+        let (start, pid, pidfd) = self.spawn_timed(launcher, argv, &env, mode, terminal, &mut buffer)?;
         let mut sample =
             Sample { ready: None, launcher_exit: None, launcher_status: None, daemon: None, pid_file };
         let mut deadline = start + DEADLINE;
@@ -155,15 +149,11 @@ impl Probe {
         reaper: &mut Reaper,
         contender: &Contender,
     ) -> io::Result<Sample> {
-        self.launches += 1;
-        let pid_file = self.dir.join(format!("launch-{}.pid", self.launches));
+        let (_, pid_file) = self.next_pid_file();
         let env: Vec<(&str, OsString)> = vec![("BENCH_PID_FILE", pid_file.clone().into())];
         let mut buffer = [0u8; 4096];
-        self.drain(&mut buffer)?;
-
-        let start = Instant::now();
-        let pid = launcher.spawn(&contender.argv, &env, Mode::Base, None)?;
-        let pidfd = pidfd_open(pid)?;
+        let (start, pid, pidfd) =
+            self.spawn_timed(launcher, &contender.argv, &env, Mode::Base, None, &mut buffer)?;
         let mut sample =
             Sample { ready: None, launcher_exit: None, launcher_status: None, daemon: None, pid_file };
         let timeout = u16::try_from(DEADLINE.as_millis().min(60_000)).unwrap_or(u16::MAX);
@@ -231,6 +221,31 @@ impl Probe {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// A pid file name no earlier launch used, and its path.
+    fn next_pid_file(&mut self) -> (String, PathBuf) {
+        self.launches += 1;
+        let name = format!("launch-{}.pid", self.launches);
+        let path = self.dir.join(&name);
+        (name, path)
+    }
+
+    /// The start of every timed launch: earlier events drained, the clock
+    /// started, the launcher spawned, its pidfd opened.
+    fn spawn_timed(
+        &mut self,
+        launcher: &Launcher,
+        argv: &[OsString],
+        env: &[(&str, OsString)],
+        mode: Mode,
+        terminal: Option<&OwnedFd>,
+        buffer: &mut [u8],
+    ) -> io::Result<(Instant, i32, OwnedFd)> {
+        self.drain(buffer)?;
+        let start = Instant::now();
+        let pid = launcher.spawn(argv, env, mode, terminal)?;
+        Ok((start, pid, pidfd_open(pid)?))
     }
 
     fn drain(&mut self, buffer: &mut [u8]) -> io::Result<()> {
